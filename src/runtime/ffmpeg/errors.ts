@@ -1,0 +1,48 @@
+/** ffmpeg/ffprobe could not be found or is not executable. */
+export class FfmpegNotFoundError extends Error {
+  override readonly name = 'FfmpegNotFoundError';
+}
+
+export type FfmpegFailureReason = 'exit' | 'stall' | 'aborted' | 'spawn';
+
+export interface FfmpegErrorInit {
+  reason: FfmpegFailureReason;
+  exitCode?: number;
+  stderrTail: string;
+  /** Short context, e.g. "ffprobe input.mp4". */
+  what?: string;
+}
+
+/** A failed ffmpeg/ffprobe run; the message stays one line, the full tail is a field. */
+export class FfmpegError extends Error {
+  override readonly name = 'FfmpegError';
+  readonly reason: FfmpegFailureReason;
+  readonly exitCode?: number;
+  readonly stderrTail: string;
+
+  constructor(init: FfmpegErrorInit, options?: { cause?: unknown }) {
+    super(oneLineMessage(init), options);
+    this.reason = init.reason;
+    if (init.exitCode !== undefined) this.exitCode = init.exitCode;
+    this.stderrTail = init.stderrTail;
+  }
+}
+
+function oneLineMessage(init: FfmpegErrorInit): string {
+  const what = init.what ?? 'ffmpeg';
+  const head = {
+    exit: `${what} exited with code ${init.exitCode ?? '?'}`,
+    stall: `${what} made no progress and was killed`,
+    aborted: `${what} was aborted`,
+    spawn: `${what} could not be started`,
+  }[init.reason];
+  const last = lastLine(init.stderrTail);
+  return last ? `${head}: ${last}` : head;
+}
+
+/** The last non-empty stderr line is usually ffmpeg's actual complaint. */
+function lastLine(text: string): string {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const line = lines[lines.length - 1] ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}

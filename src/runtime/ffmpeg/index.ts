@@ -1,0 +1,15 @@
+export { FfmpegError, FfmpegNotFoundError } from './errors.js';
+export type { FfmpegErrorInit, FfmpegFailureReason } from './errors.js';
+export { locateFfmpeg, ffmpegVersion, parseVersion } from './locate.js';
+export type { FfmpegBinaries, FfmpegEnv } from './locate.js';
+export { probe, parseProbeJson } from './probe.js';
+export type { ProbeOptions, ProbeResult, StreamInfo } from './probe.js';
+export { createProgressParser } from './progress.js';
+export type { FfmpegProgress, ProgressParserOptions } from './progress.js';
+export { runFfmpeg, DEFAULT_STALL_SECONDS } from './run.js';
+export type { RunFfmpegOptions, RunFfmpegResult } from './run.js';
+export { detectHwDecode, cachedHwDecode, parseCodecList, parseHwaccels } from './hwaccel.js';
+export type { HwVerdict } from './hwaccel.js';
+export { systemHwSources } from './hw-sources.js';
+export type { HwProbeSources } from './hw-sources.js';
+export { PLATFORM_FILES, parseL4t } from './hw-platform.js';

@@ -1,0 +1,112 @@
+import { execa } from 'execa';
+import type { Logger } from 'pino';
+import { FfmpegError } from './errors.js';
+import { createProgressParser } from './progress.js';
+import type { FfmpegProgress } from './progress.js';
+import { LineTail } from './tail.js';
+
+export interface RunFfmpegOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: FfmpegProgress) => void;
+  /** Input duration, for `percent`. */
+  durationSeconds?: number;
+  /** Kill ffmpeg after this long with neither a progress block nor stderr output. */
+  stallSeconds?: number;
+  cwd?: string;
+  logger?: Logger;
+}
+
+export interface RunFfmpegResult {
+  stderrTail: string;
+}
+
+export const DEFAULT_STALL_SECONDS = 120;
+const STDERR_TAIL_LINES = 40;
+const KILL_GRACE_MS = 2000;
+
+/**
+ * Runs ffmpeg with progress on stdout. Resolves only on exit 0; otherwise throws
+ * FfmpegError ('exit' | 'stall' | 'aborted' | 'spawn'). The child is always reaped
+ * before this returns or throws: SIGTERM first, SIGKILL after 2 s.
+ */
+export async function runFfmpeg(ffmpeg: string, args: string[], opts: RunFfmpegOptions = {}): Promise<RunFfmpegResult> {
+  const { signal, onProgress, logger } = opts;
+  const stallMs = (opts.stallSeconds ?? DEFAULT_STALL_SECONDS) * 1000;
+  if (signal?.aborted) throw new FfmpegError({ reason: 'aborted', stderrTail: '' });
+
+  const fullArgs = ['-hide_banner', '-nostdin', '-progress', 'pipe:1', '-nostats', ...args];
+  logger?.debug({ event_type: 'ffmpeg_start', args: fullArgs }, 'ffmpeg start');
+  const started = Date.now();
+
+  const child = execa(ffmpeg, fullArgs, {
+    cwd: opts.cwd,
+    stdin: 'ignore',
+    buffer: false,
+    reject: false,
+    cancelSignal: signal,
+    killSignal: 'SIGTERM',
+    forceKillAfterDelay: KILL_GRACE_MS,
+  });
+
+  const stderr = new LineTail(STDERR_TAIL_LINES);
+  let stalled = false;
+  let stallTimer: NodeJS.Timeout | undefined;
+  const armStallTimer = () => {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => {
+      stalled = true;
+      logger?.warn({ event_type: 'ffmpeg_stall', stall_seconds: stallMs / 1000 }, 'ffmpeg stalled; killing');
+      child.kill();
+    }, stallMs);
+  };
+
+  // The final block is held back until exit 0, so `done` always means success.
+  let finalBlock: FfmpegProgress | undefined;
+  const report = (p: FfmpegProgress) => {
+    // A throwing callback must not become an uncaught exception in a stream handler.
+    try {
+      onProgress?.(p);
+    } catch (err) {
+      logger?.warn({ event_type: 'ffmpeg_progress_callback_failed', err }, 'progress callback threw');
+    }
+  };
+  const parse = createProgressParser((p) => {
+    armStallTimer();
+    if (p.done) finalBlock = p;
+    else report(p);
+  }, { durationSeconds: opts.durationSeconds });
+
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => parse(chunk));
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    armStallTimer();
+    stderr.push(chunk);
+  });
+
+  armStallTimer();
+  let result;
+  try {
+    result = await child;
+  } finally {
+    clearTimeout(stallTimer);
+  }
+
+  const stderrTail = stderr.text();
+  const elapsed_ms = Date.now() - started;
+  if (stalled) throw new FfmpegError({ reason: 'stall', stderrTail });
+  if (result.isCanceled) {
+    logger?.info({ event_type: 'ffmpeg_aborted', elapsed_ms }, 'ffmpeg aborted');
+    throw new FfmpegError({ reason: 'aborted', stderrTail });
+  }
+  if (result.exitCode === undefined && result.signal === undefined) {
+    throw new FfmpegError({ reason: 'spawn', stderrTail: stderrTail || (result.shortMessage ?? 'spawn failed') }, { cause: result.cause });
+  }
+  if (result.exitCode !== 0) {
+    logger?.warn({ event_type: 'ffmpeg_failed', exit_code: result.exitCode, signal: result.signal, elapsed_ms, stderr_tail: stderrTail }, 'ffmpeg failed');
+    throw new FfmpegError({ reason: 'exit', exitCode: result.exitCode, stderrTail });
+  }
+  if (finalBlock) report(finalBlock);
+  logger?.debug({ event_type: 'ffmpeg_done', elapsed_ms }, 'ffmpeg done');
+  return { stderrTail };
+}
