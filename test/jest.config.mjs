@@ -1,7 +1,11 @@
 // Jest runs the TypeScript sources as native ESM (execa and friends are ESM-only),
 // compiled by swc; type checking is `npm run typecheck`'s job.
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
 const shared = {
-  rootDir: '..',
+  rootDir: root,
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', {
@@ -14,6 +18,7 @@ const shared = {
 };
 
 export default {
+  rootDir: root,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...shared, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },

@@ -1,0 +1,141 @@
+// `npm run build`: dist/bundle.cjs, then one Node SEA executable per arch
+// (dist/rugbyworker-linux-x64, dist/rugbyworker-linux-arm64) and dist/SHA256SUMS.
+// Recipe (see ../shared/PLATFORM.md "Single executable"):
+//   bundle -> one SEA blob made by the HOST's Node 24 (same version as the binaries it
+//   goes into) -> per arch: copy the cached official Node binary, strip it (before
+//   injection: stripping afterwards segfaults), inject the blob with postject.
+// Runs on the system Node (20); the Node 24 binaries come from build/node-dist.mjs.
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { bundle, outfile as bundleFile, gitCommit, packageVersion } from '../esbuild.config.mjs';
+import { ARCHES, NODE_VERSION, hostArch, nodeBinary } from './node-dist.mjs';
+
+const run = promisify(execFile);
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const dist = join(root, 'dist');
+const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const postjectCli = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
+
+// strip tool per target arch, and the apt package that provides it.
+const STRIP = {
+  x64: { tool: 'strip', pkg: 'binutils' },
+  arm64: { tool: 'aarch64-linux-gnu-strip', pkg: 'binutils-aarch64-linux-gnu' },
+};
+
+export function exeName(arch) {
+  return `rugbyworker-linux-${arch}`;
+}
+
+function hasCommand(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v "${cmd}"`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes sure each strip tool exists: installs its package through ensure-system.sh, else fails in one line. */
+function ensureStripTools(arches) {
+  const missing = arches.map((a) => STRIP[a]).filter((s) => !hasCommand(s.tool));
+  if (missing.length === 0) return;
+  const pkgs = missing.map((s) => s.pkg);
+  try {
+    execFileSync('bash', [join(root, 'build', 'ensure-system.sh'), ...pkgs], { stdio: 'inherit' });
+  } catch {
+    // reported below
+  }
+  const still = missing.filter((s) => !hasCommand(s.tool));
+  if (still.length > 0) {
+    throw new Error(still.map((s) => `${s.tool} not found: install apt package ${s.pkg}`).join('; '));
+  }
+}
+
+function size(bytes) {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
+}
+
+async function sha256(file) {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** Copies the arch's Node binary into `work`, strips it, injects the blob; returns the finished path. */
+async function makeExecutable(arch, blob, work) {
+  const target = join(work, exeName(arch));
+  await copyFile(nodeBinary(arch), target);
+  await chmod(target, 0o755);
+  await run(STRIP[arch].tool, [target]);
+  await run(process.execPath, [postjectCli, target, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL_FUSE]);
+  await chmod(target, 0o755);
+  return target;
+}
+
+export async function build({ arches = ARCHES, log = console.log } = {}) {
+  const t0 = Date.now();
+  const lap = (what, since) => log(`  ${what.padEnd(34)} ${((Date.now() - since) / 1000).toFixed(1)} s`);
+  ensureStripTools(arches);
+  await mkdir(dist, { recursive: true });
+  log(`rugbyworker ${packageVersion()} (commit ${gitCommit()}), Node ${NODE_VERSION}, ${arches.join(' + ')}`);
+
+  let t = Date.now();
+  await bundle();
+  lap('bundle (esbuild)', t);
+
+  // Fetched once into the cache (npm pack), then reused.
+  t = Date.now();
+  const hostNode = nodeBinary(hostArch());
+  for (const arch of arches) nodeBinary(arch);
+  lap(`Node ${NODE_VERSION} binaries (cache)`, t);
+
+  const work = await mkdtemp(join(dist, '.build-'));
+  try {
+    // One blob, made by the same Node version it will run in; it serves every arch.
+    t = Date.now();
+    const blob = join(work, 'sea-prep.blob');
+    const seaConfig = join(work, 'sea-config.json');
+    await writeFile(seaConfig, JSON.stringify({
+      main: bundleFile,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useSnapshot: false,
+      useCodeCache: false,
+    }, null, 2));
+    await run(hostNode, ['--experimental-sea-config', seaConfig], { cwd: work });
+    lap('SEA blob', t);
+
+    t = Date.now();
+    const built = await Promise.all(arches.map((arch) => makeExecutable(arch, blob, work)));
+    lap('strip + inject (parallel)', t);
+
+    const sums = [];
+    for (const file of built) {
+      const final = join(dist, basename(file));
+      await rename(file, final);
+      sums.push(`${await sha256(final)}  ${basename(final)}\n`);
+    }
+    await writeFile(join(dist, 'SHA256SUMS'), sums.join(''));
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+
+  log('');
+  for (const name of ['bundle.cjs', ...arches.map(exeName), 'SHA256SUMS']) {
+    const { size: bytes } = await stat(join(dist, name));
+    log(`  dist/${name.padEnd(26)} ${size(bytes).padStart(9)}`);
+  }
+  log(`built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  build().catch((err) => {
+    console.error(`build failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Installs the system (apt) packages rugbyworker's build and tests need, only those missing.
+#   bash build/ensure-system.sh              # check / install everything
+#   bash build/ensure-system.sh binutils ... # only the named packages
+# One line per package; `apt-get update` runs once, and only when something is missing.
+# Uses sudo when not root. Exits non-zero, saying what to install, when it cannot.
+set -euo pipefail
+
+ALL=(ffmpeg redis-server qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
+     binutils-aarch64-linux-gnu binutils chromium)
+
+# Succeeds when the package's files are present (checked by command or file, not dpkg,
+# so a tool installed some other way counts too).
+present() {
+  case "$1" in
+    ffmpeg) command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null ;;
+    redis-server) command -v redis-server >/dev/null ;;
+    qemu-user-static) command -v qemu-aarch64-static >/dev/null ;;
+    libc6-arm64-cross) [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] ;;
+    # Node's arm64 binary links libstdc++ and libgcc_s; libc6-arm64-cross lacks both.
+    libstdc++6-arm64-cross) [ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] \
+                              && [ -e /usr/aarch64-linux-gnu/lib/libgcc_s.so.1 ] ;;
+    binutils-aarch64-linux-gnu) command -v aarch64-linux-gnu-strip >/dev/null ;;
+    binutils) command -v strip >/dev/null ;;
+    chromium) command -v chromium >/dev/null || [ -x /usr/bin/chromium ] ;;
+    *) echo "ensure-system: unknown package '$1' (known: ${ALL[*]})" >&2; exit 2 ;;
+  esac
+}
+
+what() {
+  case "$1" in
+    ffmpeg) echo "ffmpeg, ffprobe" ;;
+    redis-server) echo "redis-server" ;;
+    qemu-user-static) echo "qemu-aarch64-static" ;;
+    libc6-arm64-cross) echo "/usr/aarch64-linux-gnu glibc" ;;
+    libstdc++6-arm64-cross) echo "/usr/aarch64-linux-gnu libstdc++" ;;
+    binutils-aarch64-linux-gnu) echo "aarch64-linux-gnu-strip" ;;
+    binutils) echo "strip" ;;
+    chromium) echo "chromium" ;;
+  esac
+}
+
+pkgs=("$@")
+[ ${#pkgs[@]} -gt 0 ] || pkgs=("${ALL[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if present "$p"; then
+    printf '  ok       %-28s %s\n' "$p" "$(what "$p")"
+  else
+    printf '  missing  %-28s %s\n' "$p" "$(what "$p")"
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+fail() {
+  echo "ensure-system: cannot install ${missing[*]}: $1." >&2
+  echo "ensure-system: run: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+}
+
+command -v apt-get >/dev/null || fail "apt-get not found (Debian/Ubuntu only)"
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || fail "not root and sudo is not installed"
+  sudo -n true 2>/dev/null || fail "not root and sudo needs a password"
+  SUDO=(sudo)
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Wait for another apt/dpkg (up to 5 minutes) instead of failing on the lock.
+APT=("${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3)
+echo "ensure-system: installing ${missing[*]}"
+"${APT[@]}" update -qq || fail "apt-get update failed"
+"${APT[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+  || fail "apt-get install failed"
+
+still=()
+for p in "${missing[@]}"; do
+  if present "$p"; then
+    printf '  installed %-27s %s\n' "$p" "$(what "$p")"
+  else
+    still+=("$p")
+  fi
+done
+if [ ${#still[@]} -gt 0 ]; then
+  missing=("${still[@]}")
+  fail "installed, but still not found"
+fi
