@@ -1,0 +1,46 @@
+// The role registry: one name, one definition, declared needs (as Loki's modules.go).
+// `all` is simply every name here.
+import type { RoleDefinition } from '../src/ports.js';
+
+export const ROLES = [
+  {
+    name: 'transcode',
+    description: 'RugbyCodex: raw upload from the transcode queue → HLS ladder + poster in Wasabi/S3, asset marked ready in Supabase',
+    needs: { consumes: 'SQS_QUEUE_URL', buckets: ['BUCKET_NAME'], mediaDb: true, ffmpeg: true },
+  },
+  {
+    name: 'cleanup',
+    description: "RugbyCodex: delete each deleted asset's media folder listed in media_cleanup_jobs (every 6 h, or one pass with --once)",
+    needs: { buckets: ['BUCKET_NAME'], mediaDb: true },
+  },
+  {
+    name: 'chunk',
+    description: 'Stereo pipeline: split a source video into keyframe-aligned segments (stream copy) and record the job as chunking_complete',
+    needs: { consumes: 'CHUNKING_QUEUE_URL', buckets: ['INPUT_BUCKET_NAME'], tables: ['JOBS_TABLE_NAME'], ffmpeg: true },
+  },
+  {
+    name: 'segment-infer',
+    description: 'Stereo pipeline: run inference (stub, SageMaker or HTTP) on each uploaded segment and record its completion',
+    needs: {
+      consumes: 'VIDEO_WORKER_QUEUE_URL', sendsTo: ['REASSEMBLY_QUEUE_URL'], buckets: ['INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME'],
+      tables: ['JOBS_TABLE_NAME', 'SEGMENT_COMPLETIONS_TABLE_NAME', 'REASSEMBLY_TRIGGERED_TABLE_NAME'], inference: true, ffmpeg: true,
+    },
+  },
+  {
+    name: 'trigger',
+    description: 'Stereo pipeline: re-check jobs left at chunking_complete and send each complete one to reassembly exactly once',
+    needs: { sendsTo: ['REASSEMBLY_QUEUE_URL'], tables: ['JOBS_TABLE_NAME', 'SEGMENT_COMPLETIONS_TABLE_NAME', 'REASSEMBLY_TRIGGERED_TABLE_NAME'] },
+  },
+  {
+    name: 'reassemble',
+    description: 'Stereo pipeline: join the processed segments in order (stream copy), verify, write jobs/{job_id}/final.mp4, mark the job completed',
+    needs: { consumes: 'REASSEMBLY_QUEUE_URL', buckets: ['OUTPUT_BUCKET_NAME'], tables: ['JOBS_TABLE_NAME'], ffmpeg: true },
+  },
+] as const satisfies readonly RoleDefinition[];
+
+export type RoleName = (typeof ROLES)[number]['name'];
+export const ROLE_NAMES: readonly RoleName[] = ROLES.map((r) => r.name);
+
+export function roleDefinition(name: string): RoleDefinition | undefined {
+  return (ROLES as readonly RoleDefinition[]).find((r) => r.name === name);
+}

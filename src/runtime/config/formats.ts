@@ -1,0 +1,71 @@
+// Convict formats whose error text reads well after the variable name:
+// "SQS_LONG_POLL_WAIT_SECONDS must be an integer from 0 to 20".
+import convict from 'convict';
+
+function intIn(min: number, max: number) {
+  return {
+    validate(v: unknown) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+        throw new Error(`must be an integer from ${min} to ${max}`);
+      }
+    },
+    coerce: (v: unknown) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
+  };
+}
+
+function isUrl(v: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}
+
+let registered = false;
+
+export function registerFormats(): void {
+  if (registered) return;
+  registered = true;
+  convict.addFormats({
+    'optional-http-url': {
+      validate(v: unknown) {
+        if (v !== '' && (typeof v !== 'string' || !isUrl(v, ['http:', 'https:']))) {
+          throw new Error('must be an http(s) URL such as https://example.com');
+        }
+      },
+    },
+    'optional-redis-url': {
+      validate(v: unknown) {
+        if (v !== '' && (typeof v !== 'string' || !isUrl(v, ['redis:', 'rediss:']))) {
+          throw new Error('must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379');
+        }
+      },
+    },
+    'optional-port': {
+      validate(v: unknown) {
+        if (v === null) return;
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
+          throw new Error('must be a TCP port from 0 to 65535 (0 picks a free one), or unset to turn it off');
+        }
+      },
+      coerce: (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
+    },
+    'positive-int': intIn(1, 1_000_000),
+    'seconds-0-20': intIn(0, 20),
+    'seconds-1-43200': intIn(1, 43_200),
+    'seconds-1-86400': intIn(1, 86_400),
+    'seconds-1-604800': intIn(1, 604_800),
+    'bool-string': {
+      validate(v: unknown) {
+        if (typeof v !== 'boolean') throw new Error('must be true or false');
+      },
+      coerce: (v: unknown) => {
+        if (typeof v !== 'string') return v;
+        const s = v.trim().toLowerCase();
+        if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+        if (['0', 'false', 'no', 'off'].includes(s)) return false;
+        return v;
+      },
+    },
+  });
+}

@@ -1,0 +1,79 @@
+// Every setting rugbyworker reads. Keys ARE the environment variable names the seed
+// services use, so a JSON config file, `.env`, the environment and `rugbyworker config`
+// all speak the same names. Defaults come from the seeds.
+import type { Schema } from 'convict';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+export const schema = {
+  // --- runtime ---
+  LOG_LEVEL: { doc: 'Lowest severity written (trace, debug, info, warn, error, fatal). `--log-level` overrides.', format: [...LOG_LEVELS], default: 'info', env: 'LOG_LEVEL' },
+  VERBOSE_LOGGING: { doc: 'Seed compatibility: true lowers LOG_LEVEL to debug.', format: 'bool-string', default: false, env: 'VERBOSE_LOGGING' },
+  CONCURRENCY: { doc: 'Messages processed at once per role. `--concurrency` overrides.', format: 'positive-int', default: 1, env: 'CONCURRENCY' },
+  HEALTH_PORT: { doc: 'Port of the /health and /metrics server; unset turns it off. `--health-port` overrides.', format: 'optional-port', default: null as number | null, nullable: true, env: 'HEALTH_PORT' },
+  HEALTH_HOST: { doc: 'Address the health server binds to (0.0.0.0 inside a container behind a load balancer).', format: String, default: '127.0.0.1', env: 'HEALTH_HOST' },
+  SHUTDOWN_GRACE_SECONDS: { doc: 'On SIGTERM, how long in-flight jobs may finish before they are aborted and their messages released (keep below ECS stopTimeout, 30 s).', format: 'seconds-1-86400', default: 25, env: 'SHUTDOWN_GRACE_SECONDS' },
+  WORK_DIR: { doc: 'Scratch space for downloads and FFmpeg output; one sub-directory per job, always removed.', format: String, default: '/tmp/rugbyworker', env: 'WORK_DIR' },
+  INSTANCE_ID: { doc: 'Name of this worker in logs, metrics and job rows; defaults to hostname-pid.', format: String, default: '', env: 'INSTANCE_ID' },
+
+  // --- logging to Axiom (seed 000 observability.py) ---
+  AXIOM_API_TOKEN: { doc: 'When set, every log event is also sent to Axiom.', format: String, default: '', env: 'AXIOM_API_TOKEN', sensitive: true },
+  AXIOM_DATASET: { doc: 'Axiom dataset receiving the events.', format: String, default: 'rugbycodex-logs', env: 'AXIOM_DATASET' },
+  AXIOM_ENVIRONMENT: { doc: 'Value of the `environment` field of every event (e.g. jetson, ecs).', format: String, default: 'production', env: 'AXIOM_ENVIRONMENT' },
+  AXIOM_URL: { doc: 'Axiom API base URL (self-hosted or EU region).', format: 'optional-http-url', default: 'https://api.axiom.co', env: 'AXIOM_URL' },
+
+  // --- queues ---
+  QUEUE_BACKEND: { doc: 'Where jobs come from: sqs, redis (Redis Streams at REDIS_URL) or memory (in-process, local mode).', format: ['sqs', 'redis', 'memory'], default: 'sqs', env: 'QUEUE_BACKEND' },
+  SQS_QUEUE_URL: { doc: 'Transcode job queue (RugbyCodex).', format: 'optional-http-url', default: '', env: 'SQS_QUEUE_URL' },
+  CHUNKING_QUEUE_URL: { doc: 'Chunking queue (stereo pipeline): S3 ObjectCreated events for input/{job_id}/… or {"job_id"}.', format: 'optional-http-url', default: '', env: 'CHUNKING_QUEUE_URL' },
+  VIDEO_WORKER_QUEUE_URL: { doc: 'Video-worker queue (stereo pipeline): S3 ObjectCreated events for segments/….', format: 'optional-http-url', default: '', env: 'VIDEO_WORKER_QUEUE_URL' },
+  REASSEMBLY_QUEUE_URL: { doc: 'Reassembly queue (stereo pipeline): {"job_id"} messages.', format: 'optional-http-url', default: '', env: 'REASSEMBLY_QUEUE_URL' },
+  SQS_LONG_POLL_WAIT_SECONDS: { doc: 'Long-poll wait of each receive (0 = short polling, for tests).', format: 'seconds-0-20', default: 20, env: 'SQS_LONG_POLL_WAIT_SECONDS' },
+  REDIS_URL: { doc: 'Redis server for QUEUE_BACKEND=redis.', format: 'optional-redis-url', default: '', env: 'REDIS_URL', sensitive: true },
+  HEARTBEAT_INTERVAL_SECONDS: { doc: 'How often a job in progress extends its message lease.', format: 'seconds-1-43200', default: 240, env: 'HEARTBEAT_INTERVAL_SECONDS' },
+  HEARTBEAT_EXTENSION_SECONDS: { doc: 'How far each extension pushes the lease (must exceed the interval).', format: 'seconds-1-43200', default: 300, env: 'HEARTBEAT_EXTENSION_SECONDS' },
+
+  // --- AWS ---
+  AWS_REGION: { doc: 'AWS region of the queues, tables and buckets.', format: String, default: 'us-east-1', env: 'AWS_REGION' },
+  AWS_ENDPOINT_URL: { doc: 'Send every AWS call to this endpoint instead (LocalStack, fauxqs, dynalite).', format: 'optional-http-url', default: '', env: 'AWS_ENDPOINT_URL' },
+  AWS_ACCESS_KEY_ID: { doc: 'AWS access key; without it the SDK default chain is used (profile, ECS task role, instance role).', format: String, default: '', env: 'AWS_ACCESS_KEY_ID', sensitive: true },
+  AWS_SECRET_ACCESS_KEY: { doc: 'AWS secret key matching AWS_ACCESS_KEY_ID.', format: String, default: '', env: 'AWS_SECRET_ACCESS_KEY', sensitive: true },
+  S3_FORCE_PATH_STYLE: { doc: 'Address buckets as endpoint/bucket/key (needed by most S3 stand-ins).', format: 'bool-string', default: false, env: 'S3_FORCE_PATH_STYLE' },
+
+  // --- RugbyCodex media storage (Wasabi) ---
+  BUCKET_NAME: { doc: 'Media bucket holding orgs/{org}/uploads/{id}/raw|streaming|thumbnails.', format: String, default: '', env: 'BUCKET_NAME' },
+  WASABI_ENDPOINT: { doc: 'Wasabi (or other S3) endpoint of the media bucket; unset means AWS S3.', format: 'optional-http-url', default: '', env: 'WASABI_ENDPOINT' },
+  WASABI_REGION: { doc: 'Region of the Wasabi endpoint.', format: String, default: 'us-east-1', env: 'WASABI_REGION' },
+  WASABI_KEY: { doc: 'Wasabi access key (required with WASABI_ENDPOINT).', format: String, default: '', env: 'WASABI_KEY', sensitive: true },
+  WASABI_SECRET: { doc: 'Wasabi secret key (required with WASABI_ENDPOINT).', format: String, default: '', env: 'WASABI_SECRET', sensitive: true },
+
+  // --- RugbyCodex database (Supabase) ---
+  SUPABASE_URL: { doc: 'Supabase project URL (transcode_jobs, media_assets, media_cleanup_jobs).', format: 'optional-http-url', default: '', env: 'SUPABASE_URL' },
+  SUPABASE_SERVICE_ROLE_KEY: { doc: 'Supabase service role key.', format: String, default: '', env: 'SUPABASE_SERVICE_ROLE_KEY', sensitive: true },
+
+  // --- transcode ---
+  HLS_SEGMENT_SECONDS: { doc: 'Target HLS segment length.', format: 'seconds-1-43200', default: 6, env: 'HLS_SEGMENT_SECONDS' },
+  HLS_SEGMENT_TYPE: { doc: 'HLS segment container: ts or fmp4.', format: ['ts', 'fmp4'], default: 'ts', env: 'HLS_SEGMENT_TYPE' },
+  FFMPEG_PATH: { doc: 'ffmpeg binary; unset searches PATH.', format: String, default: '', env: 'FFMPEG_PATH' },
+  FFPROBE_PATH: { doc: 'ffprobe binary; unset searches PATH.', format: String, default: '', env: 'FFPROBE_PATH' },
+  FFMPEG_STALL_SECONDS: { doc: 'Kill an FFmpeg that reports no progress for this long.', format: 'seconds-1-43200', default: 300, env: 'FFMPEG_STALL_SECONDS' },
+
+  // --- cleanup ---
+  CLEANUP_INTERVAL_SECONDS: { doc: 'Time between cleanup passes (seed: 6 h).', format: 'seconds-1-604800', default: 21_600, env: 'CLEANUP_INTERVAL_SECONDS' },
+  CLEANUP_DELETE_CONCURRENCY: { doc: 'List/delete calls in flight at once during cleanup.', format: 'positive-int', default: 4, env: 'CLEANUP_DELETE_CONCURRENCY' },
+
+  // --- stereo pipeline (seeds 002, 004) ---
+  INPUT_BUCKET_NAME: { doc: 'Input bucket: sources under input/{job_id}/ and segments/{job_id}/.', format: String, default: '', env: 'INPUT_BUCKET_NAME' },
+  OUTPUT_BUCKET_NAME: { doc: 'Output bucket: jobs/{job_id}/segments/{idx}.mp4 and jobs/{job_id}/final.mp4.', format: String, default: '', env: 'OUTPUT_BUCKET_NAME' },
+  JOBS_TABLE_NAME: { doc: 'DynamoDB Jobs table.', format: String, default: '', env: 'JOBS_TABLE_NAME' },
+  SEGMENT_COMPLETIONS_TABLE_NAME: { doc: 'DynamoDB SegmentCompletions table.', format: String, default: '', env: 'SEGMENT_COMPLETIONS_TABLE_NAME' },
+  REASSEMBLY_TRIGGERED_TABLE_NAME: { doc: 'DynamoDB ReassemblyTriggered table (one lock item per job).', format: String, default: '', env: 'REASSEMBLY_TRIGGERED_TABLE_NAME' },
+  INFERENCE_BACKEND: { doc: 'Segment inference: stub, sagemaker or http.', format: ['stub', 'sagemaker', 'http'], default: 'stub', env: 'INFERENCE_BACKEND' },
+  SAGEMAKER_ENDPOINT_NAME: { doc: 'SageMaker endpoint (INFERENCE_BACKEND=sagemaker).', format: String, default: '', env: 'SAGEMAKER_ENDPOINT_NAME' },
+  SAGEMAKER_REGION: { doc: 'Region of the SageMaker endpoint; defaults to AWS_REGION.', format: String, default: '', env: 'SAGEMAKER_REGION' },
+  INFERENCE_HTTP_URL: { doc: 'Base URL of the inference server (INFERENCE_BACKEND=http); POSTs go to /invocations.', format: 'optional-http-url', default: '', env: 'INFERENCE_HTTP_URL' },
+} satisfies Schema<Record<string, unknown>>;
+
+type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean : T;
+export type ConfigKey = keyof typeof schema;
+export type Config = { readonly [K in ConfigKey]: Widen<(typeof schema)[K]['default']> };
