@@ -1,0 +1,145 @@
+// The shipped x64 executable, driven as an operator would.
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startFauxqs, type LocalServer } from '../helpers/servers.js';
+import { runExe, spawnExe, waitForExit, waitForHttp } from '../helpers/binary.js';
+
+const cwd = mkdtempSync(join(tmpdir(), 'rw-e2e-')); // no stray .env from the repo
+
+describe('rugbyworker executable', () => {
+  it('--list-roles prints the six roles with a description each', async () => {
+    const r = await runExe(['--list-roles'], { cwd });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['transcode', 'cleanup', 'chunk', 'segment-infer', 'trigger', 'reassemble']);
+    for (const l of lines) expect(l.length).toBeGreaterThan(40);
+  });
+
+  it('refuses an unknown role, listing the valid ones (exit 64)', async () => {
+    const r = await runExe(['--role', 'transcoder'], { cwd });
+    expect(r.code).toBe(64);
+    expect(r.stderr.trim()).toBe("rugbyworker: unknown role 'transcoder' (valid roles: transcode, cleanup, chunk, segment-infer, trigger, reassemble, or all, or none)");
+  });
+
+  it('stops on a missing setting with one line naming it (exit 78)', async () => {
+    const r = await runExe(['--role', 'transcode'], { cwd, env: { BUCKET_NAME: 'media', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k' } });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toBe('rugbyworker: SQS_QUEUE_URL is required: SQS queue URL (role transcode)\n');
+    expect(r.stdout).toBe('');
+  });
+
+  it('stops on a malformed setting with one line naming it (exit 78)', async () => {
+    const r = await runExe(['config'], { cwd, env: { SQS_LONG_POLL_WAIT_SECONDS: 'soon' } });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toBe('rugbyworker: SQS_LONG_POLL_WAIT_SECONDS must be an integer from 0 to 20 (got "soon")\n');
+  });
+
+  it('says a role of a later issue is not in this build (exit 2), once its settings are there', async () => {
+    const r = await runExe(['--role', 'transcode'], { cwd, env: { QUEUE_BACKEND: 'memory', BUCKET_NAME: 'media', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/role transcode is not available in this build yet/);
+  });
+
+  it('config prints the effective settings with secrets redacted', async () => {
+    const secrets = { WASABI_SECRET: 'wasabi-secret-value', SUPABASE_SERVICE_ROLE_KEY: 'service-role-value', AXIOM_API_TOKEN: 'xaat-token-value', AWS_SECRET_ACCESS_KEY: 'aws-secret-value' };
+    const r = await runExe(['config', '--json'], { cwd, env: { ...secrets, BUCKET_NAME: 'media', AXIOM_ENVIRONMENT: 'jetson' } });
+    expect(r.code).toBe(0);
+    for (const v of Object.values(secrets)) expect(r.stdout).not.toContain(v);
+    const shown = JSON.parse(r.stdout);
+    expect(shown).toMatchObject({ BUCKET_NAME: 'media', AXIOM_ENVIRONMENT: 'jetson', WASABI_SECRET: '[REDACTED]', AXIOM_API_TOKEN: '[REDACTED]', SQS_LONG_POLL_WAIT_SECONDS: 20 });
+  });
+
+  it('reads a JSON --config file and lets the environment win', async () => {
+    const file = join(cwd, 'settings.json');
+    writeFileSync(file, JSON.stringify({ BUCKET_NAME: 'from-file', AWS_REGION: 'eu-west-1' }));
+    const r = await runExe(['config', '--json', '--config', file], { cwd, env: { AWS_REGION: 'us-west-2' } });
+    expect(JSON.parse(r.stdout)).toMatchObject({ BUCKET_NAME: 'from-file', AWS_REGION: 'us-west-2' });
+  });
+
+  describe('running', () => {
+    it('answers /health and /metrics, logs JSON events, and exits 0 on SIGTERM', async () => {
+      const port = await freePort();
+      const child = spawnExe(['--role', 'none', '--health-port', String(port)], { cwd, env: { AXIOM_ENVIRONMENT: 'e2e' } });
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+      try {
+        const health = await waitForHttp(`http://127.0.0.1:${port}/health`, 10_000, { status: 200 });
+        expect(JSON.parse(health.body)).toMatchObject({ status: 'healthy', roles: [] });
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+        expect(res.status).toBe(200);
+        expect(await res.text()).toMatch(/^process_resident_memory_bytes \d+/m);
+        const json = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { Accept: 'application/json' } })).json() as Record<string, unknown>;
+        expect(json).toHaveProperty('memory.rss_mb');
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await waitForExit(child, 15_000)).toBe(0);
+      const events = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const types = events.map((e) => e.event_type);
+      expect(types).toEqual(expect.arrayContaining(['worker_started', 'shutdown_started', 'shutdown_completed']));
+      for (const e of events) {
+        expect(e.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+        expect(e.environment).toBe('e2e');
+      }
+    });
+
+    it('--once with no work exits 0 straight away', async () => {
+      const r = await runExe(['--role', 'none', '--once'], { cwd });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/"event_type":"shutdown_completed"/);
+    });
+  });
+
+  describe('doctor', () => {
+    let fauxqs: LocalServer;
+    afterAll(async () => { await fauxqs?.stop(); });
+
+    it('reports ffmpeg, hardware decode and endpoints, one ✓/✗ line each, and fails on what the roles need', async () => {
+      fauxqs = await startFauxqs();
+      const { SQSClient, CreateQueueCommand } = await import('@aws-sdk/client-sqs');
+      const sqs = new SQSClient({ endpoint: fauxqs.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'transcode' }));
+      sqs.destroy();
+      const deadPort = await freePort();
+      const env = {
+        AWS_ENDPOINT_URL: fauxqs.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
+        SQS_QUEUE_URL: QueueUrl, BUCKET_NAME: 'missing-bucket',
+        SUPABASE_URL: `http://127.0.0.1:${deadPort}`, SUPABASE_SERVICE_ROLE_KEY: 'k',
+      };
+      const r = await runExe(['doctor', '--role', 'transcode'], { cwd, env, timeoutMs: 60_000 });
+      const lines = r.stdout.trim().split('\n');
+      const line = (name: string) => lines.find((l) => l.slice(2).startsWith(`${name}:`)) ?? `(no ${name} line in ${r.stdout})`;
+      expect(line('ffmpeg')).toMatch(/^✓ ffmpeg: \d+\.\d+.* at \//);
+      expect(line('ffmpeg self-test')).toMatch(/^✓ ffmpeg self-test: encoded and read back 1 s of H\.264\/AAC/);
+      expect(line('hardware decode')).toMatch(/^✓ hardware decode: software decode; /);
+      expect(line('SQS_QUEUE_URL reachable')).toMatch(/^✓ SQS_QUEUE_URL reachable: 0 waiting, 0 in flight/);
+      expect(line('BUCKET_NAME reachable')).toMatch(/^✗ BUCKET_NAME reachable: bucket missing-bucket does not exist/);
+      expect(line('SUPABASE_URL reachable')).toMatch(/^✗ SUPABASE_URL reachable: /);
+      expect(lines.at(-1)).toBe('doctor: 2 problems for roles transcode: BUCKET_NAME reachable, SUPABASE_URL reachable');
+      expect(r.code).toBe(1);
+      expect(r.stdout).not.toContain('test\n'); // the secret key value never shows
+    }, 90_000);
+
+    it('names every missing setting and exits 1', async () => {
+      const r = await runExe(['doctor', '--role', 'cleanup'], { cwd, env: { BUCKET_NAME: 'media' }, timeoutMs: 60_000 });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^✗ SUPABASE_URL: not set: Supabase project URL \(role cleanup\)$/m);
+      expect(r.stdout).toMatch(/^✗ SUPABASE_SERVICE_ROLE_KEY: not set/m);
+    }, 90_000);
+
+    it('passes in local mode where ffmpeg works', async () => {
+      const r = await runExe(['doctor'], { cwd, timeoutMs: 60_000 });
+      expect(r.stdout.trim().split('\n').at(-1)).toBe('doctor: ready for local mode');
+      expect(r.code).toBe(0);
+    }, 90_000);
+
+    it('fails in local mode when ffmpeg cannot be found, saying what to set', async () => {
+      const r = await runExe(['doctor'], { cwd, env: { FFMPEG_PATH: '/nonexistent/ffmpeg' }, timeoutMs: 60_000 });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^✗ ffmpeg: .*FFMPEG_PATH/m);
+    }, 90_000);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main, type Io } from '../../src/cli.js';
+
+const cwd = mkdtempSync(join(tmpdir(), 'rw-cli-'));
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; }, env, cwd };
+  const code = await main(['node', 'rugbyworker', ...args], io);
+  return { code, stdout, stderr };
+}
+
+describe('cli', () => {
+  it('--version names version, commit, Node and arch', async () => {
+    const r = await cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^rugbyworker \\S+ \\(commit \\S+\\) node ${process.version.replace(/\./g, '\\.')} linux-${process.arch}\\n$`));
+  });
+
+  it('asks for --role when nothing is chosen (exit 64)', async () => {
+    const r = await cli([]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/^rugbyworker: choose what to run with --role/);
+  });
+
+  it('rejects unknown options and bad --log-level values as usage errors', async () => {
+    expect((await cli(['--rol', 'x'])).code).toBe(64);
+    const r = await cli(['--role', 'none', '--log-level', 'loud']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/--log-level.*loud/);
+  });
+
+  it('maps flags onto settings, winning over the environment', async () => {
+    const r = await cli(['config', '--json', '--concurrency', '6', '--health-port', '9999', '--log-level', 'debug'], { CONCURRENCY: '2', HEALTH_PORT: '1' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ CONCURRENCY: 6, HEALTH_PORT: 9999, LOG_LEVEL: 'debug' });
+  });
+
+  it('reports a bad flag value as a config error naming the setting (exit 78)', async () => {
+    const r = await cli(['--role', 'none', '--concurrency', 'lots']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toBe('rugbyworker: CONCURRENCY must be an integer from 1 to 1000000 (got "lots")\n');
+  });
+
+  it('lists every missing setting of the chosen roles in the one line', async () => {
+    const r = await cli(['--role', 'trigger']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toBe('rugbyworker: REASSEMBLY_QUEUE_URL is required: SQS queue URL (role trigger) (and 3 more: JOBS_TABLE_NAME, SEGMENT_COMPLETIONS_TABLE_NAME, REASSEMBLY_TRIGGERED_TABLE_NAME)\n');
+  });
+
+  it('refuses roles not in this build with exit 2 and starts nothing', async () => {
+    const r = await cli(['--role', 'all'], { QUEUE_BACKEND: 'memory', BUCKET_NAME: 'b', INPUT_BUCKET_NAME: 'i', OUTPUT_BUCKET_NAME: 'o', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k', JOBS_TABLE_NAME: 'j', SEGMENT_COMPLETIONS_TABLE_NAME: 's', REASSEMBLY_TRIGGERED_TABLE_NAME: 'r' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^rugbyworker: role transcode, cleanup, chunk, segment-infer, trigger, reassemble is not available in this build yet/);
+    expect(r.stdout).toBe('');
+  });
+});
