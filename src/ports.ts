@@ -11,18 +11,48 @@ export type { Service } from './runtime/lifecycle.js';
 export interface QueueMessage {
   readonly id: string;
   readonly body: string;
+  /** How many times this message has been delivered, this delivery included (1 = first). */
   readonly receiveCount: number;
-  /** Adapter-specific handle (SQS receipt handle, Redis entry id). */
+  /** Adapter-specific handle of this delivery (SQS receipt handle, Redis entry id). */
   readonly receipt: string;
 }
 
+export interface DeadLetter {
+  readonly id: string;
+  readonly body: string;
+  /** Why it was dead-lettered, when the adapter knows (invalid body, too many receives, …). */
+  readonly reason: string | null;
+}
+
+/** The lease on a message is gone (expired and taken by another worker, or acked). */
+export class LeaseLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaseLostError';
+  }
+}
+
 export interface Queue {
+  /** For logs and metrics, e.g. the queue name from its URL or the stream key. */
   readonly name: string;
-  receive(opts: { max: number; waitSeconds: number; signal?: AbortSignal }): Promise<QueueMessage[]>;
+  /** Deliveries after which a message goes to the dead-letter queue; null without a DLQ. */
+  readonly maxReceiveCount: number | null;
+  /** Long-polls for up to `max` messages (any number; adapters batch as their service allows). Resolves [] when `signal` aborts. */
+  receive(opts: { max: number; waitSeconds: number; visibilitySeconds?: number; signal?: AbortSignal }): Promise<QueueMessage[]>;
+  /** Keeps the message hidden for `seconds` from now; LeaseLostError when it no longer can. */
   extend(msg: QueueMessage, seconds: number): Promise<void>;
+  /** Gives the message back: visible again after `delaySeconds` (0 = at once). */
   release(msg: QueueMessage, delaySeconds?: number): Promise<void>;
+  /** The work is done: delete the message. */
   ack(msg: QueueMessage): Promise<void>;
-  send(body: string): Promise<void>;
+  /** Moves the message to the dead-letter queue now, with the reason (invalid body, permanent failure). */
+  deadLetter(msg: QueueMessage, reason: string): Promise<void>;
+  send(body: string, opts?: { delaySeconds?: number }): Promise<void>;
+  peekDeadLetters(max: number): Promise<DeadLetter[]>;
+  /** Moves every dead letter back to the main queue; resolves how many moved. */
+  redrive(): Promise<number>;
+  purgeDeadLetters(): Promise<number>;
+  close(): Promise<void>;
 }
 
 export interface ObjectInfo {
