@@ -72,6 +72,11 @@ export interface ObjectStore {
   deleteMany(keys: readonly string[]): Promise<{ deleted: string[]; errors: Array<{ key: string; message: string }> }>;
 }
 
+/** A started role; with --once, `done` resolves when its unit of work is finished. */
+export interface RoleService extends Service {
+  readonly done?: Promise<void>;
+}
+
 /** Everything a role may use; which parts are present follows from its declared needs. */
 export interface RoleContext {
   readonly config: Config;
@@ -88,5 +93,5 @@ export interface RoleDefinition {
   readonly description: string;
   readonly needs: RoleNeeds;
   /** Absent while the role's issue has not landed: starting it says so and exits 2. */
-  readonly start?: (ctx: RoleContext) => Promise<Service>;
+  readonly start?: (ctx: RoleContext) => Promise<RoleService>;
 }

@@ -37,11 +37,17 @@ export async function runWorkers({ roles, config, once, instanceId }: RunOptions
   logger.info({ event_type: 'worker_started', roles: roleNames, version, health_port: healthPort, pid: process.pid }, `rugbyworker ${version} started`);
 
   const ctx = { config, logger, metrics, stopping: lifecycle.stopping, concurrency: config.CONCURRENCY, once };
+  const finished: Promise<void>[] = [];
   for (const role of roles) {
     if (!role.start) continue;
-    lifecycle.add(await role.start({ ...ctx, logger: logger.child({ role: role.name }) }));
+    const service = await role.start({ ...ctx, logger: logger.child({ role: role.name }) });
+    lifecycle.add(service);
+    finished.push(service.done ?? Promise.resolve());
   }
-  const code = once ? await lifecycle.shutdown('once') : await lifecycle.done;
+  // --once: every role finishes its unit of work (or a signal comes first), then a normal shutdown.
+  const code = once
+    ? await Promise.race([Promise.all(finished).then(() => lifecycle.shutdown('once')), lifecycle.done])
+    : await lifecycle.done;
   lifecycle.uninstall();
   await log.close();
   return code;
