@@ -1,0 +1,320 @@
+// Queue port over Amazon SQS (or any SQS endpoint such as fauxqs). The dead-letter
+// queue and maxReceiveCount come from the main queue's RedrivePolicy, read once.
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
+import type { Logger } from 'pino';
+import type { Config } from '../../runtime/config/schema.js';
+import { awsOptions } from '../aws/client-config.js';
+import { sleep } from '../../runtime/retry.js';
+import { LeaseLostError } from '../../ports.js';
+import type { DeadLetter, Queue, QueueMessage } from '../../ports.js';
+import { isAbortError, isCredentialError, isLeaseLostError, isUnsupportedOperation } from './sqs-errors.js';
+import {
+  REASON_ATTRIBUTE,
+  batchSizes,
+  parseQueueArn,
+  parseRedrivePolicy,
+  queueNameFromUrl,
+  toDeadLetter,
+  toQueueMessage,
+  wholeSeconds,
+} from './sqs-parse.js';
+
+const MAX_VISIBILITY_SECONDS = 43_200;
+const MAX_WAIT_SECONDS = 20;
+const MAX_DELAY_SECONDS = 900;
+// Held while a dead letter is copied, so the original cannot be redelivered meanwhile.
+const DEAD_LETTER_LEASE_SECONDS = 60;
+
+export interface SqsQueueOptions {
+  client: SQSClient;
+  queueUrl: string;
+  logger?: Logger;
+  /** Pause after a credentials error on receive, instead of retrying in a tight loop. */
+  credentialBackoffMs?: number;
+}
+
+interface DeadLetterTarget {
+  url: string;
+  arn: string;
+}
+
+/**
+ * An SQS client for the configuration. With AWS_ENDPOINT_URL every call goes there,
+ * never to a queue URL's host (emulators hand out URLs whose host need not resolve);
+ * without it, a queue URL's host picks the region's endpoint, as the SDK does.
+ */
+export function createSqsClient(config: Config): SQSClient {
+  const { region, endpoint, credentials, maxAttempts } = awsOptions(config);
+  return new SQSClient({ region, endpoint, credentials, maxAttempts, useQueueUrlAsEndpoint: endpoint === undefined });
+}
+
+export class SqsQueue implements Queue {
+  readonly name: string;
+  private readonly client: SQSClient;
+  private readonly queueUrl: string;
+  private readonly logger: Logger | undefined;
+  private readonly credentialBackoffMs: number;
+  private readonly closing = new AbortController();
+  private attributes: Promise<{ dlq: DeadLetterTarget | null; maxReceiveCount: number | null }> | undefined;
+  private cachedMaxReceiveCount: number | null = null;
+  private credentialTrouble = false;
+  private moveTaskUnsupported = false;
+
+  /** Constructs and reads the queue's RedrivePolicy, so `maxReceiveCount` is known at once. */
+  static async open(opts: SqsQueueOptions): Promise<SqsQueue> {
+    const queue = new SqsQueue(opts);
+    await queue.init();
+    return queue;
+  }
+
+  constructor(opts: SqsQueueOptions) {
+    this.client = opts.client;
+    this.queueUrl = opts.queueUrl;
+    this.logger = opts.logger;
+    this.credentialBackoffMs = opts.credentialBackoffMs ?? 10_000;
+    this.name = queueNameFromUrl(opts.queueUrl);
+  }
+
+  /** From the RedrivePolicy; null until `init()` (or any dead-letter operation) has read it, or without one. */
+  get maxReceiveCount(): number | null {
+    return this.cachedMaxReceiveCount;
+  }
+
+  /** Reads the RedrivePolicy once; later calls share the result. */
+  async init(): Promise<void> {
+    await this.redriveTarget();
+  }
+
+  async receive(opts: { max: number; waitSeconds: number; visibilitySeconds?: number; signal?: AbortSignal }): Promise<QueueMessage[]> {
+    const signal = opts.signal ? AbortSignal.any([opts.signal, this.closing.signal]) : this.closing.signal;
+    if (signal.aborted) return [];
+    const wait = wholeSeconds(opts.waitSeconds, MAX_WAIT_SECONDS);
+    const visibility = opts.visibilitySeconds === undefined ? undefined : wholeSeconds(opts.visibilitySeconds, MAX_VISIBILITY_SECONDS);
+    // Only the first call long-polls: the batch must come back as soon as anything is
+    // there, not when the last of several long polls times out. The others take what
+    // is already waiting.
+    const calls = batchSizes(opts.max).map((size, i) =>
+      this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.queueUrl,
+          MaxNumberOfMessages: size,
+          WaitTimeSeconds: i === 0 ? wait : 0,
+          VisibilityTimeout: visibility,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    const settled = await Promise.allSettled(calls);
+    const messages: QueueMessage[] = [];
+    const seen = new Set<string>();
+    let failure: unknown;
+    for (const s of settled) {
+      if (s.status === 'rejected') {
+        if (!isAbortError(s.reason) && !signal.aborted) failure ??= s.reason;
+        continue;
+      }
+      for (const raw of s.value.Messages ?? []) {
+        const m = toQueueMessage(raw);
+        if (m && !seen.has(m.receipt)) {
+          seen.add(m.receipt);
+          messages.push(m);
+        }
+      }
+    }
+    // Messages already received are leased to us: return them even if a sibling call failed.
+    if (messages.length > 0 || failure === undefined) {
+      if (failure !== undefined) this.logger?.warn({ err: failure, queue: this.name }, 'sqs_receive_partial_failure');
+      if (this.credentialTrouble && failure === undefined) {
+        this.credentialTrouble = false;
+        this.logger?.info({ queue: this.name }, 'sqs_credentials_recovered');
+      }
+      return messages;
+    }
+    if (!isCredentialError(failure)) throw failure;
+    // Log once per outage, then wait: a tight loop would only burn CPU and API calls.
+    if (!this.credentialTrouble) {
+      this.credentialTrouble = true;
+      this.logger?.error({ err: failure, queue: this.name, backoffMs: this.credentialBackoffMs }, 'sqs_credentials_error');
+    }
+    await sleep(this.credentialBackoffMs, signal).catch(() => undefined);
+    return [];
+  }
+
+  async extend(msg: QueueMessage, seconds: number): Promise<void> {
+    await this.changeVisibility(msg, wholeSeconds(seconds, MAX_VISIBILITY_SECONDS), 'extend');
+  }
+
+  async release(msg: QueueMessage, delaySeconds = 0): Promise<void> {
+    await this.changeVisibility(msg, wholeSeconds(delaySeconds, MAX_VISIBILITY_SECONDS), 'release');
+  }
+
+  /** SQS accepts a stale receipt here without deleting anything (AWS and fauxqs alike): no LeaseLostError. */
+  async ack(msg: QueueMessage): Promise<void> {
+    try {
+      await this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: msg.receipt }));
+    } catch (err) {
+      if (isLeaseLostError(err)) throw new LeaseLostError(`cannot ack message ${msg.id} on ${this.name}: ${errText(err)}`);
+      throw err;
+    }
+  }
+
+  async deadLetter(msg: QueueMessage, reason: string): Promise<void> {
+    const dlq = await this.requireDlq();
+    // Prove the lease first: a delete with a stale receipt silently does nothing, and
+    // the message would then live on in both queues.
+    await this.changeVisibility(msg, DEAD_LETTER_LEASE_SECONDS, 'dead-letter');
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: dlq.url,
+        MessageBody: msg.body,
+        MessageAttributes: { [REASON_ATTRIBUTE]: { DataType: 'String', StringValue: reason.slice(0, 1024) || 'unspecified' } },
+      }),
+    );
+    await this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: msg.receipt }));
+  }
+
+  async send(body: string, opts?: { delaySeconds?: number }): Promise<void> {
+    const delay = opts?.delaySeconds === undefined ? undefined : wholeSeconds(opts.delaySeconds, MAX_DELAY_SECONDS);
+    await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, DelaySeconds: delay }));
+  }
+
+  /** Receives from the DLQ with VisibilityTimeout 0, so peeking leaves the letters where they are. */
+  async peekDeadLetters(max: number): Promise<DeadLetter[]> {
+    const { dlq } = await this.redriveTarget();
+    if (!dlq || max <= 0) return [];
+    const out = new Map<string, DeadLetter>();
+    // Each call may return letters seen before: stop when a call brings nothing new.
+    for (let round = 0; out.size < max && round < Math.ceil(max / 10) + 2; round++) {
+      const res = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: dlq.url,
+          MaxNumberOfMessages: Math.min(10, max - out.size),
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 0,
+          MessageAttributeNames: [REASON_ATTRIBUTE],
+        }),
+      );
+      let fresh = 0;
+      for (const raw of res.Messages ?? []) {
+        const letter = toDeadLetter(raw);
+        if (letter && !out.has(letter.id)) {
+          out.set(letter.id, letter);
+          fresh++;
+        }
+      }
+      if (fresh === 0) break;
+    }
+    return [...out.values()].slice(0, max);
+  }
+
+  async redrive(): Promise<number> {
+    const dlq = await this.requireDlq();
+    if (!this.moveTaskUnsupported) {
+      const waiting = await this.dlqDepth(dlq.url);
+      try {
+        // Without DestinationArn, SQS moves each letter back to the queue it came from.
+        await this.client.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn }));
+        return waiting;
+      } catch (err) {
+        if (!isUnsupportedOperation(err)) throw err;
+        this.moveTaskUnsupported = true;
+        this.logger?.debug({ queue: this.name }, 'sqs_move_task_unsupported_using_copy');
+      }
+    }
+    return this.redriveByCopy(dlq.url);
+  }
+
+  async purgeDeadLetters(): Promise<number> {
+    const { dlq } = await this.redriveTarget();
+    if (!dlq) return 0;
+    const count = await this.dlqDepth(dlq.url);
+    await this.client.send(new PurgeQueueCommand({ QueueUrl: dlq.url }));
+    return count;
+  }
+
+  /** Ends pending long polls; the client belongs to the caller and stays open. */
+  async close(): Promise<void> {
+    this.closing.abort();
+  }
+
+  private async changeVisibility(msg: QueueMessage, seconds: number, what: string): Promise<void> {
+    try {
+      await this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: msg.receipt, VisibilityTimeout: seconds }));
+    } catch (err) {
+      if (isLeaseLostError(err)) throw new LeaseLostError(`cannot ${what} message ${msg.id} on ${this.name}: ${errText(err)}`);
+      throw err;
+    }
+  }
+
+  /** Copies letters back as new messages (receive count starts again), deleting each only once it is sent. */
+  private async redriveByCopy(dlqUrl: string): Promise<number> {
+    let moved = 0;
+    for (;;) {
+      const res = await this.client.send(
+        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }),
+      );
+      const batch = (res.Messages ?? []).filter((m): m is Message & { ReceiptHandle: string } => Boolean(m.ReceiptHandle));
+      if (batch.length === 0) return moved;
+      for (const m of batch) {
+        await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: m.Body ?? '' }));
+        await this.client.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: m.ReceiptHandle }));
+        moved++;
+      }
+    }
+  }
+
+  private async dlqDepth(dlqUrl: string): Promise<number> {
+    const res = await this.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: dlqUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    const a = res.Attributes ?? {};
+    return [a.ApproximateNumberOfMessages, a.ApproximateNumberOfMessagesNotVisible, a.ApproximateNumberOfMessagesDelayed]
+      .map((v) => Number.parseInt(v ?? '0', 10) || 0)
+      .reduce((x, y) => x + y, 0);
+  }
+
+  private async requireDlq(): Promise<DeadLetterTarget> {
+    const { dlq } = await this.redriveTarget();
+    if (!dlq) throw new Error(`queue ${this.name} has no dead-letter queue (no RedrivePolicy)`);
+    return dlq;
+  }
+
+  private redriveTarget(): Promise<{ dlq: DeadLetterTarget | null; maxReceiveCount: number | null }> {
+    this.attributes ??= this.loadRedriveTarget().catch((err: unknown) => {
+      this.attributes = undefined; // a failed read (network, credentials) is tried again next time
+      throw err;
+    });
+    return this.attributes;
+  }
+
+  private async loadRedriveTarget(): Promise<{ dlq: DeadLetterTarget | null; maxReceiveCount: number | null }> {
+    const res = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['RedrivePolicy'] }));
+    const policy = parseRedrivePolicy(res.Attributes?.RedrivePolicy);
+    if (!policy) return { dlq: null, maxReceiveCount: null };
+    const arn = parseQueueArn(policy.deadLetterTargetArn);
+    if (!arn) throw new Error(`queue ${this.name}: RedrivePolicy has an unusable deadLetterTargetArn ${policy.deadLetterTargetArn}`);
+    const { QueueUrl } = await this.client.send(new GetQueueUrlCommand({ QueueName: arn.name, QueueOwnerAWSAccountId: arn.account }));
+    if (!QueueUrl) throw new Error(`queue ${this.name}: no URL for its dead-letter queue ${arn.name}`);
+    this.cachedMaxReceiveCount = policy.maxReceiveCount;
+    return { dlq: { url: QueueUrl, arn: policy.deadLetterTargetArn }, maxReceiveCount: policy.maxReceiveCount };
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
