@@ -1,0 +1,38 @@
+// The engine's per-role metrics. Names are shared by every role (label `role`), so one
+// dashboard covers them all; Metrics memoises, so several consumers reuse the same series.
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Metrics } from './metrics.js';
+
+export interface ConsumerMetrics {
+  received: Counter.Internal;
+  succeeded: Counter.Internal;
+  failed: Counter.Internal;
+  deadLettered: Counter.Internal;
+  retried: Counter.Internal;
+  leaseLost: Counter.Internal;
+  inFlight: Gauge.Internal<string>;
+  /** Labels `role` and `outcome` (succeeded, failed, lease_lost, aborted). */
+  duration: Histogram<string>;
+}
+
+/** Every series exists at 0 from the start, so dashboards show the role before its first job. */
+export function consumerMetrics(metrics: Metrics, role: string): ConsumerMetrics {
+  const labels = { role };
+  const counter = (name: string, help: string): Counter.Internal => {
+    const child = metrics.counter(name, help, ['role']).labels(labels);
+    child.inc(0);
+    return child;
+  };
+  const inFlight = metrics.gauge('jobs_in_flight', 'Messages being worked on', ['role']).labels(labels);
+  inFlight.set(0);
+  return {
+    received: counter('messages_received_total', 'Messages received from the queue'),
+    succeeded: counter('jobs_succeeded_total', 'Jobs completed and acked'),
+    failed: counter('jobs_failed_total', 'Jobs whose handler failed (retried or dead-lettered)'),
+    deadLettered: counter('messages_dead_lettered_total', 'Messages sent to the dead-letter queue (invalid, permanent failure, retries exhausted)'),
+    retried: counter('jobs_retried_total', 'Failed jobs released for another attempt'),
+    leaseLost: counter('jobs_lease_lost_total', 'Jobs abandoned because their lease was lost'),
+    inFlight,
+    duration: metrics.histogram('job_duration_seconds', 'Job duration from receive to outcome', ['role', 'outcome']),
+  };
+}

@@ -1,0 +1,438 @@
+// The consumer engine (issue 3, DESIGN §3/§5): every queue role is "take a message, hold
+// its lease while working, do the work, ack or give it back". Up to `concurrency` messages
+// are in flight, each with its own heartbeat and AbortSignal. A message is acked only after
+// its handler resolved and its heartbeat has stopped (so no extension can follow the ack).
+//
+// Outcomes: invalid body → DLQ at once; success → ack; PermanentError → DLQ; other errors →
+// release with backoff, or DLQ on the last allowed receive; lease lost → nothing (someone
+// else owns the message now). Stop: polling ends at once (the long poll is aborted),
+// in-flight work may finish; when the deadline aborts, jobs are aborted and their messages
+// released with delay 0 so another worker takes them at once.
+import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
+import type { Queue, QueueMessage } from '../ports.js';
+import type { Service } from './lifecycle.js';
+import type { Metrics } from './metrics.js';
+import { backoffDelayMs } from '../domain/backoff.js';
+import { sleep } from './retry.js';
+import { startHeartbeat } from './heartbeat.js';
+import type { Heartbeat, HeartbeatStopReason } from './heartbeat.js';
+import { classifyError, errorMessage } from './consumer-errors.js';
+import { parseMessageBody } from './validation.js';
+import { addCurrentJobs } from './current-jobs.js';
+import { consumerMetrics } from './consumer-metrics.js';
+import type { ConsumerMetrics } from './consumer-metrics.js';
+
+export interface HandlerContext {
+  readonly message: QueueMessage;
+  /** Aborts when the lease is lost or the shutdown grace expires: stop and throw. */
+  readonly signal: AbortSignal;
+  readonly jobId: string;
+  readonly logger: Logger;
+  /** Keeps the lease for `seconds` from now (e.g. once the input's size is known). */
+  extendTo(seconds: number): Promise<void>;
+}
+
+export type Handler<T> = (job: T, ctx: HandlerContext) => Promise<void>;
+
+export interface ConsumerOptions<T> {
+  role: string;
+  queue: Queue;
+  schema: ZodType<T>;
+  handler: Handler<T>;
+  /** Messages in flight at once (any positive integer). */
+  concurrency: number;
+  /** Stop once a receive comes back empty with nothing in flight. */
+  once?: boolean;
+  /** Long-poll wait per receive (default 20, SQS's maximum). */
+  waitSeconds?: number;
+  heartbeat?: { intervalSeconds: number; extensionSeconds: number };
+  /** Lease to set before the handler starts (e.g. calculateInitialTimeout of the input size). */
+  initialTimeoutSeconds?: (job: T) => Promise<number> | number;
+  /** Release delay in seconds after a retryable failure of delivery `receiveCount`. */
+  retryDelay?: (receiveCount: number) => number;
+  logger: Logger;
+  metrics: Metrics;
+  /** Aborted when shutdown starts: stop polling at once. */
+  stopping: AbortSignal;
+  /** The job id for logs (default: the message id). */
+  jobIdOf?: (job: T) => string;
+}
+
+export interface Consumer extends Service {
+  /** Resolves once polling has ended and nothing is in flight (with `once`: the queue was drained). */
+  readonly done: Promise<void>;
+}
+
+/** Retry delays: 5 s, 10 s, 20 s … capped at 5 min, with equal jitter so failures spread out. */
+export function defaultRetryDelay(receiveCount: number, random: () => number = Math.random): number {
+  return Math.ceil(backoffDelayMs(receiveCount, { baseMs: 5000, maxMs: 300_000, jitter: 'equal' }, random) / 1000);
+}
+
+/** Receive failures (network, throttling) back off 1 s … 30 s instead of spinning. */
+const RECEIVE_BACKOFF = { baseMs: 1000, maxMs: 30_000, jitter: 'equal' } as const;
+
+/**
+ * `working`: validating, sizing or running the handler; `settling`: the outcome is being
+ * applied (ack, release, DLQ) and is awaited by stop; `aborted`: the deadline took it.
+ */
+type Phase = 'working' | 'settling' | 'aborted';
+
+interface Job {
+  readonly message: QueueMessage;
+  jobId: string;
+  readonly startedAt: number;
+  readonly startedAtIso: string;
+  /** Aborted at the shutdown deadline. */
+  readonly deadline: AbortController;
+  heartbeat: Heartbeat | undefined;
+  phase: Phase;
+  finished: boolean;
+  readonly done: Promise<void>;
+  resolveDone: () => void;
+}
+
+type Outcome = { ok: true } | { ok: false; err: unknown };
+
+export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
+  return new QueueConsumer(opts);
+}
+
+class QueueConsumer<T> implements Consumer {
+  readonly name: string;
+  readonly done: Promise<void>;
+
+  readonly #opts: ConsumerOptions<T>;
+  readonly #logger: Logger;
+  readonly #metrics: ConsumerMetrics;
+  readonly #waitSeconds: number;
+  readonly #retryDelay: (receiveCount: number) => number;
+  readonly #polling = new AbortController();
+  readonly #jobs = new Set<Job>();
+  #wakers: Array<() => void> = [];
+  readonly #removeReporter: () => void;
+  readonly #onStopping = (): void => this.#stopPolling('shutdown');
+
+  constructor(opts: ConsumerOptions<T>) {
+    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) {
+      throw new RangeError(`consumer ${opts.role}: concurrency must be an integer ≥ 1, got ${opts.concurrency}`);
+    }
+    this.#opts = opts;
+    this.name = `consumer:${opts.role}`;
+    this.#logger = opts.logger;
+    this.#metrics = consumerMetrics(opts.metrics, opts.role);
+    this.#waitSeconds = opts.waitSeconds ?? 20;
+    this.#retryDelay = opts.retryDelay ?? ((n) => defaultRetryDelay(n));
+    this.#removeReporter = addCurrentJobs(opts.metrics, () => this.#currentJobs());
+
+    if (opts.stopping.aborted) this.#stopPolling('shutdown');
+    else opts.stopping.addEventListener('abort', this.#onStopping, { once: true });
+
+    this.#logger.info(
+      { event_type: 'consumer_started', role: opts.role, queue: opts.queue.name, concurrency: opts.concurrency, once: opts.once === true },
+      `${opts.role}: consuming ${opts.queue.name} (concurrency ${opts.concurrency}${opts.once ? ', once' : ''})`,
+    );
+    this.done = this.#run();
+  }
+
+  async stop(deadline: AbortSignal): Promise<void> {
+    this.#stopPolling('stop');
+    const onDeadline = (): void => {
+      for (const job of this.#jobs) void this.#abortAtDeadline(job, deadline.reason);
+    };
+    if (deadline.aborted) onDeadline();
+    else deadline.addEventListener('abort', onDeadline, { once: true });
+    try {
+      await this.done;
+    } finally {
+      deadline.removeEventListener('abort', onDeadline);
+    }
+  }
+
+  async #run(): Promise<void> {
+    try {
+      await this.#poll();
+    } catch (err) {
+      // A bug in the loop itself: stop taking work but still let in-flight jobs end.
+      this.#logger.error({ event_type: 'consumer_failed', role: this.#opts.role, err }, `${this.#opts.role}: consumer loop failed`);
+    }
+    while (this.#jobs.size > 0) await Promise.all([...this.#jobs].map((j) => j.done));
+    this.#opts.stopping.removeEventListener('abort', this.#onStopping);
+    this.#removeReporter();
+    this.#logger.info({ event_type: 'consumer_stopped', role: this.#opts.role, queue: this.#opts.queue.name }, `${this.#opts.role}: consumer stopped`);
+  }
+
+  async #poll(): Promise<void> {
+    const { queue, concurrency, once } = this.#opts;
+    const signal = this.#polling.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      const free = concurrency - this.#jobs.size;
+      if (free <= 0) {
+        await this.#changed();
+        continue;
+      }
+      let messages: QueueMessage[];
+      try {
+        messages = await queue.receive({ max: free, waitSeconds: this.#waitSeconds, signal });
+        failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        failures++;
+        const delayMs = backoffDelayMs(failures, RECEIVE_BACKOFF);
+        this.#logger.warn(
+          { event_type: 'receive_failed', role: this.#opts.role, queue: queue.name, err, attempt: failures, retry_in_ms: Math.round(delayMs) },
+          `${this.#opts.role}: receive failed: ${errorMessage(err)}`,
+        );
+        await sleep(delayMs, signal).catch(() => undefined);
+        continue;
+      }
+      if (signal.aborted) {
+        // Arrived as the poll was being aborted: hand them straight back.
+        await Promise.all(messages.map((m) => this.#queueOp('release', m, () => queue.release(m, 0))));
+        break;
+      }
+      for (const message of messages) this.#start(message);
+      if (once && messages.length === 0) {
+        if (this.#jobs.size === 0) break;
+        // Poll again only once the work in hand is done: an empty poll then means drained.
+        while (this.#jobs.size > 0 && !signal.aborted) await this.#changed();
+      }
+    }
+  }
+
+  /** Resolves on the next job completion or stop. */
+  #changed(): Promise<void> {
+    return new Promise((resolve) => this.#wakers.push(resolve));
+  }
+
+  #wake(): void {
+    const wakers = this.#wakers;
+    this.#wakers = [];
+    for (const w of wakers) w();
+  }
+
+  #stopPolling(reason: string): void {
+    if (this.#polling.signal.aborted) return;
+    this.#logger.info({ event_type: 'consumer_stopping', role: this.#opts.role, reason, in_flight: this.#jobs.size },
+      `${this.#opts.role}: no longer receiving (${reason}); ${this.#jobs.size} job(s) in flight`);
+    this.#polling.abort(new Error(`consumer ${this.#opts.role} stopping (${reason})`));
+    this.#wake();
+  }
+
+  #start(message: QueueMessage): void {
+    let resolveDone = (): void => undefined;
+    const done = new Promise<void>((resolve) => {
+      resolveDone = resolve;
+    });
+    const job: Job = {
+      message,
+      jobId: message.id,
+      startedAt: performance.now(),
+      startedAtIso: new Date().toISOString(),
+      deadline: new AbortController(),
+      heartbeat: undefined,
+      phase: 'working',
+      finished: false,
+      done,
+      resolveDone,
+    };
+    this.#jobs.add(job);
+    this.#metrics.received.inc();
+    this.#metrics.inFlight.inc();
+    this.#process(job).then(
+      () => this.#finish(job),
+      (err: unknown) => {
+        // Every expected failure is handled inside; this is a bug, not a job failure.
+        this.#logger.error({ event_type: 'job_crashed', role: this.#opts.role, job_id: job.jobId, message_id: message.id, err }, 'job bookkeeping failed');
+        this.#finish(job);
+      },
+    );
+  }
+
+  /** Leaves the in-flight set exactly once (a deadline release finishes before the handler returns). */
+  #finish(job: Job): void {
+    if (job.finished) return;
+    job.finished = true;
+    this.#jobs.delete(job);
+    this.#metrics.inFlight.dec();
+    job.resolveDone();
+    this.#wake();
+  }
+
+  async #process(job: Job): Promise<void> {
+    const { queue, schema, handler, role } = this.#opts;
+    const { message } = job;
+
+    const parsed = parseMessageBody(message.body, schema);
+    if (!parsed.ok) {
+      job.phase = 'settling';
+      this.#logger.warn(
+        { event_type: 'message_invalid', role, queue: queue.name, message_id: message.id, receive_count: message.receiveCount, reason: parsed.reason },
+        `${role}: invalid message ${message.id}: ${parsed.reason}`,
+      );
+      if (await this.#queueOp('deadLetter', message, () => queue.deadLetter(message, `invalid message: ${parsed.reason}`))) {
+        this.#metrics.deadLettered.inc();
+      }
+      return;
+    }
+    const value = parsed.value;
+    job.jobId = this.#jobIdOf(value, message);
+    const logger = this.#logger.child({ job_id: job.jobId, message_id: message.id });
+    logger.info({ event_type: 'job_started', role, receive_count: message.receiveCount }, `${role}: job ${job.jobId} started`);
+
+    let outcome: Outcome;
+    try {
+      const initial = this.#opts.initialTimeoutSeconds ? await this.#opts.initialTimeoutSeconds(value) : undefined;
+      if (job.phase !== 'working') return; // the deadline came while sizing; already released
+      const hb = startHeartbeat({
+        queue,
+        message,
+        jobId: job.jobId,
+        intervalSeconds: this.#opts.heartbeat?.intervalSeconds,
+        extensionSeconds: this.#opts.heartbeat?.extensionSeconds,
+        logger: this.#logger,
+      });
+      job.heartbeat = hb;
+      // Awaited (not left to the heartbeat) so the handler starts with the lease in place.
+      if (initial !== undefined) await hb.extend(initial);
+      if (job.phase !== 'working') return;
+      hb.signal.throwIfAborted();
+      const signal = AbortSignal.any([job.deadline.signal, hb.signal]);
+      await handler(value, { message, signal, jobId: job.jobId, logger, extendTo: (seconds) => hb.extend(seconds) });
+      outcome = { ok: true };
+    } catch (err) {
+      outcome = { ok: false, err };
+    }
+    if (job.phase !== 'working') return; // the deadline took it: released, outcome ignored
+    job.phase = 'settling';
+    await this.#settle(job, outcome, logger);
+  }
+
+  async #settle(job: Job, outcome: Outcome, logger: Logger): Promise<void> {
+    const { queue, role } = this.#opts;
+    const { message } = job;
+    const hb = job.heartbeat;
+    const seconds = (performance.now() - job.startedAt) / 1000;
+
+    // Stop the heartbeat (awaiting an extension in flight) before touching the message.
+    const stopHeartbeat = async (reason: HeartbeatStopReason): Promise<boolean> => {
+      if (hb) await hb.stop(reason);
+      if (!hb?.signal.aborted) return true;
+      this.#leaseLost(job, logger, seconds, outcome.ok ? undefined : outcome.err);
+      return false;
+    };
+
+    if (outcome.ok) {
+      if (!(await stopHeartbeat('acked'))) return;
+      if (!(await this.#queueOp('ack', message, () => queue.ack(message), logger))) return;
+      this.#metrics.succeeded.inc();
+      this.#metrics.duration.observe({ role, outcome: 'succeeded' }, seconds);
+      logger.info({ event_type: 'job_succeeded', role, duration_seconds: round(seconds) }, `${role}: job ${job.jobId} succeeded in ${round(seconds)} s`);
+      return;
+    }
+
+    const err = outcome.err;
+    if (hb?.signal.aborted) {
+      await hb.stop('aborted');
+      this.#leaseLost(job, logger, seconds, err);
+      return;
+    }
+    this.#metrics.failed.inc();
+    this.#metrics.duration.observe({ role, outcome: 'failed' }, seconds);
+    const reason = errorMessage(err);
+    const permanent = classifyError(err) === 'permanent';
+    const max = queue.maxReceiveCount;
+    const exhausted = !permanent && max !== null && message.receiveCount >= max;
+
+    if (permanent || exhausted) {
+      if (!(await stopHeartbeat('dead_lettered'))) return;
+      const dlqReason = permanent ? reason : `failed on receive ${message.receiveCount} of ${max}: ${reason}`;
+      logger.error(
+        { event_type: 'job_failed', role, permanent, receive_count: message.receiveCount, max_receive_count: max, reason, err, duration_seconds: round(seconds) },
+        `${role}: job ${job.jobId} failed${permanent ? ' permanently' : ` on its last receive (${message.receiveCount}/${max})`}: ${reason}`,
+      );
+      if (await this.#queueOp('deadLetter', message, () => queue.deadLetter(message, dlqReason), logger)) this.#metrics.deadLettered.inc();
+      return;
+    }
+
+    const delaySeconds = Math.max(0, Math.round(this.#retryDelay(message.receiveCount)));
+    if (!(await stopHeartbeat('released'))) return;
+    logger.warn(
+      { event_type: 'job_retry', role, receive_count: message.receiveCount, max_receive_count: max, delay_seconds: delaySeconds, reason, err, duration_seconds: round(seconds) },
+      `${role}: job ${job.jobId} failed (receive ${message.receiveCount}); retrying in ${delaySeconds} s: ${reason}`,
+    );
+    if (await this.#queueOp('release', message, () => queue.release(message, delaySeconds), logger)) this.#metrics.retried.inc();
+  }
+
+  #leaseLost(job: Job, logger: Logger, seconds: number, err: unknown): void {
+    this.#metrics.leaseLost.inc();
+    this.#metrics.duration.observe({ role: this.#opts.role, outcome: 'lease_lost' }, seconds);
+    logger.warn(
+      { event_type: 'job_lease_lost', role: this.#opts.role, reason: errorMessage(job.heartbeat?.signal.reason), err, duration_seconds: round(seconds) },
+      `${this.#opts.role}: lost the lease on job ${job.jobId}; leaving the message to its new owner`,
+    );
+  }
+
+  /** The grace expired: abort the job and give its message back at once (its outcome no longer counts). */
+  async #abortAtDeadline(job: Job, reason: unknown): Promise<void> {
+    if (job.phase !== 'working') return;
+    job.phase = 'aborted';
+    job.deadline.abort(reason);
+    const { queue, role } = this.#opts;
+    const logger = this.#logger.child({ job_id: job.jobId, message_id: job.message.id });
+    const hb = job.heartbeat;
+    if (hb) await hb.stop('aborted');
+    const seconds = (performance.now() - job.startedAt) / 1000;
+    if (hb?.signal.aborted) {
+      this.#leaseLost(job, logger, seconds, reason);
+    } else {
+      logger.warn({ event_type: 'job_aborted', role, reason: 'shutdown grace expired', duration_seconds: round(seconds) },
+        `${role}: job ${job.jobId} aborted at the shutdown deadline; releasing its message`);
+      if (await this.#queueOp('release', job.message, () => queue.release(job.message, 0), logger)) {
+        this.#metrics.duration.observe({ role, outcome: 'aborted' }, seconds);
+      }
+    }
+    this.#finish(job);
+  }
+
+  /** Runs a queue call; a failure is logged (the message comes back after its timeout) and resolves false. */
+  async #queueOp(op: string, message: QueueMessage, call: () => Promise<void>, logger: Logger = this.#logger): Promise<boolean> {
+    try {
+      await call();
+      return true;
+    } catch (err) {
+      logger.error(
+        { event_type: 'queue_operation_failed', role: this.#opts.role, queue: this.#opts.queue.name, operation: op, message_id: message.id, err },
+        `${this.#opts.role}: ${op} of message ${message.id} failed: ${errorMessage(err)}`,
+      );
+      return false;
+    }
+  }
+
+  #jobIdOf(value: T, message: QueueMessage): string {
+    if (!this.#opts.jobIdOf) return message.id;
+    try {
+      return this.#opts.jobIdOf(value) || message.id;
+    } catch {
+      return message.id;
+    }
+  }
+
+  #currentJobs(): unknown[] {
+    const now = performance.now();
+    return [...this.#jobs].map((j) => ({
+      role: this.#opts.role,
+      job_id: j.jobId,
+      message_id: j.message.id,
+      receive_count: j.message.receiveCount,
+      started_at: j.startedAtIso,
+      seconds: round((now - j.startedAt) / 1000),
+      phase: j.phase,
+    }));
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

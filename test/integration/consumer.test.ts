@@ -1,0 +1,427 @@
+// The consumer engine against the real in-memory queue: outcomes, concurrency, the lease
+// heartbeat under a short visibility timeout, and graceful stop.
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { MemoryQueue } from '../../src/adapters/queue/memory.js';
+import type { MemoryQueueOptions } from '../../src/adapters/queue/memory.js';
+import { LeaseLostError } from '../../src/ports.js';
+import type { Queue } from '../../src/ports.js';
+import { createConsumer } from '../../src/runtime/consumer.js';
+import type { Consumer, ConsumerOptions, Handler } from '../../src/runtime/consumer.js';
+import { PermanentError } from '../../src/runtime/consumer-errors.js';
+import { Metrics } from '../../src/runtime/metrics.js';
+
+type Line = Record<string, unknown> & { event_type?: string };
+
+const Job = z.object({ id: z.string(), ms: z.number().int().nonnegative().default(0) });
+type Job = z.infer<typeof Job>;
+
+const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await tick(10);
+  }
+}
+
+/** Resolves when `signal` aborts, with its reason. */
+const aborted = (signal: AbortSignal): Promise<unknown> =>
+  new Promise((resolve) => {
+    if (signal.aborted) resolve(signal.reason);
+    else signal.addEventListener('abort', () => resolve(signal.reason), { once: true });
+  });
+
+type Op = 'ack' | 'release' | 'deadLetter' | 'extend';
+
+/** Delegates to `inner`, recording ack/release/deadLetter/extend calls; `extend` may be overridden. */
+function recording(inner: Queue, overrides: Partial<Pick<Queue, 'extend'>> = {}) {
+  const calls: Array<{ op: Op; id: string; arg?: unknown }> = [];
+  const queue: Queue = {
+    name: inner.name,
+    maxReceiveCount: inner.maxReceiveCount,
+    receive: (o) => inner.receive(o),
+    extend: async (m, s) => {
+      calls.push({ op: 'extend', id: m.id, arg: s });
+      return overrides.extend ? overrides.extend(m, s) : inner.extend(m, s);
+    },
+    release: async (m, d) => {
+      calls.push({ op: 'release', id: m.id, arg: d });
+      return inner.release(m, d);
+    },
+    ack: async (m) => {
+      calls.push({ op: 'ack', id: m.id });
+      return inner.ack(m);
+    },
+    deadLetter: async (m, r) => {
+      calls.push({ op: 'deadLetter', id: m.id, arg: r });
+      return inner.deadLetter(m, r);
+    },
+    send: (b, o) => inner.send(b, o),
+    peekDeadLetters: (n) => inner.peekDeadLetters(n),
+    redrive: () => inner.redrive(),
+    purgeDeadLetters: () => inner.purgeDeadLetters(),
+    close: () => inner.close(),
+  };
+  const count = (op: Op, id?: string): number => calls.filter((c) => c.op === op && (id === undefined || c.id === id)).length;
+  return { queue, calls, count };
+}
+
+const consumers: Consumer[] = [];
+const queues: MemoryQueue[] = [];
+
+afterEach(async () => {
+  // Whatever a test left running is stopped at once.
+  await Promise.all(consumers.splice(0).map((c) => c.stop(AbortSignal.abort(new Error('test over')))));
+  await Promise.all(queues.splice(0).map((q) => q.close()));
+});
+
+function memoryQueue(opts: Partial<MemoryQueueOptions> = {}): MemoryQueue {
+  const q = new MemoryQueue({ name: 'jobs', visibilitySeconds: 30, maxReceiveCount: 5, ...opts });
+  queues.push(q);
+  return q;
+}
+
+function setup(opts: Partial<ConsumerOptions<Job>> & { handler: Handler<Job>; queue: Queue }) {
+  const lines: Line[] = [];
+  const logger = pino({ level: 'debug' }, { write(s: string) { lines.push(JSON.parse(s) as Line); } });
+  const metrics = opts.metrics ?? new Metrics({ instanceId: 'test', defaultMetrics: false });
+  const stopping = new AbortController();
+  const consumer = createConsumer<Job>({
+    role: 'video',
+    schema: Job,
+    concurrency: 1,
+    waitSeconds: 0.2,
+    heartbeat: { intervalSeconds: 240, extensionSeconds: 300 },
+    retryDelay: () => 0,
+    logger,
+    metrics,
+    stopping: stopping.signal,
+    jobIdOf: (j) => j.id,
+    ...opts,
+  });
+  consumers.push(consumer);
+  return { consumer, lines, events: (t: string) => lines.filter((l) => l.event_type === t), metrics, stopping };
+}
+
+const send = (q: Queue, ...jobs: Array<Partial<Job> & { id: string }>): Promise<void[]> =>
+  Promise.all(jobs.map((j) => q.send(JSON.stringify(j))));
+
+describe('consumer outcomes', () => {
+  it('acks each valid job exactly once, then --once ends on the empty queue', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq);
+    const seen: string[] = [];
+    await send(mq, ...Array.from({ length: 12 }, (_, i) => ({ id: `j${i}`, ms: i % 3 })));
+    const h = setup({ queue: rec.queue, concurrency: 4, once: true, handler: async (job) => { seen.push(job.id); await tick(job.ms); } });
+    await h.consumer.done;
+
+    expect(seen.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `j${i}`).sort());
+    expect(rec.count('ack')).toBe(12);
+    expect(new Set(rec.calls.filter((c) => c.op === 'ack').map((c) => c.id)).size).toBe(12);
+    expect(rec.count('release') + rec.count('deadLetter')).toBe(0);
+    expect(mq.size).toBe(0);
+    expect(h.events('job_succeeded')).toHaveLength(12);
+    const json = await h.metrics.json();
+    expect(json.counters.messages_received_total).toEqual({ 'role=video': 12 });
+    expect(json.counters.jobs_succeeded_total).toEqual({ 'role=video': 12 });
+    expect(json.gauges.jobs_in_flight).toEqual({ 'role=video': 0 });
+    expect(json.durations.job_duration_seconds?.count).toBe(12);
+  });
+
+  it('dead-letters invalid JSON and schema-invalid bodies once, with the reason, never calling the handler', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq);
+    await mq.send('{not json');
+    await mq.send(JSON.stringify({ id: 42 }));
+    let calls = 0;
+    const h = setup({ queue: rec.queue, once: true, handler: async () => { calls++; } });
+    await h.consumer.done;
+
+    expect(calls).toBe(0);
+    expect(rec.count('deadLetter')).toBe(2);
+    expect(rec.count('release') + rec.count('ack')).toBe(0);
+    const dlq = await mq.peekDeadLetters(10);
+    expect(dlq).toHaveLength(2);
+    expect(dlq.find((d) => d.body === '{not json')?.reason).toMatch(/^invalid message: invalid JSON: /);
+    expect(dlq.find((d) => d.body.includes('42'))?.reason).toMatch(/^invalid message: schema: id: /);
+    const invalid = h.events('message_invalid');
+    expect(invalid).toHaveLength(2);
+    expect(invalid.every((l) => typeof l.message_id === 'string' && typeof l.reason === 'string' && !String(l.reason).includes('\n'))).toBe(true);
+    expect(mq.size).toBe(0);
+    const json = await h.metrics.json();
+    expect(json.counters.messages_dead_lettered_total).toEqual({ 'role=video': 2 });
+  });
+
+  it('releases a retryable failure with the backoff delay; the redelivery succeeds', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq);
+    await send(mq, { id: 'flaky' });
+    const attempts: number[] = [];
+    const delays: number[] = [];
+    const h = setup({
+      queue: rec.queue,
+      once: true,
+      retryDelay: (n) => { delays.push(n); return 0; },
+      handler: async (_job, ctx) => {
+        attempts.push(ctx.message.receiveCount);
+        if (ctx.message.receiveCount === 1) throw new Error('S3 503 SlowDown');
+      },
+    });
+    await h.consumer.done;
+
+    expect(attempts).toEqual([1, 2]);
+    expect(delays).toEqual([1]);
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => [c.op, c.arg])).toEqual([['release', 0], ['ack', undefined]]);
+    expect(h.events('job_retry')).toMatchObject([{ job_id: 'flaky', receive_count: 1, delay_seconds: 0, reason: 'S3 503 SlowDown' }]);
+    const json = await h.metrics.json();
+    expect(json.counters.jobs_retried_total).toEqual({ 'role=video': 1 });
+    expect(json.counters.jobs_failed_total).toEqual({ 'role=video': 1 });
+    expect(json.counters.jobs_succeeded_total).toEqual({ 'role=video': 1 });
+  });
+
+  it('dead-letters a PermanentError at once with its reason', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq);
+    await send(mq, { id: 'broken' });
+    let calls = 0;
+    const h = setup({ queue: rec.queue, once: true, handler: async () => { calls++; throw new PermanentError('input video is corrupt'); } });
+    await h.consumer.done;
+
+    expect(calls).toBe(1);
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['deadLetter']);
+    expect(await mq.peekDeadLetters(10)).toMatchObject([{ reason: 'PermanentError: input video is corrupt' }]);
+    expect(h.events('job_failed')).toMatchObject([{ job_id: 'broken', permanent: true }]);
+  });
+
+  it('dead-letters a retryable failure on the last allowed receive', async () => {
+    const mq = memoryQueue({ maxReceiveCount: 3 });
+    const rec = recording(mq);
+    await send(mq, { id: 'always-fails' });
+    const attempts: number[] = [];
+    const h = setup({ queue: rec.queue, once: true, handler: async (_j, ctx) => { attempts.push(ctx.message.receiveCount); throw new Error('nope'); } });
+    await h.consumer.done;
+
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['release', 'release', 'deadLetter']);
+    expect(await mq.peekDeadLetters(10)).toMatchObject([{ reason: 'failed on receive 3 of 3: nope' }]);
+    expect(h.events('job_failed')).toMatchObject([{ permanent: false, receive_count: 3, max_receive_count: 3 }]);
+  });
+});
+
+describe('consumer concurrency', () => {
+  it('runs 25 handlers at once with concurrency 25, and never more', async () => {
+    const mq = memoryQueue();
+    await send(mq, ...Array.from({ length: 40 }, (_, i) => ({ id: `c${i}` })));
+    let active = 0;
+    let peak = 0;
+    let reached!: () => void;
+    const full = new Promise<void>((r) => { reached = r; });
+    const h = setup({
+      queue: mq,
+      concurrency: 25,
+      once: true,
+      handler: async () => {
+        active++;
+        peak = Math.max(peak, active);
+        if (active === 25) reached();
+        // Hold every slot until all 25 are busy (or give up after 3 s so a failure is visible).
+        await Promise.race([full, tick(3000)]);
+        await tick(5);
+        active--;
+      },
+    });
+    await full;
+    const json = await h.metrics.json();
+    expect(json.current_jobs).toHaveLength(25);
+    expect(json.current_jobs[0]).toMatchObject({ role: 'video', phase: 'working' });
+    await h.consumer.done;
+    expect(peak).toBe(25);
+    expect(mq.size).toBe(0);
+    expect(h.events('job_succeeded')).toHaveLength(40);
+  });
+});
+
+describe('consumer lease heartbeat', () => {
+  it('processes a job running 3× the visibility timeout exactly once, with two consumers on the queue', async () => {
+    const mq = memoryQueue({ visibilitySeconds: 1 });
+    const rec = recording(mq);
+    await send(mq, { id: 'long', ms: 3000 });
+    let runs = 0;
+    const handler: Handler<Job> = async (job, ctx) => {
+      runs++;
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, job.ms);
+        ctx.signal.addEventListener('abort', () => { clearTimeout(t); reject(ctx.signal.reason); }, { once: true });
+      });
+    };
+    const metrics = new Metrics({ instanceId: 'test', defaultMetrics: false });
+    const common = { queue: rec.queue, metrics, heartbeat: { intervalSeconds: 0.3, extensionSeconds: 1 }, handler };
+    const a = setup(common);
+    const b = setup(common);
+
+    await until(() => rec.count('ack') === 1, 6000, 'the ack');
+    await tick(1500); // longer than the visibility timeout: a lapsed lease would show now
+    expect(runs).toBe(1);
+    expect(rec.count('ack')).toBe(1);
+    expect(rec.count('release') + rec.count('deadLetter')).toBe(0);
+    expect(rec.count('extend')).toBeGreaterThanOrEqual(8); // ≈ 3 s / 0.3 s
+    expect(mq.size).toBe(0);
+    const extended = [...a.events('heartbeat_extended'), ...b.events('heartbeat_extended')];
+    expect(extended.length).toBe(rec.count('extend'));
+    expect([...a.events('heartbeat_stats'), ...b.events('heartbeat_stats')]).toMatchObject([{ job_id: 'long', errors: 0 }]);
+
+    // No extension after the ack (sqs-consumer #280/#303).
+    const ackAt = rec.calls.findIndex((c) => c.op === 'ack');
+    expect(rec.calls.slice(ackAt + 1).filter((c) => c.op === 'extend')).toHaveLength(0);
+  }, 15_000);
+
+  it('aborts a job whose lease extension fails, and neither acks nor releases it', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq, { extend: async () => { throw new LeaseLostError('receipt handle is no longer valid'); } });
+    await send(mq, { id: 'doomed' });
+    let reason: unknown;
+    const h = setup({
+      queue: rec.queue,
+      heartbeat: { intervalSeconds: 0.1, extensionSeconds: 1 },
+      handler: async (_job, ctx) => {
+        reason = await aborted(ctx.signal);
+        throw reason;
+      },
+    });
+    await until(() => h.events('job_lease_lost').length === 1, 3000, 'job_lease_lost');
+    expect(reason).toBeInstanceOf(LeaseLostError);
+    expect(rec.count('ack') + rec.count('release') + rec.count('deadLetter')).toBe(0);
+    expect(h.events('heartbeat_failed')).toMatchObject([{ job_id: 'doomed' }]);
+    expect(h.events('heartbeat_stats')).toMatchObject([{ extensions: 0, errors: 1 }]);
+    expect(h.events('job_lease_lost')).toMatchObject([{ job_id: 'doomed', reason: 'LeaseLostError: receipt handle is no longer valid' }]);
+    const json = await h.metrics.json();
+    expect(json.counters.jobs_lease_lost_total).toEqual({ 'role=video': 1 });
+    expect(json.counters.jobs_succeeded_total).toEqual({ 'role=video': 0 });
+  });
+
+  it('does not ack a job that ignored its aborted signal and resolved after losing the lease', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq, { extend: async () => { throw new LeaseLostError('gone'); } });
+    await send(mq, { id: 'stubborn' });
+    const h = setup({ queue: rec.queue, heartbeat: { intervalSeconds: 0.05, extensionSeconds: 1 }, handler: async () => { await tick(300); } });
+    await until(() => h.events('job_lease_lost').length === 1, 3000, 'job_lease_lost');
+    expect(rec.count('ack')).toBe(0);
+  });
+
+  it('sets the initial timeout from the job before the handler runs, and extendTo extends at once', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq);
+    await send(mq, { id: 'sized' });
+    const h = setup({
+      queue: rec.queue,
+      once: true,
+      initialTimeoutSeconds: () => 900,
+      handler: async (_job, ctx) => {
+        expect(rec.calls.filter((c) => c.op === 'extend').map((c) => c.arg)).toEqual([900]);
+        await ctx.extendTo(1500);
+      },
+    });
+    await h.consumer.done;
+    expect(rec.calls.map((c) => [c.op, c.arg])).toEqual([['extend', 900], ['extend', 1500], ['ack', undefined]]);
+  });
+});
+
+describe('consumer stop', () => {
+  it('at the deadline aborts in-flight jobs and releases their messages at once; none acked', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq);
+    await send(mq, ...Array.from({ length: 5 }, (_, i) => ({ id: `slow${i}` })));
+    let started = 0;
+    const reasons: unknown[] = [];
+    const h = setup({
+      queue: rec.queue,
+      concurrency: 5,
+      waitSeconds: 20,
+      handler: async (_job, ctx) => {
+        started++;
+        reasons.push(await aborted(ctx.signal)); // "long": runs until aborted
+        throw new Error('aborted');
+      },
+    });
+    await until(() => started === 5, 3000, 'five jobs started');
+
+    const deadline = new AbortController();
+    const t0 = Date.now();
+    setTimeout(() => deadline.abort(new Error('grace expired')), 200);
+    await h.consumer.stop(deadline.signal);
+    const took = Date.now() - t0;
+
+    expect(took).toBeGreaterThanOrEqual(190);
+    expect(took).toBeLessThan(1000);
+    expect(reasons).toHaveLength(5);
+    expect(reasons.every((r) => r instanceof Error && r.message === 'grace expired')).toBe(true);
+    expect(rec.count('ack')).toBe(0);
+    expect(rec.calls.filter((c) => c.op === 'release').map((c) => c.arg)).toEqual([0, 0, 0, 0, 0]);
+    // Visible again right away for another worker.
+    const again = await mq.receive({ max: 10, waitSeconds: 0 });
+    expect(again.map((m) => (JSON.parse(m.body) as Job).id).sort()).toEqual(['slow0', 'slow1', 'slow2', 'slow3', 'slow4']);
+    expect(again.every((m) => m.receiveCount === 2)).toBe(true);
+    expect(h.events('job_aborted')).toHaveLength(5);
+    expect(h.events('heartbeat_stopped').every((l) => l.reason === 'aborted')).toBe(true);
+    await tick(20); // handlers' late rejections must change nothing
+    expect(rec.count('ack') + rec.count('deadLetter')).toBe(0);
+    expect(rec.count('release')).toBe(5);
+  });
+
+  it('lets in-flight work finish within the grace and acks it; polling stops at once', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq);
+    await send(mq, { id: 'finishing', ms: 300 });
+    let started = 0;
+    const h = setup({ queue: rec.queue, concurrency: 2, waitSeconds: 20, handler: async (job) => { started++; await tick(job.ms); } });
+    await until(() => started === 1, 3000, 'job started');
+    h.stopping.abort(new Error('SIGTERM')); // lifecycle's "stopping": no new receives from here on
+    await send(mq, { id: 'late' });
+    await h.consumer.stop(AbortSignal.timeout(5000));
+    expect(rec.calls.filter((c) => c.op === 'ack').map((c) => c.id)).toHaveLength(1);
+    expect(rec.count('release')).toBe(0);
+    expect(started).toBe(1);
+    expect(mq.size).toBe(1); // the late message was never taken
+    expect(h.events('consumer_stopping')).toHaveLength(1);
+  });
+
+  it('abandons the long poll at once when stopping aborts', async () => {
+    const mq = memoryQueue();
+    const h = setup({ queue: mq, waitSeconds: 20, handler: async () => undefined });
+    await tick(50); // inside the 20 s long poll
+    const t0 = Date.now();
+    h.stopping.abort(new Error('SIGTERM'));
+    await h.consumer.done;
+    expect(Date.now() - t0).toBeLessThan(500); // not the 20 s wait
+    expect(h.events('consumer_stopped')).toHaveLength(1);
+  });
+
+  it('--once on an empty queue resolves done after one empty receive', async () => {
+    const mq = memoryQueue();
+    const h = setup({ queue: mq, once: true, waitSeconds: 0.1, handler: async () => undefined });
+    const t0 = Date.now();
+    await h.consumer.done;
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(h.events('consumer_stopped')).toHaveLength(1);
+  });
+
+  it('backs off after a receive failure instead of spinning', async () => {
+    const mq = memoryQueue();
+    let receives = 0;
+    const failing: Queue = { ...recording(mq).queue, receive: async () => { receives++; throw new Error('ECONNREFUSED'); } };
+    const h = setup({ queue: failing, handler: async () => undefined });
+    await tick(300);
+    expect(receives).toBeLessThanOrEqual(2);
+    expect(h.events('receive_failed')[0]).toMatchObject({ attempt: 1 });
+    await h.consumer.stop(AbortSignal.timeout(1000));
+  });
+
+  it('rejects a concurrency that is not a positive integer', () => {
+    const mq = memoryQueue();
+    expect(() => setup({ queue: mq, concurrency: 0, handler: async () => undefined })).toThrow(RangeError);
+    expect(() => setup({ queue: mq, concurrency: 1.5, handler: async () => undefined })).toThrow(RangeError);
+  });
+});
