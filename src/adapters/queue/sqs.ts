@@ -1,7 +1,8 @@
 // Queue port over Amazon SQS (or any SQS endpoint such as fauxqs). The dead-letter
 // queue and maxReceiveCount come from the main queue's RedrivePolicy, read once.
 import {
-  ChangeMessageVisibilityCommand,
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
@@ -18,6 +19,7 @@ import { awsOptions } from '../aws/client-config.js';
 import { sleep } from '../../runtime/retry.js';
 import { LeaseLostError } from '../../ports.js';
 import type { DeadLetter, Queue, QueueMessage } from '../../ports.js';
+import { MicroBatcher, type BatchOutcome } from './micro-batcher.js';
 import { isAbortError, isCredentialError, isLeaseLostError, isUnsupportedOperation } from './sqs-errors.js';
 import {
   REASON_ATTRIBUTE,
@@ -70,6 +72,8 @@ export class SqsQueue implements Queue {
   private cachedMaxReceiveCount: number | null = null;
   private credentialTrouble = false;
   private moveTaskUnsupported = false;
+  private readonly deletes = new MicroBatcher<QueueMessage>((msgs) => this.deleteBatch(msgs));
+  private readonly visibility = new MicroBatcher<{ msg: QueueMessage; seconds: number }>((items) => this.visibilityBatch(items));
 
   /** Constructs and reads the queue's RedrivePolicy, so `maxReceiveCount` is known at once. */
   static async open(opts: SqsQueueOptions): Promise<SqsQueue> {
@@ -163,7 +167,7 @@ export class SqsQueue implements Queue {
   /** SQS accepts a stale receipt here without deleting anything (AWS and fauxqs alike): no LeaseLostError. */
   async ack(msg: QueueMessage): Promise<void> {
     try {
-      await this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: msg.receipt }));
+      await this.deletes.add(msg);
     } catch (err) {
       if (isLeaseLostError(err)) throw new LeaseLostError(`cannot ack message ${msg.id} on ${this.name}: ${errText(err)}`);
       throw err;
@@ -251,11 +255,27 @@ export class SqsQueue implements Queue {
 
   private async changeVisibility(msg: QueueMessage, seconds: number, what: string): Promise<void> {
     try {
-      await this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: msg.receipt, VisibilityTimeout: seconds }));
+      await this.visibility.add({ msg, seconds });
     } catch (err) {
       if (isLeaseLostError(err)) throw new LeaseLostError(`cannot ${what} message ${msg.id} on ${this.name}: ${errText(err)}`);
       throw err;
     }
+  }
+
+  private async deleteBatch(msgs: QueueMessage[]): Promise<BatchOutcome[]> {
+    const r = await this.client.send(new DeleteMessageBatchCommand({
+      QueueUrl: this.queueUrl,
+      Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receipt })),
+    }));
+    return batchOutcomes(msgs.length, r.Failed);
+  }
+
+  private async visibilityBatch(items: Array<{ msg: QueueMessage; seconds: number }>): Promise<BatchOutcome[]> {
+    const r = await this.client.send(new ChangeMessageVisibilityBatchCommand({
+      QueueUrl: this.queueUrl,
+      Entries: items.map((it, i) => ({ Id: String(i), ReceiptHandle: it.msg.receipt, VisibilityTimeout: it.seconds })),
+    }));
+    return batchOutcomes(items.length, r.Failed);
   }
 
   /** Copies letters back as new messages (receive count starts again), deleting each only once it is sent. */
@@ -317,4 +337,14 @@ export class SqsQueue implements Queue {
 
 function errText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** Per-entry errors of a *Batch response, shaped like the single call's errors so one classifier serves both. */
+function batchOutcomes(count: number, failed: Array<{ Id?: string; Code?: string; Message?: string }> | undefined): BatchOutcome[] {
+  const out: BatchOutcome[] = Array.from({ length: count }, () => null);
+  for (const f of failed ?? []) {
+    const err = Object.assign(new Error(f.Message || f.Code || 'batch entry failed'), { name: f.Code ?? 'BatchEntryFailed', Code: f.Code });
+    out[Number(f.Id)] = err;
+  }
+  return out;
 }
