@@ -1,5 +1,6 @@
 // The interfaces roles are written against (DESIGN §3). Roles import only these;
 // src/cli.ts picks the adapters behind them from the configuration.
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from './runtime/config/schema.js';
 import type { Metrics } from './runtime/metrics.js';
@@ -60,15 +61,29 @@ export interface ObjectInfo {
   readonly size: number;
   readonly etag?: string;
   readonly lastModified?: Date;
+  /** From head, download and upload; list leaves it out, as ListObjectsV2 does. */
+  readonly contentType?: string;
 }
 
+/**
+ * Keys are checked by assertSafeKey (src/domain/object-keys.ts): an unsafe key rejects
+ * with UnsafeKeyError before anything is read or written; a missing object rejects
+ * download/getStream with ObjectNotFoundError.
+ */
 export interface ObjectStore {
   readonly bucket: string;
+  /** null when there is no such object. */
   head(key: string): Promise<ObjectInfo | null>;
   exists(key: string): Promise<boolean>;
+  /** The object's bytes; the caller must consume or destroy the stream. */
+  getStream(key: string, opts?: { signal?: AbortSignal }): Promise<Readable>;
+  /** Streams to `file` (via `file.part`, renamed when complete; no partial file is left on failure). */
   download(key: string, file: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo>;
-  upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** A file path or a stream; large bodies go up in parallel parts. Resolves when the object is visible. */
+  upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo>;
+  /** Every object whose key starts with `prefix`, in key order, across all pages. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Missing keys count as deleted (as in S3); per-key failures land in `errors`, the call does not throw for them. */
   deleteMany(keys: readonly string[]): Promise<{ deleted: string[]; errors: Array<{ key: string; message: string }> }>;
 }
 

@@ -1,0 +1,228 @@
+// ObjectStore on S3 or anything that speaks it (Wasabi, fauxqs). Bodies are streamed
+// both ways: a download goes socket → file, an upload is cut into parts that go up in
+// parallel, so memory stays near queueSize × partSize whatever the object's size.
+// A file larger than a part goes up from a pool of reused part buffers
+// (s3-file-upload.ts); streams and small files go through lib-storage's Upload.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, S3ClientConfig } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { ObjectNotFoundError, assertSafeKey, assertSafePrefix, safeKeyProblem } from '../../domain/object-keys.js';
+import type { ObjectInfo, ObjectStore } from '../../ports.js';
+import type { AwsClientOptions } from '../aws/client-config.js';
+import { uploadFileMultipart } from './s3-file-upload.js';
+
+const MiB = 1024 * 1024;
+/** DeleteObjects takes at most 1000 keys a call. */
+const DELETE_BATCH = 1000;
+
+export interface S3ObjectStoreOptions {
+  client: S3Client;
+  bucket: string;
+  /** Multipart part size; bodies up to this size go in one PutObject (S3 minimum 5 MiB). */
+  partSizeBytes?: number;
+  /** Parts in flight at once per upload. */
+  queueSize?: number;
+}
+
+/**
+ * An S3 client for the store. With a custom endpoint (Wasabi, a stand-in) checksums are
+ * only sent where S3 requires them: the SDK's default CRC32 trailers on every PUT are not
+ * understood by every S3-compatible service.
+ */
+export function createS3Client(options: AwsClientOptions & Partial<S3ClientConfig>): S3Client {
+  return new S3Client({
+    ...(options.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    ...options,
+  });
+}
+
+export class S3ObjectStore implements ObjectStore {
+  readonly bucket: string;
+  private readonly client: S3Client;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+
+  constructor(options: S3ObjectStoreOptions) {
+    this.client = options.client;
+    this.bucket = options.bucket;
+    this.partSize = options.partSizeBytes ?? 16 * MiB;
+    this.queueSize = options.queueSize ?? 4;
+    if (this.partSize < 5 * MiB) throw new RangeError(`S3 part size must be at least 5 MiB, got ${this.partSize} bytes`);
+    if (!Number.isInteger(this.queueSize) || this.queueSize < 1) throw new RangeError(`S3 upload queue size must be a positive integer, got ${this.queueSize}`);
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    assertSafeKey(key);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return info(key, out);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.head(key)) !== null;
+  }
+
+  async getStream(key: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const { body } = await this.get(key, opts.signal);
+    return body;
+  }
+
+  async download(key: string, file: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
+    const { body, out } = await this.get(key, opts.signal);
+    const part = `${file}.part`;
+    try {
+      await mkdir(dirname(file), { recursive: true });
+      const sink = createWriteStream(part);
+      await pipeline(body, sink, opts.signal ? { signal: opts.signal } : {});
+      // A connection cut mid-body can end the stream early without an error.
+      if (out.ContentLength !== undefined && sink.bytesWritten !== out.ContentLength) {
+        throw new Error(`download of s3://${this.bucket}/${key} ended after ${sink.bytesWritten} of ${out.ContentLength} bytes`);
+      }
+      await rename(part, file);
+    } catch (err) {
+      body.destroy();
+      await rm(part, { force: true }).catch(() => { /* clean-up must not hide the failure */ });
+      // pipeline() only says "The operation was aborted": give the caller's reason.
+      throw opts.signal?.aborted ? opts.signal.reason : err;
+    }
+    return info(key, out);
+  }
+
+  async upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
+    assertSafeKey(key);
+    opts.signal?.throwIfAborted();
+    let counted = 0;
+    let fileSize: number | undefined;
+    let body: Readable;
+    if (typeof source === 'string') {
+      fileSize = (await stat(source)).size; // fails with ENOENT naming the file before any request
+      if (fileSize > this.partSize) {
+        const etag = await uploadFileMultipart({
+          client: this.client, bucket: this.bucket, key, contentType, file: source, size: fileSize,
+          partSize: this.partSize, queueSize: this.queueSize, ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        return { key, size: fileSize, contentType, ...(etag ? { etag } : {}) };
+      }
+      body = createReadStream(source);
+    } else {
+      // lib-storage needs a real Readable; counting on the way gives the size S3 does not return.
+      const counter = new Transform({ transform(chunk: Buffer, _enc, done) { counted += chunk.length; done(null, chunk); } });
+      body = counter;
+      pipeline(source, counter).catch(() => { /* pipeline destroys `body` with the error; Upload reports it */ });
+    }
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(opts.signal?.reason);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort(); // fired while we were stat-ing
+    try {
+      const upload = new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+        partSize: this.partSize,
+        queueSize: this.queueSize,
+        leavePartsOnError: false, // abort the multipart upload so no orphan parts are billed
+        abortController: controller,
+      });
+      const out = await upload.done();
+      return { key, size: fileSize ?? counted, contentType, ...(out.ETag ? { etag: out.ETag } : {}) };
+    } catch (err) {
+      // lib-storage throws its own "Upload aborted." on abort: report the caller's reason.
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      throw err;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (!body.readableEnded) body.destroy();
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertSafePrefix(prefix);
+    const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix });
+    for await (const page of pages) {
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        yield {
+          key: o.Key,
+          size: o.Size ?? 0,
+          ...(o.ETag ? { etag: o.ETag } : {}),
+          ...(o.LastModified ? { lastModified: o.LastModified } : {}),
+        };
+      }
+    }
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<{ deleted: string[]; errors: Array<{ key: string; message: string }> }> {
+    const deleted: string[] = [];
+    const errors: Array<{ key: string; message: string }> = [];
+    const wanted: string[] = [];
+    for (const key of new Set(keys)) {
+      const problem = safeKeyProblem(key);
+      if (problem) errors.push({ key, message: `unsafe key: ${problem}` });
+      else wanted.push(key);
+    }
+    for (let i = 0; i < wanted.length; i += DELETE_BATCH) {
+      const batch = wanted.slice(i, i + DELETE_BATCH);
+      try {
+        const out = await this.client.send(new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          // Quiet: the response lists only failures, so 1000 successes cost no response body.
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }));
+        const failed = new Set<string>();
+        for (const e of out.Errors ?? []) {
+          if (e.Key === undefined) continue;
+          failed.add(e.Key);
+          errors.push({ key: e.Key, message: [e.Code, e.Message].filter(Boolean).join(': ') || 'not deleted' });
+        }
+        for (const key of batch) if (!failed.has(key)) deleted.push(key);
+      } catch (err) {
+        // The whole call failed (network, credentials): report its keys and go on with the rest.
+        const message = err instanceof Error ? err.message : String(err);
+        for (const key of batch) errors.push({ key, message });
+      }
+    }
+    return { deleted, errors };
+  }
+
+  private async get(key: string, signal: AbortSignal | undefined): Promise<{ body: Readable; out: GetObjectCommandOutput }> {
+    assertSafeKey(key);
+    signal?.throwIfAborted();
+    let out: GetObjectCommandOutput;
+    try {
+      out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), signal ? { abortSignal: signal } : {});
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFoundError(this.bucket, key);
+      throw err;
+    }
+    // On Node the SDK's body is an http.IncomingMessage (a Readable).
+    if (!(out.Body instanceof Readable)) throw new Error(`GetObject s3://${this.bucket}/${key} returned no stream body`);
+    return { body: out.Body, out };
+  }
+}
+
+function info(key: string, out: { ContentLength?: number; ETag?: string; LastModified?: Date; ContentType?: string }): ObjectInfo {
+  return {
+    key,
+    size: out.ContentLength ?? 0,
+    ...(out.ETag ? { etag: out.ETag } : {}),
+    ...(out.LastModified ? { lastModified: out.LastModified } : {}),
+    ...(out.ContentType ? { contentType: out.ContentType } : {}),
+  };
+}
+
+/** HeadObject says NotFound (no body to carry a code), GetObject NoSuchKey; both are 404. */
+function isNotFound(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (e.name === 'NoSuchBucket') return false; // a missing bucket is a configuration error, not a missing object
+  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
+}
