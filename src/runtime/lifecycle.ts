@@ -168,7 +168,9 @@ export class Lifecycle {
     const logExpiry = (current: Service | undefined): void => {
       if (expiryLogged) return;
       expiryLogged = true;
-      code = 1;
+      // Not a failure by itself: a service that aborts its work and releases its messages
+      // when the deadline fires has stopped as designed. Only a stop that throws or never
+      // returns makes the exit code 1.
       const remaining = [...(current ? [current.name] : []), ...[...this.#services].reverse().map((s) => s.name)];
       this.#logger.warn(
         { event_type: 'shutdown_grace_expired', grace_seconds: this.#graceMs / 1000, remaining },

@@ -87,7 +87,7 @@ describe('Lifecycle.shutdown', () => {
     await pending;
   });
 
-  it('on grace expiry aborts the shared deadline, still calls the remaining stops, and resolves 1', async () => {
+  it('on grace expiry aborts the shared deadline, still calls the remaining stops, and resolves 0 when they then stop', async () => {
     const h = harness({ graceSeconds: 0.15 });
     const first = service('first', h.calls);
     const slow = service('slow', h.calls, untilAborted); // honours the deadline
@@ -97,7 +97,7 @@ describe('Lifecycle.shutdown', () => {
     const code = await h.lifecycle.shutdown('test');
     const elapsed = performance.now() - started;
 
-    expect(code).toBe(1);
+    expect(code).toBe(0);
     expect(elapsed).toBeGreaterThanOrEqual(140);
     expect(elapsed).toBeLessThan(1000);
     expect(slow.deadline).toBe(first.deadline); // one shared deadline
@@ -105,8 +105,8 @@ describe('Lifecycle.shutdown', () => {
     expect(h.calls).toEqual(['stop slow', 'stopped slow', 'stop first (deadline already aborted)', 'stopped first']);
     expect(h.events('shutdown_grace_expired')).toEqual([expect.objectContaining({ remaining: ['slow', 'first'] })]);
     expect(h.events('service_stopped').map((l) => l.service)).toEqual(['slow', 'first']);
-    expect(h.events('shutdown_completed')).toEqual([expect.objectContaining({ exit_code: 1 })]);
-    await expect(h.lifecycle.done).resolves.toBe(1);
+    expect(h.events('shutdown_completed')).toEqual([expect.objectContaining({ exit_code: 0 })]);
+    await expect(h.lifecycle.done).resolves.toBe(0);
   });
 
   it('uses one grace for all services, not one each', async () => {
@@ -114,7 +114,7 @@ describe('Lifecycle.shutdown', () => {
     const slowish = (): Promise<void> => tick(120);
     h.lifecycle.add(service('a', h.calls, slowish));
     h.lifecycle.add(service('b', h.calls, slowish)); // 120 + 120 ms > 200 ms grace
-    await expect(h.lifecycle.shutdown('test')).resolves.toBe(1);
+    await expect(h.lifecycle.shutdown('test')).resolves.toBe(0);
     expect(h.events('shutdown_grace_expired')).toEqual([expect.objectContaining({ remaining: ['a'] })]);
     expect(h.calls).toContain('stopped a'); // finished within the overrun window
   });

@@ -72,6 +72,7 @@ export class SqsQueue implements Queue {
   private cachedMaxReceiveCount: number | null = null;
   private credentialTrouble = false;
   private moveTaskUnsupported = false;
+  private readonly background = new Set<Promise<void>>();
   private readonly deletes = new MicroBatcher<QueueMessage>((msgs) => this.deleteBatch(msgs));
   private readonly visibility = new MicroBatcher<{ msg: QueueMessage; seconds: number }>((items) => this.visibilityBatch(items));
 
@@ -108,7 +109,31 @@ export class SqsQueue implements Queue {
     // Only the first call long-polls: the batch must come back as soon as anything is
     // there, not when the last of several long polls times out. The others take what
     // is already waiting.
-    const calls = batchSizes(opts.max).map((size, i) =>
+    const polled = this.poll(opts.max, wait, visibility);
+    this.track(polled);
+    const outcome = await Promise.race([polled.then((r) => ({ r }), (err: unknown) => ({ err })), untilAborted(signal)]);
+    if (outcome === 'aborted') {
+      // The HTTP long poll is NOT aborted: SQS (fauxqs alike) still hands messages to a poll
+      // whose connection was closed, and they would stay hidden for a whole visibility
+      // timeout. It finishes (within `wait`), and whatever it brings is given back at once.
+      this.track(polled.then((msgs) => Promise.allSettled(msgs.map((m) => this.release(m, 0)))));
+      return [];
+    }
+    if ('r' in outcome) return outcome.r;
+    const failure = outcome.err;
+    if (!isCredentialError(failure)) throw failure;
+    // Log once per outage, then wait: a tight loop would only burn CPU and API calls.
+    if (!this.credentialTrouble) {
+      this.credentialTrouble = true;
+      this.logger?.error({ err: failure, queue: this.name, backoffMs: this.credentialBackoffMs }, 'sqs_credentials_error');
+    }
+    await sleep(this.credentialBackoffMs, signal).catch(() => undefined);
+    return [];
+  }
+
+  /** One receive round: resolves the messages, or rejects when nothing came and a call failed. */
+  private async poll(max: number, wait: number, visibility: number | undefined): Promise<QueueMessage[]> {
+    const calls = batchSizes(max).map((size, i) =>
       this.client.send(
         new ReceiveMessageCommand({
           QueueUrl: this.queueUrl,
@@ -117,7 +142,6 @@ export class SqsQueue implements Queue {
           VisibilityTimeout: visibility,
           MessageSystemAttributeNames: ['ApproximateReceiveCount'],
         }),
-        { abortSignal: signal },
       ),
     );
     const settled = await Promise.allSettled(calls);
@@ -126,7 +150,7 @@ export class SqsQueue implements Queue {
     let failure: unknown;
     for (const s of settled) {
       if (s.status === 'rejected') {
-        if (!isAbortError(s.reason) && !signal.aborted) failure ??= s.reason;
+        if (!isAbortError(s.reason)) failure ??= s.reason;
         continue;
       }
       for (const raw of s.value.Messages ?? []) {
@@ -146,14 +170,13 @@ export class SqsQueue implements Queue {
       }
       return messages;
     }
-    if (!isCredentialError(failure)) throw failure;
-    // Log once per outage, then wait: a tight loop would only burn CPU and API calls.
-    if (!this.credentialTrouble) {
-      this.credentialTrouble = true;
-      this.logger?.error({ err: failure, queue: this.name, backoffMs: this.credentialBackoffMs }, 'sqs_credentials_error');
-    }
-    await sleep(this.credentialBackoffMs, signal).catch(() => undefined);
-    return [];
+    throw failure;
+  }
+
+  private track(p: Promise<unknown>): void {
+    const settled = p.then(() => undefined, () => undefined);
+    this.background.add(settled);
+    void settled.then(() => this.background.delete(settled));
   }
 
   async extend(msg: QueueMessage, seconds: number): Promise<void> {
@@ -249,8 +272,10 @@ export class SqsQueue implements Queue {
   }
 
   /** Ends pending long polls; the client belongs to the caller and stays open. */
+  /** Stops new receives and waits for polls still open (at most one long-poll wait) to finish and give back what they got. */
   async close(): Promise<void> {
     this.closing.abort();
+    while (this.background.size > 0) await Promise.all([...this.background]);
   }
 
   private async changeVisibility(msg: QueueMessage, seconds: number, what: string): Promise<void> {
@@ -347,4 +372,9 @@ function batchOutcomes(count: number, failed: Array<{ Id?: string; Code?: string
     out[Number(f.Id)] = err;
   }
   return out;
+}
+
+function untilAborted(signal: AbortSignal): Promise<'aborted'> {
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve('aborted'), { once: true }));
 }
