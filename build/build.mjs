@@ -13,7 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { bundle, outfile as bundleFile, gitCommit, packageVersion } from '../esbuild.config.mjs';
-import { ARCHES, NODE_VERSION, hostArch, nodeBinary } from './node-dist.mjs';
+import { ARCHES, NODE_VERSION, hostArch, nodeBinary, EXEC_ARGV } from './node-dist.mjs';
 
 const run = promisify(execFile);
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -106,6 +106,7 @@ export async function build({ arches = ARCHES, log = console.log } = {}) {
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
       useCodeCache: false,
+      execArgv: EXEC_ARGV,
     }, null, 2));
     await run(hostNode, ['--experimental-sea-config', seaConfig], { cwd: work });
     lap('SEA blob', t);

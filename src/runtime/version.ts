@@ -6,5 +6,6 @@ export const version: string = typeof __RUGBYWORKER_VERSION__ === 'string' ? __R
 export const commit: string = typeof __RUGBYWORKER_COMMIT__ === 'string' ? __RUGBYWORKER_COMMIT__ : 'dev';
 
 export function versionLine(): string {
-  return `rugbyworker ${version} (commit ${commit}) node ${process.version} linux-${process.arch}`;
+  const flags = process.execArgv.filter((a) => a.startsWith('--max-semi-space-size'));
+  return `rugbyworker ${version} (commit ${commit}) node ${process.version}${flags.length ? ` [${flags.join(' ')}]` : ''} linux-${process.arch}`;
 }

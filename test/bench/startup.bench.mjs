@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { hostArch, nodeBinary } from '../../build/node-dist.mjs';
+import { EXEC_ARGV, hostArch, nodeBinary } from '../../build/node-dist.mjs';
 
 const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const N = Number(process.env.BENCH_N ?? 15);
@@ -92,7 +92,7 @@ function quantile(values, q) {
 
 const subjects = [
   { name: 'executable', cmd: exe, args: [], start: [], rss: [], anon: [] },
-  { name: 'node bundle.cjs', cmd: node, args: [bundle], start: [], rss: [], anon: [] },
+  { name: 'node bundle.cjs', cmd: node, args: [...EXEC_ARGV, bundle], start: [], rss: [], anon: [] },
 ];
 
 console.log(`startup: ${N} alternating runs each, /health polled every 5 ms, RSS ${IDLE_MS / 1000} s after healthy`);

@@ -6,9 +6,9 @@
 // Env: BENCH_STORAGE_GB (size, default 2), BENCH_STORAGE_PART_MB (default 10: fauxqs
 // refuses bodies over 11 MiB, so the adapter's 16 MiB default cannot be used here),
 // BENCH_STORAGE_QUEUE (parts in flight, default 4, the adapter's default).
-// Runs the child twice: with Node's default V8 flags (as the executable ships today) and
-// with a 1 MB young-generation semi-space, which stops the socket-read churn of a
-// download from growing the young generation (measured: about -40 MB peak).
+// Runs the child twice: with Node's default V8 flags, and with the flags the executable
+// runs with (EXEC_ARGV in build/node-dist.mjs: a 1 MB young-generation semi-space, which
+// stops the socket-read churn of a download from growing the young generation).
 // BENCH_STORAGE_NODE_FLAGS="--flag ..." replaces the second configuration.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,6 +23,7 @@ import { clearInterval, setInterval } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { buildApp } from 'fauxqs';
+import { EXEC_ARGV } from '../../build/node-dist.mjs';
 
 const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const GB = Number(process.env.BENCH_STORAGE_GB ?? 2);
@@ -138,7 +139,7 @@ try {
   console.log(`storage-rss: ${(size / 1e9).toFixed(2)} GB file made in ${((performance.now() - t) / 1000).toFixed(1)} s; ` +
     `parts ${PART_MB} MiB x ${QUEUE} in flight; fauxqs at ${endpoint}; VmRSS sampled every ${SAMPLE_MS} ms`);
 
-  const configs = [[], (process.env.BENCH_STORAGE_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean)];
+  const configs = [[], (process.env.BENCH_STORAGE_NODE_FLAGS?.split(' ').filter(Boolean) ?? EXEC_ARGV)];
   const results = [];
   let intact = true;
   for (const flags of configs) {

@@ -41,6 +41,8 @@ describe('built executables', () => {
     expect(r.stdout).toMatch(/commit ([0-9a-f]{7,}|unknown)\b/);
     expect(r.stdout).toContain('node v24.');
     expect(r.stdout).toContain('linux-x64');
+    // The SEA's execArgv is in force (bounded young generation, see build/node-dist.mjs).
+    expect(r.stdout).toContain('[--max-semi-space-size=1]');
     expect(r.durationMs).toBeLessThan(1_500); // "well under a second"; slack for a loaded CI machine
   });
 
