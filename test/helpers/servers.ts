@@ -2,10 +2,13 @@
 // integration tests. Each stop() leaves nothing listening and nothing running.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildApp } from 'fauxqs';
 
 export interface LocalServer {
@@ -18,8 +21,15 @@ export interface LocalRedis {
   url: string;
   port: number;
   stop(): Promise<void>;
-  /** Stops and starts redis-server again on the same port (data is lost: no persistence). */
+  /** Stops and starts redis-server again on the same port (data is lost unless started with `appendonly`). */
   restart(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** Keep data across restart() in an append-only file (fsync on every write). Default: no persistence. */
+  appendonly?: boolean;
+  /** Where the append-only file lives; default a temp directory removed by stop(). */
+  dir?: string;
 }
 
 export interface AwsTestClientConfig {
@@ -108,11 +118,15 @@ export async function startDynalite(): Promise<LocalServer> {
 // even SIGKILL — the watchdog kills redis, so no redis outlives the tests.
 const REDIS_WRAPPER = 'exec 3<&0; (read -r _ <&3; kill $$ 2>/dev/null) & exec redis-server "$@" 3<&-';
 
-/** Debian's redis-server on a free loopback port, no persistence. */
-export async function startRedis(): Promise<LocalRedis> {
+/** Debian's redis-server on a free loopback port; no persistence unless `opts.appendonly`. */
+export async function startRedis(opts: RedisServerOptions = {}): Promise<LocalRedis> {
   const port = await freePort();
-  let child: ChildProcess | undefined = await spawnRedis(port);
-  const stop = async (): Promise<void> => {
+  const tempDir = opts.appendonly && opts.dir === undefined ? await mkdtemp(join(tmpdir(), 'redis-aof-')) : undefined;
+  const persistence = opts.appendonly
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', opts.dir ?? (tempDir as string)]
+    : ['--appendonly', 'no'];
+  let child: ChildProcess | undefined = await spawnRedis(port, persistence);
+  const stopProcess = async (): Promise<void> => {
     const c = child;
     child = undefined;
     if (c) await stopRedis(c);
@@ -120,16 +134,19 @@ export async function startRedis(): Promise<LocalRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    stop,
+    async stop() {
+      await stopProcess();
+      if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    },
     async restart() {
-      await stop();
-      child = await spawnRedis(port);
+      await stopProcess();
+      child = await spawnRedis(port, persistence);
     },
   };
 }
 
-async function spawnRedis(port: number): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+async function spawnRedis(port: number, persistence: readonly string[]): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no'];
   const child = spawn('/bin/sh', ['-c', REDIS_WRAPPER, 'redis-server', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let log = '';
   const keep = (chunk: Buffer): void => { log = (log + chunk.toString()).slice(-4000); };
