@@ -110,3 +110,53 @@ export interface RoleDefinition {
   /** Absent while the role's issue has not landed: starting it says so and exits 2. */
   readonly start?: (ctx: RoleContext) => Promise<RoleService>;
 }
+
+/** RugbyCodex job states (transcode_jobs.status); transitions are decided in src/domain. */
+export type TranscodeJobStatus = 'pending' | 'processing' | 'completed' | 'failed';
+
+export type TranscodeErrorCode = 'INVALID_INPUT' | 'FFMPEG_ERROR' | 'DOWNLOAD_ERROR' | 'UPLOAD_ERROR' | 'DB_ERROR' | 'ABORTED';
+
+export interface Rendition {
+  readonly name: string; // e.g. "720p"
+  readonly width: number;
+  readonly height: number;
+  readonly bandwidth: number; // bits/s as in the master playlist
+  readonly playlist: string; // key relative to the streaming folder, e.g. "720p/index.m3u8"
+}
+
+export interface ClaimResult {
+  /** `completed`: already done, ack and do nothing. `claimed`: this worker owns it now. */
+  readonly outcome: 'claimed' | 'completed';
+  readonly attempts: number;
+  readonly orgId: string | null;
+}
+
+export interface TranscodeResult {
+  readonly jobId: string;
+  readonly assetId: string;
+  readonly streamingPath: string; // key of master.m3u8
+  readonly thumbnailPath: string; // key of poster.jpg
+  readonly durationSeconds: number;
+  readonly width: number;
+  readonly height: number;
+  readonly renditions: readonly Rendition[];
+}
+
+export interface CleanupJob {
+  readonly id: string;
+  readonly storagePath: string;
+}
+
+/** The RugbyCodex database (Supabase in production, memory in local mode). */
+export interface MediaDb {
+  /** Marks the job processing (attempts+1, worker_id, started_at) unless it is already completed. */
+  claimTranscodeJob(jobId: string, assetId: string, workerId: string): Promise<ClaimResult>;
+  updateProgress(jobId: string, percent: number): Promise<void>;
+  /** Asset ready with its streaming data, then job completed with progress 100. */
+  completeTranscode(result: TranscodeResult): Promise<void>;
+  /** Job and asset failed with the code and a one-line message. */
+  failTranscode(jobId: string, assetId: string, code: TranscodeErrorCode, message: string): Promise<void>;
+  pendingCleanupJobs(): Promise<CleanupJob[]>;
+  markCleanupProcessed(id: string, objectsDeleted: number): Promise<void>;
+  markCleanupFailed(id: string, error: string): Promise<void>;
+}
