@@ -241,7 +241,9 @@ class QueueConsumer<T> implements Consumer {
     this.#metrics.received.inc();
     this.#metrics.inFlight.inc();
     this.#process(job).then(
-      () => this.#finish(job),
+      // An aborted job leaves when #abortAtDeadline has released its message: finishing it
+      // here, as its handler returns, would let stop() (and the process) end before the release.
+      () => { if (job.phase !== 'aborted') this.#finish(job); },
       (err: unknown) => {
         // Every expected failure is handled inside; this is a bug, not a job failure.
         this.#logger.error({ event_type: 'job_crashed', role: this.#opts.role, job_id: job.jobId, message_id: message.id, err }, 'job bookkeeping failed');

@@ -71,6 +71,7 @@ export class Lifecycle {
   readonly #flush: () => Promise<void>;
   readonly #stoppingController = new AbortController();
   readonly #services: Service[] = [];
+  #keepAlive: NodeJS.Timeout | undefined;
   #resolveDone: (code: number) => void = () => undefined;
   #shutdown: Promise<number> | undefined;
   #finished = false;
@@ -109,6 +110,9 @@ export class Lifecycle {
     }
     // Added during shutdown is fine: the shutdown loop pops from this same list.
     this.#services.push(service);
+    // A worker whose jobs are all waiting on promises holds no handle of its own; the
+    // process must still live until it is told to stop.
+    this.#keepAlive ??= setInterval(() => undefined, 1 << 30);
   }
 
   /**
@@ -213,6 +217,7 @@ export class Lifecycle {
     }
 
     this.#finished = true;
+    clearInterval(this.#keepAlive);
     this.#logger.info(
       { event_type: 'shutdown_completed', seconds: seconds(startedAt), exit_code: code },
       `shutdown completed with exit code ${code}`,
