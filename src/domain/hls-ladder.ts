@@ -1,0 +1,272 @@
+// The HLS ladder (issue 4): which renditions a source gets, and the arguments of the ONE
+// ffmpeg process that encodes them all (decode once, split, scale per rung; PLATFORM.md
+// measured 45 s for a 3-rung ladder in one process against 53 s as three).
+import type { Rendition } from '../ports.js';
+
+export interface Rung {
+  /** e.g. "720p": the short side, so a portrait 720x1280 rung is "720p" too. Also its folder. */
+  name: string;
+  width: number;
+  height: number;
+  videoKbps: number;
+  maxrateKbps: number;
+  bufsizeKbps: number;
+  audioKbps: number;
+}
+
+export interface LadderSource {
+  width: number;
+  height: number;
+  /** Degrees from ffprobe's display matrix; ±90/270 means the picture is shown sideways. */
+  rotation?: number | null;
+}
+
+export const DEFAULT_RUNG_HEIGHTS: readonly number[] = [1080, 720, 480, 360];
+export const MASTER_PLAYLIST = 'master.m3u8';
+export const RENDITION_PLAYLIST = 'index.m3u8';
+export const DEFAULT_PRESET = 'veryfast';
+
+/**
+ * Average video bit rates (kb/s) by short side, from Apple's "HLS Authoring Specification
+ * for Apple Devices", table "Video average bit rate": 416x234 145, 480x270 365, 640x360 730,
+ * 768x432 1100, 960x540 2000, 1280x720 3000, 1920x1080 6000 (the lower of its two 720p
+ * and 1080p rows). Other sizes (480p, a small source's own size) are interpolated by
+ * pixel count between neighbours, and scaled by pixel count beyond either end.
+ */
+const APPLE_KBPS: ReadonlyArray<readonly [number, number]> = [
+  [234, 145],
+  [270, 365],
+  [360, 730],
+  [432, 1100],
+  [540, 2000],
+  [720, 3000],
+  [1080, 6000],
+];
+const MIN_VIDEO_KBPS = 100;
+
+/** Video kb/s for a rung whose short side is `shortSide` pixels (480p → 1475). */
+export function videoKbpsFor(shortSide: number): number {
+  const px = shortSide * shortSide;
+  const first = APPLE_KBPS[0]!;
+  const last = APPLE_KBPS[APPLE_KBPS.length - 1]!;
+  let kbps: number;
+  if (shortSide <= first[0]) kbps = first[1] * (px / (first[0] * first[0]));
+  else if (shortSide >= last[0]) kbps = last[1] * (px / (last[0] * last[0]));
+  else {
+    const upper = APPLE_KBPS.findIndex(([h]) => h >= shortSide);
+    const [h1, k1] = APPLE_KBPS[upper - 1]!;
+    const [h2, k2] = APPLE_KBPS[upper]!;
+    kbps = k1 + ((px - h1 * h1) / (h2 * h2 - h1 * h1)) * (k2 - k1);
+  }
+  return Math.max(MIN_VIDEO_KBPS, Math.round(kbps));
+}
+
+function rungFor(shortSide: number, long: number, short: number, portrait: boolean): Rung {
+  const s = Math.max(2, evenFloor(shortSide));
+  // Aspect kept from the source, capped at the source (an own-size rung must not grow).
+  const l = Math.max(2, Math.min(evenRound((s * long) / short), evenFloor(long)));
+  const videoKbps = videoKbpsFor(s);
+  return {
+    name: `${s}p`,
+    width: portrait ? s : l,
+    height: portrait ? l : s,
+    videoKbps,
+    // 110 % constrained VBR: the spec wants the measured peak within 10 % of BANDWIDTH,
+    // which ffmpeg writes as 1.1 × the average. A 2 s buffer matches the 2 s GOP.
+    maxrateKbps: Math.round(videoKbps * 1.1),
+    bufsizeKbps: videoKbps * 2,
+    // Stereo AAC-LC; the low rungs spend less of their small budget on audio.
+    audioKbps: s >= 720 ? 128 : 96,
+  };
+}
+
+/**
+ * The rungs for a source, largest first: each wanted height (the short side) that does
+ * not exceed the source; none fits → one rung at the source's own size. Portrait
+ * sources (after rotation) stay portrait; dimensions are even and keep the aspect.
+ */
+export function chooseRungs(source: LadderSource, wanted: readonly number[] = DEFAULT_RUNG_HEIGHTS): Rung[] {
+  const { width, height } = source;
+  if (!isPositive(width) || !isPositive(height)) throw new RangeError(`source size must be positive, got ${width}x${height}`);
+  if (wanted.length === 0 || !wanted.every((h) => Number.isInteger(h) && h >= 2)) {
+    throw new RangeError(`rendition heights must be integers ≥ 2, got [${wanted.join(', ')}]`);
+  }
+  const sideways = Math.abs(normalizeRotation(source.rotation ?? 0)) === 90;
+  const shownW = sideways ? height : width;
+  const shownH = sideways ? width : height;
+  const portrait = shownH > shownW;
+  const short = Math.min(shownW, shownH);
+  const long = Math.max(shownW, shownH);
+
+  const fitting = [...new Set(wanted.map(evenFloor))].filter((h) => h <= short).sort((a, b) => b - a);
+  const heights = fitting.length > 0 ? fitting : [short];
+  return heights.map((h) => rungFor(h, long, short, portrait));
+}
+
+/** -180..180 in steps as given; 270 → -90. */
+function normalizeRotation(degrees: number): number {
+  if (!Number.isFinite(degrees)) return 0;
+  const r = ((Math.round(degrees) % 360) + 360) % 360;
+  return r > 180 ? r - 360 : r;
+}
+
+/**
+ * Keyframe spacing: 2 s (the spec's "IDRs SHOULD be present every two seconds") when it
+ * divides the segment length, otherwise the largest even split of the segment below 2 s,
+ * so every segment starts on a keyframe and segments come out exactly segmentSeconds long.
+ */
+export function keyframeSeconds(segmentSeconds: number): number {
+  return segmentSeconds / Math.ceil(segmentSeconds / 2);
+}
+
+/** `gte(t,n_forced*2)`, or `n_forced*5/3` style so ffmpeg multiplies before dividing (no drift). */
+function keyframeExpr(segmentSeconds: number): string {
+  const perSegment = Math.ceil(segmentSeconds / 2);
+  const step = segmentSeconds / perSegment;
+  return Number.isInteger(step) ? `expr:gte(t,n_forced*${step})` : `expr:gte(t,n_forced*${segmentSeconds}/${perSegment})`;
+}
+
+export interface LadderArgsOptions {
+  input: string;
+  /** Decoder choice (hardware decode), placed before -i. */
+  inputArgs: readonly string[];
+  rungs: readonly Rung[];
+  hasAudio: boolean;
+  /** Source frame rate, for the GOP length; null when unknown. */
+  fps: number | null;
+  segmentSeconds: number;
+  segmentType: 'ts' | 'fmp4';
+  /** Gets master.m3u8 and one folder per rung; must not contain "%" (ffmpeg's pattern character). */
+  outDir: string;
+  /** libx264 preset (default veryfast). */
+  preset?: string;
+  /** Absolute stream indexes from ffprobe, when the first stream of a kind is not the one (cover art). */
+  videoStreamIndex?: number;
+  audioStreamIndex?: number;
+}
+
+const RUNG_NAME = /^[0-9A-Za-z_-]+$/;
+
+/** Arguments (after ffmpeg's global ones) for the whole ladder in one ffmpeg process. */
+export function buildLadderArgs(opts: LadderArgsOptions): string[] {
+  const { rungs, hasAudio, segmentSeconds, outDir } = opts;
+  if (rungs.length === 0) throw new RangeError('a ladder needs at least one rung');
+  if (!isPositive(segmentSeconds)) throw new RangeError(`segmentSeconds must be positive, got ${segmentSeconds}`);
+  if (outDir.includes('%')) throw new RangeError(`outDir must not contain "%": ${outDir}`);
+  const names = rungs.map((r) => r.name);
+  // Names become folders and var_stream_map tokens, where a space or comma would split them.
+  if (!names.every((n) => RUNG_NAME.test(n)) || new Set(names).size !== names.length) {
+    throw new RangeError(`rung names must be unique [0-9A-Za-z_-] words, got ${names.join(', ')}`);
+  }
+  const videoIn = opts.videoStreamIndex === undefined ? '0:v:0' : `0:${opts.videoStreamIndex}`;
+  const audioIn = opts.audioStreamIndex === undefined ? '0:a:0' : `0:${opts.audioStreamIndex}`;
+  const dir = outDir.replace(/\/+$/, '') || '/';
+  const ext = opts.segmentType === 'fmp4' ? 'm4s' : 'ts';
+
+  // Decode once, split, scale per rung. setsar=1: the sizes above already keep the aspect.
+  const graph = [
+    `[${videoIn}]split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join('')}`,
+    ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`),
+  ].join(';');
+
+  const args = ['-y', ...opts.inputArgs, '-i', opts.input, '-filter_complex', graph];
+  rungs.forEach((_, i) => {
+    args.push('-map', `[v${i}]`);
+    if (hasAudio) args.push('-map', audioIn);
+  });
+  args.push('-c:v', 'libx264', '-preset', opts.preset ?? DEFAULT_PRESET);
+  rungs.forEach((r, i) => {
+    args.push(`-b:v:${i}`, `${r.videoKbps}k`, `-maxrate:v:${i}`, `${r.maxrateKbps}k`, `-bufsize:v:${i}`, `${r.bufsizeKbps}k`);
+  });
+  // Same forced keyframes in every rung, and no scene-cut extras: segments align across rungs.
+  args.push('-force_key_frames', keyframeExpr(segmentSeconds), '-sc_threshold', '0');
+  if (opts.fps !== null && isPositive(opts.fps)) {
+    args.push('-g', String(Math.ceil(keyframeSeconds(segmentSeconds) * opts.fps)));
+  }
+  if (hasAudio) {
+    args.push('-c:a', 'aac', '-ac', '2');
+    rungs.forEach((r, i) => args.push(`-b:a:${i}`, `${r.audioKbps}k`));
+  }
+  // Audio packets arrive before the filter graph has produced video; the default
+  // muxing queue can overflow on that ("Too many packets buffered").
+  args.push('-max_muxing_queue_size', '1024');
+  args.push(
+    '-f', 'hls',
+    '-hls_time', String(segmentSeconds),
+    '-hls_playlist_type', 'vod',
+    '-hls_segment_type', opts.segmentType === 'fmp4' ? 'fmp4' : 'mpegts',
+  );
+  // ffmpeg appends the variant index: <rung>/init_<i>.mp4, next to that rung's playlist.
+  if (opts.segmentType === 'fmp4') args.push('-hls_fmp4_init_filename', 'init.mp4');
+  args.push(
+    '-hls_flags', 'independent_segments',
+    '-master_pl_name', MASTER_PLAYLIST,
+    '-var_stream_map', rungs.map((r, i) => (hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(' '),
+    '-hls_segment_filename', `${dir}/%v/seg_%05d.${ext}`,
+    `${dir}/%v/${RENDITION_PLAYLIST}`,
+  );
+  return args;
+}
+
+/** Never seek further than this for the poster: long matches start with warm-ups. */
+export const POSTER_MAX_SECONDS = 60;
+
+/** ~10 % into the video, capped; 0 when the duration is unknown. */
+export function posterAtSeconds(durationSeconds: number | null): number {
+  if (durationSeconds === null || !isPositive(durationSeconds)) return 0;
+  return Math.min(durationSeconds * 0.1, POSTER_MAX_SECONDS);
+}
+
+export interface PosterArgsOptions {
+  input: string;
+  inputArgs: readonly string[];
+  atSeconds: number;
+  outFile: string;
+  /** Scale down to at most this width (aspect kept); the source size when absent. */
+  width?: number;
+  videoStreamIndex?: number;
+}
+
+/**
+ * One JPEG frame. A seek past the last frame makes ffmpeg exit 0 without writing the file,
+ * so the caller checks that it exists.
+ */
+export function buildPosterArgs(opts: PosterArgsOptions): string[] {
+  const at = Math.max(0, Number.isFinite(opts.atSeconds) ? opts.atSeconds : 0);
+  const videoIn = opts.videoStreamIndex === undefined ? '0:v:0' : `0:${opts.videoStreamIndex}`;
+  // -ss before -i: a fast keyframe seek, then decode up to the exact time.
+  const args = ['-y', ...opts.inputArgs, '-ss', at.toFixed(3), '-i', opts.input, '-map', videoIn, '-frames:v', '1', '-an'];
+  if (opts.width !== undefined) {
+    if (!Number.isInteger(opts.width) || opts.width < 2) throw new RangeError(`poster width must be an integer ≥ 2, got ${opts.width}`);
+    args.push('-vf', `scale=w=min(${evenFloor(opts.width)}\\,iw):h=-2`);
+  }
+  // -update 1: one image under a fixed name, not an image sequence pattern.
+  args.push('-q:v', '3', '-update', '1', opts.outFile);
+  return args;
+}
+
+/**
+ * The renditions as the master playlist lists them: ffmpeg writes BANDWIDTH as
+ * (video + audio bit rate) × 1.1, so the database carries the same figure.
+ */
+export function renditionsFor(rungs: readonly Rung[], hasAudio = true): Rendition[] {
+  return rungs.map((r) => ({
+    name: r.name,
+    width: r.width,
+    height: r.height,
+    bandwidth: Math.round((r.videoKbps + (hasAudio ? r.audioKbps : 0)) * 1100),
+    playlist: `${r.name}/${RENDITION_PLAYLIST}`,
+  }));
+}
+
+function isPositive(n: number): boolean {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0;
+}
+
+function evenFloor(n: number): number {
+  return Math.floor(n / 2) * 2;
+}
+
+function evenRound(n: number): number {
+  return Math.round(n / 2) * 2;
+}

@@ -1,0 +1,249 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  DEFAULT_PRESET, buildLadderArgs, buildPosterArgs, chooseRungs, keyframeSeconds, posterAtSeconds, renditionsFor, videoKbpsFor,
+} from '../../src/domain/hls-ladder.js';
+import type { LadderArgsOptions, Rung } from '../../src/domain/hls-ladder.js';
+
+/** [name, width, height] per rung, for compact expectations. */
+const sizes = (rungs: Rung[]) => rungs.map((r) => [r.name, r.width, r.height]);
+
+/** The value after each occurrence of `flag`. */
+function valuesOf(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
+}
+const valueOf = (args: string[], flag: string) => valuesOf(args, flag)[0];
+
+describe('videoKbpsFor (Apple HLS authoring spec table)', () => {
+  it.each([[234, 145], [270, 365], [360, 730], [432, 1100], [540, 2000], [720, 3000], [1080, 6000]])('%ip → %i kb/s', (h, kbps) => {
+    expect(videoKbpsFor(h)).toBe(kbps);
+  });
+
+  it('interpolates between rows and scales beyond them, monotonically', () => {
+    expect(videoKbpsFor(480)).toBeGreaterThan(1100);
+    expect(videoKbpsFor(480)).toBeLessThan(2000);
+    expect(videoKbpsFor(2160)).toBe(24000);
+    expect(videoKbpsFor(120)).toBe(100); // floor
+    const heights = [100, 200, 240, 300, 360, 400, 480, 600, 720, 900, 1080, 1440];
+    const rates = heights.map(videoKbpsFor);
+    expect([...rates].sort((a, b) => a - b)).toEqual(rates);
+  });
+});
+
+describe('chooseRungs', () => {
+  it('4K gets the default four, none above 1080p', () => {
+    const rungs = chooseRungs({ width: 3840, height: 2160 });
+    expect(sizes(rungs)).toEqual([['1080p', 1920, 1080], ['720p', 1280, 720], ['480p', 854, 480], ['360p', 640, 360]]);
+    expect(rungs.map((r) => r.videoKbps)).toEqual([6000, 3000, videoKbpsFor(480), 730]);
+  });
+
+  it('1080p gets 1080/720/480/360 with the spec bit rates, 110 % maxrate and 2 s buffers', () => {
+    const [r1080] = chooseRungs({ width: 1920, height: 1080 });
+    expect(r1080).toEqual({ name: '1080p', width: 1920, height: 1080, videoKbps: 6000, maxrateKbps: 6600, bufsizeKbps: 12000, audioKbps: 128 });
+    expect(chooseRungs({ width: 1920, height: 1080 })).toHaveLength(4);
+  });
+
+  it('720p gets 720/480/360', () => {
+    expect(sizes(chooseRungs({ width: 1280, height: 720 }))).toEqual([['720p', 1280, 720], ['480p', 854, 480], ['360p', 640, 360]]);
+  });
+
+  it('540p gets 480/360 (nothing is upscaled)', () => {
+    expect(sizes(chooseRungs({ width: 960, height: 540 }))).toEqual([['480p', 854, 480], ['360p', 640, 360]]);
+  });
+
+  it('a source below the smallest rung gets one rung at its own size', () => {
+    const rungs = chooseRungs({ width: 320, height: 240 });
+    expect(sizes(rungs)).toEqual([['240p', 320, 240]]);
+    expect(rungs[0]!.videoKbps).toBeGreaterThan(145);
+    expect(rungs[0]!.videoKbps).toBeLessThan(365);
+  });
+
+  it('portrait 1080x1920 stays portrait; the rung height is the short side', () => {
+    expect(sizes(chooseRungs({ width: 1080, height: 1920 }))).toEqual([
+      ['1080p', 1080, 1920], ['720p', 720, 1280], ['480p', 480, 854], ['360p', 360, 640],
+    ]);
+  });
+
+  it.each([90, -90, 270, 450])('1920x1080 with rotation %i is shown portrait, so its rungs are portrait', (rotation) => {
+    expect(sizes(chooseRungs({ width: 1920, height: 1080, rotation }))).toEqual(sizes(chooseRungs({ width: 1080, height: 1920 })));
+  });
+
+  it('rotation 180 or none keeps landscape', () => {
+    expect(sizes(chooseRungs({ width: 1280, height: 720, rotation: 180 }))[0]).toEqual(['720p', 1280, 720]);
+    expect(sizes(chooseRungs({ width: 1280, height: 720, rotation: null }))[0]).toEqual(['720p', 1280, 720]);
+  });
+
+  it('odd sizes give even dimensions with the aspect kept', () => {
+    expect(sizes(chooseRungs({ width: 1279, height: 719 }))).toEqual([['480p', 854, 480], ['360p', 640, 360]]);
+    expect(sizes(chooseRungs({ width: 321, height: 241 }))).toEqual([['240p', 320, 240]]);
+    expect(sizes(chooseRungs({ width: 241, height: 321 }))).toEqual([['240p', 240, 320]]);
+    for (const r of chooseRungs({ width: 1917, height: 1079 })) {
+      expect(r.width % 2).toBe(0);
+      expect(r.height % 2).toBe(0);
+      expect(Math.abs(r.width / r.height - 1917 / 1079)).toBeLessThan(0.01);
+    }
+  });
+
+  it('4:3 sources keep 4:3', () => {
+    expect(sizes(chooseRungs({ width: 1440, height: 1080 }))).toEqual([
+      ['1080p', 1440, 1080], ['720p', 960, 720], ['480p', 640, 480], ['360p', 480, 360],
+    ]);
+  });
+
+  it('takes the wanted heights, largest first, without duplicates', () => {
+    expect(sizes(chooseRungs({ width: 1920, height: 1080 }, [480, 1080, 480]))).toEqual([['1080p', 1920, 1080], ['480p', 854, 480]]);
+  });
+
+  it('wanted heights all above the source → one rung at the source size', () => {
+    expect(sizes(chooseRungs({ width: 1280, height: 720 }, [1080]))).toEqual([['720p', 1280, 720]]);
+  });
+
+  it('lower rungs spend less on audio', () => {
+    expect(chooseRungs({ width: 1920, height: 1080 }).map((r) => r.audioKbps)).toEqual([128, 128, 96, 96]);
+  });
+
+  it.each([
+    [{ width: 0, height: 720 }, undefined],
+    [{ width: Number.NaN, height: 720 }, undefined],
+    [{ width: 1280, height: 720 }, []],
+    [{ width: 1280, height: 720 }, [720.5]],
+    [{ width: 1280, height: 720 }, [-360]],
+  ])('refuses %j with wanted %j', (source, wanted) => {
+    expect(() => chooseRungs(source, wanted)).toThrow(RangeError);
+  });
+});
+
+describe('keyframeSeconds', () => {
+  it.each([[6, 2], [2, 2], [4, 2], [1, 1], [3, 1.5], [5, 5 / 3], [10, 2]])('segments of %i s → keyframes every %d s', (seg, kf) => {
+    expect(keyframeSeconds(seg)).toBeCloseTo(kf, 10);
+  });
+});
+
+describe('buildLadderArgs', () => {
+  const rungs = chooseRungs({ width: 1920, height: 1080 }, [720, 480]);
+  const base: LadderArgsOptions = {
+    input: '/work/job/in.mp4',
+    inputArgs: ['-c:v', 'h264_nvv4l2dec'],
+    rungs,
+    hasAudio: true,
+    fps: 30,
+    segmentSeconds: 6,
+    segmentType: 'ts',
+    outDir: '/work/job/hls',
+  };
+
+  it('decodes once with the hardware arguments before -i, then splits and scales per rung', () => {
+    const args = buildLadderArgs(base);
+    expect(args.slice(args.indexOf('-i') - 2, args.indexOf('-i') + 2)).toEqual(['-c:v', 'h264_nvv4l2dec', '-i', '/work/job/in.mp4']);
+    expect(valueOf(args, '-filter_complex')).toBe(
+      '[0:v:0]split=2[s0][s1];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=854:480,setsar=1,format=yuv420p[v1]',
+    );
+  });
+
+  it('with audio: video and audio mapped per rung, and var_stream_map pairs them', () => {
+    const args = buildLadderArgs(base);
+    expect(valuesOf(args, '-map')).toEqual(['[v0]', '0:a:0', '[v1]', '0:a:0']);
+    expect(valueOf(args, '-var_stream_map')).toBe('v:0,a:0,name:720p v:1,a:1,name:480p');
+    expect(valueOf(args, '-c:a')).toBe('aac');
+    expect(valueOf(args, '-b:a:0')).toBe('128k');
+    expect(valueOf(args, '-b:a:1')).toBe('96k');
+  });
+
+  it('without audio: video only, no audio encoder', () => {
+    const args = buildLadderArgs({ ...base, hasAudio: false });
+    expect(valuesOf(args, '-map')).toEqual(['[v0]', '[v1]']);
+    expect(valueOf(args, '-var_stream_map')).toBe('v:0,name:720p v:1,name:480p');
+    expect(args).not.toContain('-c:a');
+    expect(args.some((a) => a.startsWith('-b:a'))).toBe(false);
+  });
+
+  it('libx264 per rung with its bit rate, maxrate and buffer', () => {
+    const args = buildLadderArgs(base);
+    expect(valueOf(args, '-c:v')).toBe('h264_nvv4l2dec'); // the decoder, before -i
+    expect(valuesOf(args, '-c:v')[1]).toBe('libx264');
+    expect(valueOf(args, '-preset')).toBe(DEFAULT_PRESET);
+    expect(valueOf(buildLadderArgs({ ...base, preset: 'ultrafast' }), '-preset')).toBe('ultrafast');
+    expect([valueOf(args, '-b:v:0'), valueOf(args, '-maxrate:v:0'), valueOf(args, '-bufsize:v:0')]).toEqual(['3000k', '3300k', '6000k']);
+    expect(valueOf(args, '-b:v:1')).toBe(`${rungs[1]!.videoKbps}k`);
+  });
+
+  it('keyframes every 2 s in every rung, no scene cuts, GOP from the frame rate', () => {
+    const args = buildLadderArgs(base);
+    expect(valueOf(args, '-force_key_frames')).toBe('expr:gte(t,n_forced*2)');
+    expect(valueOf(args, '-sc_threshold')).toBe('0');
+    expect(valueOf(args, '-g')).toBe('60');
+    expect(valueOf(buildLadderArgs({ ...base, fps: 29.97 }), '-g')).toBe('60');
+    expect(buildLadderArgs({ ...base, fps: null })).not.toContain('-g');
+    // A segment length 2 does not divide still starts every segment on a keyframe.
+    expect(valueOf(buildLadderArgs({ ...base, segmentSeconds: 5 }), '-force_key_frames')).toBe('expr:gte(t,n_forced*5/3)');
+  });
+
+  it('TS: VOD HLS with the master playlist and one folder per rendition', () => {
+    const args = buildLadderArgs({ ...base, outDir: '/work/job/hls/' });
+    const hls = args.slice(args.indexOf('-f'));
+    expect(hls).toEqual([
+      '-f', 'hls',
+      '-hls_time', '6',
+      '-hls_playlist_type', 'vod',
+      '-hls_segment_type', 'mpegts',
+      '-hls_flags', 'independent_segments',
+      '-master_pl_name', 'master.m3u8',
+      '-var_stream_map', 'v:0,a:0,name:720p v:1,a:1,name:480p',
+      '-hls_segment_filename', '/work/job/hls/%v/seg_%05d.ts',
+      '/work/job/hls/%v/index.m3u8',
+    ]);
+  });
+
+  it('fMP4: .m4s segments and an init file per rendition', () => {
+    const args = buildLadderArgs({ ...base, segmentType: 'fmp4' });
+    expect(valueOf(args, '-hls_segment_type')).toBe('fmp4');
+    expect(valueOf(args, '-hls_fmp4_init_filename')).toBe('init.mp4');
+    expect(valueOf(args, '-hls_segment_filename')).toBe('/work/job/hls/%v/seg_%05d.m4s');
+    expect(args[args.length - 1]).toBe('/work/job/hls/%v/index.m3u8');
+  });
+
+  it('uses the probed stream indexes when given (a cover picture first)', () => {
+    const args = buildLadderArgs({ ...base, videoStreamIndex: 1, audioStreamIndex: 2 });
+    expect(valueOf(args, '-filter_complex')).toMatch(/^\[0:1\]split=2/);
+    expect(valuesOf(args, '-map')).toEqual(['[v0]', '0:2', '[v1]', '0:2']);
+  });
+
+  it.each([
+    [{ rungs: [] }],
+    [{ segmentSeconds: 0 }],
+    [{ outDir: '/tmp/100%/x' }],
+    [{ rungs: [{ ...rungs[0]!, name: 'a b' }] }],
+    [{ rungs: [rungs[0]!, rungs[0]!] }],
+  ])('refuses %j', (patch) => {
+    expect(() => buildLadderArgs({ ...base, ...patch })).toThrow(RangeError);
+  });
+});
+
+describe('poster', () => {
+  it('is taken ~10 % in, capped at a minute, at 0 without a duration', () => {
+    expect(posterAtSeconds(30)).toBeCloseTo(3);
+    expect(posterAtSeconds(80 * 60)).toBe(60);
+    expect(posterAtSeconds(null)).toBe(0);
+    expect(posterAtSeconds(0)).toBe(0);
+  });
+
+  it('seeks before -i and writes one frame', () => {
+    const args = buildPosterArgs({ input: 'in.mp4', inputArgs: ['-c:v', 'h264_nvv4l2dec'], atSeconds: 3, outFile: 'poster.jpg' });
+    expect(args).toEqual(['-y', '-c:v', 'h264_nvv4l2dec', '-ss', '3.000', '-i', 'in.mp4', '-map', '0:v:0', '-frames:v', '1', '-an', '-q:v', '3', '-update', '1', 'poster.jpg']);
+  });
+
+  it('scales down to a width, never up', () => {
+    const args = buildPosterArgs({ input: 'in.mp4', inputArgs: [], atSeconds: 1, outFile: 'p.jpg', width: 1280 });
+    expect(valueOf(args, '-vf')).toBe('scale=w=min(1280\\,iw):h=-2');
+  });
+});
+
+describe('renditionsFor', () => {
+  it('lists each rung with ffmpeg\'s BANDWIDTH figure and its playlist', () => {
+    const rungs = chooseRungs({ width: 1280, height: 720 }, [720, 360]);
+    expect(renditionsFor(rungs)).toEqual([
+      { name: '720p', width: 1280, height: 720, bandwidth: 3_440_800, playlist: '720p/index.m3u8' },
+      { name: '360p', width: 640, height: 360, bandwidth: 908_600, playlist: '360p/index.m3u8' },
+    ]);
+    expect(renditionsFor(rungs, false).map((r) => r.bandwidth)).toEqual([3_300_000, 803_000]);
+  });
+});
