@@ -199,7 +199,8 @@ export function buildLadderArgs(opts: LadderArgsOptions): string[] {
   // ffmpeg appends the variant index: <rung>/init_<i>.mp4, next to that rung's playlist.
   if (opts.segmentType === 'fmp4') args.push('-hls_fmp4_init_filename', 'init.mp4');
   args.push(
-    '-hls_flags', 'independent_segments',
+    // temp_file: a segment appears under its final name only once closed, so it can be uploaded while FFmpeg goes on.
+    '-hls_flags', 'independent_segments+temp_file',
     '-master_pl_name', MASTER_PLAYLIST,
     '-var_stream_map', rungs.map((r, i) => (hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(' '),
     '-hls_segment_filename', `${dir}/%v/seg_%05d.${ext}`,

@@ -185,7 +185,7 @@ describe('buildLadderArgs', () => {
       '-hls_time', '6',
       '-hls_playlist_type', 'vod',
       '-hls_segment_type', 'mpegts',
-      '-hls_flags', 'independent_segments',
+      '-hls_flags', 'independent_segments+temp_file',
       '-master_pl_name', 'master.m3u8',
       '-var_stream_map', 'v:0,a:0,name:720p v:1,a:1,name:480p',
       '-hls_segment_filename', '/work/job/hls/%v/seg_%05d.ts',
