@@ -20,6 +20,11 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, 'dist');
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const postjectCli = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
+// Files the executable reads with `sea.getAsset(key)`: node_modules is not there at run time.
+// hls.min.js: the `--serve` player page's hls.js (src/runtime/hls/player-assets.ts).
+const SEA_ASSETS = {
+  'hls.min.js': join(root, 'node_modules', 'hls.js', 'dist', 'hls.min.js'),
+};
 
 // strip tool per target arch, and the apt package that provides it.
 const STRIP = {
@@ -107,6 +112,7 @@ export async function build({ arches = ARCHES, log = console.log } = {}) {
       useSnapshot: false,
       useCodeCache: false,
       execArgv: EXEC_ARGV,
+      assets: SEA_ASSETS,
     }, null, 2));
     await run(hostNode, ['--experimental-sea-config', seaConfig], { cwd: work });
     lap('SEA blob', t);
