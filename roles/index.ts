@@ -1,12 +1,14 @@
 // The role registry: one name, one definition, declared needs (as Loki's modules.go).
 // `all` is simply every name here.
 import type { RoleDefinition } from '../src/ports.js';
+import { start as startTranscode } from './transcode/index.js';
 
 export const ROLES = [
   {
     name: 'transcode',
     description: 'RugbyCodex: raw upload from the transcode queue → HLS ladder + poster in Wasabi/S3, asset marked ready in Supabase',
     needs: { consumes: 'SQS_QUEUE_URL', buckets: ['BUCKET_NAME'], mediaDb: true, ffmpeg: true },
+    start: (ctx) => startTranscode(ctx),
   },
   {
     name: 'cleanup',

@@ -9,10 +9,22 @@ import type { RoleDefinition } from './ports.js';
 import { runDoctor } from './commands/doctor.js';
 import { printConfig } from './commands/config.js';
 import { runWorkers } from './commands/run.js';
+import { transcodeLocal, type LocalAdapters } from './commands/transcode-local.js';
+import { FsObjectStore } from './adapters/storage/fs.js';
+import { MemoryMediaDb } from './adapters/db/memory.js';
 import { loadConfig } from './runtime/config/load.js';
 import { LOG_LEVELS, type Config, type ConfigKey } from './runtime/config/schema.js';
 import { ConfigError, EXIT, UsageError, UserError } from './runtime/errors.js';
 import { versionLine } from './runtime/version.js';
+import type { Queue, RolePorts, MediaDb, ObjectStore } from './ports.js';
+import type { BucketKey, QueueUrlKey } from './domain/requirements.js';
+import { MemoryQueue } from './adapters/queue/memory.js';
+import { RedisStreamQueue } from './adapters/queue/redis-streams.js';
+import { SqsQueue, createSqsClient } from './adapters/queue/sqs.js';
+import { S3ObjectStore, createS3Client } from './adapters/storage/s3.js';
+import { SupabaseMediaDb } from './adapters/db/supabase.js';
+import { awsOptions, mediaStorageOptions } from './adapters/aws/client-config.js';
+import type { Logger } from 'pino';
 
 export interface GlobalOptions {
   role?: string;
@@ -82,6 +94,22 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     });
 
   program
+    .command('transcode <file>')
+    .description('transcode a local video into an HLS ladder with the transcode role, no cloud needed')
+    .requiredOption('--out <dir>', 'where master.m3u8, one folder per rendition and poster.jpg go')
+    .option('--renditions <heights>', 'rendition heights, e.g. 1080,720,480 (default 1080,720,480,360; never above the source)')
+    .option('--segment-seconds <n>', 'HLS segment length (HLS_SEGMENT_SECONDS, default 6)')
+    .option('--serve', 'then serve DIR with a small player page on 127.0.0.1 until Ctrl-C')
+    .action(async (file: string, cmdOpts: { out: string; renditions?: string; segmentSeconds?: string; serve?: boolean }, cmd: Command) => {
+      const config = loadFor({ ...cmd.optsWithGlobals<GlobalOptions>() }, io);
+      setCode(await transcodeLocal({
+        file, out: cmdOpts.out, serve: cmdOpts.serve === true, config, io, adapters: localAdapters,
+        renditions: cmdOpts.renditions === undefined ? undefined : parseHeights(cmdOpts.renditions),
+        segmentSeconds: cmdOpts.segmentSeconds === undefined ? undefined : parsePositiveInt('--segment-seconds', cmdOpts.segmentSeconds),
+      }));
+    });
+
+  program
     .command('doctor')
     .description('check ffmpeg, hardware decode, credentials and every configured endpoint for the chosen roles')
     .action(async (_cmdOpts: unknown, cmd: Command) => {
@@ -130,6 +158,7 @@ async function runDefault(opts: GlobalOptions, io: Io): Promise<number> {
     config,
     once: opts.once === true,
     instanceId: config.INSTANCE_ID || `${hostname()}-${process.pid}`,
+    ports: (logger) => productionPorts(config, logger),
   });
 }
 
@@ -146,4 +175,78 @@ function loadFor(opts: GlobalOptions, io: Io): Config {
     LOG_LEVEL: opts.logLevel,
   };
   return loadConfig({ env: io.env, file: opts.config, dotenvPath: `${io.cwd}/.env`, flags });
+}
+
+/** Redis stream names for QUEUE_BACKEND=redis, one per queue setting. */
+const STREAMS: Record<QueueUrlKey, string> = {
+  SQS_QUEUE_URL: 'rugbyworker:transcode',
+  CHUNKING_QUEUE_URL: 'rugbyworker:chunking',
+  VIDEO_WORKER_QUEUE_URL: 'rugbyworker:video-worker',
+  REASSEMBLY_QUEUE_URL: 'rugbyworker:reassembly',
+};
+
+/** Adapters for worker mode, from the configuration; each created on first use and shared. */
+export function productionPorts(config: Config, logger: Logger): RolePorts & { close(): Promise<void> } {
+  const queues = new Map<QueueUrlKey, Promise<Queue>>();
+  const stores = new Map<string, ObjectStore>();
+  let db: MediaDb | undefined;
+  const s3 = { aws: undefined as ReturnType<typeof createS3Client> | undefined, media: undefined as ReturnType<typeof createS3Client> | undefined };
+  return {
+    queue(key) {
+      let q = queues.get(key);
+      if (!q) {
+        q = config.QUEUE_BACKEND === 'sqs'
+          ? SqsQueue.open({ client: createSqsClient(config), queueUrl: config[key], logger })
+          : Promise.resolve(config.QUEUE_BACKEND === 'redis'
+            ? new RedisStreamQueue({ url: config.REDIS_URL, stream: STREAMS[key], logger })
+            : new MemoryQueue({ name: STREAMS[key] }));
+        queues.set(key, q);
+      }
+      return q;
+    },
+    storage(bucket: BucketKey | { name: string }) {
+      const media = typeof bucket === 'string' ? bucket === 'BUCKET_NAME' : bucket.name === config.BUCKET_NAME;
+      const name = typeof bucket === 'string' ? config[bucket] : bucket.name;
+      let store = stores.get(name);
+      if (!store) {
+        const client = media
+          ? (s3.media ??= createS3Client(mediaStorageOptions(config)))
+          : (s3.aws ??= createS3Client(awsOptions(config)));
+        store = new S3ObjectStore({ client, bucket: name });
+        stores.set(name, store);
+      }
+      return store;
+    },
+    mediaDb() {
+      return (db ??= new SupabaseMediaDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY }));
+    },
+    async close() {
+      // After the roles: open SQS polls give back what they got, Redis connections close.
+      await Promise.all([...queues.values()].map(async (q) => (await q).close()));
+      s3.aws?.destroy();
+      s3.media?.destroy();
+    },
+  };
+}
+
+function localAdapters(bucketRoot: string): LocalAdapters {
+  return {
+    // One delivery: on a laptop a failure is reported, not retried.
+    queue: new MemoryQueue({ name: 'local-transcode', visibilitySeconds: 3600, maxReceiveCount: 1 }),
+    store: new FsObjectStore({ root: bucketRoot, bucket: 'local' }),
+    db: new MemoryMediaDb(),
+  };
+}
+
+function parseHeights(spec: string): number[] {
+  const heights = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (heights.length === 0 || !heights.every((h) => /^\d+p?$/.test(h))) {
+    throw new UsageError(`--renditions takes heights such as 1080,720,480 (got ${JSON.stringify(spec)})`);
+  }
+  return heights.map((h) => Number(h.replace(/p$/, '')));
+}
+
+function parsePositiveInt(flag: string, value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} takes a whole number of seconds (got ${JSON.stringify(value)})`);
+  return Number(value);
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './runtime/config/schema.js';
 import type { Metrics } from './runtime/metrics.js';
 import type { Service } from './runtime/lifecycle.js';
-import type { RoleNeeds } from './domain/requirements.js';
+import type { BucketKey, QueueUrlKey, RoleNeeds } from './domain/requirements.js';
 
 export type { Service } from './runtime/lifecycle.js';
 
@@ -95,12 +95,24 @@ export interface RoleService extends Service {
 /** Everything a role may use; which parts are present follows from its declared needs. */
 export interface RoleContext {
   readonly config: Config;
+  /** This worker's name in job rows, logs and metrics. */
+  readonly instanceId: string;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Aborted when shutdown starts: stop taking new work. */
   readonly stopping: AbortSignal;
   readonly concurrency: number;
   readonly once: boolean;
+  readonly ports: RolePorts;
+}
+
+/** Adapters chosen by src/cli.ts from the configuration; each is created once and shared. */
+export interface RolePorts {
+  /** The queue behind a queue setting (SQS URL, a Redis stream, or an in-process queue). */
+  queue(key: QueueUrlKey): Promise<Queue>;
+  /** The bucket named by a bucket setting, or by name (a message may name its own bucket). */
+  storage(bucket: BucketKey | { name: string }): ObjectStore;
+  mediaDb(): MediaDb;
 }
 
 export interface RoleDefinition {

@@ -6,20 +6,26 @@ import { Lifecycle } from '../runtime/lifecycle.js';
 import { Metrics } from '../runtime/metrics.js';
 import { secretValues } from '../runtime/config/secrets.js';
 import { version } from '../runtime/version.js';
-import type { RoleDefinition } from '../ports.js';
+import type { RoleDefinition, RolePorts } from '../ports.js';
+import type { Logger } from 'pino';
 
 export interface RunOptions {
   roles: RoleDefinition[];
   config: Config;
   once: boolean;
   instanceId: string;
+  /** The adapters behind the roles' ports (chosen by src/cli.ts). */
+  ports: (logger: Logger) => RolePorts & { close(): Promise<void> };
+  /** Where log lines go instead of stdout (local mode draws a progress bar from them). */
+  logOutput?: { write(line: string): unknown };
 }
 
-export async function runWorkers({ roles, config, once, instanceId }: RunOptions): Promise<number> {
+export async function runWorkers({ roles, config, once, instanceId, ports, logOutput }: RunOptions): Promise<number> {
   const log = createLogger({
     level: config.LOG_LEVEL,
     environment: config.AXIOM_ENVIRONMENT,
     secrets: secretValues(config),
+    ...(logOutput ? { stdout: logOutput, pretty: false } : {}),
     axiom: config.AXIOM_API_TOKEN ? { token: config.AXIOM_API_TOKEN, dataset: config.AXIOM_DATASET, url: config.AXIOM_URL } : undefined,
   });
   const logger = log.logger.child({ instance_id: instanceId });
@@ -36,7 +42,10 @@ export async function runWorkers({ roles, config, once, instanceId }: RunOptions
   }
   logger.info({ event_type: 'worker_started', roles: roleNames, version, health_port: healthPort, pid: process.pid }, `rugbyworker ${version} started`);
 
-  const ctx = { config, logger, metrics, stopping: lifecycle.stopping, concurrency: config.CONCURRENCY, once };
+  const rolePorts = ports(logger);
+  // Added before the roles, so it is stopped after them.
+  lifecycle.add({ name: 'ports', stop: () => rolePorts.close() });
+  const ctx = { config, instanceId, logger, metrics, stopping: lifecycle.stopping, concurrency: config.CONCURRENCY, once, ports: rolePorts };
   const finished: Promise<void>[] = [];
   for (const role of roles) {
     if (!role.start) continue;

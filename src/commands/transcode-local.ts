@@ -1,0 +1,101 @@
+// `rugbyworker transcode FILE --out DIR`: the transcode role itself, run on a laptop with
+// the in-process queue, a directory as the bucket and an in-memory database.
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { Io } from '../cli.js';
+import { start as startTranscode } from '../../roles/transcode/index.js';
+import type { MediaDb, ObjectStore, Queue, RoleDefinition, RolePorts } from '../ports.js';
+import type { Config } from '../runtime/config/schema.js';
+import { UsageError } from '../runtime/errors.js';
+import { serveHls } from '../runtime/hls/serve.js';
+import { progressBarOutput } from './progress-bar.js';
+import { runWorkers } from './run.js';
+
+export interface LocalTranscodeOptions {
+  file: string;
+  out: string;
+  renditions?: number[];
+  segmentSeconds?: number;
+  serve: boolean;
+  config: Config;
+  io: Io;
+  /** In-process adapters (chosen by src/cli.ts): a queue, a directory bucket, an in-memory database. */
+  adapters: (bucketRoot: string) => LocalAdapters;
+}
+
+export interface LocalAdapters {
+  queue: Queue;
+  store: ObjectStore;
+  db: MediaDb & {
+    seedAsset(row: { id: string; org_id: string; storage_path: string }): unknown;
+    seedJob(row: { id: string; media_asset_id: string }): unknown;
+    rows(): { jobs: Array<{ id: string; status: string; error_code: string | null; error_message: string | null }> };
+  };
+}
+
+export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<number> {
+  const file = resolve(opts.file);
+  const info = await stat(file).catch(() => null);
+  if (!info?.isFile()) throw new UsageError(`${opts.file}: no such file`);
+  const out = resolve(opts.out);
+  const work = join(out, '.rugbyworker');
+  await mkdir(work, { recursive: true });
+  try {
+    const upload = randomUUID();
+    const ids = { job: randomUUID(), asset: randomUUID() };
+    const rawKey = `orgs/local/uploads/${upload}/raw/${basename(file).replace(/[^A-Za-z0-9._-]/g, '_') || 'video'}`;
+    const { queue, store, db } = opts.adapters(join(work, 'bucket'));
+    await store.upload(file, rawKey, 'application/octet-stream');
+    db.seedAsset({ id: ids.asset, org_id: 'local', storage_path: rawKey });
+    db.seedJob({ id: ids.job, media_asset_id: ids.asset });
+    await queue.send(JSON.stringify({ job_id: ids.job, media_asset_id: ids.asset, key: rawKey }));
+
+    const ports: RolePorts & { close(): Promise<void> } = {
+      queue: async () => queue,
+      storage: () => store,
+      mediaDb: () => db,
+      close: async () => queue.close(),
+    };
+    const role: RoleDefinition = {
+      name: 'transcode', description: 'local transcode', needs: {},
+      start: (ctx) => startTranscode(ctx, { rungHeights: opts.renditions }),
+    };
+    const config: Config = {
+      ...opts.config,
+      QUEUE_BACKEND: 'memory', BUCKET_NAME: 'local', SQS_LONG_POLL_WAIT_SECONDS: 0,
+      HLS_SEGMENT_SECONDS: opts.segmentSeconds ?? opts.config.HLS_SEGMENT_SECONDS,
+      WORK_DIR: join(work, 'tmp'), HEALTH_PORT: null,
+    };
+    const code = await runWorkers({
+      roles: [role], config, once: true, instanceId: 'local', ports: () => ports,
+      ...(process.stderr.isTTY ? { logOutput: progressBarOutput(process.stderr) } : {}),
+    });
+    const job = db.rows().jobs.find((j) => j.id === ids.job);
+    if (code !== 0 || job?.status !== 'completed') {
+      opts.io.stderr(`rugbyworker: transcode of ${opts.file} failed${job?.error_code ? `: ${job.error_code}: ${job.error_message}` : ''}\n`);
+      return 1;
+    }
+    // The bucket's streaming folder and poster become DIR/master.m3u8, DIR/<rendition>/…, DIR/poster.jpg.
+    const prefix = `orgs/local/uploads/${upload}/`;
+    for await (const obj of store.list(`${prefix}streaming/`)) {
+      await store.download(obj.key, join(out, obj.key.slice(`${prefix}streaming/`.length)));
+    }
+    await store.download(`${prefix}thumbnails/poster.jpg`, join(out, 'poster.jpg'));
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const master = join(out, 'master.m3u8');
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  opts.io.stdout(`${master}\n`);
+  if (opts.serve) {
+    const server = await serveHls({ dir: out });
+    opts.io.stderr(`watch it at ${server.url} (Ctrl-C to stop)\n`);
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await server.close();
+  }
+  return 0;
+}

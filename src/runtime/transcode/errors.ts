@@ -1,0 +1,35 @@
+// Which step failed decides the error code and whether a retry can help
+// (src/domain/transcode-state.ts classifies; this tags errors with their step).
+import type { TranscodeFailure } from '../../domain/transcode-state.js';
+import { FfmpegError } from '../ffmpeg/index.js';
+
+export class TranscodeStepError extends Error {
+  constructor(readonly failure: TranscodeFailure, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TranscodeStepError';
+  }
+}
+
+/** The input itself is unusable (missing, unreadable, no video): retrying cannot help. */
+export function invalidInput(message: string): TranscodeStepError {
+  return new TranscodeStepError({ kind: 'invalid_input' }, message);
+}
+
+/** Runs one step, tagging what it throws with the step's kind (FFmpeg errors keep their own reason). */
+export async function step<T>(kind: 'download' | 'upload' | 'db' | 'ffmpeg', fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toStepError(kind, err);
+  }
+}
+
+export function toStepError(kind: 'download' | 'upload' | 'db' | 'ffmpeg', err: unknown): TranscodeStepError {
+  if (err instanceof TranscodeStepError) return err;
+  const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
+  if (err instanceof FfmpegError) {
+    return new TranscodeStepError({ kind: 'ffmpeg', reason: err.reason, exitCode: err.exitCode ?? null }, message, { cause: err });
+  }
+  if (kind === 'ffmpeg') return new TranscodeStepError({ kind: 'ffmpeg', reason: 'spawn', exitCode: null }, message, { cause: err });
+  return new TranscodeStepError({ kind }, message, { cause: err });
+}

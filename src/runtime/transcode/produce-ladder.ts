@@ -1,0 +1,83 @@
+// The HLS ladder of one job: one FFmpeg process, uploads while it encodes, and a software
+// re-run when hardware decode fails (seed 001 decodes with h264_nvv4l2dec on the Jetson).
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ObjectStore } from '../../ports.js';
+import { buildLadderArgs, chooseRungs, type Rung } from '../../domain/hls-ladder.js';
+import { FfmpegError, runFfmpeg, type FfmpegBinaries, type FfmpegProgress, type HwVerdict, type ProbeResult } from '../ffmpeg/index.js';
+import { startLiveUpload } from '../hls/live-upload.js';
+import { toStepError } from './errors.js';
+
+export interface LadderJob {
+  ffmpeg: FfmpegBinaries;
+  hw: HwVerdict;
+  input: string;
+  source: ProbeResult;
+  workDir: string;
+  store: ObjectStore;
+  /** e.g. orgs/{org}/uploads/{id}/streaming/ */
+  prefix: string;
+  rungHeights?: readonly number[];
+  segmentSeconds: number;
+  segmentType: 'ts' | 'fmp4';
+  stallSeconds: number;
+  preset?: string;
+  signal: AbortSignal;
+  logger: Logger;
+  onProgress: (p: FfmpegProgress) => void;
+}
+
+export interface LadderResult {
+  rungs: Rung[];
+  hardwareDecode: boolean;
+  objects: number;
+  bytes: number;
+}
+
+export async function produceLadder(job: LadderJob): Promise<LadderResult> {
+  const video = job.source.video!;
+  const rungs = chooseRungs({ width: video.width ?? 0, height: video.height ?? 0, rotation: video.rotation ?? null }, job.rungHeights);
+  const hwArgs = video.codecName === 'h264' ? job.hw.h264InputArgs : video.codecName === 'hevc' ? job.hw.hevcInputArgs : [];
+  if (hwArgs.length > 0) {
+    try {
+      return { ...(await attempt(job, rungs, hwArgs, 'hw')), rungs, hardwareDecode: true };
+    } catch (err) {
+      if (!(err instanceof FfmpegError) || err.reason !== 'exit' || job.signal.aborted) throw toStepError('ffmpeg', err);
+      job.logger.warn(
+        { event_type: 'hw_decode_fallback', decoder: hwArgs.join(' '), error: err.message, stderr_tail: err.stderrTail.slice(-500) },
+        'hardware decode failed; encoding again with software decode',
+      );
+    }
+  }
+  try {
+    return { ...(await attempt(job, rungs, [], 'sw')), rungs, hardwareDecode: false };
+  } catch (err) {
+    throw toStepError('ffmpeg', err);
+  }
+}
+
+async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name: string): Promise<{ objects: number; bytes: number }> {
+  const outDir = join(job.workDir, `hls-${name}`);
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  const stopEncoding = new AbortController();
+  const signal = AbortSignal.any([job.signal, stopEncoding.signal]);
+  const upload = startLiveUpload({
+    dir: outDir, store: job.store, prefix: job.prefix, signal, logger: job.logger, deleteUploaded: true, tempFile: true,
+    // A failed upload makes the rest of the encode pointless.
+    onError: (err) => stopEncoding.abort(err),
+  });
+  try {
+    await runFfmpeg(job.ffmpeg.ffmpeg, buildLadderArgs({
+      input: job.input, inputArgs, rungs, hasAudio: job.source.audio !== null, fps: job.source.video?.frameRate ?? null,
+      segmentSeconds: job.segmentSeconds, segmentType: job.segmentType, outDir, preset: job.preset,
+      videoStreamIndex: job.source.video?.index, audioStreamIndex: job.source.audio?.index,
+    }), { signal, onProgress: job.onProgress, durationSeconds: job.source.durationSeconds ?? undefined, stallSeconds: job.stallSeconds, logger: job.logger });
+  } catch (err) {
+    await upload.stop();
+    if (stopEncoding.signal.aborted && !job.signal.aborted) throw toStepError('upload', stopEncoding.signal.reason);
+    throw err;
+  }
+  return upload.finish().catch((err: unknown) => { throw toStepError('upload', err); });
+}
