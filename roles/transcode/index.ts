@@ -18,6 +18,8 @@ export interface TranscodeOptions {
   /** Rung heights (local mode's --renditions); default 1080/720/480/360. */
   rungHeights?: readonly number[];
   preset?: string;
+  /** How often transcode_progress is logged (local mode redraws a progress bar from it); default 10 s. */
+  progressLogSeconds?: number;
 }
 
 export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Promise<RoleService> {
@@ -40,7 +42,10 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
     }
     const started = performance.now();
     log.info({ event_type: 'transcode_started', attempt: claim.attempts, key: msg.key }, `transcoding ${msg.key}`);
-    const progress = createProgressReporter({ logger: log, save: (p) => db.updateProgress(msg.job_id, p) });
+    const progress = createProgressReporter({
+      logger: log, save: (p) => db.updateProgress(msg.job_id, p),
+      ...(opts.progressLogSeconds ? { logIntervalMs: opts.progressLogSeconds * 1000 } : {}),
+    });
 
     await withJobDir(config.WORK_DIR, msg.job_id, async (dir) => {
       const raw = await step('download', () => store.head(msg.key));

@@ -59,7 +59,7 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
     };
     const role: RoleDefinition = {
       name: 'transcode', description: 'local transcode', needs: {},
-      start: (ctx) => startTranscode(ctx, { rungHeights: opts.renditions }),
+      start: (ctx) => startTranscode(ctx, { rungHeights: opts.renditions, progressLogSeconds: 1 }),
     };
     const config: Config = {
       ...opts.config,
@@ -86,7 +86,6 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
     await rm(work, { recursive: true, force: true });
   }
   const master = join(out, 'master.m3u8');
-  if (process.stderr.isTTY) process.stderr.write('\n');
   opts.io.stdout(`${master}\n`);
   if (opts.serve) {
     const server = await serveHls({ dir: out });

@@ -20,10 +20,14 @@ export interface ProgressReporter {
 export function createProgressReporter(opts: {
   logger: Logger;
   save: (percent: number) => Promise<void>;
+  /** Least time between two transcode_jobs.progress writes. */
   intervalMs?: number;
+  /** Least time between two transcode_progress events within a phase (default: intervalMs). */
+  logIntervalMs?: number;
   now?: () => number;
 }): ProgressReporter {
   const interval = opts.intervalMs ?? 10_000;
+  const logInterval = opts.logIntervalMs ?? interval;
   const now = opts.now ?? Date.now;
   let lastLog = -Infinity;
   let lastSave = -Infinity;
@@ -37,7 +41,7 @@ export function createProgressReporter(opts: {
       const p = Math.floor(from + ((to - from) * Math.min(100, Math.max(0, phasePercent ?? 0))) / 100);
       percent = Math.max(percent, p);
       const t = now();
-      if (phase !== lastPhase || t - lastLog >= interval) {
+      if (phase !== lastPhase || t - lastLog >= logInterval) {
         lastLog = t;
         lastPhase = phase;
         opts.logger.info({ event_type: 'transcode_progress', phase, percent, speed }, `${phase} ${percent}%${speed ? ` at ${speed}x` : ''}`);
