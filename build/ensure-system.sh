@@ -7,7 +7,7 @@
 set -euo pipefail
 
 ALL=(ffmpeg redis-server qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
-     binutils-aarch64-linux-gnu binutils chromium)
+     binutils-aarch64-linux-gnu binutils chromium postgresql-15)
 
 # Succeeds when the package's files are present (checked by command or file, not dpkg,
 # so a tool installed some other way counts too).
@@ -23,6 +23,8 @@ present() {
     binutils-aarch64-linux-gnu) command -v aarch64-linux-gnu-strip >/dev/null ;;
     binutils) command -v strip >/dev/null ;;
     chromium) command -v chromium >/dev/null || [ -x /usr/bin/chromium ] ;;
+    # The migration test runs the SQL in deploy/supabase on a throwaway cluster.
+    postgresql-15) [ -x /usr/lib/postgresql/15/bin/postgres ] ;;
     *) echo "ensure-system: unknown package '$1' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 }
@@ -37,6 +39,7 @@ what() {
     binutils-aarch64-linux-gnu) echo "aarch64-linux-gnu-strip" ;;
     binutils) echo "strip" ;;
     chromium) echo "chromium" ;;
+    postgresql-15) echo "postgres server binaries" ;;
   esac
 }
 

@@ -2,7 +2,7 @@
 // conditional request, so a redelivered message or a second worker on the same job
 // changes nothing that is already settled: the filters carry the state rule.
 import { createClient } from '@supabase/supabase-js';
-import type { PostgrestError, SupabaseClient } from '@supabase/supabase-js';
+import type { PostgrestError, SupabaseClient, SupabaseClientOptions } from '@supabase/supabase-js';
 import type { ClaimResult, CleanupJob, MediaDb, TranscodeErrorCode, TranscodeResult } from '../../ports.js';
 import { DbError } from './db-error.js';
 import { oneLine, progressValue, statusesThatMayBecome } from './schema.js';
@@ -27,6 +27,18 @@ interface Response<T> {
 
 type JobState = Pick<TranscodeJobRow, 'media_asset_id' | 'status' | 'attempts'>;
 
+type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
+
+/**
+ * The worker never subscribes to realtime, but createClient insists on a WebSocket class
+ * and throws on Node 20, which has none. This one is never constructed.
+ */
+class NoRealtime {
+  constructor() {
+    throw new Error('rugbyworker does not use Supabase realtime');
+  }
+}
+
 export class SupabaseMediaDb implements MediaDb {
   private readonly client: SupabaseClient;
   private readonly now: () => Date;
@@ -36,6 +48,7 @@ export class SupabaseMediaDb implements MediaDb {
     this.client = createClient(options.url, options.serviceRoleKey, {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
       db: { timeout: options.timeoutMs ?? 30_000 },
+      realtime: { transport: NoRealtime as unknown as RealtimeTransport },
     });
     this.now = options.now ?? (() => new Date());
   }
