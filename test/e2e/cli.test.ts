@@ -37,10 +37,12 @@ describe('rugbyworker executable', () => {
   });
 
   it('says a role of a later issue is not in this build (exit 2), once its settings are there', async () => {
-    const r = await runExe(['--role', 'transcode'], { cwd, env: { QUEUE_BACKEND: 'memory', BUCKET_NAME: 'media', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k' } });
+    const missing = await runExe(['--role', 'reassemble'], { cwd, env: { QUEUE_BACKEND: 'memory' } });
+    expect(missing.code).toBe(78);
+    const r = await runExe(['--role', 'reassemble'], { cwd, env: { QUEUE_BACKEND: 'memory', OUTPUT_BUCKET_NAME: 'out', JOBS_TABLE_NAME: 'jobs' } });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/role transcode is not available in this build yet/);
+    expect(r.stderr).toMatch(/role reassemble is not available in this build yet/);
   });
 
   it('config prints the effective settings with secrets redacted', async () => {
