@@ -57,6 +57,8 @@ export interface ConsumerOptions<T> {
   stopping: AbortSignal;
   /** The job id for logs (default: the message id). */
   jobIdOf?: (job: T) => string;
+  /** How long an aborted job's handler gets, after its release, to clean up (kill FFmpeg, remove its files); default 5 s. */
+  abortCleanupMs?: number;
 }
 
 export interface Consumer extends Service {
@@ -90,6 +92,8 @@ interface Job {
   finished: boolean;
   readonly done: Promise<void>;
   resolveDone: () => void;
+  /** The handler and its bookkeeping, settled either way. */
+  settled: Promise<void>;
 }
 
 type Outcome = { ok: true } | { ok: false; err: unknown };
@@ -236,11 +240,12 @@ class QueueConsumer<T> implements Consumer {
       finished: false,
       done,
       resolveDone,
+      settled: Promise.resolve(),
     };
     this.#jobs.add(job);
     this.#metrics.received.inc();
     this.#metrics.inFlight.inc();
-    this.#process(job).then(
+    job.settled = this.#process(job).then(
       // An aborted job leaves when #abortAtDeadline has released its message: finishing it
       // here, as its handler returns, would let stop() (and the process) end before the release.
       () => { if (job.phase !== 'aborted') this.#finish(job); },
@@ -395,6 +400,11 @@ class QueueConsumer<T> implements Consumer {
         this.#metrics.duration.observe({ role, outcome: 'aborted' }, seconds);
       }
     }
+    // The message is back already; now let the handler's own clean-up (its FFmpeg, its work
+    // directory) run before the process may exit, but never wait on a handler that ignores its signal.
+    const cleanup = new AbortController();
+    await Promise.race([job.settled, sleep(this.#opts.abortCleanupMs ?? 5_000, cleanup.signal).catch(() => undefined)]);
+    cleanup.abort();
     this.#finish(job);
   }
 

@@ -371,6 +371,42 @@ describe('consumer stop', () => {
     expect(rec.count('release')).toBe(5);
   });
 
+  it('after the release, waits for an aborted handler to clean up before stop resolves', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq);
+    await send(mq, { id: 'encoding' });
+    const order: string[] = [];
+    const h = setup({
+      queue: rec.queue,
+      waitSeconds: 20,
+      handler: async (_job, ctx) => {
+        order.push('started');
+        await aborted(ctx.signal);
+        await tick(150); // e.g. waiting for FFmpeg to die, removing the work directory
+        order.push('cleaned up');
+        throw new Error('aborted');
+      },
+    });
+    await until(() => order.length === 1, 3000, 'job started');
+    await h.consumer.stop(AbortSignal.abort(new Error('grace expired')));
+    order.push('stopped');
+    expect(order).toEqual(['started', 'cleaned up', 'stopped']);
+    expect(rec.calls.map((c) => c.op)).toEqual(['release']);
+  });
+
+  it('does not wait past abortCleanupMs for a handler that ignores its signal', async () => {
+    const mq = memoryQueue();
+    await send(mq, { id: 'stuck' });
+    let started = false;
+    const h = setup({ queue: mq, waitSeconds: 20, abortCleanupMs: 200, handler: () => { started = true; return new Promise(() => undefined); } });
+    await until(() => started, 3000, 'job started');
+    const t0 = Date.now();
+    await h.consumer.stop(AbortSignal.abort(new Error('grace expired')));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect((await mq.receive({ max: 1, waitSeconds: 0 })).map((m) => m.receiveCount)).toEqual([2]); // released before the wait
+  });
+
   it('lets in-flight work finish within the grace and acks it; polling stops at once', async () => {
     const mq = memoryQueue();
     const rec = recording(mq);
