@@ -56,7 +56,8 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
       progress.report('downloading', 0);
       await step('download', () => store.download(msg.key, input, { signal: job.signal }));
       const source = await probe(ffmpeg.ffprobe, input, { signal: job.signal }).catch((err: unknown) => {
-        throw invalidInput(`cannot read the video: ${(err as Error).message}`);
+        // Name the object, not our scratch copy of it: this line ends up in the asset's error_message.
+        throw invalidInput(`cannot read the video: ${(err as Error).message.replaceAll(input, msg.key)}`);
       });
       if (!source.video || !source.video.width || !source.video.height) throw invalidInput('the file has no video stream');
 
