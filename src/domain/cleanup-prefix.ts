@@ -1,0 +1,42 @@
+// Which folder a media_cleanup_jobs row may delete (issue 5, seed 001). The seed took the
+// storage path minus its last two segments and deleted whatever that prefix matched, so a
+// malformed path could have emptied an org or the whole bucket. Here the result must be
+// exactly one asset's folder, `orgs/<org>/uploads/<id>/`, or the row is refused.
+import { safeKeyProblem } from './object-keys.js';
+
+export type CleanupPrefix =
+  | { readonly ok: true; readonly prefix: string; readonly org: string; readonly uploadId: string }
+  | { readonly ok: false; readonly reason: string };
+
+const SHAPE = 'must be orgs/<org>/uploads/<id>/<folder>/<file>';
+
+/**
+ * `orgs/{org}/uploads/{id}/raw/video.mp4` → `orgs/{org}/uploads/{id}/`, always with the
+ * trailing slash (so `…/uploads/ab/` never matches `…/uploads/abc/…`). Anything else —
+ * more or fewer segments, other fixed words, empty / "." / ".." / blank segments, a
+ * leading slash, control characters, backslashes, a blank or space-padded org or id — is refused with the reason.
+ */
+export function cleanupPrefix(storagePath: unknown): CleanupPrefix {
+  if (typeof storagePath !== 'string') return refuse(`is ${storagePath === null ? 'null' : typeof storagePath}, not a path`);
+  // The object-key rules: empty, absolute, NUL, backslash, control characters, "." / ".." / empty segments.
+  const problem = safeKeyProblem(storagePath);
+  if (problem) return refuse(problem);
+  const parts = storagePath.split('/');
+  if (parts.length !== 6) return refuse(`has ${parts.length} segment${parts.length === 1 ? '' : 's'}, ${SHAPE}`);
+  const [orgs, org, uploads, uploadId] = parts as [string, string, string, string, string, string];
+  if (orgs !== 'orgs' || uploads !== 'uploads') return refuse(SHAPE);
+  // A blank or padded org or id is never one the app wrote; refusing costs nothing, guessing could.
+  const blank = [org, uploadId].find((p) => p.trim() !== p || p.trim() === '');
+  if (blank !== undefined) return refuse(`has a blank or space-padded segment ${JSON.stringify(blank)}`);
+  return { ok: true, prefix: `orgs/${org}/uploads/${uploadId}/`, org, uploadId };
+}
+
+/** The row's error text for a refused path: says what was refused and that nothing was deleted. */
+export function unsafePathError(storagePath: unknown, reason: string): string {
+  const shown = typeof storagePath === 'string' ? JSON.stringify(storagePath.length > 200 ? `${storagePath.slice(0, 200)}…` : storagePath) : String(storagePath);
+  return `unsafe path ${shown}: ${reason}; nothing deleted`;
+}
+
+function refuse(reason: string): CleanupPrefix {
+  return { ok: false, reason };
+}

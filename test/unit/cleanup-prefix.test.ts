@@ -1,0 +1,99 @@
+import { describe, expect, it } from '@jest/globals';
+import { cleanupPrefix, unsafePathError } from '../../src/domain/cleanup-prefix.js';
+import { CLEANUP_JITTER, CLEANUP_RETRY_SECONDS, nextPassDelayMs } from '../../src/domain/cleanup-schedule.js';
+
+const ORG = '0d5c8a3e-1111-4a1b-9c1d-000000000001';
+const ID = '0d5c8a3e-2222-4a1b-9c1d-000000000002';
+
+describe('cleanupPrefix', () => {
+  it.each([
+    [`orgs/${ORG}/uploads/${ID}/raw/video.mp4`, `orgs/${ORG}/uploads/${ID}/`],
+    [`orgs/${ORG}/uploads/${ID}/streaming/master.m3u8`, `orgs/${ORG}/uploads/${ID}/`],
+    ['orgs/o1/uploads/42/raw/My Match (final).mp4', 'orgs/o1/uploads/42/'],
+    ['orgs/a/uploads/ab/raw/x.mp4', 'orgs/a/uploads/ab/'],
+    ['orgs/é/uploads/🏉/raw/x.mp4', 'orgs/é/uploads/🏉/'],
+    ['orgs/a/uploads/..b/raw/x', 'orgs/a/uploads/..b/'],
+  ])('%s → %s', (path, prefix) => {
+    expect(cleanupPrefix(path)).toMatchObject({ ok: true, prefix });
+  });
+
+  it('returns the org and upload id it kept', () => {
+    expect(cleanupPrefix(`orgs/${ORG}/uploads/${ID}/raw/v.mp4`)).toEqual({ ok: true, prefix: `orgs/${ORG}/uploads/${ID}/`, org: ORG, uploadId: ID });
+  });
+
+  it('always ends with "/", so a sibling whose name shares the prefix is never matched', () => {
+    const r = cleanupPrefix('orgs/a/uploads/ab/raw/x.mp4');
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.prefix.endsWith('/')).toBe(true);
+    expect('orgs/a/uploads/abc/raw/x.mp4'.startsWith(r.prefix)).toBe(false);
+    expect('orgs/a/uploads/ab/streaming/720p/index.m3u8'.startsWith(r.prefix)).toBe(true);
+  });
+
+  // Each would have deleted something else under the seed's "drop the last two segments".
+  const refused: Array<[string, unknown, RegExp]> = [
+    ['empty', '', /is empty/],
+    ['null (the column is nullable)', null, /is null/],
+    ['a number', 42, /is number/],
+    ['a bare file name', 'x.mp4', /has 1 segment,/],
+    ['an org-level file', 'orgs/a/x.mp4', /has 3 segments/],
+    ['the upload folder with no file', 'orgs/a/uploads/b', /has 4 segments/],
+    ['one segment short (would be orgs/a/uploads/)', 'orgs/a/uploads/b/x.mp4', /has 5 segments/],
+    ['one segment long (would be …/raw/ only, or widen)', 'orgs/a/uploads/b/raw/sub/x.mp4', /has 7 segments/],
+    ['parent segment', '../orgs/a/uploads/b/raw/x', /"\.\." segment/],
+    ['bare ../', '../', /"\.\." segment/],
+    ['.. as the upload id', 'orgs/a/uploads/../raw/x.mp4', /"\.\." segment/],
+    ['. as the org', 'orgs/./uploads/b/raw/x.mp4', /"\." segment/],
+    ['empty org and id', 'orgs//uploads//raw/x', /empty path segment/],
+    ['trailing slash (no file)', 'orgs/a/uploads/b/raw/', /empty path segment/],
+    ['absolute', '/orgs/a/uploads/b/raw/x.mp4', /absolute path/],
+    ['backslashes', 'orgs\\a\\uploads\\b\\raw\\x.mp4', /backslash/],
+    ['backslash traversal in a segment', 'orgs/a/uploads/..\\..\\/raw/x.mp4', /backslash/],
+    ['NUL', 'orgs/a/uploads/b\0/raw/x.mp4', /NUL/],
+    ['newline', 'orgs/a/uploads/b\n/raw/x.mp4', /control character/],
+    ['another top folder', 'users/a/uploads/b/raw/x.mp4', /must be orgs\/<org>\/uploads\/<id>/],
+    ['capitalised fixed word', 'Orgs/a/uploads/b/raw/x.mp4', /must be orgs/],
+    ['uploads misspelt', 'orgs/a/upload/b/raw/x.mp4', /must be orgs/],
+    ['a URL', 's3://bucket/orgs/a/uploads/b/raw/x.mp4', /empty path segment/],
+    ['a bucket-qualified key', 'bucket/orgs/a/uploads/b/raw/x.mp4', /has 7 segments/],
+    ['a blank org', 'orgs/ /uploads/b/raw/x.mp4', /blank or space-padded/],
+    ['a space-padded id', 'orgs/a/uploads/b /raw/x.mp4', /blank or space-padded/],
+  ];
+
+  it.each(refused)('refuses %s', (_name, path, reason) => {
+    const r = cleanupPrefix(path);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(reason);
+  });
+
+  it('the row error says the path, the reason and that nothing was deleted, on one line', () => {
+    const r = cleanupPrefix('orgs/a/x.mp4');
+    if (r.ok) throw new Error('accepted');
+    expect(unsafePathError('orgs/a/x.mp4', r.reason)).toBe('unsafe path "orgs/a/x.mp4": has 3 segments, must be orgs/<org>/uploads/<id>/<folder>/<file>; nothing deleted');
+    expect(unsafePathError('a\nb', 'x')).toBe('unsafe path "a\\nb": x; nothing deleted');
+    expect(unsafePathError(null, 'is null, not a path')).toBe('unsafe path null: is null, not a path; nothing deleted');
+    expect(unsafePathError('y'.repeat(500), 'r').length).toBeLessThan(240);
+  });
+});
+
+describe('nextPassDelayMs', () => {
+  it('is the interval within ±5 %', () => {
+    expect(nextPassDelayMs(21_600, { random: () => 0.5 })).toBe(21_600_000);
+    expect(nextPassDelayMs(21_600, { random: () => 0 })).toBe(21_600_000 * (1 - CLEANUP_JITTER));
+    expect(nextPassDelayMs(21_600, { random: () => 0.999999 })).toBeCloseTo(21_600_000 * (1 + CLEANUP_JITTER), -2);
+    for (let i = 0; i < 100; i++) {
+      const ms = nextPassDelayMs(100);
+      expect(ms).toBeGreaterThanOrEqual(95_000);
+      expect(ms).toBeLessThanOrEqual(105_000);
+    }
+  });
+
+  it('retries sooner when the pass could not read its jobs, never later than the interval', () => {
+    expect(nextPassDelayMs(21_600, { listFailed: true, random: () => 0.5 })).toBe(CLEANUP_RETRY_SECONDS * 1000);
+    expect(nextPassDelayMs(60, { listFailed: true, random: () => 0.5 })).toBe(60_000);
+  });
+
+  it('clamps a misbehaving random source', () => {
+    expect(nextPassDelayMs(100, { random: () => 7 })).toBe(105_000);
+    expect(nextPassDelayMs(100, { random: () => -1 })).toBe(95_000);
+  });
+});
