@@ -2,6 +2,7 @@
 // `all` is simply every name here.
 import type { RoleDefinition } from '../src/ports.js';
 import { start as startTranscode } from './transcode/index.js';
+import { start as startCleanup } from './cleanup/index.js';
 
 export const ROLES = [
   {
@@ -14,6 +15,8 @@ export const ROLES = [
     name: 'cleanup',
     description: "RugbyCodex: delete each deleted asset's media folder listed in media_cleanup_jobs (every 6 h, or one pass with --once)",
     needs: { buckets: ['BUCKET_NAME'], mediaDb: true },
+    dryRun: true,
+    start: (ctx) => startCleanup(ctx),
   },
   {
     name: 'chunk',

@@ -33,6 +33,7 @@ export interface GlobalOptions {
   config?: string;
   concurrency?: string;
   once?: boolean;
+  dryRun?: boolean;
   healthPort?: string;
   logLevel?: string;
 }
@@ -76,6 +77,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--config <file>', 'JSON file of settings (same names as the environment variables)')
     .option('--concurrency <n>', 'messages processed at once per role (CONCURRENCY)')
     .option('--once', 'process until the queue is empty or one unit of work is done, then exit')
+    .option('--dry-run', 'cleanup: list what each pending job would delete (count, bytes, first keys); delete nothing, change no row')
     .option('--health-port <port>', 'serve /health and /metrics on this port (HEALTH_PORT)')
     .addOption(new Option('--log-level <level>', 'lowest severity logged (LOG_LEVEL)').choices(LOG_LEVELS))
     .showHelpAfterError('(rugbyworker --help lists the options)')
@@ -140,6 +142,8 @@ async function runDefault(opts: GlobalOptions, io: Io): Promise<number> {
   }
   if (!opts.role) throw new UsageError(`choose what to run with --role (${ROLE_NAMES.join(', ')}, all, none), or see --help`);
   const roles = selectRoles(opts.role);
+  const noDryRun = opts.dryRun ? roles.filter((r) => !r.dryRun) : [];
+  if (noDryRun.length > 0) throw new UsageError(`--dry-run is not supported by role ${noDryRun.map((r) => r.name).join(', ')} (only ${ROLES.filter((r) => 'dryRun' in r && r.dryRun).map((r) => r.name).join(', ')})`);
   const config = loadFor(opts, io);
   const missing = missingSettings(roles, config);
   if (missing[0]) {
@@ -157,6 +161,7 @@ async function runDefault(opts: GlobalOptions, io: Io): Promise<number> {
     roles,
     config,
     once: opts.once === true,
+    dryRun: opts.dryRun === true,
     instanceId: config.INSTANCE_ID || `${hostname()}-${process.pid}`,
     ports: (logger) => productionPorts(config, logger),
   });

@@ -90,6 +90,8 @@ export interface ObjectStore {
 /** A started role; with --once, `done` resolves when its unit of work is finished. */
 export interface RoleService extends Service {
   readonly done?: Promise<void>;
+  /** With --once, read after `done`: non-zero when the unit of work failed (the process exits with the highest). */
+  readonly exitCode?: () => number;
 }
 
 /** Everything a role may use; which parts are present follows from its declared needs. */
@@ -103,6 +105,8 @@ export interface RoleContext {
   readonly stopping: AbortSignal;
   readonly concurrency: number;
   readonly once: boolean;
+  /** --dry-run: report what would be done, change nothing (only roles whose definition says `dryRun`). */
+  readonly dryRun?: boolean;
   readonly ports: RolePorts;
 }
 
@@ -119,6 +123,8 @@ export interface RoleDefinition {
   readonly name: string;
   readonly description: string;
   readonly needs: RoleNeeds;
+  /** The role honours --dry-run; the command line refuses the flag for any other. */
+  readonly dryRun?: boolean;
   /** Absent while the role's issue has not landed: starting it says so and exits 2. */
   readonly start?: (ctx: RoleContext) => Promise<RoleService>;
 }

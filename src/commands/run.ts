@@ -6,13 +6,15 @@ import { Lifecycle } from '../runtime/lifecycle.js';
 import { Metrics } from '../runtime/metrics.js';
 import { secretValues } from '../runtime/config/secrets.js';
 import { version } from '../runtime/version.js';
-import type { RoleDefinition, RolePorts } from '../ports.js';
+import type { RoleDefinition, RolePorts, RoleService } from '../ports.js';
 import type { Logger } from 'pino';
 
 export interface RunOptions {
   roles: RoleDefinition[];
   config: Config;
   once: boolean;
+  /** --dry-run, for roles that honour it (the command line has checked). */
+  dryRun?: boolean;
   instanceId: string;
   /** The adapters behind the roles' ports (chosen by src/cli.ts). */
   ports: (logger: Logger) => RolePorts & { close(): Promise<void> };
@@ -20,7 +22,7 @@ export interface RunOptions {
   logOutput?: { write(line: string): unknown };
 }
 
-export async function runWorkers({ roles, config, once, instanceId, ports, logOutput }: RunOptions): Promise<number> {
+export async function runWorkers({ roles, config, once, dryRun, instanceId, ports, logOutput }: RunOptions): Promise<number> {
   const log = createLogger({
     level: config.LOG_LEVEL,
     environment: config.AXIOM_ENVIRONMENT,
@@ -45,17 +47,19 @@ export async function runWorkers({ roles, config, once, instanceId, ports, logOu
   const rolePorts = ports(logger);
   // Added before the roles, so it is stopped after them.
   lifecycle.add({ name: 'ports', stop: () => rolePorts.close() });
-  const ctx = { config, instanceId, logger, metrics, stopping: lifecycle.stopping, concurrency: config.CONCURRENCY, once, ports: rolePorts };
-  const finished: Promise<void>[] = [];
+  const ctx = { config, instanceId, logger, metrics, stopping: lifecycle.stopping, concurrency: config.CONCURRENCY, once, dryRun: dryRun === true, ports: rolePorts };
+  const services: RoleService[] = [];
   for (const role of roles) {
     if (!role.start) continue;
     const service = await role.start({ ...ctx, logger: logger.child({ role: role.name }) });
     lifecycle.add(service);
-    finished.push(service.done ?? Promise.resolve());
+    services.push(service);
   }
-  // --once: every role finishes its unit of work (or a signal comes first), then a normal shutdown.
-  const code = once
-    ? await Promise.race([Promise.all(finished).then(() => lifecycle.shutdown('once')), lifecycle.done])
+  // --once: every role finishes its unit of work (or a signal comes first), then a normal
+  // shutdown; a role whose unit of work failed (exitCode) makes the exit code non-zero.
+  const finishedFirst = once && await Promise.race([Promise.all(services.map((s) => s.done)).then(() => true), lifecycle.done.then(() => false)]);
+  const code = finishedFirst
+    ? await lifecycle.shutdown('once', Math.max(0, ...services.map((s) => s.exitCode?.() ?? 0)))
     : await lifecycle.done;
   lifecycle.uninstall();
   await log.close();

@@ -144,13 +144,14 @@ export class Lifecycle {
    * can release its messages) and awaited at most `overrunMs` more. Resolves 0 when every
    * stop finished within the grace, else 1. Idempotent: later calls return the same promise.
    * It does not exit the process; a signal-initiated shutdown does, once this resolves.
+   * `failed` (e.g. a --once unit of work that failed) is the least exit code it reports.
    */
-  shutdown(reason: string): Promise<number> {
-    this.#shutdown ??= this.#run(reason);
+  shutdown(reason: string, failed = 0): Promise<number> {
+    this.#shutdown ??= this.#run(reason, failed);
     return this.#shutdown;
   }
 
-  async #run(reason: string): Promise<number> {
+  async #run(reason: string, failed: number): Promise<number> {
     const startedAt = performance.now();
     this.#stoppingController.abort(new Error(`shutting down (${reason})`));
     this.#logger.info(
@@ -167,7 +168,7 @@ export class Lifecycle {
 
     // One listener for the whole loop rather than one per service.
     const expired = waitUntilAborted(deadline.signal);
-    let code = 0;
+    let code = failed;
     let expiryLogged = false;
     const logExpiry = (current: Service | undefined): void => {
       if (expiryLogged) return;

@@ -54,7 +54,7 @@ describe('cli', () => {
   it('refuses roles not in this build with exit 2 and starts nothing', async () => {
     const r = await cli(['--role', 'all'], { QUEUE_BACKEND: 'memory', BUCKET_NAME: 'b', INPUT_BUCKET_NAME: 'i', OUTPUT_BUCKET_NAME: 'o', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k', JOBS_TABLE_NAME: 'j', SEGMENT_COMPLETIONS_TABLE_NAME: 's', REASSEMBLY_TRIGGERED_TABLE_NAME: 'r' });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^rugbyworker: role transcode, cleanup, chunk, segment-infer, trigger, reassemble is not available in this build yet/);
+    expect(r.stderr).toMatch(/^rugbyworker: role chunk, segment-infer, trigger, reassemble is not available in this build yet/);
     expect(r.stdout).toBe('');
   });
 });

@@ -1,0 +1,174 @@
+// cleanup (seed 001): every CLEANUP_INTERVAL_SECONDS (first pass at start-up), each
+// media_cleanup_jobs row with processed_at null → its asset folder orgs/{org}/uploads/{id}/
+// deleted from Wasabi/S3 → row processed. A row that cannot finish (unsafe path, S3
+// errors) keeps an error and processed_at null, so the next pass retries it; one bad row
+// never stops the others. Not queue-driven: a periodic loop.
+import type { CleanupJob, RoleContext, RoleService } from '../../src/ports.js';
+import { cleanupPrefix, unsafePathError } from '../../src/domain/cleanup-prefix.js';
+import { nextPassDelayMs } from '../../src/domain/cleanup-schedule.js';
+import { deleteFailureMessage, deletePrefix } from '../../src/runtime/cleanup/delete-prefix.js';
+import { surveyPrefix } from '../../src/runtime/cleanup/survey-prefix.js';
+import { cleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
+import { addCurrentJobs } from '../../src/runtime/current-jobs.js';
+import { sleep } from '../../src/runtime/retry.js';
+
+export interface CleanupOptions {
+  /** Jitter source for the pass interval (tests fix it). */
+  random?: () => number;
+}
+
+type Outcome = 'completed' | 'failed' | 'interrupted';
+
+interface PassTotals { completed: number; failed: number; interrupted: number; skipped: number; objects: number; bytes: number }
+
+/** Keys shown per row by --dry-run. */
+const DRY_RUN_KEYS = 10;
+
+export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promise<RoleService> {
+  const { config, ports, logger } = ctx;
+  const store = ports.storage('BUCKET_NAME');
+  const db = ports.mediaDb();
+  const dryRun = ctx.dryRun === true;
+  const metrics = cleanupMetrics(ctx.metrics);
+  // `halted`: no new pass or row, the sleep ends at once. `deadline`: the row in progress
+  // stops between delete batches (the shutdown grace expired).
+  const stopCalled = new AbortController();
+  const halted = AbortSignal.any([ctx.stopping, stopCalled.signal]);
+  const deadline = new AbortController();
+  let failedJobs = 0;
+  let current: { job_id: string; prefix: string; started_at: string; startedAt: number } | null = null;
+  const removeReporter = addCurrentJobs(ctx.metrics, () => current === null ? [] : [{
+    role: 'cleanup', job_id: current.job_id, prefix: current.prefix, started_at: current.started_at,
+    seconds: seconds(current.startedAt),
+  }]);
+
+  async function cleanJob(job: CleanupJob): Promise<{ outcome: Outcome; objects: number; bytes: number }> {
+    const log = logger.child({ job_id: job.id });
+    const target = cleanupPrefix(job.storagePath);
+    if (!target.ok) return fail(job, unsafePathError(job.storagePath, target.reason), { storage_path: job.storagePath });
+    const { prefix } = target;
+    const startedAt = performance.now();
+
+    if (dryRun) {
+      const survey = await surveyPrefix(store, prefix, DRY_RUN_KEYS).catch((err: unknown) => err as Error);
+      if (survey instanceof Error) return fail(job, `listing ${prefix} failed: ${survey.message}`, { prefix });
+      log.info(
+        { event_type: 'cleanup_job_dry_run', prefix, objects: survey.objects, bytes: survey.bytes, first_keys: survey.firstKeys, dry_run: true },
+        `would delete ${survey.objects} objects (${survey.bytes} bytes) under ${prefix}`,
+      );
+      return { outcome: 'completed', objects: survey.objects, bytes: survey.bytes };
+    }
+
+    current = { job_id: job.id, prefix, started_at: new Date().toISOString(), startedAt };
+    const r = await deletePrefix({ store, prefix, concurrency: config.CLEANUP_DELETE_CONCURRENCY, signal: deadline.signal })
+      .finally(() => { current = null; });
+    metrics.objectsDeleted.inc(r.deleted);
+    metrics.bytesDeleted.inc(r.bytes);
+    const done = { prefix, objects: r.deleted, bytes: r.bytes, seconds: seconds(startedAt), rounds: r.rounds };
+    if (r.aborted) {
+      // Nothing written: the row is still pending and the next pass (any worker) finishes it.
+      log.warn({ event_type: 'cleanup_job_interrupted', ...done }, `stopped by shutdown after deleting ${r.deleted} objects under ${prefix}`);
+      return { outcome: 'interrupted', objects: r.deleted, bytes: r.bytes };
+    }
+    if (!r.empty) return fail(job, deleteFailureMessage(prefix, r), { ...done, failed_keys: r.errors.length });
+    try {
+      await db.markCleanupProcessed(job.id, r.deleted);
+    } catch (err) {
+      // The folder is gone; the next pass finds it empty and marks the row then.
+      return fail(job, `folder deleted but marking the row failed: ${(err as Error).message}`, done);
+    }
+    metrics.jobsCompleted.inc();
+    log.info({ event_type: 'cleanup_job_completed', ...done }, `deleted ${r.deleted} objects (${r.bytes} bytes) under ${prefix}`);
+    return { outcome: 'completed', objects: r.deleted, bytes: r.bytes };
+  }
+
+  /** Records the failure on the row (not in a dry run) and logs it; never throws. */
+  async function fail(job: CleanupJob, error: string, fields: Record<string, unknown>): Promise<{ outcome: Outcome; objects: number; bytes: number }> {
+    failedJobs++;
+    metrics.jobsFailed.inc();
+    let recorded = false;
+    if (!dryRun) {
+      try {
+        await db.markCleanupFailed(job.id, error);
+        recorded = true;
+      } catch (err) {
+        logger.error({ event_type: 'cleanup_mark_failed_error', job_id: job.id, err }, `could not record the failure of cleanup job ${job.id}: ${(err as Error).message}`);
+      }
+    }
+    logger.error(
+      { event_type: 'cleanup_job_failed', job_id: job.id, error_message: error, recorded, dry_run: dryRun, ...fields },
+      `cleanup job ${job.id} failed: ${error}`,
+    );
+    const objects = typeof fields.objects === 'number' ? fields.objects : 0;
+    const bytes = typeof fields.bytes === 'number' ? fields.bytes : 0;
+    return { outcome: 'failed', objects, bytes };
+  }
+
+  /** One pass over the pending rows; resolves false when the rows could not even be read. */
+  async function pass(): Promise<boolean> {
+    const startedAt = performance.now();
+    let jobs: CleanupJob[];
+    try {
+      jobs = await db.pendingCleanupJobs();
+    } catch (err) {
+      failedJobs++;
+      logger.error({ event_type: 'cleanup_pass_failed', err }, `cleanup: could not read media_cleanup_jobs: ${(err as Error).message}`);
+      return false;
+    }
+    logger.info(
+      { event_type: 'cleanup_started', jobs: jobs.length, bucket: store.bucket, dry_run: dryRun, delete_concurrency: config.CLEANUP_DELETE_CONCURRENCY },
+      `cleanup pass: ${jobs.length} pending job${jobs.length === 1 ? '' : 's'}${dryRun ? ' (dry run: nothing is changed)' : ''}`,
+    );
+    const totals: PassTotals = { completed: 0, failed: 0, interrupted: 0, skipped: 0, objects: 0, bytes: 0 };
+    for (const [i, job] of jobs.entries()) {
+      if (halted.aborted) {
+        totals.skipped = jobs.length - i;
+        break;
+      }
+      const r = await cleanJob(job).catch((err: unknown) => fail(job, `unexpected error: ${(err as Error).message}`, {}));
+      totals[r.outcome]++;
+      totals.objects += r.objects;
+      totals.bytes += r.bytes;
+    }
+    logger.info(
+      { event_type: 'cleanup_pass_completed', jobs: jobs.length, ...totals, seconds: seconds(startedAt), dry_run: dryRun },
+      `cleanup pass done: ${totals.completed} ${dryRun ? 'would complete' : 'completed'}, ${totals.failed} failed, ${totals.objects} objects${dryRun ? ' would go' : ' deleted'}`,
+    );
+    return true;
+  }
+
+  async function loop(): Promise<void> {
+    try {
+      for (;;) {
+        const listed = await pass();
+        if (ctx.once || halted.aborted) return;
+        const delayMs = nextPassDelayMs(config.CLEANUP_INTERVAL_SECONDS, { listFailed: !listed, ...(opts.random ? { random: opts.random } : {}) });
+        logger.debug({ event_type: 'cleanup_sleeping', seconds: delayMs / 1000 }, `next cleanup pass in ${Math.round(delayMs / 1000)} s`);
+        // Rejects the moment shutdown starts: a 6 h sleep must not hold up a stop.
+        if (!(await sleep(delayMs, halted).then(() => true, () => false))) return;
+      }
+    } finally {
+      removeReporter();
+    }
+  }
+
+  const done = loop();
+  return {
+    name: 'cleanup',
+    done,
+    exitCode: () => (failedJobs > 0 ? 1 : 0),
+    async stop(deadlineSignal) {
+      stopCalled.abort(new Error('cleanup stopped'));
+      const onDeadline = (): void => deadline.abort(deadlineSignal.reason);
+      if (deadlineSignal.aborted) onDeadline();
+      else deadlineSignal.addEventListener('abort', onDeadline, { once: true });
+      try {
+        await done;
+      } finally {
+        deadlineSignal.removeEventListener('abort', onDeadline);
+      }
+    },
+  };
+}
+
+const seconds = (fromMs: number): number => Math.round(performance.now() - fromMs) / 1000;
