@@ -23,6 +23,8 @@ const { S3Client, CreateBucketCommand, HeadObjectCommand } = await import('@aws-
 const { S3ObjectStore } = await import('../../src/adapters/storage/s3.ts');
 const { startFauxqs, awsTestClientConfig } = await import('../helpers/servers.ts');
 const { startPostgrestStandin } = await import('../helpers/postgrest-standin.ts');
+const { seedTranscodeRows } = await import('../helpers/rugbycodex.ts');
+const { MEDIA_COLUMNS } = await import('../helpers/media-columns.ts');
 const { buildLadderArgs, chooseRungs, DEFAULT_RUNG_HEIGHTS } = await import('../../src/domain/hls-ladder.ts');
 const { cachedHwDecode, locateFfmpeg, probe } = await import('../../src/runtime/ffmpeg/index.ts');
 const { loadConfig } = await import('../../src/runtime/config/load.ts');
@@ -38,11 +40,6 @@ const CPU_RUNGS = [1080, 720, 480];
 const GOAL_JOB = 1.05;
 const GOAL_CPU = 0.85;
 const SERVICE_KEY = 'bench-service-role-key';
-const MEDIA_COLUMNS = {
-  media_assets: ['id', 'org_id', 'storage_path', 'streaming_path', 'thumbnail_path', 'status', 'duration_seconds', 'width', 'height', 'renditions', 'error_code', 'error_message', 'created_at', 'updated_at'],
-  transcode_jobs: ['id', 'media_asset_id', 'status', 'progress', 'attempts', 'worker_id', 'error_code', 'error_message', 'started_at', 'completed_at', 'created_at', 'updated_at'],
-  media_cleanup_jobs: ['id', 'media_asset_id', 'storage_path', 'processed_at', 'objects_deleted', 'error', 'created_at'],
-};
 
 // ---- cleanup on every path, Ctrl-C included ---------------------------------------------
 const cleanups = [];
@@ -141,15 +138,7 @@ async function runWholeJob(sourceFile, workRoot) {
     const key = `orgs/${org}/uploads/${asset}/raw/match.mp4`;
     // Multipart in 8 MiB parts: fauxqs takes at most 11 MiB per request.
     await new S3ObjectStore({ client: s3, bucket, partSizeBytes: 8 * 1024 * 1024 }).upload(sourceFile, key, 'video/mp4');
-    const at = new Date().toISOString();
-    standin.seed('media_assets', {
-      id: asset, org_id: org, storage_path: key, streaming_path: null, thumbnail_path: null, status: 'uploaded', duration_seconds: null,
-      width: null, height: null, renditions: null, error_code: null, error_message: null, created_at: at, updated_at: at,
-    });
-    standin.seed('transcode_jobs', {
-      id: job, media_asset_id: asset, status: 'pending', progress: 0, attempts: 0, worker_id: null, error_code: null, error_message: null,
-      started_at: null, completed_at: null, created_at: at, updated_at: at,
-    });
+    seedTranscodeRows(standin, { asset, org, job, key }, new Date().toISOString());
     const config = loadConfig({
       env: {
         QUEUE_BACKEND: 'sqs', SQS_QUEUE_URL: QueueUrl, SQS_LONG_POLL_WAIT_SECONDS: '0',

@@ -10,7 +10,7 @@ import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client }
 import { awsTestClientConfig, startFauxqs, type LocalServer } from '../helpers/servers.js';
 import { startPostgrestStandin, type PostgrestStandin, type Row } from '../helpers/postgrest-standin.js';
 import { runExe } from '../helpers/binary.js';
-import { MEDIA_COLUMNS } from '../integration/mediadb.conformance.js';
+import { MEDIA_COLUMNS } from '../helpers/media-columns.js';
 
 const KEY = 'service-role-key-for-cleanup-e2e';
 const BUCKET = 'rugbycodex-media';

@@ -7,7 +7,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Upload as S3Upload } from '@aws-sdk/lib-storage';
 import { execa } from 'execa';
-import { MEDIA_COLUMNS } from '../integration/mediadb.conformance.js';
+import { MEDIA_COLUMNS } from './media-columns.js';
 import { awsTestClientConfig, startFauxqs, type LocalServer } from './servers.js';
 import { startPostgrestStandin, type PostgrestStandin } from './postgrest-standin.js';
 
@@ -57,14 +57,7 @@ export async function startRugbyCodex(): Promise<RugbyCodex> {
       const [org, asset, job] = [randomUUID(), randomUUID(), randomUUID()];
       const base = `orgs/${org}/uploads/${asset}`;
       const key = `${base}/raw/${name}`;
-      standin.seed('media_assets', {
-        id: asset, org_id: org, storage_path: key, streaming_path: null, thumbnail_path: null, status: 'uploaded', duration_seconds: null,
-        width: null, height: null, renditions: null, error_code: null, error_message: null, created_at: T0, updated_at: T0,
-      });
-      standin.seed('transcode_jobs', {
-        id: job, media_asset_id: asset, status: 'pending', progress: 0, attempts: 0, worker_id: null, error_code: null, error_message: null,
-        started_at: null, completed_at: null, created_at: T0, updated_at: T0,
-      });
+      seedTranscodeRows(standin, { asset, org, job, key });
       // Multipart: fauxqs refuses a single PUT of a larger clip.
       await new S3Upload({ client: s3, params: { Bucket: BUCKET, Key: key, Body: await readFile(file), ContentType: 'video/mp4' } }).done();
       return { org, asset, job, key, base, body: JSON.stringify({ job_id: job, media_asset_id: asset, key }) };
@@ -89,6 +82,18 @@ export async function startRugbyCodex(): Promise<RugbyCodex> {
       await Promise.all([fauxqs.stop(), standin.stop()]);
     },
   };
+}
+
+/** The rows the app leaves for a new upload: the asset `uploaded`, its transcode job `pending`. */
+export function seedTranscodeRows(standin: PostgrestStandin, ids: { asset: string; org: string; job: string; key: string }, at = T0): void {
+  standin.seed('media_assets', {
+    id: ids.asset, org_id: ids.org, storage_path: ids.key, streaming_path: null, thumbnail_path: null, status: 'uploaded', duration_seconds: null,
+    width: null, height: null, renditions: null, error_code: null, error_message: null, created_at: at, updated_at: at,
+  });
+  standin.seed('transcode_jobs', {
+    id: ids.job, media_asset_id: ids.asset, status: 'pending', progress: 0, attempts: 0, worker_id: null, error_code: null, error_message: null,
+    started_at: null, completed_at: null, created_at: at, updated_at: at,
+  });
 }
 
 /** A test clip (testsrc2 + a sine tone, libx264 ultrafast). */

@@ -15,7 +15,7 @@ import { Metrics } from '../../src/runtime/metrics.js';
 import type { ObjectStore, RolePorts, RoleService } from '../../src/ports.js';
 import { awsTestClientConfig, startFauxqs, type LocalServer } from '../helpers/servers.js';
 import { startPostgrestStandin, type PostgrestStandin, type RecordedRequest, type Row } from '../helpers/postgrest-standin.js';
-import { MEDIA_COLUMNS } from './mediadb.conformance.js';
+import { MEDIA_COLUMNS } from '../helpers/media-columns.js';
 
 const SERVICE_KEY = 'service-role-key-for-cleanup-role-tests';
 const T0 = '2026-11-24T10:00:00.000Z';

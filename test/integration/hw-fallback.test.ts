@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { pino } from 'pino';
@@ -22,6 +21,7 @@ import type { FfmpegBinaries, HwVerdict, ProbeResult } from '../../src/runtime/f
 import { TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
 import type { LadderJob, LadderResult } from '../../src/runtime/transcode/produce-ladder.js';
+import { DelegatingStore } from '../helpers/delegating-store.js';
 
 const PREFIX = 'orgs/o1/uploads/u1/streaming/';
 const CLIP_SECONDS = 6;
@@ -37,21 +37,13 @@ class Timeline {
 }
 
 /** The fs bucket, recording every upload: key, start tick, end tick (null while running), success. */
-class RecordingStore implements ObjectStore {
-  readonly bucket: string;
+class RecordingStore extends DelegatingStore {
   readonly uploads: Array<{ key: string; seq: number; end: number | null; ok: boolean }> = [];
-  constructor(readonly inner: FsObjectStore, private readonly timeline: Timeline) {
-    this.bucket = inner.bucket;
+  constructor(inner: FsObjectStore, private readonly timeline: Timeline) {
+    super(inner);
   }
 
-  head(key: string): Promise<ObjectInfo | null> { return this.inner.head(key); }
-  exists(key: string): Promise<boolean> { return this.inner.exists(key); }
-  getStream(key: string, opts?: { signal?: AbortSignal }): Promise<Readable> { return this.inner.getStream(key, opts); }
-  download(key: string, file: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> { return this.inner.download(key, file, opts); }
-  list(prefix: string): AsyncIterable<ObjectInfo> { return this.inner.list(prefix); }
-  deleteMany(keys: readonly string[]): ReturnType<ObjectStore['deleteMany']> { return this.inner.deleteMany(keys); }
-
-  async upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> {
+  override async upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> {
     const record: RecordingStore['uploads'][number] = { key, seq: this.timeline.tick(), end: null, ok: false };
     this.uploads.push(record);
     try {

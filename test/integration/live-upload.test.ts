@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import { S3ObjectStore, createS3Client } from '../../src/adapters/storage/s3.js';
@@ -20,6 +19,7 @@ import type { LiveUploadOptions } from '../../src/runtime/hls/live-upload.js';
 import type { ObjectInfo, ObjectStore } from '../../src/ports.js';
 import { awsTestClientConfig, startFauxqs } from '../helpers/servers.js';
 import type { LocalServer } from '../helpers/servers.js';
+import { DelegatingStore } from '../helpers/delegating-store.js';
 
 const PREFIX = 'orgs/o1/uploads/u1/streaming/';
 const TYPES: Record<string, string> = {
@@ -69,24 +69,12 @@ interface UploadRecord {
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** Delegates to a real store and records every upload; can be told to fail some keys. */
-class RecordingStore implements ObjectStore {
-  readonly bucket: string;
+class RecordingStore extends DelegatingStore {
   readonly records: UploadRecord[] = [];
   failKey: RegExp | null = null;
   private clock = 0;
 
-  constructor(readonly inner: ObjectStore) {
-    this.bucket = inner.bucket;
-  }
-
-  head(key: string): Promise<ObjectInfo | null> { return this.inner.head(key); }
-  exists(key: string): Promise<boolean> { return this.inner.exists(key); }
-  getStream(key: string, opts?: { signal?: AbortSignal }): Promise<Readable> { return this.inner.getStream(key, opts); }
-  download(key: string, file: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> { return this.inner.download(key, file, opts); }
-  list(prefix: string): AsyncIterable<ObjectInfo> { return this.inner.list(prefix); }
-  deleteMany(keys: readonly string[]): ReturnType<ObjectStore['deleteMany']> { return this.inner.deleteMany(keys); }
-
-  async upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> {
+  override async upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> {
     if (typeof source !== 'string') throw new Error('the live uploader is expected to upload files by path');
     const record: UploadRecord = { key, contentType, start: ++this.clock, end: null, startedAt: Date.now(), sha256: sha256(await readFile(source)) };
     this.records.push(record);

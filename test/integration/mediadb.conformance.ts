@@ -7,11 +7,7 @@ import type { CleanupJobRow, MediaAssetRow, TranscodeJobRow } from '../../src/ad
 import type { MediaDb, TranscodeResult } from '../../src/ports.js';
 
 /** The columns of deploy/supabase/migrations (migration.test.ts checks them against Postgres). */
-export const MEDIA_COLUMNS = {
-  media_assets: ['id', 'org_id', 'storage_path', 'streaming_path', 'thumbnail_path', 'status', 'duration_seconds', 'width', 'height', 'renditions', 'error_code', 'error_message', 'created_at', 'updated_at'],
-  transcode_jobs: ['id', 'media_asset_id', 'status', 'progress', 'attempts', 'worker_id', 'error_code', 'error_message', 'started_at', 'completed_at', 'created_at', 'updated_at'],
-  media_cleanup_jobs: ['id', 'media_asset_id', 'storage_path', 'processed_at', 'objects_deleted', 'error', 'created_at'],
-} as const satisfies Record<string, readonly string[]>;
+export { MEDIA_COLUMNS } from '../helpers/media-columns.js';
 
 export const T0 = '2026-11-24T10:00:00.000Z';
 export const ORG = '0d5c8a3e-1111-4a1b-9c1d-000000000001';

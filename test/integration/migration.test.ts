@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../helpers/servers.js';
-import { MEDIA_COLUMNS } from './mediadb.conformance.js';
+import { MEDIA_COLUMNS } from '../helpers/media-columns.js';
 
 const run = promisify(execFile);
 const MIGRATION = fileURLToPath(new URL('../../deploy/supabase/migrations/20261124000000_rugbycodex_media.sql', import.meta.url));
