@@ -1,22 +1,22 @@
 // The role registry: one name, one definition, declared needs (as Loki's modules.go).
 // `all` is simply every name here.
+// A role's code is imported when the role starts, so a process pays (in start-up time and
+// memory) only for the roles it runs.
 import type { RoleDefinition } from '../src/ports.js';
-import { start as startTranscode } from './transcode/index.js';
-import { start as startCleanup } from './cleanup/index.js';
 
 export const ROLES = [
   {
     name: 'transcode',
     description: 'RugbyCodex: raw upload from the transcode queue → HLS ladder + poster in Wasabi/S3, asset marked ready in Supabase',
     needs: { consumes: 'SQS_QUEUE_URL', buckets: ['BUCKET_NAME'], mediaDb: true, ffmpeg: true },
-    start: (ctx) => startTranscode(ctx),
+    start: async (ctx) => (await import('./transcode/index.js')).start(ctx),
   },
   {
     name: 'cleanup',
     description: "RugbyCodex: delete each deleted asset's media folder listed in media_cleanup_jobs (every 6 h, or one pass with --once)",
     needs: { buckets: ['BUCKET_NAME'], mediaDb: true },
     dryRun: true,
-    start: (ctx) => startCleanup(ctx),
+    start: async (ctx) => (await import('./cleanup/index.js')).start(ctx),
   },
   {
     name: 'chunk',

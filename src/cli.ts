@@ -6,10 +6,9 @@ import { ROLE_NAMES, ROLES, roleDefinition } from '../roles/index.js';
 import { missingSettings } from './domain/requirements.js';
 import { parseRoleSelection } from './domain/role-selection.js';
 import type { RoleDefinition } from './ports.js';
-import { runDoctor } from './commands/doctor.js';
 import { printConfig } from './commands/config.js';
 import { runWorkers } from './commands/run.js';
-import { transcodeLocal, type LocalAdapters } from './commands/transcode-local.js';
+import type { LocalAdapters } from './commands/transcode-local.js';
 import { FsObjectStore } from './adapters/storage/fs.js';
 import { MemoryMediaDb } from './adapters/db/memory.js';
 import { loadConfig } from './runtime/config/load.js';
@@ -19,10 +18,9 @@ import { versionLine } from './runtime/version.js';
 import type { Queue, RolePorts, MediaDb, ObjectStore } from './ports.js';
 import type { BucketKey, QueueUrlKey } from './domain/requirements.js';
 import { MemoryQueue } from './adapters/queue/memory.js';
-import { RedisStreamQueue } from './adapters/queue/redis-streams.js';
 import { SqsQueue, createSqsClient } from './adapters/queue/sqs.js';
 import { S3ObjectStore, createS3Client } from './adapters/storage/s3.js';
-import { SupabaseMediaDb } from './adapters/db/supabase.js';
+import { lazyAsync } from './adapters/lazy.js';
 import { awsOptions, mediaStorageOptions } from './adapters/aws/client-config.js';
 import type { Logger } from 'pino';
 
@@ -104,6 +102,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--serve', 'then serve DIR with a small player page on 127.0.0.1 until Ctrl-C')
     .action(async (file: string, cmdOpts: { out: string; renditions?: string; segmentSeconds?: string; serve?: boolean }, cmd: Command) => {
       const config = loadFor({ ...cmd.optsWithGlobals<GlobalOptions>() }, io);
+      const { transcodeLocal } = await import('./commands/transcode-local.js');
       setCode(await transcodeLocal({
         file, out: cmdOpts.out, serve: cmdOpts.serve === true, config, io, adapters: localAdapters,
         renditions: cmdOpts.renditions === undefined ? undefined : parseHeights(cmdOpts.renditions),
@@ -124,6 +123,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
         if (!(err instanceof ConfigError)) throw err;
         config = err;
       }
+      const { runDoctor } = await import('./commands/doctor.js');
       setCode(await runDoctor({ roles, config, io }));
     });
 
@@ -200,11 +200,12 @@ export function productionPorts(config: Config, logger: Logger): RolePorts & { c
     queue(key) {
       let q = queues.get(key);
       if (!q) {
+        const stream = STREAMS[key];
         q = config.QUEUE_BACKEND === 'sqs'
           ? SqsQueue.open({ client: createSqsClient(config), queueUrl: config[key], logger })
-          : Promise.resolve(config.QUEUE_BACKEND === 'redis'
-            ? new RedisStreamQueue({ url: config.REDIS_URL, stream: STREAMS[key], logger })
-            : new MemoryQueue({ name: STREAMS[key] }));
+          : config.QUEUE_BACKEND === 'redis'
+            ? import('./adapters/queue/redis-streams.js').then(({ RedisStreamQueue }) => new RedisStreamQueue({ url: config.REDIS_URL, stream, logger }))
+            : Promise.resolve(new MemoryQueue({ name: stream }));
         queues.set(key, q);
       }
       return q;
@@ -223,7 +224,11 @@ export function productionPorts(config: Config, logger: Logger): RolePorts & { c
       return store;
     },
     mediaDb() {
-      return (db ??= new SupabaseMediaDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY }));
+      // supabase-js is loaded by the first query, not by every process that might make one.
+      return (db ??= lazyAsync<MediaDb>(async () => {
+        const { SupabaseMediaDb } = await import('./adapters/db/supabase.js');
+        return new SupabaseMediaDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY });
+      }));
     },
     async close() {
       // After the roles: open SQS polls give back what they got, Redis connections close.

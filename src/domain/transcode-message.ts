@@ -1,7 +1,8 @@
 // The RugbyCodex transcode job (issue 4, seed 001): one SQS message per uploaded raw
 // video. The key is parsed here, once, so every output key is derived from the same
 // org and upload id the raw file sits under, and a key of any other shape is refused.
-import { z } from 'zod';
+// Named imports: `z` drags every zod locale into the executable (hundreds of kB to parse at start-up).
+import { guid, strictObject, string, type output } from 'zod';
 import { safeKeyProblem } from './object-keys.js';
 
 export interface RawKey {
@@ -37,14 +38,14 @@ export function posterKey(org: string, uploadId: string): string {
 // S3's bucket naming rules (Wasabi follows them): a bad name is the message's fault.
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-export const transcodeMessageSchema = z.strictObject({
+export const transcodeMessageSchema = strictObject({
   // guid, not uuid: Postgres accepts any 8-4-4-4-12 hex id, so must we (z.uuid wants RFC version bits).
-  job_id: z.guid(),
-  media_asset_id: z.guid(),
-  key: z.string().refine((key) => parseRawKey(key) !== null, {
+  job_id: guid(),
+  media_asset_id: guid(),
+  key: string().refine((key) => parseRawKey(key) !== null, {
     message: 'must be orgs/{org}/uploads/{id}/raw/{file} (non-empty segments, no "." or "..")',
   }),
-  bucket: z.string().regex(BUCKET_NAME, 'must be an S3 bucket name').optional(),
+  bucket: string().regex(BUCKET_NAME, 'must be an S3 bucket name').optional(),
 });
 
-export type TranscodeMessage = z.infer<typeof transcodeMessageSchema>;
+export type TranscodeMessage = output<typeof transcodeMessageSchema>;
