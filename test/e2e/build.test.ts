@@ -2,7 +2,9 @@
 // are the right ELF machine, are stripped, carry the SEA blob, and match SHA256SUMS.
 import { describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { distDir, exePath, repoRoot, runExe, type Arch } from '../helpers/binary.js';
 
@@ -53,6 +55,24 @@ describe('built executables', () => {
     expect(r.stdout).toContain(`rugbyworker ${pkg.version}`);
     expect(r.stdout).toContain('node v24.');
     expect(r.stdout).toContain('linux-arm64');
+  }, 120_000);
+
+  test('arm64 transcodes a clip under qemu: the Jetson binary runs the role and its FFmpeg', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'rw-arm64-'));
+    try {
+      const clip = join(work, 'clip.mp4');
+      await execa('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]);
+      const out = join(work, 'out');
+      const r = await runExe(['transcode', clip, '--out', out, '--renditions', '360', '--segment-seconds', '2'], { arch: 'arm64', cwd: work, timeoutMs: 90_000 });
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(join(out, 'master.m3u8'));
+      const playlist = readFileSync(join(out, '360p', 'index.m3u8'), 'utf8');
+      expect(playlist).toContain('#EXT-X-ENDLIST');
+      expect(playlist.split('\n').filter((l) => l.endsWith('.ts'))).toHaveLength(2);
+      expect(existsSync(join(out, 'poster.jpg'))).toBe(true);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   }, 120_000);
 
   test.each([
