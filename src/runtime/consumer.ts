@@ -57,7 +57,10 @@ export interface ConsumerOptions<T> {
   stopping: AbortSignal;
   /** The job id for logs (default: the message id). */
   jobIdOf?: (job: T) => string;
-  /** How long an aborted job's handler gets, after its release, to clean up (kill FFmpeg, remove its files); default 5 s. */
+  /**
+   * How long an aborted job's handler gets, after its release, to clean up (kill FFmpeg,
+   * remove its files); default 1.5 s, inside the 2 s the lifecycle allows a stop past the grace.
+   */
   abortCleanupMs?: number;
 }
 
@@ -403,7 +406,7 @@ class QueueConsumer<T> implements Consumer {
     // The message is back already; now let the handler's own clean-up (its FFmpeg, its work
     // directory) run before the process may exit, but never wait on a handler that ignores its signal.
     const cleanup = new AbortController();
-    await Promise.race([job.settled, sleep(this.#opts.abortCleanupMs ?? 5_000, cleanup.signal).catch(() => undefined)]);
+    await Promise.race([job.settled, sleep(this.#opts.abortCleanupMs ?? 1_500, cleanup.signal).catch(() => undefined)]);
     cleanup.abort();
     this.#finish(job);
   }
