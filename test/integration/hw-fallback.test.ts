@@ -262,6 +262,8 @@ describe('produceLadder with a hardware decoder that does not work here', () => 
     const swKeys = new Set(r.store.uploads.filter((u) => u.seq > swStart && u.ok).map((u) => u.key));
     for (const u of early) expect({ key: u.key, rewritten: swKeys.has(u.key) }).toEqual({ key: u.key, rewritten: true });
     expect([...referenced.values()].flat().every((k) => swKeys.has(k))).toBe(true);
+    // The failed attempt's local output is gone (a Jetson's disk holds one attempt, not two).
+    expect((await readdir(r.workDir)).filter((name) => name.startsWith('hls-hw'))).toEqual([]);
   }, 120_000);
 });
 

@@ -76,6 +76,8 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name:
     }), { signal, onProgress: job.onProgress, durationSeconds: job.source.durationSeconds ?? undefined, stallSeconds: job.stallSeconds, logger: job.logger });
   } catch (err) {
     await upload.stop();
+    // What this attempt left must not sit beside the next one on a small Jetson disk.
+    await rm(outDir, { recursive: true, force: true });
     if (stopEncoding.signal.aborted && !job.signal.aborted) throw toStepError('upload', stopEncoding.signal.reason);
     throw err;
   }
