@@ -10,7 +10,7 @@ import { deleteFailureMessage, deletePrefix } from '../../src/runtime/cleanup/de
 import { surveyPrefix } from '../../src/runtime/cleanup/survey-prefix.js';
 import { cleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
 import { addCurrentJobs } from '../../src/runtime/current-jobs.js';
-import { sleep } from '../../src/runtime/retry.js';
+import { startPeriodic, type PassSignals } from '../../src/runtime/periodic.js';
 
 export interface CleanupOptions {
   /** Jitter source for the pass interval (tests fix it). */
@@ -30,11 +30,6 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
   const db = ports.mediaDb();
   const dryRun = ctx.dryRun === true;
   const metrics = cleanupMetrics(ctx.metrics);
-  // `halted`: no new pass or row, the sleep ends at once. `deadline`: the row in progress
-  // stops between delete batches (the shutdown grace expired).
-  const stopCalled = new AbortController();
-  const halted = AbortSignal.any([ctx.stopping, stopCalled.signal]);
-  const deadline = new AbortController();
   let failedJobs = 0;
   let current: { job_id: string; prefix: string; started_at: string; startedAt: number } | null = null;
   const removeReporter = addCurrentJobs(ctx.metrics, () => current === null ? [] : [{
@@ -42,7 +37,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
     seconds: seconds(current.startedAt),
   }]);
 
-  async function cleanJob(job: CleanupJob): Promise<{ outcome: Outcome; objects: number; bytes: number }> {
+  async function cleanJob(job: CleanupJob, deadline: AbortSignal): Promise<{ outcome: Outcome; objects: number; bytes: number }> {
     const log = logger.child({ job_id: job.id });
     const target = cleanupPrefix(job.storagePath);
     if (!target.ok) return fail(job, unsafePathError(job.storagePath, target.reason), { storage_path: job.storagePath });
@@ -60,7 +55,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
     }
 
     current = { job_id: job.id, prefix, started_at: new Date().toISOString(), startedAt };
-    const r = await deletePrefix({ store, prefix, concurrency: config.CLEANUP_DELETE_CONCURRENCY, signal: deadline.signal })
+    const r = await deletePrefix({ store, prefix, concurrency: config.CLEANUP_DELETE_CONCURRENCY, signal: deadline })
       .finally(() => { current = null; });
     metrics.objectsDeleted.inc(r.deleted);
     metrics.bytesDeleted.inc(r.bytes);
@@ -105,7 +100,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
   }
 
   /** One pass over the pending rows; resolves false when the rows could not even be read. */
-  async function pass(): Promise<boolean> {
+  async function pass({ halted, deadline }: PassSignals): Promise<boolean> {
     const startedAt = performance.now();
     let jobs: CleanupJob[];
     try {
@@ -125,7 +120,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
         totals.skipped = jobs.length - i;
         break;
       }
-      const r = await cleanJob(job).catch((err: unknown) => fail(job, `unexpected error: ${(err as Error).message}`, {}));
+      const r = await cleanJob(job, deadline).catch((err: unknown) => fail(job, `unexpected error: ${(err as Error).message}`, {}));
       totals[r.outcome]++;
       totals.objects += r.objects;
       totals.bytes += r.bytes;
@@ -137,38 +132,11 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
     return true;
   }
 
-  async function loop(): Promise<void> {
-    try {
-      for (;;) {
-        const listed = await pass();
-        if (ctx.once || halted.aborted) return;
-        const delayMs = nextPassDelayMs(config.CLEANUP_INTERVAL_SECONDS, { listFailed: !listed, ...(opts.random ? { random: opts.random } : {}) });
-        logger.debug({ event_type: 'cleanup_sleeping', seconds: delayMs / 1000 }, `next cleanup pass in ${Math.round(delayMs / 1000)} s`);
-        // Rejects the moment shutdown starts: a 6 h sleep must not hold up a stop.
-        if (!(await sleep(delayMs, halted).then(() => true, () => false))) return;
-      }
-    } finally {
-      removeReporter();
-    }
-  }
-
-  const done = loop();
-  return {
-    name: 'cleanup',
-    done,
-    exitCode: () => (failedJobs > 0 ? 1 : 0),
-    async stop(deadlineSignal) {
-      stopCalled.abort(new Error('cleanup stopped'));
-      const onDeadline = (): void => deadline.abort(deadlineSignal.reason);
-      if (deadlineSignal.aborted) onDeadline();
-      else deadlineSignal.addEventListener('abort', onDeadline, { once: true });
-      try {
-        await done;
-      } finally {
-        deadlineSignal.removeEventListener('abort', onDeadline);
-      }
-    },
-  };
+  const service = startPeriodic({
+    name: 'cleanup', once: ctx.once, stopping: ctx.stopping, logger, pass, onEnd: removeReporter,
+    nextDelayMs: (listed) => nextPassDelayMs(config.CLEANUP_INTERVAL_SECONDS, { listFailed: !listed, ...(opts.random ? { random: opts.random } : {}) }),
+  });
+  return { ...service, exitCode: () => (failedJobs > 0 ? 1 : 0) };
 }
 
 const seconds = (fromMs: number): number => Math.round(performance.now() - fromMs) / 1000;
