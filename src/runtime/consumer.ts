@@ -126,7 +126,8 @@ class QueueConsumer<T> implements Consumer {
     }
     this.#opts = opts;
     this.name = `consumer:${opts.role}`;
-    this.#logger = opts.logger;
+    // The role name on every line, once: run.ts binds it already; a JSON line must not carry the key twice.
+    this.#logger = 'role' in opts.logger.bindings() ? opts.logger : opts.logger.child({ role: opts.role });
     this.#metrics = consumerMetrics(opts.metrics, opts.role);
     this.#waitSeconds = opts.waitSeconds ?? 20;
     this.#retryDelay = opts.retryDelay ?? ((n) => defaultRetryDelay(n));
@@ -136,7 +137,7 @@ class QueueConsumer<T> implements Consumer {
     else opts.stopping.addEventListener('abort', this.#onStopping, { once: true });
 
     this.#logger.info(
-      { event_type: 'consumer_started', role: opts.role, queue: opts.queue.name, concurrency: opts.concurrency, once: opts.once === true },
+      { event_type: 'consumer_started', queue: opts.queue.name, concurrency: opts.concurrency, once: opts.once === true },
       `${opts.role}: consuming ${opts.queue.name} (concurrency ${opts.concurrency}${opts.once ? ', once' : ''})`,
     );
     this.done = this.#run();
@@ -161,12 +162,12 @@ class QueueConsumer<T> implements Consumer {
       await this.#poll();
     } catch (err) {
       // A bug in the loop itself: stop taking work but still let in-flight jobs end.
-      this.#logger.error({ event_type: 'consumer_failed', role: this.#opts.role, err }, `${this.#opts.role}: consumer loop failed`);
+      this.#logger.error({ event_type: 'consumer_failed', err }, `${this.#opts.role}: consumer loop failed`);
     }
     while (this.#jobs.size > 0) await Promise.all([...this.#jobs].map((j) => j.done));
     this.#opts.stopping.removeEventListener('abort', this.#onStopping);
     this.#removeReporter();
-    this.#logger.info({ event_type: 'consumer_stopped', role: this.#opts.role, queue: this.#opts.queue.name }, `${this.#opts.role}: consumer stopped`);
+    this.#logger.info({ event_type: 'consumer_stopped', queue: this.#opts.queue.name }, `${this.#opts.role}: consumer stopped`);
   }
 
   async #poll(): Promise<void> {
@@ -188,7 +189,7 @@ class QueueConsumer<T> implements Consumer {
         failures++;
         const delayMs = backoffDelayMs(failures, RECEIVE_BACKOFF);
         this.#logger.warn(
-          { event_type: 'receive_failed', role: this.#opts.role, queue: queue.name, err, attempt: failures, retry_in_ms: Math.round(delayMs) },
+          { event_type: 'receive_failed', queue: queue.name, err, attempt: failures, retry_in_ms: Math.round(delayMs) },
           `${this.#opts.role}: receive failed: ${errorMessage(err)}`,
         );
         await sleep(delayMs, signal).catch(() => undefined);
@@ -221,7 +222,7 @@ class QueueConsumer<T> implements Consumer {
 
   #stopPolling(reason: string): void {
     if (this.#polling.signal.aborted) return;
-    this.#logger.info({ event_type: 'consumer_stopping', role: this.#opts.role, reason, in_flight: this.#jobs.size },
+    this.#logger.info({ event_type: 'consumer_stopping', reason, in_flight: this.#jobs.size },
       `${this.#opts.role}: no longer receiving (${reason}); ${this.#jobs.size} job(s) in flight`);
     this.#polling.abort(new Error(`consumer ${this.#opts.role} stopping (${reason})`));
     this.#wake();
@@ -254,7 +255,7 @@ class QueueConsumer<T> implements Consumer {
       () => { if (job.phase !== 'aborted') this.#finish(job); },
       (err: unknown) => {
         // Every expected failure is handled inside; this is a bug, not a job failure.
-        this.#logger.error({ event_type: 'job_crashed', role: this.#opts.role, job_id: job.jobId, message_id: message.id, err }, 'job bookkeeping failed');
+        this.#logger.error({ event_type: 'job_crashed', job_id: job.jobId, message_id: message.id, err }, 'job bookkeeping failed');
         this.#finish(job);
       },
     );
@@ -278,7 +279,7 @@ class QueueConsumer<T> implements Consumer {
     if (!parsed.ok) {
       job.phase = 'settling';
       this.#logger.warn(
-        { event_type: 'message_invalid', role, queue: queue.name, message_id: message.id, receive_count: message.receiveCount, reason: parsed.reason },
+        { event_type: 'message_invalid', queue: queue.name, message_id: message.id, receive_count: message.receiveCount, reason: parsed.reason },
         `${role}: invalid message ${message.id}: ${parsed.reason}`,
       );
       if (await this.#queueOp('deadLetter', message, () => queue.deadLetter(message, `invalid message: ${parsed.reason}`))) {
@@ -289,7 +290,7 @@ class QueueConsumer<T> implements Consumer {
     const value = parsed.value;
     job.jobId = this.#jobIdOf(value, message);
     const logger = this.#logger.child({ job_id: job.jobId, message_id: message.id });
-    logger.info({ event_type: 'job_started', role, receive_count: message.receiveCount }, `${role}: job ${job.jobId} started`);
+    logger.info({ event_type: 'job_started', receive_count: message.receiveCount }, `${role}: job ${job.jobId} started`);
 
     let outcome: Outcome;
     try {
@@ -338,7 +339,7 @@ class QueueConsumer<T> implements Consumer {
       if (!(await this.#queueOp('ack', message, () => queue.ack(message), logger))) return;
       this.#metrics.succeeded.inc();
       this.#metrics.duration.observe({ role, outcome: 'succeeded' }, seconds);
-      logger.info({ event_type: 'job_succeeded', role, duration_seconds: round(seconds) }, `${role}: job ${job.jobId} succeeded in ${round(seconds)} s`);
+      logger.info({ event_type: 'job_succeeded', duration_seconds: round(seconds) }, `${role}: job ${job.jobId} succeeded in ${round(seconds)} s`);
       return;
     }
 
@@ -359,7 +360,7 @@ class QueueConsumer<T> implements Consumer {
       if (!(await stopHeartbeat('dead_lettered'))) return;
       const dlqReason = permanent ? reason : `failed on receive ${message.receiveCount} of ${max}: ${reason}`;
       logger.error(
-        { event_type: 'job_failed', role, permanent, receive_count: message.receiveCount, max_receive_count: max, reason, err, duration_seconds: round(seconds) },
+        { event_type: 'job_failed', permanent, receive_count: message.receiveCount, max_receive_count: max, reason, err, duration_seconds: round(seconds) },
         `${role}: job ${job.jobId} failed${permanent ? ' permanently' : ` on its last receive (${message.receiveCount}/${max})`}: ${reason}`,
       );
       if (await this.#queueOp('deadLetter', message, () => queue.deadLetter(message, dlqReason), logger)) this.#metrics.deadLettered.inc();
@@ -369,7 +370,7 @@ class QueueConsumer<T> implements Consumer {
     const delaySeconds = Math.max(0, Math.round(this.#retryDelay(message.receiveCount)));
     if (!(await stopHeartbeat('released'))) return;
     logger.warn(
-      { event_type: 'job_retry', role, receive_count: message.receiveCount, max_receive_count: max, delay_seconds: delaySeconds, reason, err, duration_seconds: round(seconds) },
+      { event_type: 'job_retry', receive_count: message.receiveCount, max_receive_count: max, delay_seconds: delaySeconds, reason, err, duration_seconds: round(seconds) },
       `${role}: job ${job.jobId} failed (receive ${message.receiveCount}); retrying in ${delaySeconds} s: ${reason}`,
     );
     if (await this.#queueOp('release', message, () => queue.release(message, delaySeconds), logger)) this.#metrics.retried.inc();
@@ -379,7 +380,7 @@ class QueueConsumer<T> implements Consumer {
     this.#metrics.leaseLost.inc();
     this.#metrics.duration.observe({ role: this.#opts.role, outcome: 'lease_lost' }, seconds);
     logger.warn(
-      { event_type: 'job_lease_lost', role: this.#opts.role, reason: errorMessage(job.heartbeat?.signal.reason), err, duration_seconds: round(seconds) },
+      { event_type: 'job_lease_lost', reason: errorMessage(job.heartbeat?.signal.reason), err, duration_seconds: round(seconds) },
       `${this.#opts.role}: lost the lease on job ${job.jobId}; leaving the message to its new owner`,
     );
   }
@@ -397,7 +398,7 @@ class QueueConsumer<T> implements Consumer {
     if (hb?.signal.aborted) {
       this.#leaseLost(job, logger, seconds, reason);
     } else {
-      logger.warn({ event_type: 'job_aborted', role, reason: 'shutdown grace expired', duration_seconds: round(seconds) },
+      logger.warn({ event_type: 'job_aborted', reason: 'shutdown grace expired', duration_seconds: round(seconds) },
         `${role}: job ${job.jobId} aborted at the shutdown deadline; releasing its message`);
       if (await this.#queueOp('release', job.message, () => queue.release(job.message, 0), logger)) {
         this.#metrics.duration.observe({ role, outcome: 'aborted' }, seconds);
@@ -418,7 +419,7 @@ class QueueConsumer<T> implements Consumer {
       return true;
     } catch (err) {
       logger.error(
-        { event_type: 'queue_operation_failed', role: this.#opts.role, queue: this.#opts.queue.name, operation: op, message_id: message.id, err },
+        { event_type: 'queue_operation_failed', queue: this.#opts.queue.name, operation: op, message_id: message.id, err },
         `${this.#opts.role}: ${op} of message ${message.id} failed: ${errorMessage(err)}`,
       );
       return false;

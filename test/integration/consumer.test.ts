@@ -211,6 +211,27 @@ describe('consumer outcomes', () => {
   });
 });
 
+describe('consumer logs', () => {
+  it('carry the role once per line, whether or not the logger already has it bound', async () => {
+    for (const bound of [true, false]) {
+      const mq = memoryQueue();
+      await send(mq, { id: 'one' });
+      const raw: string[] = [];
+      const base = pino({ level: 'debug' }, { write(line: string) { raw.push(line); } });
+      const c = createConsumer<Job>({
+        role: 'video', queue: mq, schema: Job, concurrency: 1, waitSeconds: 0, once: true, retryDelay: () => 0,
+        logger: bound ? base.child({ role: 'video' }) : base, metrics: new Metrics({ instanceId: 'test', defaultMetrics: false }),
+        stopping: new AbortController().signal, handler: async () => undefined,
+      });
+      consumers.push(c);
+      await c.done;
+      const events = raw.map((l) => (JSON.parse(l) as Line).event_type);
+      expect(events).toEqual(expect.arrayContaining(['consumer_started', 'job_started', 'job_succeeded', 'consumer_stopped']));
+      for (const line of raw) expect({ line, roles: line.match(/"role":/g)?.length }).toEqual({ line, roles: 1 });
+    }
+  });
+});
+
 describe('consumer concurrency', () => {
   it('runs 25 handlers at once with concurrency 25, and never more', async () => {
     const mq = memoryQueue();
