@@ -8,7 +8,7 @@ import { masterKey, parseRawKey, posterKey, streamingPrefix, transcodeMessageSch
 import { renditionsFor } from '../../src/domain/hls-ladder.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { cachedHwDecode, locateFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
-import { assertFreeSpace, withJobDir } from '../../src/runtime/workdir.js';
+import { assertFreeSpace, sweepStaleJobDirs, withJobDir } from '../../src/runtime/workdir.js';
 import { invalidInput, step, TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
 import { makePoster } from '../../src/runtime/transcode/poster.js';
@@ -29,6 +29,8 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
   const ffmpeg = await locateFfmpeg({ FFMPEG_PATH: config.FFMPEG_PATH || undefined, FFPROBE_PATH: config.FFPROBE_PATH || undefined, PATH: process.env.PATH });
   const hw = await cachedHwDecode(ffmpeg);
   logger.info({ event_type: 'transcode_ready', decode: hw.kind, reason: hw.reason }, `transcode: ${hw.kind === 'none' ? 'software' : hw.kind} decode`);
+  const swept = await sweepStaleJobDirs(config.WORK_DIR);
+  if (swept.length > 0) logger.warn({ event_type: 'workdir_swept', dirs: swept }, `removed ${swept.length} work directories of jobs whose worker is gone`);
   const storeOf = (msg: TranscodeMessage) => ports.storage({ name: msg.bucket ?? config.BUCKET_NAME });
 
   async function transcode(msg: TranscodeMessage, job: HandlerContext): Promise<void> {

@@ -406,7 +406,6 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
     const queues = await createQueues(VISIBILITY);
     const upload = await seedUpload(longClip);
     const workA = join(tmp, 'work-a');
-    const workB = join(tmp, 'work-b');
     standin.clearRequests();
     await send(queues.queueUrl, upload.body);
 
@@ -465,9 +464,12 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
     for (const pid of childrenOfA.filter(alive)) process.kill(pid, 'SIGKILL');
     expect(await waitGone(childrenOfA, 5000)).toEqual([]);
 
-    // Worker B polls at once, but gets the message only when A's lease has run out (≤ 5 s
-    // after A's last heartbeat, which came at most 2 s before the kill); it stops once acked.
-    const b = await runRole(queues.queueUrl, workB, {
+    // Worker B, on the same WORK_DIR, sweeps A's leftovers at start. It polls at once, but
+    // gets the message only when A's lease has run out (≤ 5 s after A's last heartbeat,
+    // which came at most 2 s before the kill); it stops once acked.
+    const leftByA = await entries(workA);
+    expect(leftByA).toHaveLength(1);
+    const b = await runRole(queues.queueUrl, workA, {
       instanceId: 'worker-b', env: heartbeat, until: (e) => e.event_type === 'job_succeeded' || e.event_type === 'job_failed' || e.event_type === 'job_retry',
     });
     expect(b.of('job_started').map((e) => e.receive_count)).toEqual([2]);
@@ -497,9 +499,8 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
 
     expect(await depth(queues.queueUrl)).toEqual(EMPTY);
     expect(await depth(queues.dlqUrl)).toEqual(EMPTY);
-    expect(await entries(workB)).toEqual([]);
-    // A was SIGKILLed inside its job: its scratch dir stays behind (nothing sweeps WORK_DIR at start).
-    await rm(workA, { recursive: true, force: true });
+    expect(b.of('workdir_swept').map((e) => e.dirs)).toEqual([leftByA]);
+    expect(await entries(workA)).toEqual([]);
   }, 75_000);
 });
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertFreeSpace, InsufficientDiskError, withJobDir } from '../../src/runtime/workdir.js';
+import { assertFreeSpace, InsufficientDiskError, jobDirOwner, sweepStaleJobDirs, withJobDir } from '../../src/runtime/workdir.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rw-workdir-'));
 
@@ -15,7 +16,8 @@ describe('withJobDir', () => {
       return 42;
     });
     expect(r).toBe(42);
-    expect(seen.startsWith(join(root, 'job_1-'))).toBe(true);
+    expect(seen.startsWith(join(root, 'job_1.'))).toBe(true);
+    expect(jobDirOwner(seen.slice(root.length + 1))).toEqual({ host: hostname().replace(/[^A-Za-z0-9_-]/g, '_'), pid: process.pid });
     expect(existsSync(seen)).toBe(false);
   });
 
@@ -32,5 +34,41 @@ describe('assertFreeSpace', () => {
     const err = await assertFreeSpace(root, Number.MAX_SAFE_INTEGER).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InsufficientDiskError);
     expect((err as Error).message).toMatch(new RegExp(`^not enough free disk in ${root}: the job needs about \\d+ MB, \\d+ MB are free \\(set WORK_DIR`));
+  });
+});
+
+describe('sweepStaleJobDirs', () => {
+  it('removes only job directories of this host whose process is gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-sweep-'));
+    const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_');
+    const names = {
+      dead: `job-a.${host}.pid4000001-AbC123`,
+      alive: `job-b.${host}.pid4000002-dEf456`,
+      mine: `job-c.${host}.pid${process.pid}-GhI789`,
+      otherHost: `job-d.some-other-container.pid4000001-JkL012`,
+      notOurs: 'match-2026.mp4.d',
+    };
+    for (const n of Object.values(names)) {
+      mkdirSync(join(dir, n));
+      writeFileSync(join(dir, n, 'input'), 'x');
+    }
+    writeFileSync(join(dir, `job-e.${host}.pid4000001-MnO345`), 'a file, not a job directory');
+    const asked: number[] = [];
+    const removed = await sweepStaleJobDirs(dir, (pid) => { asked.push(pid); return pid === 4000002; });
+    expect(removed).toEqual([names.dead]);
+    expect(readdirSync(dir).sort()).toEqual([names.alive, names.mine, names.otherHost, names.notOurs, `job-e.${host}.pid4000001-MnO345`].sort());
+    expect(asked.sort()).toEqual([4000001, 4000002]); // never asked about its own pid or another host's
+  });
+
+  it('is a no-op on a WORK_DIR that does not exist yet', async () => {
+    await expect(sweepStaleJobDirs(join(root, 'not-there'))).resolves.toEqual([]);
+  });
+
+  it('by default treats a pid that does not exist as dead', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-sweep-'));
+    const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_');
+    mkdirSync(join(dir, `j.${host}.pid4194304-AbC123`)); // PID_MAX_LIMIT: every pid is below it
+    mkdirSync(join(dir, `j.${host}.pid1-AbC123`)); // init: alive
+    expect(await sweepStaleJobDirs(dir)).toEqual([`j.${host}.pid4194304-AbC123`]);
   });
 });
