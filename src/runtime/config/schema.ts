@@ -13,7 +13,7 @@ export const schema = {
   HEALTH_PORT: { doc: 'Port of the /health and /metrics server; unset turns it off. `--health-port` overrides.', format: 'optional-port', default: null as number | null, nullable: true, env: 'HEALTH_PORT' },
   HEALTH_HOST: { doc: 'Address the health server binds to (0.0.0.0 inside a container behind a load balancer).', format: String, default: '127.0.0.1', env: 'HEALTH_HOST' },
   SHUTDOWN_GRACE_SECONDS: { doc: 'On SIGTERM, how long in-flight jobs may finish before they are aborted and their messages released (keep below ECS stopTimeout, 30 s).', format: 'seconds-1-86400', default: 25, env: 'SHUTDOWN_GRACE_SECONDS' },
-  WORK_DIR: { doc: 'Scratch space for downloads and FFmpeg output; one sub-directory per job, always removed.', format: String, default: '/tmp/rugbyworker', env: 'WORK_DIR' },
+  WORK_DIR: { doc: 'Scratch space for downloads and FFmpeg output; one sub-directory per job, removed when the job ends (those of a killed worker when the next transcode worker on the host starts).', format: String, default: '/tmp/rugbyworker', env: 'WORK_DIR' },
   INSTANCE_ID: { doc: 'Name of this worker in logs, metrics and job rows; defaults to hostname-pid.', format: String, default: '', env: 'INSTANCE_ID' },
 
   // --- logging to Axiom (seed 000 observability.py) ---
