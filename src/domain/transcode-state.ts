@@ -1,9 +1,12 @@
-// transcode_jobs.status (DESIGN §4: pending → processing → completed | failed). The only
-// place that decides which status changes are legal, and which failures are worth a retry.
+// transcode_jobs.status (DESIGN §4: pending → processing → completed | failed, plus
+// pending → failed). The only place that decides which status changes are legal, and
+// which failures are worth a retry.
 import type { TranscodeErrorCode, TranscodeJobStatus } from '../ports.js';
 
 const NEXT: Readonly<Record<TranscodeJobStatus, readonly TranscodeJobStatus[]>> = {
-  pending: ['processing'],
+  // pending → failed: every delivery failed before the claim (say the database was down) and
+  // the last one is going to the DLQ; left pending, the row would wait forever.
+  pending: ['processing', 'failed'],
   // processing → processing: a redelivery after the previous worker died mid-job.
   processing: ['processing', 'completed', 'failed'],
   // failed → processing: a transient failure released the message and it came back.

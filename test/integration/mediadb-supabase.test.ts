@@ -173,14 +173,14 @@ describe('SupabaseMediaDb requests', () => {
     expect(standin.requests.map((r) => `${r.method} ${r.table}`)).toEqual(['PATCH media_assets', 'PATCH transcode_jobs', 'GET transcode_jobs']);
   });
 
-  it('failTranscode: the asset unless ready, then the job only from processing', async () => {
+  it('failTranscode: the asset unless ready, then the job from pending or processing', async () => {
     standin.seed('media_assets', assetRow({ status: 'processing' }) as unknown as Row);
     standin.seed('transcode_jobs', jobRow({ status: 'processing' }) as unknown as Row);
     await db.failTranscode(JOB, ASSET, 'INVALID_INPUT', 'no video stream');
     const body = { status: 'failed', error_code: 'INVALID_INPUT', error_message: 'no video stream' };
     expect(standin.requests.map(shape)).toEqual([
       { method: 'PATCH', table: 'media_assets', query: { id: ASSET_ID, status: 'neq.ready' }, prefer: undefined, body },
-      { method: 'PATCH', table: 'transcode_jobs', query: { id: JOB_ID, status: 'in.(processing)' }, prefer: undefined, body },
+      { method: 'PATCH', table: 'transcode_jobs', query: { id: JOB_ID, status: 'in.(pending,processing)' }, prefer: undefined, body },
     ]);
   });
 

@@ -186,6 +186,14 @@ export function describeMediaDbConformance(name: string, makeHarness: (clock: Te
         expect(h.asset(ASSET)).toMatchObject({ status: 'failed', ...error });
       });
 
+      it('a job never claimed (every delivery failed before the claim) goes from pending to failed', async () => {
+        h.seedAsset(assetRow({ status: 'uploaded' }));
+        h.seedJob(jobRow({ status: 'pending', attempts: 0 }));
+        await h.db.failTranscode(JOB, ASSET, 'DB_ERROR', 'select failed (HTTP 500)');
+        expect(h.job(JOB)).toMatchObject({ status: 'failed', attempts: 0, error_code: 'DB_ERROR' });
+        expect(h.asset(ASSET)).toMatchObject({ status: 'failed', error_code: 'DB_ERROR' });
+      });
+
       it('a completed job and its ready asset stay as they are', async () => {
         const asset = assetRow({ status: 'ready' });
         const job = jobRow({ status: 'completed', progress: 100 });

@@ -362,13 +362,44 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
       'GET transcode_jobs', 'PATCH transcode_jobs', 'PATCH media_assets', 'PATCH media_assets', 'PATCH transcode_jobs',
     ]);
     expect(writes[3]).toMatchObject({ query: { id: `eq.${upload.asset}`, status: 'neq.ready' }, body: { status: 'failed', error_code: 'INVALID_INPUT' } });
-    expect(writes[4]).toMatchObject({ query: { id: `eq.${upload.job}`, status: 'in.(processing)' }, body: { status: 'failed', error_code: 'INVALID_INPUT' } });
+    expect(writes[4]).toMatchObject({ query: { id: `eq.${upload.job}`, status: 'in.(pending,processing)' }, body: { status: 'failed', error_code: 'INVALID_INPUT' } });
 
     expect((await listAll(`${upload.base}/`)).map((o) => o.key)).toEqual([upload.key]);
     expect(await depth(queues.queueUrl)).toEqual(EMPTY); // not released for a retry
     expect(await depth(queues.dlqUrl)).toEqual(EMPTY);
     expect(await entries(workDir)).toEqual([]);
   }, 30_000);
+
+  it('a transient failure is retried after a backoff; on the last allowed receive the rows are marked failed and the message dead-lettered', async () => {
+    const queues = await codex.createQueues({ visibilitySeconds: 30, maxReceives: 2 });
+    const upload = await seedUpload(shortClip);
+    const workDir = join(tmp, 'work-transient');
+    standin.clearRequests();
+    // Supabase answers 500 to the first two requests: the claim of each delivery. (Not 503:
+    // supabase-js itself retries a GET on 503, with 1 s, 2 s, 4 s pauses.)
+    standin.failNext(2, { status: 500, message: 'could not connect to the database' });
+    await send(queues.queueUrl, upload.body);
+
+    const run = await runRole(queues.queueUrl, workDir, {
+      instanceId: 'worker-transient', until: (e) => e.event_type === 'job_failed' || e.event_type === 'job_succeeded',
+    });
+    const retries = run.of('job_retry');
+    expect(retries.map((e) => [e.receive_count, e.delay_seconds])).toEqual([[1, expect.any(Number)]]);
+    expect(retries[0]!.delay_seconds).toBeGreaterThanOrEqual(2.5); // 5 s with jitter
+    expect(run.of('transcode_failed').map((e) => [e.error_code, e.permanent, e.last_attempt])).toEqual([['DB_ERROR', false, false], ['DB_ERROR', false, true]]);
+    expect(run.of('job_failed')).toEqual([expect.objectContaining({ receive_count: 2, permanent: false })]);
+    expect(run.of('transcode_started')).toEqual([]); // never got past the claim
+
+    expect(standin.row('transcode_jobs', upload.job)).toMatchObject({ status: 'failed', error_code: 'DB_ERROR', completed_at: null });
+    expect(standin.row('media_assets', upload.asset)).toMatchObject({ status: 'failed', error_code: 'DB_ERROR', streaming_path: null });
+    expect(String(standin.row('transcode_jobs', upload.job)!.error_message)).toMatch(/HTTP 500.*could not connect to the database/);
+    expect(standin.requests.filter((r) => r.injected)).toHaveLength(2);
+    expect(await depth(queues.queueUrl)).toEqual(EMPTY);
+    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    expect((dead.Messages ?? []).map((m) => m.Body)).toEqual([upload.body]);
+    expect((await listAll(`${upload.base}/`)).map((o) => o.key)).toEqual([upload.key]);
+    expect(await entries(workDir)).toEqual([]);
+  }, 60_000);
 
   it('invalid message bodies go to the DLQ with the reason, with no database call and no S3 write', async () => {
     const queues = await createQueues();

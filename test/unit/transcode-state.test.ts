@@ -5,6 +5,7 @@ import type { TranscodeJobStatus } from '../../src/ports.js';
 const ALL: TranscodeJobStatus[] = ['pending', 'processing', 'completed', 'failed'];
 const LEGAL = new Set([
   'pending→processing',
+  'pending→failed',
   'processing→processing',
   'processing→completed',
   'processing→failed',

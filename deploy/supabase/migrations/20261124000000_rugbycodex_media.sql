@@ -59,7 +59,7 @@ alter table public.transcode_jobs
 
 comment on table public.transcode_jobs is
   'A transcode of one media asset to HLS, queued on SQS and taken by a Jetson or ECS worker; the worker records its claim, progress and outcome here.';
-comment on column public.transcode_jobs.status is 'pending → processing → completed | failed; failed → processing on a retry. A completed job is never redone.';
+comment on column public.transcode_jobs.status is 'pending → processing → completed | failed; failed → processing on a retry; pending → failed when every delivery failed before a worker could claim it. A completed job is never redone.';
 comment on column public.transcode_jobs.progress is 'Percent done, 0–100; only ever increases.';
 comment on column public.transcode_jobs.attempts is 'How many times a worker claimed the job (a redelivered message claims again).';
 comment on column public.transcode_jobs.worker_id is 'The worker that claimed it last (host and process).';
