@@ -489,10 +489,9 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
     expect(standin.row('transcode_jobs', upload.job)).toMatchObject({ status: 'processing', attempts: 1, worker_id: 'worker-a' });
     expect(await depth(queues.queueUrl)).toMatchObject({ visible: 0, inFlight: 1 }); // still leased to the dead worker
 
-    // A's ffmpeg outlives it: ffmpeg ignores SIGPIPE, so the closed progress pipe does not stop
-    // it, and nothing in-process can run after SIGKILL (execa's cleanup covers exit and
-    // SIGTERM only). It uploads nothing (A's uploader is gone); end it so B has the CPU.
-    for (const pid of childrenOfA.filter(alive)) process.kill(pid, 'SIGKILL');
+    // A's FFmpeg dies with it: run through `setpriv --pdeathsig KILL`, the kernel ends it
+    // when A goes. (On its own it would encode on: it ignores SIGPIPE, and nothing in A runs
+    // after SIGKILL.) It must not keep the CPU, or upload for a dead worker.
     expect(await waitGone(childrenOfA, 5000)).toEqual([]);
 
     // Worker B, on the same WORK_DIR, sweeps A's leftovers at start. It polls at once, but

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import type { Logger } from 'pino';
+import { deathSignalPrefix } from './death-signal.js';
 import { FfmpegError } from './errors.js';
 import { createProgressParser } from './progress.js';
 import type { FfmpegProgress } from './progress.js';
@@ -38,7 +39,10 @@ export async function runFfmpeg(ffmpeg: string, args: string[], opts: RunFfmpegO
   logger?.debug({ event_type: 'ffmpeg_start', args: fullArgs }, 'ffmpeg start');
   const started = Date.now();
 
-  const child = execa(ffmpeg, fullArgs, {
+  // setpriv execs ffmpeg in place: same pid, same signals, same exit status.
+  const prefix = await deathSignalPrefix();
+  const [command, ...lead] = [...prefix, ffmpeg];
+  const child = execa(command!, [...lead, ...fullArgs], {
     cwd: opts.cwd,
     stdin: 'ignore',
     buffer: false,
@@ -99,7 +103,9 @@ export async function runFfmpeg(ffmpeg: string, args: string[], opts: RunFfmpegO
     logger?.info({ event_type: 'ffmpeg_aborted', elapsed_ms }, 'ffmpeg aborted');
     throw new FfmpegError({ reason: 'aborted', stderrTail });
   }
-  if (result.exitCode === undefined && result.signal === undefined) {
+  // Through setpriv, a missing ffmpeg is setpriv's exit 127, not a spawn error of our own.
+  const setprivCouldNotExec = prefix.length > 0 && result.exitCode === 127 && /^setpriv: failed to execute/m.test(stderrTail);
+  if ((result.exitCode === undefined && result.signal === undefined) || setprivCouldNotExec) {
     throw new FfmpegError({ reason: 'spawn', stderrTail: stderrTail || (result.shortMessage ?? 'spawn failed') }, { cause: result.cause });
   }
   if (result.exitCode !== 0) {
