@@ -49,11 +49,20 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
   lifecycle.add({ name: 'ports', stop: () => rolePorts.close() });
   const ctx = { config, instanceId, logger, metrics, stopping: lifecycle.stopping, concurrency: config.CONCURRENCY, once, dryRun: dryRun === true, ports: rolePorts };
   const services: RoleService[] = [];
-  for (const role of roles) {
-    if (!role.start) continue;
-    const service = await role.start({ ...ctx, logger: logger.child({ role: role.name }) });
-    lifecycle.add(service);
-    services.push(service);
+  try {
+    for (const role of roles) {
+      if (!role.start) continue;
+      const service = await role.start({ ...ctx, logger: logger.child({ role: role.name }) });
+      lifecycle.add(service);
+      services.push(service);
+    }
+  } catch (err) {
+    // A role that cannot start (no ffmpeg, say) must end the process with its one-line
+    // error, not leave it alive and idle: stop what did start, then let the CLI report it.
+    await lifecycle.shutdown('a role failed to start', 1);
+    lifecycle.uninstall();
+    await log.close();
+    throw err;
   }
   // --once: every role finishes its unit of work (or a signal comes first), then a normal
   // shutdown; a role whose unit of work failed (exitCode) makes the exit code non-zero.

@@ -45,6 +45,17 @@ describe('rugbyworker executable', () => {
     expect(r.stderr).toMatch(/role reassemble is not available in this build yet/);
   });
 
+  it('a role that cannot start (FFMPEG_PATH is no ffmpeg) exits 78 with one line, instead of idling', async () => {
+    const r = await runExe(['--role', 'transcode'], {
+      cwd, timeoutMs: 20_000,
+      env: { QUEUE_BACKEND: 'memory', BUCKET_NAME: 'media', SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_SERVICE_ROLE_KEY: 'k', FFMPEG_PATH: '/nonexistent/ffmpeg' },
+    });
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 78, signal: null });
+    expect(r.stderr).toMatch(/^rugbyworker: FFMPEG_PATH=\/nonexistent\/ffmpeg is not an executable file; [^\n]*\n$/);
+    const events = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { event_type?: string }).event_type);
+    expect(events).toEqual(expect.arrayContaining(['worker_started', 'shutdown_completed']));
+  }, 30_000);
+
   it('config prints the effective settings with secrets redacted', async () => {
     const secrets = { WASABI_SECRET: 'wasabi-secret-value', SUPABASE_SERVICE_ROLE_KEY: 'service-role-value', AXIOM_API_TOKEN: 'xaat-token-value', AWS_SECRET_ACCESS_KEY: 'aws-secret-value' };
     const r = await runExe(['config', '--json'], { cwd, env: { ...secrets, BUCKET_NAME: 'media', AXIOM_ENVIRONMENT: 'jetson' } });

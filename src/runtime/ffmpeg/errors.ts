@@ -1,5 +1,8 @@
 /** ffmpeg/ffprobe could not be found or is not executable. */
-export class FfmpegNotFoundError extends Error {
+import { ConfigError } from '../errors.js';
+
+/** No usable ffmpeg/ffprobe: fixed by installing it or setting FFMPEG_PATH (exit 78, no restart loop). */
+export class FfmpegNotFoundError extends ConfigError {
   override readonly name = 'FfmpegNotFoundError';
 }
 
