@@ -7,14 +7,14 @@ import type { RoleDefinition } from '../src/ports.js';
 export const ROLES = [
   {
     name: 'transcode',
-    description: 'RugbyCodex: raw upload from the transcode queue → HLS ladder + poster in Wasabi/S3, asset marked ready in Supabase',
-    needs: { consumes: 'SQS_QUEUE_URL', buckets: ['BUCKET_NAME'], mediaDb: true, ffmpeg: true },
+    description: 'RugbyCodex: a jobs row from the transcode queue → HLS ladder + storyboard in the asset\'s bucket, asset ready in Supabase',
+    needs: { consumes: 'SQS_TRANSCODE_QUEUE_URL', mediaStorage: true, mediaDb: true, ffmpeg: true },
     start: async (ctx) => (await import('./transcode/index.js')).start(ctx),
   },
   {
     name: 'cleanup',
     description: "RugbyCodex: delete each deleted asset's media folder listed in media_cleanup_jobs (every 6 h, or one pass with --once)",
-    needs: { buckets: ['BUCKET_NAME'], mediaDb: true },
+    needs: { mediaStorage: true, mediaDb: true },
     dryRun: true,
     start: async (ctx) => (await import('./cleanup/index.js')).start(ctx),
   },

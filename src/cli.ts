@@ -96,8 +96,8 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
   program
     .command('transcode <file>')
     .description('transcode a local video into an HLS ladder with the transcode role, no cloud needed')
-    .requiredOption('--out <dir>', 'where master.m3u8, one folder per rendition and poster.jpg go')
-    .option('--renditions <heights>', 'rendition heights, e.g. 1080,720,480 (default 1080,720,480,360; never above the source)')
+    .requiredOption('--out <dir>', 'where index.m3u8, one folder per rendition and thumbnails/ (the storyboard) go')
+    .option('--renditions <heights>', 'rendition heights, e.g. 1080,720,480 (default HLS_RENDITIONS: 1080,720,480,360; never above the source)')
     .option('--segment-seconds <n>', 'HLS segment length (HLS_SEGMENT_SECONDS, default 6)')
     .option('--serve', 'then serve DIR with a small player page on 127.0.0.1 until Ctrl-C')
     .action(async (file: string, cmdOpts: { out: string; renditions?: string; segmentSeconds?: string; serve?: boolean }, cmd: Command) => {
@@ -162,7 +162,7 @@ async function runDefault(opts: GlobalOptions, io: Io): Promise<number> {
     config,
     once: opts.once === true,
     dryRun: opts.dryRun === true,
-    instanceId: config.INSTANCE_ID || `${hostname()}-${process.pid}`,
+    instanceId: config.INSTANCE_ID || config.RC_DEVICE_NAME || `${hostname()}-${process.pid}`,
     ports: (logger) => productionPorts(config, logger),
   });
 }
@@ -184,7 +184,7 @@ function loadFor(opts: GlobalOptions, io: Io): Config {
 
 /** Redis stream names for QUEUE_BACKEND=redis, one per queue setting. */
 const STREAMS: Record<QueueUrlKey, string> = {
-  SQS_QUEUE_URL: 'rugbyworker:transcode',
+  SQS_TRANSCODE_QUEUE_URL: 'rugbyworker:transcode',
   CHUNKING_QUEUE_URL: 'rugbyworker:chunking',
   VIDEO_WORKER_QUEUE_URL: 'rugbyworker:video-worker',
   REASSEMBLY_QUEUE_URL: 'rugbyworker:reassembly',
@@ -210,16 +210,18 @@ export function productionPorts(config: Config, logger: Logger): RolePorts & { c
       }
       return q;
     },
-    storage(bucket: BucketKey | { name: string }) {
-      const media = typeof bucket === 'string' ? bucket === 'BUCKET_NAME' : bucket.name === config.BUCKET_NAME;
-      const name = typeof bucket === 'string' ? config[bucket] : bucket.name;
-      let store = stores.get(name);
+    storage(bucket: BucketKey | { media: string }) {
+      const media = typeof bucket !== 'string';
+      const name = media ? bucket.media : config[bucket];
+      // Media buckets (Wasabi) and AWS buckets may share a name on different endpoints.
+      const id = `${media ? 'media' : 'aws'}:${name}`;
+      let store = stores.get(id);
       if (!store) {
         const client = media
           ? (s3.media ??= createS3Client(mediaStorageOptions(config)))
           : (s3.aws ??= createS3Client(awsOptions(config)));
         store = new S3ObjectStore({ client, bucket: name });
-        stores.set(name, store);
+        stores.set(id, store);
       }
       return store;
     },

@@ -114,8 +114,8 @@ export interface RoleContext {
 export interface RolePorts {
   /** The queue behind a queue setting (SQS URL, a Redis stream, or an in-process queue). */
   queue(key: QueueUrlKey): Promise<Queue>;
-  /** The bucket named by a bucket setting, or by name (a message may name its own bucket). */
-  storage(bucket: BucketKey | { name: string }): ObjectStore;
+  /** The bucket named by a bucket setting, or a RugbyCodex media bucket (Wasabi) named by a row. */
+  storage(bucket: BucketKey | { media: string }): ObjectStore;
   mediaDb(): MediaDb;
 }
 
@@ -129,52 +129,63 @@ export interface RoleDefinition {
   readonly start?: (ctx: RoleContext) => Promise<RoleService>;
 }
 
-/** RugbyCodex job states (transcode_jobs.status); transitions are decided in src/domain. */
-export type TranscodeJobStatus = 'pending' | 'processing' | 'completed' | 'failed';
+import type { JobRef } from './domain/transcode-message.js';
+import type { TranscodeJob } from './domain/transcode-job.js';
+import type { TranscodeErrorCode } from './domain/transcode-state.js';
 
-export type TranscodeErrorCode = 'INVALID_INPUT' | 'FFMPEG_ERROR' | 'DOWNLOAD_ERROR' | 'UPLOAD_ERROR' | 'DB_ERROR' | 'ABORTED';
+export type { JobRef } from './domain/transcode-message.js';
+export type { TranscodeAsset, TranscodeJob } from './domain/transcode-job.js';
+export type { JobState, ProcessingStage, TranscodeErrorCode } from './domain/transcode-state.js';
 
-export interface Rendition {
-  readonly name: string; // e.g. "720p"
+/** What the asset row records about the storyboard (RUGBYCODEX.md step 9). */
+export interface StoryboardRecord {
+  /** Key of the first sprite sheet (thumbnail_path and thumbnail_sprite_path). */
+  readonly spriteKey: string;
+  readonly vttKey: string;
+  readonly frameCount: number;
+  readonly intervalSeconds: number;
   readonly width: number;
   readonly height: number;
-  readonly bandwidth: number; // bits/s as in the master playlist
-  readonly playlist: string; // key relative to the streaming folder, e.g. "720p/index.m3u8"
 }
 
-export interface ClaimResult {
-  /** `completed`: already done, ack and do nothing. `claimed`: this worker owns it now. */
-  readonly outcome: 'claimed' | 'completed';
-  readonly attempts: number;
-  readonly orgId: string | null;
-}
-
-export interface TranscodeResult {
-  readonly jobId: string;
-  readonly assetId: string;
-  readonly streamingPath: string; // key of master.m3u8
-  readonly thumbnailPath: string; // key of poster.jpg
-  readonly durationSeconds: number;
-  readonly width: number;
-  readonly height: number;
-  readonly renditions: readonly Rendition[];
+/** What the job row records about the output (jobs.result). */
+export interface TranscodeOutcome {
+  readonly playlistKey: string;
+  readonly renditions: ReadonlyArray<{ readonly name: string; readonly width: number; readonly height: number; readonly bandwidth: number }>;
+  readonly durationSeconds: number | null;
 }
 
 export interface CleanupJob {
   readonly id: string;
+  readonly bucket: string;
   readonly storagePath: string;
 }
 
-/** The RugbyCodex database (Supabase in production, memory in local mode). */
+/**
+ * The RugbyCodex database (Supabase in production, memory in local mode), written in the
+ * order of RUGBYCODEX.md. Every write is conditional on the states it may come from
+ * (src/domain/transcode-state.ts), so a redelivery or a stale worker never undoes a settled row.
+ */
 export interface MediaDb {
-  /** Marks the job processing (attempts+1, worker_id, started_at) unless it is already completed. */
-  claimTranscodeJob(jobId: string, assetId: string, workerId: string): Promise<ClaimResult>;
-  updateProgress(jobId: string, percent: number): Promise<void>;
-  /** Asset ready with its streaming data, then job completed with progress 100. */
-  completeTranscode(result: TranscodeResult): Promise<void>;
-  /** Job and asset failed with the code and a one-line message. */
-  failTranscode(jobId: string, assetId: string, code: TranscodeErrorCode, message: string): Promise<void>;
+  /** The job with its asset, in one read; null when there is no such job. */
+  transcodeJob(jobId: string): Promise<TranscodeJob | null>;
+  /** Job → running (started_at, attempt); asset → transcoding. False when the job finished meanwhile. */
+  startTranscode(ref: JobRef, attempt: number): Promise<boolean>;
+  /** media_assets.transcode_progress (integer %) of the encode, jobs.progress (0–1) of the whole job. */
+  reportProgress(ref: JobRef, progress: { encodePercent: number; jobFraction: number }): Promise<void>;
+  /** Asset → transcoded (the encode is done). */
+  markTranscoded(ref: JobRef): Promise<void>;
+  /** Asset: streaming_ready and the storyboard columns. */
+  publishStreaming(ref: JobRef, storyboard: StoryboardRecord | null): Promise<void>;
+  /** Job → succeeded (finished_at, progress 1, result). */
+  succeedJob(ref: JobRef, outcome: TranscodeOutcome): Promise<void>;
+  /** Asset → complete, status ready: the player shows it. */
+  completeAsset(ref: JobRef): Promise<void>;
+  /** Job → failed (finished_at, error_code, error_message); asset → processing_stage failed. */
+  failTranscode(ref: JobRef, code: TranscodeErrorCode, message: string): Promise<void>;
+  /** Rows with processed_at null, oldest first. */
   pendingCleanupJobs(): Promise<CleanupJob[]>;
-  markCleanupProcessed(id: string, objectsDeleted: number): Promise<void>;
-  markCleanupFailed(id: string, error: string): Promise<void>;
+  markCleanupProcessed(id: string): Promise<void>;
+  /** Records the error; `final` (an invalid path) also sets processed_at, so no pass retries it. */
+  markCleanupFailed(id: string, error: string, opts: { final: boolean }): Promise<void>;
 }

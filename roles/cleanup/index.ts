@@ -1,10 +1,10 @@
-// cleanup (seed 001): every CLEANUP_INTERVAL_SECONDS (first pass at start-up), each
-// media_cleanup_jobs row with processed_at null → its asset folder orgs/{org}/uploads/{id}/
-// deleted from Wasabi/S3 → row processed. A row that cannot finish (unsafe path, S3
-// errors) keeps an error and processed_at null, so the next pass retries it; one bad row
-// never stops the others. Not queue-driven: a periodic loop.
+// cleanup (RUGBYCODEX.md): every CLEANUP_INTERVAL_SECONDS (first pass at start-up), each
+// pending cleanup row, oldest first → its asset folder orgs/{org}/uploads/{id}/ deleted
+// from the row's own bucket → row processed. An invalid path is final (recorded as
+// processed, nothing deleted); a storage failure keeps the row pending with its error, so
+// the next pass retries it; one bad row never stops the others. Not queue-driven: a periodic loop.
 import type { CleanupJob, RoleContext, RoleService } from '../../src/ports.js';
-import { cleanupPrefix, unsafePathError } from '../../src/domain/cleanup-prefix.js';
+import { cleanupPrefix, unsafePathError, validBucketName } from '../../src/domain/cleanup-prefix.js';
 import { nextPassDelayMs } from '../../src/domain/cleanup-schedule.js';
 import { deleteFailureMessage, deletePrefix } from '../../src/runtime/cleanup/delete-prefix.js';
 import { surveyPrefix } from '../../src/runtime/cleanup/survey-prefix.js';
@@ -26,7 +26,6 @@ const DRY_RUN_KEYS = 10;
 
 export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promise<RoleService> {
   const { config, ports, logger } = ctx;
-  const store = ports.storage('BUCKET_NAME');
   const db = ports.mediaDb();
   const dryRun = ctx.dryRun === true;
   const metrics = cleanupMetrics(ctx.metrics);
@@ -40,15 +39,17 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
   async function cleanJob(job: CleanupJob, deadline: AbortSignal): Promise<{ outcome: Outcome; objects: number; bytes: number }> {
     const log = logger.child({ job_id: job.id });
     const target = cleanupPrefix(job.storagePath);
-    if (!target.ok) return fail(job, unsafePathError(job.storagePath, target.reason), { storage_path: job.storagePath });
+    if (!target.ok) return fail(job, unsafePathError(job.storagePath, target.reason), { storage_path: job.storagePath }, { final: true });
+    if (!validBucketName(job.bucket)) return fail(job, `invalid bucket ${JSON.stringify(job.bucket)}; nothing deleted`, { bucket: job.bucket }, { final: true });
     const { prefix } = target;
+    const store = ports.storage({ media: job.bucket });
     const startedAt = performance.now();
 
     if (dryRun) {
       const survey = await surveyPrefix(store, prefix, DRY_RUN_KEYS).catch((err: unknown) => err as Error);
-      if (survey instanceof Error) return fail(job, `listing ${prefix} failed: ${survey.message}`, { prefix });
+      if (survey instanceof Error) return fail(job, `listing ${prefix} failed: ${survey.message}`, { bucket: job.bucket, prefix });
       log.info(
-        { event_type: 'cleanup_job_dry_run', prefix, objects: survey.objects, bytes: survey.bytes, first_keys: survey.firstKeys, dry_run: true },
+        { event_type: 'cleanup_job_dry_run', bucket: job.bucket, prefix, objects: survey.objects, bytes: survey.bytes, first_keys: survey.firstKeys, dry_run: true },
         `would delete ${survey.objects} objects (${survey.bytes} bytes) under ${prefix}`,
       );
       return { outcome: 'completed', objects: survey.objects, bytes: survey.bytes };
@@ -59,7 +60,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
       .finally(() => { current = null; });
     metrics.objectsDeleted.inc(r.deleted);
     metrics.bytesDeleted.inc(r.bytes);
-    const done = { prefix, objects: r.deleted, bytes: r.bytes, seconds: seconds(startedAt), rounds: r.rounds };
+    const done = { bucket: job.bucket, prefix, objects: r.deleted, bytes: r.bytes, seconds: seconds(startedAt), rounds: r.rounds };
     if (r.aborted) {
       // Nothing written: the row is still pending and the next pass (any worker) finishes it.
       log.warn({ event_type: 'cleanup_job_interrupted', ...done }, `stopped by shutdown after deleting ${r.deleted} objects under ${prefix}`);
@@ -67,7 +68,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
     }
     if (!r.empty) return fail(job, deleteFailureMessage(prefix, r), { ...done, failed_keys: r.errors.length });
     try {
-      await db.markCleanupProcessed(job.id, r.deleted);
+      await db.markCleanupProcessed(job.id);
     } catch (err) {
       // The folder is gone; the next pass finds it empty and marks the row then.
       return fail(job, `folder deleted but marking the row failed: ${(err as Error).message}`, done);
@@ -77,21 +78,21 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
     return { outcome: 'completed', objects: r.deleted, bytes: r.bytes };
   }
 
-  /** Records the failure on the row (not in a dry run) and logs it; never throws. */
-  async function fail(job: CleanupJob, error: string, fields: Record<string, unknown>): Promise<{ outcome: Outcome; objects: number; bytes: number }> {
+  /** Records the failure on the row (not in a dry run; `final`: no pass retries it) and logs it; never throws. */
+  async function fail(job: CleanupJob, error: string, fields: Record<string, unknown>, { final } = { final: false }): Promise<{ outcome: Outcome; objects: number; bytes: number }> {
     failedJobs++;
     metrics.jobsFailed.inc();
     let recorded = false;
     if (!dryRun) {
       try {
-        await db.markCleanupFailed(job.id, error);
+        await db.markCleanupFailed(job.id, error, { final });
         recorded = true;
       } catch (err) {
         logger.error({ event_type: 'cleanup_mark_failed_error', job_id: job.id, err }, `could not record the failure of cleanup job ${job.id}: ${(err as Error).message}`);
       }
     }
     logger.error(
-      { event_type: 'cleanup_job_failed', job_id: job.id, error_message: error, recorded, dry_run: dryRun, ...fields },
+      { event_type: 'cleanup_job_failed', job_id: job.id, error_message: error, final, recorded, dry_run: dryRun, ...fields },
       `cleanup job ${job.id} failed: ${error}`,
     );
     const objects = typeof fields.objects === 'number' ? fields.objects : 0;
@@ -111,7 +112,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
       return false;
     }
     logger.info(
-      { event_type: 'cleanup_started', jobs: jobs.length, bucket: store.bucket, dry_run: dryRun, delete_concurrency: config.CLEANUP_DELETE_CONCURRENCY },
+      { event_type: 'cleanup_started', jobs: jobs.length, buckets: [...new Set(jobs.map((j) => j.bucket))], dry_run: dryRun, delete_concurrency: config.CLEANUP_DELETE_CONCURRENCY },
       `cleanup pass: ${jobs.length} pending job${jobs.length === 1 ? '' : 's'}${dryRun ? ' (dry run: nothing is changed)' : ''}`,
     );
     const totals: PassTotals = { completed: 0, failed: 0, interrupted: 0, skipped: 0, objects: 0, bytes: 0 };

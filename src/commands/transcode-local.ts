@@ -6,6 +6,8 @@ import { basename, join, resolve } from 'node:path';
 import type { Io } from '../cli.js';
 import { start as startTranscode } from '../../roles/transcode/index.js';
 import type { MediaDb, ObjectStore, Queue, RoleDefinition, RolePorts } from '../ports.js';
+import { streamingLayout } from '../domain/streaming-layout.js';
+import { MASTER_PLAYLIST } from '../domain/hls-ladder.js';
 import type { Config } from '../runtime/config/schema.js';
 import { UsageError } from '../runtime/errors.js';
 import { serveHls } from '../runtime/hls/serve.js';
@@ -28,9 +30,9 @@ export interface LocalAdapters {
   queue: Queue;
   store: ObjectStore;
   db: MediaDb & {
-    seedAsset(row: { id: string; org_id: string; storage_path: string }): unknown;
-    seedJob(row: { id: string; media_asset_id: string }): unknown;
-    rows(): { jobs: Array<{ id: string; status: string; error_code: string | null; error_message: string | null }> };
+    seedAsset(row: { id: string; org_id: string; bucket: string; storage_path: string }): unknown;
+    seedJob(row: { id: string; org_id: string; media_asset_id: string }): unknown;
+    rows(): { jobs: Array<{ id: string; state: string; error_code: string | null; error_message: string | null }> };
   };
 }
 
@@ -42,14 +44,14 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
   const work = join(out, '.rugbyworker');
   await mkdir(work, { recursive: true });
   try {
-    const upload = randomUUID();
-    const ids = { job: randomUUID(), asset: randomUUID() };
-    const rawKey = `orgs/local/uploads/${upload}/raw/${basename(file).replace(/[^A-Za-z0-9._-]/g, '_') || 'video'}`;
+    // The rows and message complete-upload would make for this file.
+    const ids = { job: randomUUID(), asset: randomUUID(), org: randomUUID() };
+    const rawKey = `orgs/${ids.org}/uploads/${ids.asset}/raw/${basename(file).replace(/[^A-Za-z0-9._-]/g, '_') || 'video'}`;
     const { queue, store, db } = opts.adapters(join(work, 'bucket'));
     await store.upload(file, rawKey, 'application/octet-stream');
-    db.seedAsset({ id: ids.asset, org_id: 'local', storage_path: rawKey });
-    db.seedJob({ id: ids.job, media_asset_id: ids.asset });
-    await queue.send(JSON.stringify({ job_id: ids.job, media_asset_id: ids.asset, key: rawKey }));
+    db.seedAsset({ id: ids.asset, org_id: ids.org, bucket: store.bucket, storage_path: rawKey });
+    db.seedJob({ id: ids.job, org_id: ids.org, media_asset_id: ids.asset });
+    await queue.send(JSON.stringify({ job_id: ids.job, media_id: ids.asset, org_id: ids.org, type: 'transcode' }));
 
     const ports: RolePorts & { close(): Promise<void> } = {
       queue: async () => queue,
@@ -63,7 +65,7 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
     };
     const config: Config = {
       ...opts.config,
-      QUEUE_BACKEND: 'memory', BUCKET_NAME: 'local', SQS_LONG_POLL_WAIT_SECONDS: 0,
+      QUEUE_BACKEND: 'memory', SQS_LONG_POLL_WAIT_SECONDS: 0,
       HLS_SEGMENT_SECONDS: opts.segmentSeconds ?? opts.config.HLS_SEGMENT_SECONDS,
       WORK_DIR: join(work, 'tmp'), HEALTH_PORT: null,
     };
@@ -72,20 +74,19 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
       ...(process.stderr.isTTY ? { logOutput: progressBarOutput(process.stderr) } : {}),
     });
     const job = db.rows().jobs.find((j) => j.id === ids.job);
-    if (code !== 0 || job?.status !== 'completed') {
+    if (code !== 0 || job?.state !== 'succeeded') {
       opts.io.stderr(`rugbyworker: transcode of ${opts.file} failed${job?.error_code ? `: ${job.error_code}: ${job.error_message}` : ''}\n`);
       return 1;
     }
-    // The bucket's streaming folder and poster become DIR/master.m3u8, DIR/<rendition>/…, DIR/poster.jpg.
-    const prefix = `orgs/local/uploads/${upload}/`;
-    for await (const obj of store.list(`${prefix}streaming/`)) {
-      await store.download(obj.key, join(out, obj.key.slice(`${prefix}streaming/`.length)));
-    }
-    await store.download(`${prefix}thumbnails/poster.jpg`, join(out, 'poster.jpg'));
+    // The bucket's streaming folder becomes DIR/index.m3u8, DIR/<rendition>/…, DIR/thumbnails/….
+    const layout = streamingLayout({ baseOrgStoragePath: '', orgId: ids.org, mediaId: ids.asset });
+    if (!layout.ok) throw new Error(layout.reason);
+    const { prefix } = layout.layout;
+    for await (const obj of store.list(prefix)) await store.download(obj.key, join(out, obj.key.slice(prefix.length)));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  const master = join(out, 'master.m3u8');
+  const master = join(out, MASTER_PLAYLIST);
   opts.io.stdout(`${master}\n`);
   if (opts.serve) {
     const server = await serveHls({ dir: out });

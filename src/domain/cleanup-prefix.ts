@@ -40,3 +40,10 @@ export function unsafePathError(storagePath: unknown, reason: string): string {
 function refuse(reason: string): CleanupPrefix {
   return { ok: false, reason };
 }
+
+// S3's bucket naming rules (Wasabi follows them): a row naming anything else is not deletable.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export function validBucketName(bucket: unknown): boolean {
+  return typeof bucket === 'string' && BUCKET_NAME.test(bucket) && !bucket.includes('..');
+}

@@ -8,6 +8,7 @@ const BY_EXTENSION: Readonly<Record<string, string>> = {
   mp4: 'video/mp4', // fMP4 init segments
   jpg: 'image/jpeg',
   jpeg: 'image/jpeg',
+  vtt: 'text/vtt', // the storyboard's cues
 };
 
 export function contentTypeFor(key: string): string {

@@ -1,7 +1,17 @@
 // The HLS ladder (issue 4): which renditions a source gets, and the arguments of the ONE
 // ffmpeg process that encodes them all (decode once, split, scale per rung; PLATFORM.md
 // measured 45 s for a 3-rung ladder in one process against 53 s as three).
-import type { Rendition } from '../ports.js';
+import { storyboardFilter, SHEET_PATTERN } from './storyboard.js';
+import { THUMBNAILS_FOLDER, TOP_PLAYLIST } from './streaming-layout.js';
+
+/** A rung as the multivariant playlist lists it. */
+export interface Rendition {
+  readonly name: string; // e.g. "720p"
+  readonly width: number;
+  readonly height: number;
+  readonly bandwidth: number; // bits/s as in the master playlist
+  readonly playlist: string; // relative to the streaming folder, e.g. "720p/index.m3u8"
+}
 
 export interface Rung {
   /** e.g. "720p": the short side, so a portrait 720x1280 rung is "720p" too. Also its folder. */
@@ -22,7 +32,8 @@ export interface LadderSource {
 }
 
 export const DEFAULT_RUNG_HEIGHTS: readonly number[] = [1080, 720, 480, 360];
-export const MASTER_PLAYLIST = 'master.m3u8';
+/** The multivariant playlist at the top of the streaming folder, where the player looks. */
+export const MASTER_PLAYLIST = TOP_PLAYLIST;
 export const RENDITION_PLAYLIST = 'index.m3u8';
 export const DEFAULT_PRESET = 'veryfast';
 
@@ -143,6 +154,8 @@ export interface LadderArgsOptions {
   /** Absolute stream indexes from ffprobe, when the first stream of a kind is not the one (cover art). */
   videoStreamIndex?: number;
   audioStreamIndex?: number;
+  /** Also write the storyboard sheets to outDir/thumbnails/, from the same decode; the tile height. */
+  storyboardTileHeight?: number;
 }
 
 const RUNG_NAME = /^[0-9A-Za-z_-]+$/;
@@ -163,10 +176,15 @@ export function buildLadderArgs(opts: LadderArgsOptions): string[] {
   const dir = outDir.replace(/\/+$/, '') || '/';
   const ext = opts.segmentType === 'fmp4' ? 'm4s' : 'ts';
 
-  // Decode once, split, scale per rung. setsar=1: the sizes above already keep the aspect.
+  // Decode once, split, scale per rung (and for the storyboard). setsar=1: the sizes above already keep the aspect.
+  const storyboard = opts.storyboardTileHeight;
+  const branches = rungs.length + (storyboard === undefined ? 0 : 1);
   const graph = [
-    `[${videoIn}]split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join('')}`,
+    `[${videoIn}]split=${branches}${Array.from({ length: branches }, (_, i) => `[s${i}]`).join('')}`,
     ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`),
+    // Sheets are renumbered 0, 1, 2 … at 1 fps so the image muxer writes each once, without
+    // -fps_mode (FFmpeg ≥ 5) or -vsync (deprecated there): JetPack's FFmpeg is 4.x.
+    ...(storyboard === undefined ? [] : [`[s${rungs.length}]${storyboardFilter(segmentSeconds, storyboard)},settb=1,setpts=N,fps=1[sb]`]),
   ].join(';');
 
   const args = ['-y', ...opts.inputArgs, '-i', opts.input, '-filter_complex', graph];
@@ -206,43 +224,9 @@ export function buildLadderArgs(opts: LadderArgsOptions): string[] {
     '-hls_segment_filename', `${dir}/%v/seg_%05d.${ext}`,
     `${dir}/%v/${RENDITION_PLAYLIST}`,
   );
-  return args;
-}
-
-/** Never seek further than this for the poster: long matches start with warm-ups. */
-export const POSTER_MAX_SECONDS = 60;
-
-/** ~10 % into the video, capped; 0 when the duration is unknown. */
-export function posterAtSeconds(durationSeconds: number | null): number {
-  if (durationSeconds === null || !isPositive(durationSeconds)) return 0;
-  return Math.min(durationSeconds * 0.1, POSTER_MAX_SECONDS);
-}
-
-export interface PosterArgsOptions {
-  input: string;
-  inputArgs: readonly string[];
-  atSeconds: number;
-  outFile: string;
-  /** Scale down to at most this width (aspect kept); the source size when absent. */
-  width?: number;
-  videoStreamIndex?: number;
-}
-
-/**
- * One JPEG frame. A seek past the last frame makes ffmpeg exit 0 without writing the file,
- * so the caller checks that it exists.
- */
-export function buildPosterArgs(opts: PosterArgsOptions): string[] {
-  const at = Math.max(0, Number.isFinite(opts.atSeconds) ? opts.atSeconds : 0);
-  const videoIn = opts.videoStreamIndex === undefined ? '0:v:0' : `0:${opts.videoStreamIndex}`;
-  // -ss before -i: a fast keyframe seek, then decode up to the exact time.
-  const args = ['-y', ...opts.inputArgs, '-ss', at.toFixed(3), '-i', opts.input, '-map', videoIn, '-frames:v', '1', '-an'];
-  if (opts.width !== undefined) {
-    if (!Number.isInteger(opts.width) || opts.width < 2) throw new RangeError(`poster width must be an integer ≥ 2, got ${opts.width}`);
-    args.push('-vf', `scale=w=min(${evenFloor(opts.width)}\\,iw):h=-2`);
+  if (storyboard !== undefined) {
+    args.push('-map', '[sb]', '-c:v', 'mjpeg', '-q:v', '4', '-max_muxing_queue_size', '1024', '-start_number', '0', `${dir}/${THUMBNAILS_FOLDER}/${SHEET_PATTERN}`);
   }
-  // -update 1: one image under a fixed name, not an image sequence pattern.
-  args.push('-q:v', '3', '-update', '1', opts.outFile);
   return args;
 }
 

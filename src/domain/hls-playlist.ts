@@ -48,6 +48,17 @@ export function completedSegments(playlistText: string): string[] {
   return unique(out);
 }
 
+/** The #EXTINF durations of a media playlist, in order (seconds). */
+export function segmentDurations(playlistText: string): number[] {
+  const out: number[] = [];
+  for (const line of linesOf(playlistText)) {
+    if (!line.startsWith('#EXTINF:')) continue;
+    const seconds = Number(line.slice('#EXTINF:'.length).split(',')[0]);
+    if (Number.isFinite(seconds) && seconds >= 0) out.push(seconds);
+  }
+  return out;
+}
+
 /** The playlist is final: no segment will be added (VOD, or an EVENT stream that ended). */
 export function isEndList(text: string): boolean {
   return linesOf(text).includes('#EXT-X-ENDLIST');

@@ -1,7 +1,7 @@
 // Which settings a role needs follows from what it uses (its declared needs) and from
 // choices made elsewhere in the config (queue backend, Wasabi, inference backend).
-export type QueueUrlKey = 'SQS_QUEUE_URL' | 'CHUNKING_QUEUE_URL' | 'VIDEO_WORKER_QUEUE_URL' | 'REASSEMBLY_QUEUE_URL';
-export type BucketKey = 'BUCKET_NAME' | 'INPUT_BUCKET_NAME' | 'OUTPUT_BUCKET_NAME';
+export type QueueUrlKey = 'SQS_TRANSCODE_QUEUE_URL' | 'CHUNKING_QUEUE_URL' | 'VIDEO_WORKER_QUEUE_URL' | 'REASSEMBLY_QUEUE_URL';
+export type BucketKey = 'INPUT_BUCKET_NAME' | 'OUTPUT_BUCKET_NAME';
 export type TableKey = 'JOBS_TABLE_NAME' | 'SEGMENT_COMPLETIONS_TABLE_NAME' | 'REASSEMBLY_TRIGGERED_TABLE_NAME';
 
 export interface RoleNeeds {
@@ -10,6 +10,8 @@ export interface RoleNeeds {
   /** Queues the role sends to. */
   readonly sendsTo?: readonly QueueUrlKey[];
   readonly buckets?: readonly BucketKey[];
+  /** RugbyCodex media storage (Wasabi or S3): the bucket of each object comes from its row. */
+  readonly mediaStorage?: boolean;
   readonly mediaDb?: boolean;
   readonly tables?: readonly TableKey[];
   readonly inference?: boolean;
@@ -33,15 +35,13 @@ export function requiredSettings(role: string, needs: RoleNeeds, cfg: Settings):
   const need = (key: string, why: string) => out.push({ key, reason: `${why} (role ${role})` });
 
   for (const q of [...(needs.consumes ? [needs.consumes] : []), ...(needs.sendsTo ?? [])]) {
-    if (cfg.QUEUE_BACKEND === 'sqs') need(q, 'SQS queue URL');
+    if (cfg.QUEUE_BACKEND === 'sqs') need(q, q === 'SQS_TRANSCODE_QUEUE_URL' ? 'SQS queue URL (or its other name, SQS_QUEUE_URL)' : 'SQS queue URL');
     if (cfg.QUEUE_BACKEND === 'redis') need('REDIS_URL', 'Redis server of QUEUE_BACKEND=redis');
   }
-  for (const b of needs.buckets ?? []) {
-    need(b, 'bucket name');
-    if (b === 'BUCKET_NAME' && isSet(cfg.WASABI_ENDPOINT)) {
-      need('WASABI_KEY', 'Wasabi access key for WASABI_ENDPOINT');
-      need('WASABI_SECRET', 'Wasabi secret key for WASABI_ENDPOINT');
-    }
+  for (const b of needs.buckets ?? []) need(b, 'bucket name');
+  if (needs.mediaStorage && isSet(cfg.WASABI_ENDPOINT)) {
+    need('WASABI_KEY', 'Wasabi access key for WASABI_ENDPOINT');
+    need('WASABI_SECRET', 'Wasabi secret key for WASABI_ENDPOINT');
   }
   if (needs.mediaDb) {
     need('SUPABASE_URL', 'Supabase project URL');

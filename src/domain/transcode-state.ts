@@ -1,33 +1,65 @@
-// transcode_jobs.status (DESIGN §4: pending → processing → completed | failed, plus
-// pending → failed). The only place that decides which status changes are legal, and
-// which failures are worth a retry.
-import type { TranscodeErrorCode, TranscodeJobStatus } from '../ports.js';
+// The RugbyCodex transcode lifecycle (RUGBYCODEX.md, DESIGN §4): `jobs.state` and
+// `media_assets.processing_stage`. The only place that decides which changes are legal
+// (the adapters turn them into conditional writes) and which failures are worth a retry.
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
 
-const NEXT: Readonly<Record<TranscodeJobStatus, readonly TranscodeJobStatus[]>> = {
-  // pending → failed: every delivery failed before the claim (say the database was down) and
-  // the last one is going to the DLQ; left pending, the row would wait forever.
-  pending: ['processing', 'failed'],
-  // processing → processing: a redelivery after the previous worker died mid-job.
-  processing: ['processing', 'completed', 'failed'],
-  // failed → processing: a transient failure released the message and it came back.
-  failed: ['processing'],
-  // Terminal: a redelivered completed job is acked without any work.
-  completed: [],
+export const PROCESSING_STAGES = ['uploaded', 'transcoding', 'transcoded', 'complete', 'failed'] as const;
+export type ProcessingStage = (typeof PROCESSING_STAGES)[number];
+
+export type TranscodeErrorCode = 'INVALID_INPUT' | 'FFMPEG_ERROR' | 'DOWNLOAD_ERROR' | 'UPLOAD_ERROR' | 'DB_ERROR' | 'ABORTED';
+
+const JOB_NEXT: Readonly<Record<JobState, readonly JobState[]>> = {
+  // queued → failed: every delivery failed before the start (the database was down, say)
+  // and the last one is going to the DLQ; left queued, the row would wait forever.
+  queued: ['running', 'failed'],
+  // running → running: a redelivery after the previous worker died mid-job.
+  running: ['running', 'succeeded', 'failed'],
+  // Finished: a redelivered message is acked without work (a user completing twice).
+  succeeded: [],
+  failed: [],
+  canceled: [],
 };
 
-export function canTransition(from: TranscodeJobStatus, to: TranscodeJobStatus): boolean {
-  return NEXT[from]?.includes(to) ?? false;
+const STAGE_NEXT: Readonly<Record<ProcessingStage, readonly ProcessingStage[]>> = {
+  uploaded: ['transcoding', 'failed'],
+  transcoding: ['transcoding', 'transcoded', 'failed'],
+  // transcoded → transcoding: the worker died before completing and the job came back.
+  transcoded: ['transcoding', 'complete', 'failed'],
+  complete: [],
+  // failed → transcoding: an operator re-queued the job.
+  failed: ['transcoding'],
+};
+
+export function canJobBecome(from: JobState, to: JobState): boolean {
+  return JOB_NEXT[from]?.includes(to) ?? false;
 }
 
-export class IllegalTransitionError extends Error {
-  override readonly name = 'IllegalTransitionError';
-  constructor(readonly from: TranscodeJobStatus, readonly to: TranscodeJobStatus) {
-    super(`transcode job cannot go from ${from} to ${to}`);
-  }
+export function canStageBecome(from: ProcessingStage, to: ProcessingStage): boolean {
+  return STAGE_NEXT[from]?.includes(to) ?? false;
 }
 
-export function assertTransition(from: TranscodeJobStatus, to: TranscodeJobStatus): void {
-  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+/** The states a job may be in for a write that moves it to `to` (a conditional update's filter). */
+export function jobStatesBefore(to: JobState): JobState[] {
+  return JOB_STATES.filter((from) => canJobBecome(from, to));
+}
+
+export function stagesBefore(to: ProcessingStage): ProcessingStage[] {
+  return PROCESSING_STAGES.filter((from) => canStageBecome(from, to));
+}
+
+/** A job nothing more is done for: its message is acked as it comes. */
+export function isFinished(state: JobState): boolean {
+  return JOB_NEXT[state]?.length === 0;
+}
+
+/**
+ * A succeeded job whose asset the worker left short of `complete` (it stopped between the
+ * job and asset writes): a redelivery finishes the asset rather than leaving the player on
+ * "Preparing video…" forever.
+ */
+export function needsAssetCompletion(state: JobState, asset: { processingStage: ProcessingStage; streamingReady: boolean }): boolean {
+  return state === 'succeeded' && asset.streamingReady && asset.processingStage === 'transcoded';
 }
 
 /**
@@ -39,7 +71,7 @@ export type TranscodeFailure =
   | { kind: 'ffmpeg'; reason: 'exit' | 'stall' | 'aborted' | 'spawn'; exitCode?: number | null }
   | { kind: 'download' }
   | { kind: 'upload' }
-  | { kind: 'db' }
+  | { kind: 'db'; transient?: boolean }
   | { kind: 'aborted' };
 
 export interface TranscodeErrorClass {
@@ -59,7 +91,8 @@ export function classifyTranscodeError(failure: TranscodeFailure): TranscodeErro
     case 'upload':
       return { code: 'UPLOAD_ERROR', permanent: false };
     case 'db':
-      return { code: 'DB_ERROR', permanent: false };
+      // Not transient: the row is gone or moved on (the video was deleted mid-transcode, say).
+      return { code: 'DB_ERROR', permanent: failure.transient === false };
     case 'aborted':
       return { code: 'ABORTED', permanent: false };
   }

@@ -46,6 +46,8 @@ export interface ConsumerOptions<T> {
   once?: boolean;
   /** Long-poll wait per receive (default 20, SQS's maximum). */
   waitSeconds?: number;
+  /** Visibility of a received message until the handler's lease takes over (default: the queue's own). */
+  visibilitySeconds?: number;
   heartbeat?: { intervalSeconds: number; extensionSeconds: number };
   /** Lease to set before the handler starts (e.g. calculateInitialTimeout of the input size). */
   initialTimeoutSeconds?: (job: T) => Promise<number> | number;
@@ -182,7 +184,7 @@ class QueueConsumer<T> implements Consumer {
       }
       let messages: QueueMessage[];
       try {
-        messages = await queue.receive({ max: free, waitSeconds: this.#waitSeconds, signal });
+        messages = await queue.receive({ max: free, waitSeconds: this.#waitSeconds, visibilitySeconds: this.#opts.visibilitySeconds, signal });
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
@@ -282,9 +284,7 @@ class QueueConsumer<T> implements Consumer {
         { event_type: 'message_invalid', queue: queue.name, message_id: message.id, receive_count: message.receiveCount, reason: parsed.reason },
         `${role}: invalid message ${message.id}: ${parsed.reason}`,
       );
-      if (await this.#queueOp('deadLetter', message, () => queue.deadLetter(message, `invalid message: ${parsed.reason}`))) {
-        this.#metrics.deadLettered.inc();
-      }
+      await this.#deadLetter(message, `invalid message: ${parsed.reason}`, this.#logger);
       return;
     }
     const value = parsed.value;
@@ -363,7 +363,7 @@ class QueueConsumer<T> implements Consumer {
         { event_type: 'job_failed', permanent, receive_count: message.receiveCount, max_receive_count: max, reason, err, duration_seconds: round(seconds) },
         `${role}: job ${job.jobId} failed${permanent ? ' permanently' : ` on its last receive (${message.receiveCount}/${max})`}: ${reason}`,
       );
-      if (await this.#queueOp('deadLetter', message, () => queue.deadLetter(message, dlqReason), logger)) this.#metrics.deadLettered.inc();
+      await this.#deadLetter(message, dlqReason, logger);
       return;
     }
 
@@ -410,6 +410,22 @@ class QueueConsumer<T> implements Consumer {
     await Promise.race([job.settled, sleep(this.#opts.abortCleanupMs ?? 1_500, cleanup.signal).catch(() => undefined)]);
     cleanup.abort();
     this.#finish(job);
+  }
+
+  /**
+   * To the DLQ with the reason. A queue without one (no RedrivePolicy) cannot keep the
+   * message anywhere: it is logged with the reason and deleted, as the Python worker does,
+   * rather than redelivered forever.
+   */
+  async #deadLetter(message: QueueMessage, reason: string, logger: Logger): Promise<void> {
+    const { queue, role } = this.#opts;
+    if (queue.maxReceiveCount === null) {
+      logger.error({ event_type: 'message_discarded', queue: queue.name, message_id: message.id, reason, body: message.body.slice(0, 1000) },
+        `${role}: ${queue.name} has no dead-letter queue; deleting message ${message.id}: ${reason}`);
+      if (await this.#queueOp('ack', message, () => queue.ack(message), logger)) this.#metrics.deadLettered.inc();
+      return;
+    }
+    if (await this.#queueOp('deadLetter', message, () => queue.deadLetter(message, reason), logger)) this.#metrics.deadLettered.inc();
   }
 
   /** Runs a queue call; a failure is logged (the message comes back after its timeout) and resolves false. */

@@ -1,59 +1,56 @@
 // One behaviour for every MediaDb adapter: run by mediadb-supabase.test.ts (supabase-js
-// against the PostgREST stand-in) and unit/mediadb-memory.test.ts. Rows are read back
-// through the harness, as the backend itself keeps them.
+// against the PostgREST stand-in on real PostgreSQL) and unit/mediadb-memory.test.ts.
+// Rows are read back through the harness, as the backend itself keeps them; timestamps
+// are compared as instants (PostgreSQL answers +00:00, the memory adapter Z).
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { DbError } from '../../src/adapters/db/db-error.js';
-import type { CleanupJobRow, MediaAssetRow, TranscodeJobRow } from '../../src/adapters/db/schema.js';
-import type { MediaDb, TranscodeResult } from '../../src/ports.js';
-
-/** The columns of deploy/supabase/migrations (migration.test.ts checks them against Postgres). */
-export { MEDIA_COLUMNS } from '../helpers/media-columns.js';
+import type { CleanupJobRow, JobRow, MediaAssetRow } from '../../src/adapters/db/schema.js';
+import type { JobRef, MediaDb, StoryboardRecord, TranscodeOutcome } from '../../src/ports.js';
 
 export const T0 = '2026-11-24T10:00:00.000Z';
+export const NOW = '2026-11-24T11:00:00.000Z';
 export const ORG = '0d5c8a3e-1111-4a1b-9c1d-000000000001';
 export const ASSET = '0d5c8a3e-2222-4a1b-9c1d-000000000002';
 export const JOB = '0d5c8a3e-3333-4a1b-9c1d-000000000003';
-export const WORKER = 'jetson-01:1234';
+export const REF: JobRef = { jobId: JOB, mediaId: ASSET, orgId: ORG };
 
-export function assetRow(row: Partial<MediaAssetRow> = {}): MediaAssetRow {
+/** An asset as complete-upload leaves it: uploaded, queued for transcoding. */
+export function assetRow(row: Partial<MediaAssetRow> = {}): Partial<MediaAssetRow> {
   return {
-    id: ASSET, org_id: ORG, storage_path: `orgs/${ORG}/uploads/${ASSET}/raw/match.mp4`, streaming_path: null, thumbnail_path: null, status: 'uploaded',
-    duration_seconds: null, width: null, height: null, renditions: null, error_code: null, error_message: null, created_at: T0, updated_at: T0, ...row,
+    id: ASSET, org_id: ORG, bucket: 'rugbycodex', storage_path: `orgs/${ORG}/uploads/${ASSET}/raw/match.mp4`, file_name: 'match.mp4',
+    base_org_storage_path: `orgs/${ORG}/uploads/`, status: 'uploaded', processing_stage: 'uploaded', transcode_progress: 0, streaming_ready: false,
+    duration_seconds: 61.44, created_at: T0, ...row,
   };
 }
 
-export function jobRow(row: Partial<TranscodeJobRow> = {}): TranscodeJobRow {
-  return {
-    id: JOB, media_asset_id: ASSET, status: 'pending', progress: 0, attempts: 0, worker_id: null, error_code: null, error_message: null,
-    started_at: null, completed_at: null, created_at: T0, updated_at: T0, ...row,
-  };
+export function jobRow(row: Partial<JobRow> = {}): Partial<JobRow> {
+  return { id: JOB, org_id: ORG, media_asset_id: ASSET, type: 'transcode', state: 'queued', progress: 0, attempt: 1, created_at: T0, updated_at: T0, ...row };
 }
 
-export function cleanupRow(row: Partial<CleanupJobRow> & Pick<CleanupJobRow, 'id'>): CleanupJobRow {
-  return { media_asset_id: null, storage_path: `orgs/${ORG}/uploads/${row.id}/raw/x.mp4`, processed_at: null, objects_deleted: null, error: null, created_at: T0, ...row };
+export function cleanupRow(row: Partial<CleanupJobRow> & Pick<CleanupJobRow, 'id'>): Partial<CleanupJobRow> {
+  return { media_asset_id: row.id, bucket: 'rugbycodex', storage_path: `orgs/${ORG}/uploads/${row.id}/raw/x.mp4`, processed_at: null, error: null, created_at: T0, ...row };
 }
 
-export function transcodeResult(over: Partial<TranscodeResult> = {}): TranscodeResult {
-  const base = `orgs/${ORG}/uploads/${ASSET}`;
-  return {
-    jobId: JOB, assetId: ASSET, streamingPath: `${base}/streaming/master.m3u8`, thumbnailPath: `${base}/thumbnails/poster.jpg`,
-    durationSeconds: 61.44, width: 1920, height: 1080,
-    renditions: [
-      { name: '1080p', width: 1920, height: 1080, bandwidth: 6_000_000, playlist: '1080p/index.m3u8' },
-      { name: '720p', width: 1280, height: 720, bandwidth: 3_000_000, playlist: '720p/index.m3u8' },
-    ],
-    ...over,
-  };
-}
+export const STORYBOARD: StoryboardRecord = {
+  spriteKey: `orgs/${ORG}/uploads/${ASSET}/streaming/thumbnails/storyboard_000.jpg`,
+  vttKey: `orgs/${ORG}/uploads/${ASSET}/streaming/thumbnails/storyboard.vtt`,
+  frameCount: 11, intervalSeconds: 6, width: 320, height: 180,
+};
+
+export const OUTCOME: TranscodeOutcome = {
+  playlistKey: `orgs/${ORG}/uploads/${ASSET}/streaming/index.m3u8`,
+  renditions: [{ name: '1080p', width: 1920, height: 1080, bandwidth: 6_600_000 }, { name: '720p', width: 1280, height: 720, bandwidth: 3_440_800 }],
+  durationSeconds: 61.44,
+};
 
 export interface MediaDbHarness {
   db: MediaDb;
-  seedAsset(row: MediaAssetRow): void;
-  seedJob(row: TranscodeJobRow): void;
-  seedCleanupJob(row: CleanupJobRow): void;
-  asset(id: string): MediaAssetRow | undefined;
-  job(id: string): TranscodeJobRow | undefined;
-  cleanupJob(id: string): CleanupJobRow | undefined;
+  seedAsset(row: Partial<MediaAssetRow>): Promise<void>;
+  seedJob(row: Partial<JobRow>): Promise<void>;
+  seedCleanupJob(row: Partial<CleanupJobRow>): Promise<void>;
+  asset(id: string): Promise<MediaAssetRow | undefined>;
+  job(id: string): Promise<JobRow | undefined>;
+  cleanupJob(id: string): Promise<CleanupJobRow | undefined>;
 }
 
 /** Tests set `clock.now`; adapters read it through the `now` they were built with. */
@@ -61,183 +58,202 @@ export interface TestClock {
   now: Date;
 }
 
-const without = <T extends object>(row: T | undefined, key: keyof T): Partial<T> => {
-  const copy: Partial<T> = { ...row };
-  delete copy[key];
-  return copy;
-};
+export const instant = (t: string | null | undefined): string | null => (t == null ? null : new Date(t).toISOString());
 
 export function describeMediaDbConformance(name: string, makeHarness: (clock: TestClock) => Promise<MediaDbHarness>): void {
   describe(`MediaDb conformance: ${name}`, () => {
-    const clock: TestClock = { now: new Date(T0) };
+    const clock: TestClock = { now: new Date(NOW) };
     let h: MediaDbHarness;
+    const seed = async (job: Partial<JobRow> = {}, asset: Partial<MediaAssetRow> = {}): Promise<void> => {
+      await h.seedAsset(assetRow(asset));
+      await h.seedJob(jobRow(job));
+    };
 
     beforeEach(async () => {
-      clock.now = new Date('2026-11-24T11:00:00.000Z');
+      clock.now = new Date(NOW);
       h = await makeHarness(clock);
     });
 
-    describe('claimTranscodeJob', () => {
-      it('claims a pending job: processing, attempts 1, worker and start time; the asset goes processing', async () => {
-        h.seedAsset(assetRow());
-        h.seedJob(jobRow());
-        await expect(h.db.claimTranscodeJob(JOB, ASSET, WORKER)).resolves.toEqual({ outcome: 'claimed', attempts: 1, orgId: ORG });
-        expect(h.job(JOB)).toMatchObject({ status: 'processing', attempts: 1, worker_id: WORKER, started_at: '2026-11-24T11:00:00.000Z', progress: 0 });
-        expect(h.asset(ASSET)).toMatchObject({ status: 'processing' });
-      });
-
-      it('increments attempts on every claim (a redelivery after a worker died, a retry after a failure)', async () => {
-        h.seedAsset(assetRow({ status: 'failed', error_code: 'DOWNLOAD_ERROR', error_message: 'timeout' }));
-        h.seedJob(jobRow({ status: 'failed', attempts: 2, worker_id: 'old', error_code: 'DOWNLOAD_ERROR', error_message: 'timeout' }));
-        await expect(h.db.claimTranscodeJob(JOB, ASSET, WORKER)).resolves.toMatchObject({ outcome: 'claimed', attempts: 3 });
-        await expect(h.db.claimTranscodeJob(JOB, ASSET, 'other-worker')).resolves.toMatchObject({ outcome: 'claimed', attempts: 4 });
-        expect(h.job(JOB)).toMatchObject({ status: 'processing', attempts: 4, worker_id: 'other-worker', error_code: null, error_message: null });
-        expect(h.asset(ASSET)).toMatchObject({ status: 'processing', error_code: null, error_message: null });
-      });
-
-      it('a completed job is reported completed and nothing is written', async () => {
-        const asset = assetRow({ status: 'ready' });
-        const job = jobRow({ status: 'completed', attempts: 1, progress: 100, worker_id: 'w0', completed_at: T0 });
-        h.seedAsset(asset);
-        h.seedJob(job);
-        await expect(h.db.claimTranscodeJob(JOB, ASSET, WORKER)).resolves.toEqual({ outcome: 'completed', attempts: 1, orgId: null });
-        expect(h.job(JOB)).toEqual(job);
-        expect(h.asset(ASSET)).toEqual(asset);
-      });
-
-      it('an unknown job, or a job of another asset, is a permanent DbError naming transcode_jobs', async () => {
-        h.seedAsset(assetRow());
-        h.seedJob(jobRow());
-        const missing = await h.db.claimTranscodeJob('0d5c8a3e-9999-4a1b-9c1d-000000000009', ASSET, WORKER).catch((e: unknown) => e);
-        expect(missing).toBeInstanceOf(DbError);
-        expect(missing).toMatchObject({ table: 'transcode_jobs', transient: false });
-        expect((missing as Error).message).toMatch(/^transcode_jobs: no job /);
-        const other = await h.db.claimTranscodeJob(JOB, '0d5c8a3e-8888-4a1b-9c1d-000000000008', WORKER).catch((e: unknown) => e);
-        expect(other).toMatchObject({ name: 'DbError', table: 'transcode_jobs', transient: false });
-        expect(h.job(JOB)).toMatchObject({ status: 'pending', attempts: 0 });
-      });
-    });
-
-    describe('updateProgress', () => {
-      it('writes whole percents and never goes backwards', async () => {
-        h.seedAsset(assetRow({ status: 'processing' }));
-        h.seedJob(jobRow({ status: 'processing', attempts: 1 }));
-        await h.db.updateProgress(JOB, 10);
-        expect(h.job(JOB)?.progress).toBe(10);
-        await h.db.updateProgress(JOB, 5);
-        expect(h.job(JOB)?.progress).toBe(10);
-        await h.db.updateProgress(JOB, 10);
-        await h.db.updateProgress(JOB, 57.9);
-        expect(h.job(JOB)?.progress).toBe(57);
-        await h.db.updateProgress(JOB, Number.NaN);
-        await h.db.updateProgress(JOB, 250);
-        expect(h.job(JOB)?.progress).toBe(100);
-      });
-
-      it('leaves a completed job at 100', async () => {
-        h.seedAsset(assetRow({ status: 'ready' }));
-        h.seedJob(jobRow({ status: 'completed', progress: 100 }));
-        await h.db.updateProgress(JOB, 40);
-        expect(h.job(JOB)?.progress).toBe(100);
-      });
-    });
-
-    describe('completeTranscode', () => {
-      it('asset ready with its streaming data, job completed with progress 100', async () => {
-        h.seedAsset(assetRow({ status: 'processing' }));
-        h.seedJob(jobRow({ status: 'processing', attempts: 1, progress: 80, worker_id: WORKER }));
-        const result = transcodeResult();
-        await h.db.completeTranscode(result);
-        expect(h.asset(ASSET)).toMatchObject({
-          status: 'ready', streaming_path: result.streamingPath, thumbnail_path: result.thumbnailPath, duration_seconds: 61.44, width: 1920, height: 1080,
-          renditions: result.renditions, error_code: null, error_message: null,
+    describe('transcodeJob', () => {
+      it('reads the job with its asset', async () => {
+        await seed({ attempt: 2, state: 'running' }, { bucket: 'second-bucket', base_org_storage_path: '' });
+        await expect(h.db.transcodeJob(JOB)).resolves.toEqual({
+          id: JOB, orgId: ORG, mediaAssetId: ASSET, type: 'transcode', state: 'running', attempt: 2,
+          asset: {
+            id: ASSET, orgId: ORG, bucket: 'second-bucket', storagePath: `orgs/${ORG}/uploads/${ASSET}/raw/match.mp4`, baseOrgStoragePath: '',
+            processingStage: 'uploaded', streamingReady: false,
+          },
         });
-        expect(h.job(JOB)).toMatchObject({ status: 'completed', progress: 100, completed_at: '2026-11-24T11:00:00.000Z', attempts: 1, worker_id: WORKER });
       });
 
-      it('a second completion (redelivery) changes nothing that matters', async () => {
-        h.seedAsset(assetRow({ status: 'processing' }));
-        h.seedJob(jobRow({ status: 'processing', attempts: 1 }));
-        await h.db.completeTranscode(transcodeResult());
-        const [asset, job] = [h.asset(ASSET), h.job(JOB)];
-        clock.now = new Date('2026-11-24T12:00:00.000Z');
-        await h.db.completeTranscode(transcodeResult());
-        expect(h.job(JOB)).toEqual(job);
-        expect(without(h.asset(ASSET), 'updated_at')).toEqual(without(asset, 'updated_at'));
+      it('is null for a job that does not exist; a job without an asset has asset null', async () => {
+        await expect(h.db.transcodeJob(JOB)).resolves.toBeNull();
+        await h.seedJob(jobRow({ media_asset_id: null }));
+        await expect(h.db.transcodeJob(JOB)).resolves.toMatchObject({ mediaAssetId: null, asset: null });
+      });
+    });
+
+    describe('startTranscode', () => {
+      it('queued → running (started_at, attempt = receive count), asset → transcoding', async () => {
+        await seed({}, { transcode_progress: 40 });
+        await expect(h.db.startTranscode(REF, 3)).resolves.toBe(true);
+        expect(await h.job(JOB)).toMatchObject({ state: 'running', attempt: 3 });
+        expect(instant((await h.job(JOB))?.started_at)).toBe(NOW);
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'transcoding', transcode_progress: 0, status: 'uploaded' });
       });
 
-      it('writes the asset before the job: a job that cannot complete fails after the asset is ready', async () => {
-        h.seedAsset(assetRow({ status: 'processing' }));
-        h.seedJob(jobRow({ status: 'pending' }));
-        const err = await h.db.completeTranscode(transcodeResult()).catch((e: unknown) => e);
-        expect(err).toMatchObject({ name: 'DbError', table: 'transcode_jobs', transient: false });
-        expect(h.asset(ASSET)?.status).toBe('ready');
-        expect(h.job(JOB)?.status).toBe('pending');
+      it('a redelivered running job (its worker died after the encode) starts again', async () => {
+        await seed({ state: 'running', attempt: 1 }, { processing_stage: 'transcoded' });
+        await expect(h.db.startTranscode(REF, 2)).resolves.toBe(true);
+        expect(await h.job(JOB)).toMatchObject({ state: 'running', attempt: 2 });
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'transcoding' });
+      });
+
+      it.each(['succeeded', 'failed', 'canceled'] as const)('a %s job is not started and nothing is written', async (state) => {
+        await seed({ state });
+        await expect(h.db.startTranscode(REF, 2)).resolves.toBe(false);
+        expect(await h.job(JOB)).toMatchObject({ state, attempt: 1, started_at: null });
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'uploaded' });
+      });
+
+      it('an asset already complete (or of another org) is refused with a permanent DbError', async () => {
+        await seed({}, { processing_stage: 'complete', status: 'ready' });
+        const err = await h.db.startTranscode(REF, 1).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(DbError);
+        expect(err).toMatchObject({ transient: false, table: 'media_assets' });
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'complete', status: 'ready' });
+        await expect(h.db.startTranscode({ ...REF, orgId: '0d5c8a3e-9999-4a1b-9c1d-000000000009' }, 1)).rejects.toMatchObject({ transient: false });
+      });
+    });
+
+    describe('reportProgress', () => {
+      it('writes the encode percent (integer) and the job fraction, never backwards', async () => {
+        await seed({ state: 'running' }, { processing_stage: 'transcoding' });
+        await h.db.reportProgress(REF, { encodePercent: 42.7, jobFraction: 0.4629 });
+        expect(await h.asset(ASSET)).toMatchObject({ transcode_progress: 42 });
+        expect(Number((await h.job(JOB))?.progress)).toBeCloseTo(0.4629, 4);
+        await h.db.reportProgress(REF, { encodePercent: 50, jobFraction: 0.3 });
+        expect(Number((await h.job(JOB))?.progress)).toBeCloseTo(0.4629, 4);
+        await h.db.reportProgress(REF, { encodePercent: 100, jobFraction: 1.7 });
+        expect(await h.asset(ASSET)).toMatchObject({ transcode_progress: 100 });
+        expect(Number((await h.job(JOB))?.progress)).toBe(1);
+      });
+
+      it('touches nothing once the asset is past transcoding or the job is finished', async () => {
+        await seed({ state: 'succeeded', progress: 1 }, { processing_stage: 'complete', transcode_progress: 100 });
+        await h.db.reportProgress(REF, { encodePercent: 10, jobFraction: 0.1 });
+        expect(await h.asset(ASSET)).toMatchObject({ transcode_progress: 100 });
+        expect(Number((await h.job(JOB))?.progress)).toBe(1);
+      });
+    });
+
+    describe('the success path, in the order of RUGBYCODEX.md', () => {
+      it('transcoded → streaming ready with the storyboard → job succeeded → asset complete and ready', async () => {
+        await seed({ state: 'running' }, { processing_stage: 'transcoding', transcode_progress: 80 });
+        await h.db.markTranscoded(REF);
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'transcoded', transcode_progress: 100, streaming_ready: false });
+        await h.db.publishStreaming(REF, STORYBOARD);
+        expect(await h.asset(ASSET)).toMatchObject({
+          processing_stage: 'transcoded', streaming_ready: true, status: 'uploaded',
+          thumbnail_path: STORYBOARD.spriteKey, thumbnail_sprite_path: STORYBOARD.spriteKey, thumbnail_vtt_path: STORYBOARD.vttKey,
+          thumbnail_frame_count: 11, thumbnail_interval_seconds: 6, thumbnail_width: 320, thumbnail_height: 180,
+        });
+        clock.now = new Date('2026-11-24T11:05:00.000Z');
+        await h.db.succeedJob(REF, OUTCOME);
+        const job = await h.job(JOB);
+        expect(job).toMatchObject({ state: 'succeeded', error_code: null, error_message: null });
+        expect(Number(job?.progress)).toBe(1);
+        expect(instant(job?.finished_at)).toBe('2026-11-24T11:05:00.000Z');
+        expect(job?.result).toEqual({ playlist: OUTCOME.playlistKey, renditions: OUTCOME.renditions, duration_seconds: 61.44 });
+        await h.db.completeAsset(REF);
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'complete', status: 'ready', streaming_ready: true });
+        // Idempotent: a redelivery that completes again changes nothing.
+        await h.db.completeAsset(REF);
+        await h.db.succeedJob(REF, OUTCOME);
+        expect(instant((await h.job(JOB))?.finished_at)).toBe('2026-11-24T11:05:00.000Z');
+      });
+
+      it('each asset step refuses an asset in the wrong stage (permanent), and publish without a storyboard sets only streaming_ready', async () => {
+        await seed({ state: 'running' }, { processing_stage: 'uploaded' });
+        await expect(h.db.markTranscoded(REF)).rejects.toMatchObject({ transient: false });
+        await expect(h.db.publishStreaming(REF, null)).rejects.toMatchObject({ transient: false });
+        await expect(h.db.completeAsset(REF)).rejects.toMatchObject({ transient: false });
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'uploaded', streaming_ready: false });
+        await h.db.startTranscode(REF, 1);
+        await h.db.markTranscoded(REF);
+        await h.db.publishStreaming(REF, null);
+        expect(await h.asset(ASSET)).toMatchObject({ streaming_ready: true, thumbnail_path: null, thumbnail_frame_count: null });
+      });
+
+      it('a job canceled meanwhile cannot succeed: a permanent DbError, the row stays canceled', async () => {
+        await seed({ state: 'canceled' });
+        await expect(h.db.succeedJob(REF, OUTCOME)).rejects.toMatchObject({ transient: false, table: 'jobs' });
+        expect(await h.job(JOB)).toMatchObject({ state: 'canceled', finished_at: null });
       });
     });
 
     describe('failTranscode', () => {
-      it('job and asset failed with the code and a one-line message', async () => {
-        h.seedAsset(assetRow({ status: 'processing' }));
-        h.seedJob(jobRow({ status: 'processing', attempts: 1, progress: 30 }));
-        await h.db.failTranscode(JOB, ASSET, 'INVALID_INPUT', 'no video stream\n  in match.mp4');
-        const error = { error_code: 'INVALID_INPUT', error_message: 'no video stream in match.mp4' };
-        expect(h.job(JOB)).toMatchObject({ status: 'failed', progress: 30, ...error });
-        expect(h.asset(ASSET)).toMatchObject({ status: 'failed', ...error });
+      it('job failed with the code and a one-line message; asset processing_stage failed, status left alone', async () => {
+        await seed({ state: 'running' }, { processing_stage: 'transcoding' });
+        await h.db.failTranscode(REF, 'FFMPEG_ERROR', 'ffmpeg exited with code 1\n  Invalid data found');
+        const job = await h.job(JOB);
+        expect(job).toMatchObject({ state: 'failed', error_code: 'FFMPEG_ERROR', error_message: 'ffmpeg exited with code 1 Invalid data found' });
+        expect(instant(job?.finished_at)).toBe(NOW);
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'failed', status: 'uploaded' });
       });
 
-      it('a job never claimed (every delivery failed before the claim) goes from pending to failed', async () => {
-        h.seedAsset(assetRow({ status: 'uploaded' }));
-        h.seedJob(jobRow({ status: 'pending', attempts: 0 }));
-        await h.db.failTranscode(JOB, ASSET, 'DB_ERROR', 'select failed (HTTP 500)');
-        expect(h.job(JOB)).toMatchObject({ status: 'failed', attempts: 0, error_code: 'DB_ERROR' });
-        expect(h.asset(ASSET)).toMatchObject({ status: 'failed', error_code: 'DB_ERROR' });
+      it('a queued job (every delivery failed before the start) fails too', async () => {
+        await seed();
+        await h.db.failTranscode(REF, 'DB_ERROR', 'supabase down');
+        expect(await h.job(JOB)).toMatchObject({ state: 'failed', error_code: 'DB_ERROR' });
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'failed' });
       });
 
-      it('a completed job and its ready asset stay as they are', async () => {
-        const asset = assetRow({ status: 'ready' });
-        const job = jobRow({ status: 'completed', progress: 100 });
-        h.seedAsset(asset);
-        h.seedJob(job);
-        await h.db.failTranscode(JOB, ASSET, 'FFMPEG_ERROR', 'late failure of a lost lease');
-        expect(h.job(JOB)).toEqual(job);
-        expect(h.asset(ASSET)).toEqual(asset);
+      it('never touches a succeeded job or a complete asset', async () => {
+        await seed({ state: 'succeeded', progress: 1 }, { processing_stage: 'complete', status: 'ready', streaming_ready: true });
+        await h.db.failTranscode(REF, 'UPLOAD_ERROR', 'late');
+        expect(await h.job(JOB)).toMatchObject({ state: 'succeeded', error_code: null });
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'complete', status: 'ready' });
       });
     });
 
-    describe('cleanup jobs', () => {
-      const [A, B, C, D] = ['c0000000-0000-4000-8000-00000000000a', 'c0000000-0000-4000-8000-00000000000b', 'c0000000-0000-4000-8000-00000000000c', 'c0000000-0000-4000-8000-00000000000d'];
+    describe('cleanup rows', () => {
+      const A = '0d5c8a3e-aaaa-4a1b-9c1d-00000000000a';
+      const B = '0d5c8a3e-bbbb-4a1b-9c1d-00000000000b';
+      const C = '0d5c8a3e-cccc-4a1b-9c1d-00000000000c';
 
-      beforeEach(() => {
-        h.seedCleanupJob(cleanupRow({ id: B, created_at: '2026-11-24T09:00:00.000Z' }));
-        h.seedCleanupJob(cleanupRow({ id: A, created_at: '2026-11-24T08:00:00.000Z', error: 'unsafe path' }));
-        h.seedCleanupJob(cleanupRow({ id: C, created_at: '2026-11-24T07:00:00.000Z', processed_at: '2026-11-24T07:30:00.000Z', objects_deleted: 3 }));
-        h.seedCleanupJob(cleanupRow({ id: D, created_at: '2026-11-24T09:00:00.000Z' }));
-      });
-
-      it('lists unprocessed rows oldest first', async () => {
+      it('lists the pending rows oldest first, with their bucket', async () => {
+        await h.seedCleanupJob(cleanupRow({ id: A, created_at: '2026-11-24T09:00:00.000Z', bucket: 'second-bucket' }));
+        await h.seedCleanupJob(cleanupRow({ id: B, created_at: '2026-11-24T08:00:00.000Z' }));
+        await h.seedCleanupJob(cleanupRow({ id: C, created_at: '2026-11-24T07:00:00.000Z', processed_at: T0 }));
         await expect(h.db.pendingCleanupJobs()).resolves.toEqual([
-          { id: A, storagePath: `orgs/${ORG}/uploads/${A}/raw/x.mp4` },
-          { id: B, storagePath: `orgs/${ORG}/uploads/${B}/raw/x.mp4` },
-          { id: D, storagePath: `orgs/${ORG}/uploads/${D}/raw/x.mp4` },
+          { id: B, bucket: 'rugbycodex', storagePath: `orgs/${ORG}/uploads/${B}/raw/x.mp4` },
+          { id: A, bucket: 'second-bucket', storagePath: `orgs/${ORG}/uploads/${A}/raw/x.mp4` },
         ]);
       });
 
-      it('marks a row processed (error cleared) once, keeping the first processed_at', async () => {
-        await h.db.markCleanupProcessed(A, 2501);
-        expect(h.cleanupJob(A)).toMatchObject({ processed_at: '2026-11-24T11:00:00.000Z', objects_deleted: 2501, error: null });
-        clock.now = new Date('2026-11-24T17:00:00.000Z');
-        await h.db.markCleanupProcessed(A, 0);
-        expect(h.cleanupJob(A)).toMatchObject({ processed_at: '2026-11-24T11:00:00.000Z', objects_deleted: 2501 });
-        expect((await h.db.pendingCleanupJobs()).map((j) => j.id)).toEqual([B, D]);
+      it('processed: processed_at set, error cleared; a second mark keeps the first time', async () => {
+        await h.seedCleanupJob(cleanupRow({ id: A, error: 'earlier failure' }));
+        await h.db.markCleanupProcessed(A);
+        expect(await h.cleanupJob(A)).toMatchObject({ error: null });
+        expect(instant((await h.cleanupJob(A))?.processed_at)).toBe(NOW);
+        clock.now = new Date('2026-11-24T12:00:00.000Z');
+        await h.db.markCleanupProcessed(A);
+        expect(instant((await h.cleanupJob(A))?.processed_at)).toBe(NOW);
       });
 
-      it('a failed row keeps processed_at null and carries the error; a processed row is not touched', async () => {
-        await h.db.markCleanupFailed(B, 'unsafe path "../x"\nrefused');
-        expect(h.cleanupJob(B)).toMatchObject({ processed_at: null, error: 'unsafe path "../x" refused' });
-        await h.db.markCleanupFailed(C, 'late');
-        expect(h.cleanupJob(C)).toMatchObject({ error: null, objects_deleted: 3 });
-        expect((await h.db.pendingCleanupJobs()).map((j) => j.id)).toEqual([A, B, D]);
+      it('failed: a storage error keeps the row pending; an invalid path is final', async () => {
+        await h.seedCleanupJob(cleanupRow({ id: A }));
+        await h.seedCleanupJob(cleanupRow({ id: B }));
+        await h.db.markCleanupFailed(A, 'S3 said\nslow down', { final: false });
+        await h.db.markCleanupFailed(B, 'Invalid bucket or storage_path.', { final: true });
+        expect(await h.cleanupJob(A)).toMatchObject({ processed_at: null, error: 'S3 said slow down' });
+        expect(await h.cleanupJob(B)).toMatchObject({ error: 'Invalid bucket or storage_path.' });
+        expect(instant((await h.cleanupJob(B))?.processed_at)).toBe(NOW);
+        expect((await h.db.pendingCleanupJobs()).map((j) => j.id)).toEqual([A]);
+        // A processed row is never marked failed afterwards.
+        await h.db.markCleanupFailed(B, 'late', { final: false });
+        expect(await h.cleanupJob(B)).toMatchObject({ error: 'Invalid bucket or storage_path.' });
       });
     });
   });

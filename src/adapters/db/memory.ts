@@ -1,26 +1,26 @@
 // MediaDb over in-memory rows, for local mode and tests. Same rules as the Supabase
-// adapter (src/adapters/db/supabase.ts): conditional writes, completed jobs untouched,
-// progress never backwards, the asset written before the job.
+// adapter (src/adapters/db/supabase.ts): the same conditional writes, in the same order.
 import { randomUUID } from 'node:crypto';
-import type { ClaimResult, CleanupJob, MediaDb, TranscodeErrorCode, TranscodeResult } from '../../ports.js';
+import type { CleanupJob, JobRef, MediaDb, StoryboardRecord, TranscodeErrorCode, TranscodeJob, TranscodeOutcome } from '../../ports.js';
+import { jobStatesBefore, stagesBefore, type JobState, type ProcessingStage } from '../../domain/transcode-state.js';
 import { DbError } from './db-error.js';
-import { oneLine, progressValue, statusesThatMayBecome } from './schema.js';
-import type { CleanupJobRow, MediaAssetRow, TranscodeJobRow } from './schema.js';
+import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
+import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
 
 export interface MemoryMediaDbOptions {
-  /** The clock for started_at, completed_at, processed_at and updated_at. */
+  /** The clock for started_at, finished_at, updated_at and processed_at. */
   now?: () => Date;
 }
 
 export interface MemoryMediaDbRows {
   assets: MediaAssetRow[];
-  jobs: TranscodeJobRow[];
+  jobs: JobRow[];
   cleanupJobs: CleanupJobRow[];
 }
 
 export class MemoryMediaDb implements MediaDb {
   private readonly assets = new Map<string, MediaAssetRow>();
-  private readonly jobs = new Map<string, TranscodeJobRow>();
+  private readonly jobs = new Map<string, JobRow>();
   private readonly cleanupJobs = new Map<string, CleanupJobRow>();
   private readonly now: () => Date;
 
@@ -28,34 +28,34 @@ export class MemoryMediaDb implements MediaDb {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Inserts or replaces an asset; unspecified columns take the migration's defaults. */
-  seedAsset(row: Partial<MediaAssetRow> = {}): MediaAssetRow {
-    const at = this.timestamp();
+  /** Inserts or replaces an asset as complete-upload leaves it (uploaded); unspecified columns take the table's defaults. */
+  seedAsset(row: Partial<MediaAssetRow> & Pick<MediaAssetRow, 'org_id' | 'storage_path'>): MediaAssetRow {
     const full: MediaAssetRow = {
-      id: randomUUID(), org_id: null, storage_path: null, streaming_path: null, thumbnail_path: null, status: 'uploaded',
-      duration_seconds: null, width: null, height: null, renditions: null, error_code: null, error_message: null,
-      created_at: at, updated_at: at, ...row,
+      id: randomUUID(), bucket: 'rugbycodex', file_name: row.storage_path.slice(row.storage_path.lastIndexOf('/') + 1), base_org_storage_path: '',
+      status: 'uploaded', processing_stage: 'uploaded', transcode_progress: 0, streaming_ready: false, duration_seconds: 0,
+      thumbnail_path: null, thumbnail_sprite_path: null, thumbnail_vtt_path: null, thumbnail_frame_count: null, thumbnail_interval_seconds: null,
+      thumbnail_width: null, thumbnail_height: null, created_at: this.timestamp(), ...row,
     };
     this.assets.set(full.id, full);
     return structuredClone(full);
   }
 
-  /** Inserts or replaces a job; as the foreign key does, it needs its asset to exist. */
-  seedJob(row: Partial<TranscodeJobRow> & Pick<TranscodeJobRow, 'media_asset_id'>): TranscodeJobRow {
-    if (!this.assets.has(row.media_asset_id)) throw new DbError('transcode_jobs', `media_asset_id ${row.media_asset_id} is not in media_assets`, { transient: false });
+  /** Inserts or replaces a transcode job (queued); as the foreign key does, it needs its asset to exist. */
+  seedJob(row: Partial<JobRow> & Pick<JobRow, 'media_asset_id' | 'org_id'>): JobRow {
+    if (row.media_asset_id !== null && !this.assets.has(row.media_asset_id)) {
+      throw new DbError('jobs', `media_asset_id ${row.media_asset_id} is not in media_assets`, { transient: false });
+    }
     const at = this.timestamp();
-    const full: TranscodeJobRow = {
-      id: randomUUID(), status: 'pending', progress: 0, attempts: 0, worker_id: null, error_code: null, error_message: null,
-      started_at: null, completed_at: null, created_at: at, updated_at: at, ...row,
+    const full: JobRow = {
+      id: randomUUID(), type: 'transcode', state: 'queued', progress: 0, error_code: null, error_message: null, attempt: 1,
+      payload: null, result: null, created_at: at, updated_at: at, started_at: null, finished_at: null, ...row,
     };
     this.jobs.set(full.id, full);
     return structuredClone(full);
   }
 
-  seedCleanupJob(row: Partial<CleanupJobRow> & Pick<CleanupJobRow, 'storage_path'>): CleanupJobRow {
-    const full: CleanupJobRow = {
-      id: randomUUID(), media_asset_id: null, processed_at: null, objects_deleted: null, error: null, created_at: this.timestamp(), ...row,
-    };
+  seedCleanupJob(row: Partial<CleanupJobRow> & Pick<CleanupJobRow, 'storage_path' | 'bucket'>): CleanupJobRow {
+    const full: CleanupJobRow = { id: randomUUID(), media_asset_id: randomUUID(), processed_at: null, error: null, created_at: this.timestamp(), ...row };
     this.cleanupJobs.set(full.id, full);
     return structuredClone(full);
   }
@@ -65,70 +65,105 @@ export class MemoryMediaDb implements MediaDb {
     return structuredClone({ assets: [...this.assets.values()], jobs: [...this.jobs.values()], cleanupJobs: [...this.cleanupJobs.values()] });
   }
 
-  async claimTranscodeJob(jobId: string, assetId: string, workerId: string): Promise<ClaimResult> {
+  async transcodeJob(jobId: string): Promise<TranscodeJob | null> {
     const job = this.jobs.get(jobId);
-    if (!job) throw new DbError('transcode_jobs', `no job ${jobId}`, { transient: false });
-    if (job.media_asset_id !== assetId) throw new DbError('transcode_jobs', `job ${jobId} belongs to asset ${job.media_asset_id}, not ${assetId}`, { transient: false });
-    // A redelivered completed job: nothing is written, orgId is not needed.
-    if (!statusesThatMayBecome('processing').includes(job.status)) return { outcome: 'completed', attempts: job.attempts, orgId: null };
-    const at = this.timestamp();
-    Object.assign(job, { status: 'processing', worker_id: workerId, started_at: at, attempts: job.attempts + 1, error_code: null, error_message: null, updated_at: at });
-    const asset = this.assets.get(assetId);
-    if (!asset) throw new DbError('media_assets', `no asset ${assetId}`, { transient: false });
-    Object.assign(asset, { status: 'processing', error_code: null, error_message: null, updated_at: at });
-    return { outcome: 'claimed', attempts: job.attempts, orgId: asset.org_id };
+    if (!job) return null;
+    const a = job.media_asset_id === null ? undefined : this.assets.get(job.media_asset_id);
+    return {
+      id: job.id, orgId: job.org_id, mediaAssetId: job.media_asset_id, type: job.type, state: job.state, attempt: job.attempt,
+      asset: a ? {
+        id: a.id, orgId: a.org_id, bucket: a.bucket, storagePath: a.storage_path, baseOrgStoragePath: a.base_org_storage_path,
+        processingStage: a.processing_stage, streamingReady: a.streaming_ready,
+      } : null,
+    };
   }
 
-  async updateProgress(jobId: string, percent: number): Promise<void> {
-    const progress = progressValue(percent);
-    const job = this.jobs.get(jobId);
-    if (progress === null || !job || !(job.progress < progress)) return;
-    Object.assign(job, { progress, updated_at: this.timestamp() });
+  async startTranscode(ref: JobRef, attempt: number): Promise<boolean> {
+    const at = this.timestamp();
+    if (!this.updateJob(ref, jobStatesBefore('running'), { state: 'running', started_at: at, attempt: Math.max(1, attempt), updated_at: at })) return false;
+    this.updateAsset(ref, stagesBefore('transcoding'), { processing_stage: 'transcoding', transcode_progress: 0 }, 'start transcoding');
+    return true;
   }
 
-  async completeTranscode(result: TranscodeResult): Promise<void> {
-    const at = this.timestamp();
-    // Asset first: a crash in between leaves the job processing, and a redelivery redoes it.
-    const asset = this.assets.get(result.assetId);
-    if (!asset) throw new DbError('media_assets', `no asset ${result.assetId}`, { transient: false });
-    Object.assign(asset, {
-      status: 'ready', streaming_path: result.streamingPath, thumbnail_path: result.thumbnailPath, duration_seconds: result.durationSeconds,
-      width: result.width, height: result.height, renditions: structuredClone(result.renditions), error_code: null, error_message: null, updated_at: at,
-    });
-    const job = this.jobs.get(result.jobId);
-    if (!job) throw new DbError('transcode_jobs', `no job ${result.jobId}`, { transient: false });
-    if (job.status === 'completed') return; // completed by an earlier delivery: harmless
-    if (!statusesThatMayBecome('completed').includes(job.status)) {
-      throw new DbError('transcode_jobs', `job ${result.jobId} is ${job.status} and cannot become completed`, { transient: false });
-    }
-    Object.assign(job, { status: 'completed', progress: 100, completed_at: at, error_code: null, error_message: null, updated_at: at });
+  async reportProgress(ref: JobRef, progress: { encodePercent: number; jobFraction: number }): Promise<void> {
+    const percent = encodePercentValue(progress.encodePercent);
+    const fraction = jobFractionValue(progress.jobFraction);
+    const asset = this.asset(ref, ['transcoding']);
+    if (asset && percent !== null) asset.transcode_progress = percent;
+    const job = this.jobs.get(ref.jobId);
+    if (job && fraction !== null && job.state === 'running' && job.progress < fraction) Object.assign(job, { progress: fraction, updated_at: this.timestamp() });
   }
 
-  async failTranscode(jobId: string, assetId: string, code: TranscodeErrorCode, message: string): Promise<void> {
+  async markTranscoded(ref: JobRef): Promise<void> {
+    this.updateAsset(ref, stagesBefore('transcoded'), { processing_stage: 'transcoded', transcode_progress: 100 }, 'mark transcoded');
+  }
+
+  async publishStreaming(ref: JobRef, storyboard: StoryboardRecord | null): Promise<void> {
+    this.updateAsset(ref, ['transcoded'], {
+      streaming_ready: true,
+      ...(storyboard && {
+        thumbnail_path: storyboard.spriteKey, thumbnail_sprite_path: storyboard.spriteKey, thumbnail_vtt_path: storyboard.vttKey,
+        thumbnail_frame_count: storyboard.frameCount, thumbnail_interval_seconds: storyboard.intervalSeconds,
+        thumbnail_width: storyboard.width, thumbnail_height: storyboard.height,
+      }),
+    }, 'publish the stream');
+  }
+
+  async succeedJob(ref: JobRef, outcome: TranscodeOutcome): Promise<void> {
     const at = this.timestamp();
-    const error = { error_code: code, error_message: oneLine(message) };
-    // A ready asset keeps its playable output whatever a late attempt reports.
-    const asset = this.assets.get(assetId);
-    if (asset && asset.status !== 'ready') Object.assign(asset, { status: 'failed', ...error, updated_at: at });
-    const job = this.jobs.get(jobId);
-    if (job && statusesThatMayBecome('failed').includes(job.status)) Object.assign(job, { status: 'failed', ...error, updated_at: at });
+    const result = structuredClone({ playlist: outcome.playlistKey, renditions: outcome.renditions, duration_seconds: outcome.durationSeconds });
+    if (this.updateJob(ref, jobStatesBefore('succeeded'), { state: 'succeeded', finished_at: at, progress: 1, result, updated_at: at })) return;
+    const state = this.jobs.get(ref.jobId)?.state;
+    if (state === 'succeeded') return;
+    throw new DbError('jobs', `job ${ref.jobId} is ${state ?? 'gone'} and cannot become succeeded`, { transient: false });
+  }
+
+  async completeAsset(ref: JobRef): Promise<void> {
+    this.updateAsset(ref, [...stagesBefore('complete'), 'complete'], { processing_stage: 'complete', status: 'ready' }, 'complete');
+  }
+
+  async failTranscode(ref: JobRef, code: TranscodeErrorCode, message: string): Promise<void> {
+    const at = this.timestamp();
+    this.updateJob(ref, jobStatesBefore('failed'), { state: 'failed', finished_at: at, error_code: code, error_message: oneLine(message), updated_at: at });
+    const asset = this.asset(ref, stagesBefore('failed'));
+    if (asset) asset.processing_stage = 'failed';
   }
 
   async pendingCleanupJobs(): Promise<CleanupJob[]> {
     return [...this.cleanupJobs.values()]
       .filter((row) => row.processed_at === null)
       .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .map((row) => ({ id: row.id, storagePath: row.storage_path }));
+      .map((row) => ({ id: row.id, bucket: row.bucket, storagePath: row.storage_path }));
   }
 
-  async markCleanupProcessed(id: string, objectsDeleted: number): Promise<void> {
+  async markCleanupProcessed(id: string): Promise<void> {
     const row = this.cleanupJobs.get(id);
-    if (row && row.processed_at === null) Object.assign(row, { processed_at: this.timestamp(), objects_deleted: objectsDeleted, error: null });
+    if (row && row.processed_at === null) Object.assign(row, { processed_at: this.timestamp(), error: null });
   }
 
-  async markCleanupFailed(id: string, error: string): Promise<void> {
+  async markCleanupFailed(id: string, error: string, opts: { final: boolean }): Promise<void> {
     const row = this.cleanupJobs.get(id);
-    if (row && row.processed_at === null) row.error = oneLine(error);
+    if (!row || row.processed_at !== null) return;
+    row.error = oneLine(error);
+    if (opts.final) row.processed_at = this.timestamp();
+  }
+
+  private updateJob(ref: JobRef, from: readonly JobState[], patch: Partial<JobRow>): boolean {
+    const job = this.jobs.get(ref.jobId);
+    if (!job || !from.includes(job.state)) return false;
+    Object.assign(job, patch);
+    return true;
+  }
+
+  private asset(ref: JobRef, from: readonly ProcessingStage[]): MediaAssetRow | null {
+    const asset = this.assets.get(ref.mediaId);
+    return asset && asset.org_id === ref.orgId && from.includes(asset.processing_stage) ? asset : null;
+  }
+
+  private updateAsset(ref: JobRef, from: readonly ProcessingStage[], patch: Partial<MediaAssetRow>, what: string): void {
+    const asset = this.asset(ref, from);
+    if (!asset) throw new DbError('media_assets', `cannot ${what}: asset ${ref.mediaId} of org ${ref.orgId} is gone or not ${from.join('/')}`, { transient: false });
+    Object.assign(asset, patch);
   }
 
   private timestamp(): string {

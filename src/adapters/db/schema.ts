@@ -1,64 +1,72 @@
-// The RugbyCodex tables as both MediaDb adapters see them (columns as in
-// deploy/supabase/migrations), and the write rules they share so the memory adapter
-// behaves like Supabase wherever a role can tell.
-import { canTransition } from '../../domain/transcode-state.js';
-import type { TranscodeErrorCode, TranscodeJobStatus } from '../../ports.js';
+// The RugbyCodex tables as both MediaDb adapters see them: the columns of RUGBYCODEX.md
+// (deploy/supabase/rugbycodex-tables.sql restates them for tests), and the write rules
+// they share so the memory adapter behaves like Supabase wherever a role can tell.
+import type { JobState, ProcessingStage, TranscodeErrorCode } from '../../domain/transcode-state.js';
 
-export type MediaAssetStatus = 'uploaded' | 'processing' | 'ready' | 'failed';
+export type MediaAssetStatus = 'intent' | 'uploading' | 'uploaded' | 'processing' | 'ready' | 'failed' | 'interrupted';
 
 export interface MediaAssetRow {
   id: string;
-  org_id: string | null;
-  storage_path: string | null;
-  streaming_path: string | null;
-  thumbnail_path: string | null;
+  org_id: string;
+  bucket: string;
+  storage_path: string;
+  file_name: string;
+  base_org_storage_path: string;
   status: MediaAssetStatus;
-  duration_seconds: number | null;
-  width: number | null;
-  height: number | null;
-  renditions: unknown;
-  error_code: TranscodeErrorCode | null;
-  error_message: string | null;
+  processing_stage: ProcessingStage;
+  transcode_progress: number | null;
+  streaming_ready: boolean;
+  duration_seconds: number;
+  thumbnail_path: string | null;
+  thumbnail_sprite_path: string | null;
+  thumbnail_vtt_path: string | null;
+  thumbnail_frame_count: number | null;
+  thumbnail_interval_seconds: number | null;
+  thumbnail_width: number | null;
+  thumbnail_height: number | null;
   created_at: string;
-  updated_at: string;
 }
 
-export interface TranscodeJobRow {
+export interface JobRow {
   id: string;
-  media_asset_id: string;
-  status: TranscodeJobStatus;
+  org_id: string;
+  media_asset_id: string | null;
+  type: string;
+  state: JobState;
+  /** A fraction, 0–1 (a CHECK constraint). */
   progress: number;
-  attempts: number;
-  worker_id: string | null;
   error_code: TranscodeErrorCode | null;
   error_message: string | null;
-  started_at: string | null;
-  completed_at: string | null;
+  /** ≥ 1 (a CHECK constraint). */
+  attempt: number;
+  payload: unknown;
+  result: unknown;
   created_at: string;
   updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
 }
 
 export interface CleanupJobRow {
   id: string;
-  media_asset_id: string | null;
+  media_asset_id: string;
+  bucket: string;
   storage_path: string;
-  processed_at: string | null;
-  objects_deleted: number | null;
-  error: string | null;
   created_at: string;
+  processed_at: string | null;
+  error: string | null;
 }
 
-export const JOB_STATUSES: readonly TranscodeJobStatus[] = ['pending', 'processing', 'completed', 'failed'];
-
-/** The statuses a job may be in for a write that moves it to `to` (the conditional update's filter). */
-export function statusesThatMayBecome(to: TranscodeJobStatus): TranscodeJobStatus[] {
-  return JOB_STATUSES.filter((from) => canTransition(from, to));
-}
-
-/** The integer the progress column (0–100) takes for `percent`; null when there is nothing sensible to write. */
-export function progressValue(percent: number): number | null {
+/** transcode_progress: a whole percent. */
+export function encodePercentValue(percent: number): number | null {
   if (!Number.isFinite(percent)) return null;
   return Math.min(100, Math.max(0, Math.floor(percent)));
+}
+
+/** jobs.progress: a fraction rounded to 4 places, never above 1 (the CHECK) nor below 0. */
+export function jobFractionValue(fraction: number): number | null {
+  if (!Number.isFinite(fraction)) return null;
+  return Math.min(1, Math.max(0, Math.floor(fraction * 10_000) / 10_000));
 }
 
 /** error_message is shown in a UI and in logs: one line, bounded. */

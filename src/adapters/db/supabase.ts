@@ -1,19 +1,21 @@
-// MediaDb on Supabase through PostgREST (@supabase/supabase-js). Every write is one
-// conditional request, so a redelivered message or a second worker on the same job
-// changes nothing that is already settled: the filters carry the state rule.
+// MediaDb on Supabase through PostgREST (@supabase/supabase-js), against the live tables
+// of RUGBYCODEX.md (`jobs`, `media_assets`, `media_cleanup_jobs`). Every write is one
+// conditional request: its filter carries the state rule (src/domain/transcode-state.ts),
+// so a redelivered message or a second worker changes nothing that is already settled.
 import { createClient } from '@supabase/supabase-js';
 import type { PostgrestError, SupabaseClient, SupabaseClientOptions } from '@supabase/supabase-js';
-import type { ClaimResult, CleanupJob, MediaDb, TranscodeErrorCode, TranscodeResult } from '../../ports.js';
+import type { CleanupJob, JobRef, MediaDb, StoryboardRecord, TranscodeErrorCode, TranscodeJob, TranscodeOutcome } from '../../ports.js';
+import { jobStatesBefore, stagesBefore } from '../../domain/transcode-state.js';
 import { DbError } from './db-error.js';
-import { oneLine, progressValue, statusesThatMayBecome } from './schema.js';
-import type { CleanupJobRow, MediaAssetRow, TranscodeJobRow } from './schema.js';
+import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
+import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
 
 export interface SupabaseMediaDbOptions {
   /** SUPABASE_URL, e.g. https://xyz.supabase.co (requests go to <url>/rest/v1/<table>). */
   url: string;
   /** SUPABASE_SERVICE_ROLE_KEY: sent as `apikey` and `Authorization: Bearer`; bypasses RLS. */
   serviceRoleKey: string;
-  /** The clock for started_at, completed_at and processed_at. */
+  /** The clock for started_at, finished_at, updated_at and processed_at. */
   now?: () => Date;
   /** Per-request timeout; a hung request fails as a transient DbError. Default 30 s. */
   timeoutMs?: number;
@@ -25,7 +27,11 @@ interface Response<T> {
   status: number;
 }
 
-type JobState = Pick<TranscodeJobRow, 'media_asset_id' | 'status' | 'attempts'>;
+type AssetColumns = Pick<MediaAssetRow, 'id' | 'org_id' | 'bucket' | 'storage_path' | 'base_org_storage_path' | 'processing_stage' | 'streaming_ready'>;
+type JobWithAsset = Pick<JobRow, 'id' | 'org_id' | 'media_asset_id' | 'type' | 'state' | 'attempt'> & { media_assets: AssetColumns | null };
+
+// The embedding the Python worker uses on the live project: the asset through jobs.media_asset_id.
+const JOB_WITH_ASSET = 'id,org_id,media_asset_id,type,state,attempt,media_assets:media_asset_id(id,org_id,bucket,storage_path,base_org_storage_path,processing_stage,streaming_ready)';
 
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
 
@@ -53,98 +59,124 @@ export class SupabaseMediaDb implements MediaDb {
     this.now = options.now ?? (() => new Date());
   }
 
-  async claimTranscodeJob(jobId: string, assetId: string, workerId: string): Promise<ClaimResult> {
-    // attempts+1 needs the current value (PostgREST cannot add in an update): read, then
-    // update only if nobody changed it meanwhile; one retry when someone did.
-    let attempts: number | null = null;
-    for (let round = 0; attempts === null; round++) {
-      const job = await this.readJob(jobId);
-      if (job.media_asset_id !== assetId) throw new DbError('transcode_jobs', `job ${jobId} belongs to asset ${job.media_asset_id}, not ${assetId}`, { transient: false });
-      // A redelivered completed job: nothing is written, orgId is not needed.
-      if (!statusesThatMayBecome('processing').includes(job.status)) return { outcome: 'completed', attempts: job.attempts, orgId: null };
-      const claimed = rows('transcode_jobs', 'update', await this.client.from('transcode_jobs')
-        .update({ status: 'processing', worker_id: workerId, started_at: this.timestamp(), attempts: job.attempts + 1, error_code: null, error_message: null })
-        .eq('id', jobId)
-        .eq('attempts', job.attempts)
-        .in('status', statusesThatMayBecome('processing'))
-        .select('attempts')) as Array<Pick<TranscodeJobRow, 'attempts'>>;
-      if (claimed[0]) attempts = claimed[0].attempts;
-      else if (round >= 1) throw new DbError('transcode_jobs', `claim of job ${jobId} lost a race twice`);
-    }
-    const assets = rows('media_assets', 'update', await this.client.from('media_assets')
-      .update({ status: 'processing', error_code: null, error_message: null })
-      .eq('id', assetId)
-      .select('org_id')) as Array<Pick<MediaAssetRow, 'org_id'>>;
-    if (!assets[0]) throw new DbError('media_assets', `no asset ${assetId}`, { transient: false });
-    return { outcome: 'claimed', attempts, orgId: assets[0].org_id };
+  async transcodeJob(jobId: string): Promise<TranscodeJob | null> {
+    const [row] = rows('jobs', 'select', await this.client.from('jobs').select(JOB_WITH_ASSET).eq('id', jobId)) as JobWithAsset[];
+    if (!row) return null;
+    const a = row.media_assets;
+    return {
+      id: row.id, orgId: row.org_id, mediaAssetId: row.media_asset_id, type: row.type, state: row.state, attempt: row.attempt,
+      asset: a && {
+        id: a.id, orgId: a.org_id, bucket: a.bucket, storagePath: a.storage_path, baseOrgStoragePath: a.base_org_storage_path,
+        processingStage: a.processing_stage, streamingReady: a.streaming_ready,
+      },
+    };
   }
 
-  async updateProgress(jobId: string, percent: number): Promise<void> {
-    const progress = progressValue(percent);
-    if (progress === null) return;
-    // lt: a late or out-of-order update never moves the bar back.
-    rows('transcode_jobs', 'update', await this.client.from('transcode_jobs').update({ progress }).eq('id', jobId).lt('progress', progress));
-  }
-
-  async completeTranscode(result: TranscodeResult): Promise<void> {
+  async startTranscode(ref: JobRef, attempt: number): Promise<boolean> {
     const at = this.timestamp();
-    // Asset first: a crash in between leaves the job processing, and a redelivery redoes it.
-    const assets = rows('media_assets', 'update', await this.client.from('media_assets')
-      .update({
-        status: 'ready', streaming_path: result.streamingPath, thumbnail_path: result.thumbnailPath, duration_seconds: result.durationSeconds,
-        width: result.width, height: result.height, renditions: result.renditions, error_code: null, error_message: null,
-      })
-      .eq('id', result.assetId)
+    const started = rows('jobs', 'update', await this.client.from('jobs')
+      .update({ state: 'running', started_at: at, attempt: Math.max(1, attempt), updated_at: at })
+      .eq('id', ref.jobId)
+      .in('state', jobStatesBefore('running'))
       .select('id'));
-    if (assets.length === 0) throw new DbError('media_assets', `no asset ${result.assetId}`, { transient: false });
-    const jobs = rows('transcode_jobs', 'update', await this.client.from('transcode_jobs')
-      .update({ status: 'completed', progress: 100, completed_at: at, error_code: null, error_message: null })
-      .eq('id', result.jobId)
-      .in('status', statusesThatMayBecome('completed'))
-      .select('id'));
-    if (jobs.length > 0) return;
-    const job = await this.readJob(result.jobId);
-    if (job.status === 'completed') return; // completed by an earlier delivery: harmless
-    throw new DbError('transcode_jobs', `job ${result.jobId} is ${job.status} and cannot become completed`, { transient: false });
+    if (started.length === 0) return false;
+    await this.updateAsset(ref, { processing_stage: 'transcoding', transcode_progress: 0 }, stagesBefore('transcoding'), 'start transcoding');
+    return true;
   }
 
-  async failTranscode(jobId: string, assetId: string, code: TranscodeErrorCode, message: string): Promise<void> {
+  async reportProgress(ref: JobRef, progress: { encodePercent: number; jobFraction: number }): Promise<void> {
+    const percent = encodePercentValue(progress.encodePercent);
+    const fraction = jobFractionValue(progress.jobFraction);
+    await Promise.all([
+      // Only while transcoding: a late write never touches a finished asset.
+      percent === null ? null : this.client.from('media_assets').update({ transcode_progress: percent })
+        .eq('id', ref.mediaId).eq('org_id', ref.orgId).eq('processing_stage', 'transcoding')
+        .then((res) => rows('media_assets', 'update', res)),
+      // lt: a late or out-of-order update never moves the bar back.
+      fraction === null ? null : this.client.from('jobs').update({ progress: fraction, updated_at: this.timestamp() })
+        .eq('id', ref.jobId).eq('state', 'running').lt('progress', fraction)
+        .then((res) => rows('jobs', 'update', res)),
+    ]);
+  }
+
+  async markTranscoded(ref: JobRef): Promise<void> {
+    await this.updateAsset(ref, { processing_stage: 'transcoded', transcode_progress: 100 }, stagesBefore('transcoded'), 'mark transcoded');
+  }
+
+  async publishStreaming(ref: JobRef, storyboard: StoryboardRecord | null): Promise<void> {
+    const thumbnails = storyboard && {
+      thumbnail_path: storyboard.spriteKey, thumbnail_sprite_path: storyboard.spriteKey, thumbnail_vtt_path: storyboard.vttKey,
+      thumbnail_frame_count: storyboard.frameCount, thumbnail_interval_seconds: storyboard.intervalSeconds,
+      thumbnail_width: storyboard.width, thumbnail_height: storyboard.height,
+    };
+    await this.updateAsset(ref, { streaming_ready: true, ...thumbnails }, ['transcoded'], 'publish the stream');
+  }
+
+  async succeedJob(ref: JobRef, outcome: TranscodeOutcome): Promise<void> {
+    const at = this.timestamp();
+    const result = { playlist: outcome.playlistKey, renditions: outcome.renditions, duration_seconds: outcome.durationSeconds };
+    const done = rows('jobs', 'update', await this.client.from('jobs')
+      .update({ state: 'succeeded', finished_at: at, progress: 1, result, updated_at: at })
+      .eq('id', ref.jobId)
+      .in('state', jobStatesBefore('succeeded'))
+      .select('id'));
+    if (done.length > 0) return;
+    const job = await this.transcodeJob(ref.jobId);
+    if (job?.state === 'succeeded') return; // an earlier delivery finished it: harmless
+    throw new DbError('jobs', `job ${ref.jobId} is ${job?.state ?? 'gone'} and cannot become succeeded`, { transient: false });
+  }
+
+  async completeAsset(ref: JobRef): Promise<void> {
+    // `complete` too: completing twice (a redelivery that heals an unfinished asset) is harmless.
+    await this.updateAsset(ref, { processing_stage: 'complete', status: 'ready' }, [...stagesBefore('complete'), 'complete'], 'complete');
+  }
+
+  async failTranscode(ref: JobRef, code: TranscodeErrorCode, message: string): Promise<void> {
+    const at = this.timestamp();
     const error = { error_code: code, error_message: oneLine(message) };
-    // A ready asset keeps its playable output whatever a late attempt reports.
-    rows('media_assets', 'update', await this.client.from('media_assets').update({ status: 'failed', ...error }).eq('id', assetId).neq('status', 'ready'));
-    rows('transcode_jobs', 'update', await this.client.from('transcode_jobs')
-      .update({ status: 'failed', ...error })
-      .eq('id', jobId)
-      .in('status', statusesThatMayBecome('failed')));
+    rows('jobs', 'update', await this.client.from('jobs')
+      .update({ state: 'failed', finished_at: at, ...error, updated_at: at })
+      .eq('id', ref.jobId)
+      .in('state', jobStatesBefore('failed')));
+    // A complete asset keeps its playable output whatever a late attempt reports.
+    rows('media_assets', 'update', await this.client.from('media_assets')
+      .update({ processing_stage: 'failed' })
+      .eq('id', ref.mediaId).eq('org_id', ref.orgId)
+      .in('processing_stage', stagesBefore('failed')));
   }
 
   async pendingCleanupJobs(): Promise<CleanupJob[]> {
     const pending = rows('media_cleanup_jobs', 'select', await this.client.from('media_cleanup_jobs')
-      .select('id,storage_path')
+      .select('id,bucket,storage_path')
       .is('processed_at', null)
       .order('created_at', { ascending: true })
-      .order('id', { ascending: true })) as Array<Pick<CleanupJobRow, 'id' | 'storage_path'>>;
-    return pending.map((row) => ({ id: row.id, storagePath: row.storage_path }));
+      .order('id', { ascending: true })) as Array<Pick<CleanupJobRow, 'id' | 'bucket' | 'storage_path'>>;
+    return pending.map((row) => ({ id: row.id, bucket: row.bucket, storagePath: row.storage_path }));
   }
 
-  async markCleanupProcessed(id: string, objectsDeleted: number): Promise<void> {
+  async markCleanupProcessed(id: string): Promise<void> {
     // is.null: a second mark (a pass that overlapped) keeps the first processed_at.
     rows('media_cleanup_jobs', 'update', await this.client.from('media_cleanup_jobs')
-      .update({ processed_at: this.timestamp(), objects_deleted: objectsDeleted, error: null })
+      .update({ processed_at: this.timestamp(), error: null })
       .eq('id', id)
       .is('processed_at', null));
   }
 
-  async markCleanupFailed(id: string, error: string): Promise<void> {
-    rows('media_cleanup_jobs', 'update', await this.client.from('media_cleanup_jobs').update({ error: oneLine(error) }).eq('id', id).is('processed_at', null));
+  async markCleanupFailed(id: string, error: string, opts: { final: boolean }): Promise<void> {
+    const patch = opts.final ? { processed_at: this.timestamp(), error: oneLine(error) } : { error: oneLine(error) };
+    rows('media_cleanup_jobs', 'update', await this.client.from('media_cleanup_jobs').update(patch).eq('id', id).is('processed_at', null));
   }
 
-  private async readJob(jobId: string): Promise<JobState> {
-    const found = rows('transcode_jobs', 'select', await this.client.from('transcode_jobs')
-      .select('media_asset_id,status,attempts')
-      .eq('id', jobId)) as JobState[];
-    if (!found[0]) throw new DbError('transcode_jobs', `no job ${jobId}`, { transient: false });
-    return found[0];
+  /** One asset write, filtered by id, org and the stages it may come from; a miss means the asset is gone or moved on. */
+  private async updateAsset(ref: JobRef, patch: Partial<MediaAssetRow>, from: readonly string[], what: string): Promise<void> {
+    const changed = rows('media_assets', 'update', await this.client.from('media_assets')
+      .update(patch)
+      .eq('id', ref.mediaId).eq('org_id', ref.orgId)
+      .in('processing_stage', from)
+      .select('id'));
+    if (changed.length === 0) {
+      throw new DbError('media_assets', `cannot ${what}: asset ${ref.mediaId} of org ${ref.orgId} is gone or not ${from.join('/')}`, { transient: false });
+    }
   }
 
   private timestamp(): string {

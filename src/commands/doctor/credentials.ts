@@ -5,7 +5,7 @@ import type { CheckResult } from './check.js';
 
 export function credentialChecks(config: Config, roles: readonly RoleDefinition[]): CheckResult[] {
   const usesAws = config.QUEUE_BACKEND === 'sqs' && roles.some((r) => r.needs.consumes || r.needs.sendsTo?.length || r.needs.tables?.length)
-    || roles.some((r) => r.needs.buckets?.some((b) => b !== 'BUCKET_NAME' || !config.WASABI_ENDPOINT));
+    || roles.some((r) => (r.needs.buckets?.length ?? 0) > 0 || (r.needs.mediaStorage && !config.WASABI_ENDPOINT));
   const env = process.env;
   const awsSource = config.AWS_ACCESS_KEY_ID ? 'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY'
     : env.AWS_PROFILE ? `profile ${env.AWS_PROFILE}`

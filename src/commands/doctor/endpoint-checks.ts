@@ -7,8 +7,8 @@ import type { Config } from '../../runtime/config/schema.js';
 import { timed, type CheckResult } from './check.js';
 
 const LIMIT_MS = 8000;
-const QUEUES = ['SQS_QUEUE_URL', 'CHUNKING_QUEUE_URL', 'VIDEO_WORKER_QUEUE_URL', 'REASSEMBLY_QUEUE_URL'] as const;
-const BUCKETS = ['BUCKET_NAME', 'INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME'] as const;
+const QUEUES = ['SQS_TRANSCODE_QUEUE_URL', 'CHUNKING_QUEUE_URL', 'VIDEO_WORKER_QUEUE_URL', 'REASSEMBLY_QUEUE_URL'] as const;
+const BUCKETS = ['INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME'] as const;
 
 export function endpointChecks(config: Config, required: ReadonlySet<string>): Promise<CheckResult>[] {
   const checks: Promise<CheckResult>[] = [];
@@ -23,8 +23,11 @@ export function endpointChecks(config: Config, required: ReadonlySet<string>): P
   }
   for (const key of BUCKETS) {
     const bucket = config[key];
-    const opts = key === 'BUCKET_NAME' ? mediaStorageOptions(config) : awsOptions(config);
-    if (bucket) checks.push(timed(`${key} reachable`, required.has(key), LIMIT_MS, () => s3Bucket(opts, bucket)));
+    if (bucket) checks.push(timed(`${key} reachable`, required.has(key), LIMIT_MS, () => s3Bucket(awsOptions(config), bucket)));
+  }
+  // The media buckets are named by database rows, so only the endpoint can be checked here.
+  if (config.WASABI_ENDPOINT) {
+    checks.push(timed('WASABI_ENDPOINT reachable', required.has('WASABI_KEY'), LIMIT_MS, () => http(mediaStorageOptions(config).endpoint ?? config.WASABI_ENDPOINT, {}, [403])));
   }
   if (config.SUPABASE_URL) {
     checks.push(timed('SUPABASE_URL reachable', required.has('SUPABASE_URL'), LIMIT_MS, () => supabase(config.SUPABASE_URL, config.SUPABASE_SERVICE_ROLE_KEY)));
@@ -70,8 +73,10 @@ async function supabase(url: string, key: string) {
   return { ok: res.status < 500, detail: `HTTP ${res.status}` };
 }
 
-async function http(url: string, headers: Record<string, string>) {
+async function http(url: string, headers: Record<string, string>, fine: readonly number[] = []) {
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(LIMIT_MS) });
+  // An anonymous request to an S3 endpoint is refused with 403: that still proves it answers.
+  if (fine.includes(res.status)) return { ok: true, detail: `HTTP ${res.status}` };
   if (res.status === 401 || res.status === 403) return { ok: false, detail: `reachable, but credentials were rejected (HTTP ${res.status})` };
   return { ok: res.status < 500, detail: `HTTP ${res.status}` };
 }

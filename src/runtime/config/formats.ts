@@ -52,6 +52,19 @@ export function registerFormats(): void {
     },
     'positive-int': intIn(1, 1_000_000),
     'seconds-0-20': intIn(0, 20),
+    'seconds-0-43200': intIn(0, 43_200),
+    'rung-heights': {
+      validate(v: unknown) {
+        if (!Array.isArray(v) || v.length === 0 || !v.every((h) => Number.isInteger(h) && h >= 2 && h <= 4320)) {
+          throw new Error('must be rendition heights such as 1080,720,480 (whole numbers from 2 to 4320)');
+        }
+      },
+      coerce: (v: unknown) => {
+        if (typeof v !== 'string') return v;
+        const parts = v.split(',').map((p) => p.trim().replace(/p$/i, ''));
+        return parts.every((p) => /^\d+$/.test(p)) ? parts.map(Number) : v;
+      },
+    },
     'seconds-1-43200': intIn(1, 43_200),
     'seconds-1-86400': intIn(1, 86_400),
     'seconds-1-604800': intIn(1, 604_800),

@@ -29,7 +29,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   } catch (err) {
     throw new ConfigError(configErrorLine((err as Error).message, opts.file));
   }
-  const cfg = conf.getProperties() as Config;
+  const cfg = withTranscodeQueue(conf.getProperties() as Config);
   if (cfg.VERBOSE_LOGGING && !('LOG_LEVEL' in env) && opts.flags?.LOG_LEVEL === undefined) {
     return { ...cfg, LOG_LEVEL: 'debug' };
   }
@@ -39,6 +39,18 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     );
   }
   return cfg;
+}
+
+/**
+ * The live .env names the transcode queue SQS_TRANSCODE_QUEUE_URL, the seed README
+ * SQS_QUEUE_URL: either works, and both must agree when both are set.
+ */
+function withTranscodeQueue(cfg: Config): Config {
+  const { SQS_TRANSCODE_QUEUE_URL: live, SQS_QUEUE_URL: seed } = cfg;
+  if (live && seed && live !== seed) {
+    throw new ConfigError(`SQS_TRANSCODE_QUEUE_URL and SQS_QUEUE_URL both name the transcode queue but differ (${live} vs ${seed}): set one of them`);
+  }
+  return live || !seed ? cfg : { ...cfg, SQS_TRANSCODE_QUEUE_URL: seed };
 }
 
 /** The effective configuration with secrets masked, for `rugbyworker config`. */

@@ -14,7 +14,8 @@ export const schema = {
   HEALTH_HOST: { doc: 'Address the health server binds to (0.0.0.0 inside a container behind a load balancer).', format: String, default: '127.0.0.1', env: 'HEALTH_HOST' },
   SHUTDOWN_GRACE_SECONDS: { doc: 'On SIGTERM, how long in-flight jobs may finish before they are aborted and their messages released (keep below ECS stopTimeout, 30 s).', format: 'seconds-1-86400', default: 25, env: 'SHUTDOWN_GRACE_SECONDS' },
   WORK_DIR: { doc: 'Scratch space for downloads and FFmpeg output; one sub-directory per job, removed when the job ends (those of a killed worker when the next transcode worker on the host starts).', format: String, default: '/tmp/rugbyworker', env: 'WORK_DIR' },
-  INSTANCE_ID: { doc: 'Name of this worker in logs, metrics and job rows; defaults to hostname-pid.', format: String, default: '', env: 'INSTANCE_ID' },
+  INSTANCE_ID: { doc: 'Name of this worker in logs and metrics; defaults to RC_DEVICE_NAME, then hostname-pid.', format: String, default: '', env: 'INSTANCE_ID' },
+  RC_DEVICE_NAME: { doc: 'RugbyCodex worker name (the Jetson .env has it); the default instance id.', format: String, default: '', env: 'RC_DEVICE_NAME' },
 
   // --- logging to Axiom (seed 000 observability.py) ---
   AXIOM_API_TOKEN: { doc: 'When set, every log event is also sent to Axiom.', format: String, default: '', env: 'AXIOM_API_TOKEN', sensitive: true },
@@ -24,7 +25,9 @@ export const schema = {
 
   // --- queues ---
   QUEUE_BACKEND: { doc: 'Where jobs come from: sqs, redis (Redis Streams at REDIS_URL) or memory (in-process, local mode).', format: ['sqs', 'redis', 'memory'], default: 'sqs', env: 'QUEUE_BACKEND' },
-  SQS_QUEUE_URL: { doc: 'Transcode job queue (RugbyCodex).', format: 'optional-http-url', default: '', env: 'SQS_QUEUE_URL' },
+  SQS_TRANSCODE_QUEUE_URL: { doc: 'Transcode job queue (RugbyCodex), the name in the live .env.', format: 'optional-http-url', default: '', env: 'SQS_TRANSCODE_QUEUE_URL' },
+  SQS_QUEUE_URL: { doc: 'The same queue under the seed README\'s name; when both are set they must be equal.', format: 'optional-http-url', default: '', env: 'SQS_QUEUE_URL' },
+  SQS_VISIBILITY_TIMEOUT: { doc: 'Visibility of a received transcode message until the lease sized from the video takes over (the live .env has 600); 0 keeps the queue\'s own.', format: 'seconds-0-43200', default: 0, env: 'SQS_VISIBILITY_TIMEOUT' },
   CHUNKING_QUEUE_URL: { doc: 'Chunking queue (stereo pipeline): S3 ObjectCreated events for input/{job_id}/… or {"job_id"}.', format: 'optional-http-url', default: '', env: 'CHUNKING_QUEUE_URL' },
   VIDEO_WORKER_QUEUE_URL: { doc: 'Video-worker queue (stereo pipeline): S3 ObjectCreated events for segments/….', format: 'optional-http-url', default: '', env: 'VIDEO_WORKER_QUEUE_URL' },
   REASSEMBLY_QUEUE_URL: { doc: 'Reassembly queue (stereo pipeline): {"job_id"} messages.', format: 'optional-http-url', default: '', env: 'REASSEMBLY_QUEUE_URL' },
@@ -40,19 +43,20 @@ export const schema = {
   AWS_SECRET_ACCESS_KEY: { doc: 'AWS secret key matching AWS_ACCESS_KEY_ID.', format: String, default: '', env: 'AWS_SECRET_ACCESS_KEY', sensitive: true },
   S3_FORCE_PATH_STYLE: { doc: 'Address buckets as endpoint/bucket/key (needed by most S3 stand-ins).', format: 'bool-string', default: false, env: 'S3_FORCE_PATH_STYLE' },
 
-  // --- RugbyCodex media storage (Wasabi) ---
-  BUCKET_NAME: { doc: 'Media bucket holding orgs/{org}/uploads/{id}/raw|streaming|thumbnails.', format: String, default: '', env: 'BUCKET_NAME' },
+  // --- RugbyCodex media storage (Wasabi); each object's bucket comes from its database row ---
   WASABI_ENDPOINT: { doc: 'Wasabi (or other S3) endpoint of the media bucket; unset means AWS S3.', format: 'optional-http-url', default: '', env: 'WASABI_ENDPOINT' },
   WASABI_REGION: { doc: 'Region of the Wasabi endpoint.', format: String, default: 'us-east-1', env: 'WASABI_REGION' },
   WASABI_KEY: { doc: 'Wasabi access key (required with WASABI_ENDPOINT).', format: String, default: '', env: 'WASABI_KEY', sensitive: true },
   WASABI_SECRET: { doc: 'Wasabi secret key (required with WASABI_ENDPOINT).', format: String, default: '', env: 'WASABI_SECRET', sensitive: true },
 
   // --- RugbyCodex database (Supabase) ---
-  SUPABASE_URL: { doc: 'Supabase project URL (transcode_jobs, media_assets, media_cleanup_jobs).', format: 'optional-http-url', default: '', env: 'SUPABASE_URL' },
+  SUPABASE_URL: { doc: 'Supabase project URL (tables jobs, media_assets, media_cleanup_jobs).', format: 'optional-http-url', default: '', env: 'SUPABASE_URL' },
   SUPABASE_SERVICE_ROLE_KEY: { doc: 'Supabase service role key.', format: String, default: '', env: 'SUPABASE_SERVICE_ROLE_KEY', sensitive: true },
+  SUPABASE_ANON_KEY: { doc: 'In the live .env but unused by the workers; accepted, and never printed.', format: String, default: '', env: 'SUPABASE_ANON_KEY', sensitive: true },
 
   // --- transcode ---
   HLS_SEGMENT_SECONDS: { doc: 'Target HLS segment length.', format: 'seconds-1-43200', default: 6, env: 'HLS_SEGMENT_SECONDS' },
+  HLS_RENDITIONS: { doc: 'Rendition heights of the HLS ladder, largest first (e.g. 720 for one rung: less encode time on a Jetson); never above the source.', format: 'rung-heights', default: [1080, 720, 480, 360] as number[], env: 'HLS_RENDITIONS' },
   HLS_SEGMENT_TYPE: { doc: 'HLS segment container: ts or fmp4.', format: ['ts', 'fmp4'], default: 'ts', env: 'HLS_SEGMENT_TYPE' },
   FFMPEG_PATH: { doc: 'ffmpeg binary; unset searches PATH.', format: String, default: '', env: 'FFMPEG_PATH' },
   FFPROBE_PATH: { doc: 'ffprobe binary; unset searches PATH.', format: String, default: '', env: 'FFPROBE_PATH' },

@@ -1,7 +1,7 @@
 // Uploads an HLS output while FFmpeg is still writing it, so the upload mostly overlaps
 // the encode. Order is what keeps a half-finished output from looking complete: a media
 // file goes up only once FFmpeg has closed it, a rendition playlist only after every file
-// it lists, and master.m3u8 last of all, in finish(), after FFmpeg exited 0.
+// it lists, and the master (index.m3u8) last of all, in finish(), after FFmpeg exited 0.
 //
 // How a file is known to be closed:
 // - it is listed in its rendition playlist: the hls muxer lists a segment only after
@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { contentTypeFor } from '../../domain/content-types.js';
 import { completedSegments, hasByteRanges, initSegments, masterVariants, resolvePlaylistUri } from '../../domain/hls-playlist.js';
+import { MASTER_PLAYLIST } from '../../domain/hls-ladder.js';
+import { THUMBNAILS_FOLDER } from '../../domain/streaming-layout.js';
 import type { ObjectStore } from '../../ports.js';
 
 export interface LiveUploadOptions {
@@ -36,7 +38,7 @@ export interface LiveUploadOptions {
   deleteUploaded?: boolean;
   /** FFmpeg runs with `-hls_flags temp_file`: .ts/.m4s files are complete once visible. */
   tempFile?: boolean;
-  /** The master playlist's name in `dir`. */
+  /** The master playlist's name in `dir` (default index.m3u8, where the player looks). */
   masterName?: string;
   /** Told of the first failed upload at once, so the caller can stop FFmpeg instead of encoding for nothing. */
   onError?: (err: Error) => void;
@@ -58,6 +60,8 @@ export interface LiveUpload {
 const LEFTOVER_MEDIA = /\.(ts|m4s|m4a|aac|vtt|webvtt)$/i;
 /** What `tempFile` makes safe to upload on sight; init .mp4 files are written in place. */
 const RENAMED_MEDIA = /\.(ts|m4s)$/i;
+/** The storyboard (sheets written in place, then the VTT): whole only once FFmpeg has exited. */
+const STORYBOARD = `${THUMBNAILS_FOLDER}/`;
 const PLAYLIST = /\.m3u8$/i;
 
 /** A fixed number of slots; a freed slot passes straight to the next waiter, so the cap holds. */
@@ -109,7 +113,7 @@ export function startLiveUpload(options: LiveUploadOptions): LiveUpload {
   const concurrency = options.concurrency ?? 4;
   const pollMs = options.pollMs ?? 500;
   const deleteUploaded = options.deleteUploaded ?? true;
-  const masterName = options.masterName ?? 'master.m3u8';
+  const masterName = options.masterName ?? MASTER_PLAYLIST;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`live upload concurrency must be a positive integer, got ${concurrency}`);
 
   // Aborted by stop(), the caller's signal, or the first failed upload (the rest is moot).
@@ -200,7 +204,7 @@ export function startLiveUpload(options: LiveUploadOptions): LiveUpload {
     }
     for (const f of files) {
       if (PLAYLIST.test(f)) continue;
-      if ((options.tempFile && RENAMED_MEDIA.test(f)) || (final && LEFTOVER_MEDIA.test(f))) upload(f, 'media');
+      if ((options.tempFile && RENAMED_MEDIA.test(f)) || (final && (LEFTOVER_MEDIA.test(f) || f.startsWith(STORYBOARD)))) upload(f, 'media');
     }
     return playlists;
   };

@@ -31,5 +31,7 @@ export function toStepError(kind: 'download' | 'upload' | 'db' | 'ffmpeg', err: 
     return new TranscodeStepError({ kind: 'ffmpeg', reason: err.reason, exitCode: err.exitCode ?? null }, message, { cause: err });
   }
   if (kind === 'ffmpeg') return new TranscodeStepError({ kind: 'ffmpeg', reason: 'spawn', exitCode: null }, message, { cause: err });
+  // MediaDb adapters say whether another attempt can help (DbError.transient).
+  if (kind === 'db' && (err as { transient?: unknown } | null)?.transient === false) return new TranscodeStepError({ kind, transient: false }, message, { cause: err });
   return new TranscodeStepError({ kind }, message, { cause: err });
 }

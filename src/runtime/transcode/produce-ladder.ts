@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '../../ports.js';
 import { buildLadderArgs, chooseRungs, type Rung } from '../../domain/hls-ladder.js';
+import { tileHeight } from '../../domain/storyboard.js';
+import { THUMBNAILS_FOLDER } from '../../domain/streaming-layout.js';
+import { writeStoryboardVtt, type StoryboardFiles } from './storyboard.js';
 import { FfmpegError, runFfmpeg, type FfmpegBinaries, type FfmpegProgress, type HwVerdict, type ProbeResult } from '../ffmpeg/index.js';
 import { startLiveUpload } from '../hls/live-upload.js';
 import { toStepError } from './errors.js';
@@ -18,6 +21,8 @@ export interface LadderJob {
   store: ObjectStore;
   /** e.g. orgs/{org}/uploads/{id}/streaming/ */
   prefix: string;
+  /** Also make the hover-preview storyboard (thumbnails/) in the same pass. */
+  storyboard: boolean;
   rungHeights?: readonly number[];
   segmentSeconds: number;
   segmentType: 'ts' | 'fmp4';
@@ -33,6 +38,7 @@ export interface LadderResult {
   hardwareDecode: boolean;
   objects: number;
   bytes: number;
+  storyboard: StoryboardFiles | null;
 }
 
 export async function produceLadder(job: LadderJob): Promise<LadderResult> {
@@ -57,10 +63,12 @@ export async function produceLadder(job: LadderJob): Promise<LadderResult> {
   }
 }
 
-async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name: string): Promise<{ objects: number; bytes: number }> {
+async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name: string): Promise<{ objects: number; bytes: number; storyboard: StoryboardFiles | null }> {
+  // The rungs are the picture as shown (rotation applied), so the tiles keep its aspect.
+  const tiles = job.storyboard ? tileHeight(rungs[0]!.width, rungs[0]!.height) : undefined;
   const outDir = join(job.workDir, `hls-${name}`);
   await rm(outDir, { recursive: true, force: true });
-  await mkdir(outDir, { recursive: true });
+  await mkdir(tiles === undefined ? outDir : join(outDir, THUMBNAILS_FOLDER), { recursive: true }); // FFmpeg's image muxer makes no folder
   const stopEncoding = new AbortController();
   const signal = AbortSignal.any([job.signal, stopEncoding.signal]);
   const upload = startLiveUpload({
@@ -72,7 +80,7 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name:
     await runFfmpeg(job.ffmpeg.ffmpeg, buildLadderArgs({
       input: job.input, inputArgs, rungs, hasAudio: job.source.audio !== null, fps: job.source.video?.frameRate ?? null,
       segmentSeconds: job.segmentSeconds, segmentType: job.segmentType, outDir, preset: job.preset,
-      videoStreamIndex: job.source.video?.index, audioStreamIndex: job.source.audio?.index,
+      videoStreamIndex: job.source.video?.index, audioStreamIndex: job.source.audio?.index, storyboardTileHeight: tiles,
     }), { signal, onProgress: job.onProgress, durationSeconds: job.source.durationSeconds ?? undefined, stallSeconds: job.stallSeconds, logger: job.logger });
   } catch (err) {
     await upload.stop();
@@ -81,5 +89,14 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name:
     if (stopEncoding.signal.aborted && !job.signal.aborted) throw toStepError('upload', stopEncoding.signal.reason);
     throw err;
   }
-  return upload.finish().catch((err: unknown) => { throw toStepError('upload', err); });
+  // Before finish(): the VTT goes up with the sheets, ahead of the master playlist.
+  let storyboard: StoryboardFiles | null = null;
+  try {
+    if (tiles !== undefined) storyboard = await writeStoryboardVtt(outDir, rungs[0]!.name, tiles);
+  } catch (err) {
+    await upload.stop();
+    throw toStepError('ffmpeg', err);
+  }
+  const summary = await upload.finish().catch((err: unknown) => { throw toStepError('upload', err); });
+  return { ...summary, storyboard };
 }

@@ -1,5 +1,6 @@
 // Progress the way MediaConvert reports it: a phase, a percent and a speed, in the log as
-// `transcode_progress` and in transcode_jobs.progress, each at most every 10 s.
+// `transcode_progress`, and saved at most every 10 s: the encode's own percent (what the
+// frontend shows as media_assets.transcode_progress) and the whole job's (jobs.progress).
 import type { Logger } from 'pino';
 
 export type TranscodePhase = 'downloading' | 'transcoding' | 'uploading';
@@ -11,6 +12,13 @@ const SPAN: Record<TranscodePhase, [number, number]> = {
   uploading: [95, 99],
 };
 
+export interface SavedProgress {
+  /** The encode alone, 0–100. */
+  encodePercent: number;
+  /** The whole job (download, encode, upload), 0–1. */
+  jobFraction: number;
+}
+
 export interface ProgressReporter {
   report(phase: TranscodePhase, phasePercent: number | null, speed?: number | null): void;
   /** The percent last reported. */
@@ -19,8 +27,8 @@ export interface ProgressReporter {
 
 export function createProgressReporter(opts: {
   logger: Logger;
-  save: (percent: number) => Promise<void>;
-  /** Least time between two transcode_jobs.progress writes. */
+  save: (progress: SavedProgress) => Promise<void>;
+  /** Least time between two saves. */
   intervalMs?: number;
   /** Least time between two transcode_progress events within a phase (default: intervalMs). */
   logIntervalMs?: number;
@@ -33,13 +41,16 @@ export function createProgressReporter(opts: {
   let lastSave = -Infinity;
   let lastPhase: TranscodePhase | null = null;
   let percent = 0;
+  let encodePercent = 0;
   let saving = false;
   return {
     get percent() { return percent; },
     report(phase, phasePercent, speed = null) {
       const [from, to] = SPAN[phase];
-      const p = Math.floor(from + ((to - from) * Math.min(100, Math.max(0, phasePercent ?? 0))) / 100);
+      const within = Math.min(100, Math.max(0, phasePercent ?? 0));
+      const p = Math.floor(from + ((to - from) * within) / 100);
       percent = Math.max(percent, p);
+      if (phase === 'transcoding') encodePercent = Math.max(encodePercent, Math.floor(within));
       const t = now();
       if (phase !== lastPhase || t - lastLog >= logInterval) {
         lastLog = t;
@@ -50,7 +61,7 @@ export function createProgressReporter(opts: {
         lastSave = t;
         saving = true;
         // Progress is best effort: a failed write is logged, never fails the job.
-        opts.save(percent)
+        opts.save({ encodePercent, jobFraction: percent / 100 })
           .catch((err: unknown) => opts.logger.warn({ event_type: 'transcode_progress_not_saved', err }, 'could not save progress'))
           .finally(() => { saving = false; });
       }
