@@ -219,7 +219,7 @@ export function productionPorts(config: Config, logger: Logger): RolePorts & { c
       if (!store) {
         const client = media
           ? (s3.media ??= createS3Client(mediaStorageOptions(config)))
-          : (s3.aws ??= createS3Client(awsOptions(config)));
+          : (s3.aws ??= createS3Client(awsOptions(config, 's3')));
         store = new S3ObjectStore({ client, bucket: name });
         stores.set(id, store);
       }

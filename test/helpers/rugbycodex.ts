@@ -1,22 +1,36 @@
-// A RugbyCodex deployment in miniature for transcode tests: fauxqs (SQS + S3) with the
-// media bucket, the PostgREST stand-in with the migration's columns, and the fixtures a
-// job needs (a queue with its DLQ, an uploaded raw video with its rows, the worker's env).
+// A RugbyCodex deployment in miniature for transcode and cleanup tests: fauxqs (SQS + S3)
+// with the media buckets, the PostgREST stand-in on real PostgreSQL holding the live
+// tables, and the fixtures a job needs (a queue with its DLQ, an upload with the rows
+// complete-upload leaves, the live message, the worker's environment).
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Upload as S3Upload } from '@aws-sdk/lib-storage';
 import { execa } from 'execa';
-import { MEDIA_COLUMNS } from './media-columns.js';
 import { awsTestClientConfig, startFauxqs, type LocalServer } from './servers.js';
 import { startPostgrestStandin, type PostgrestStandin } from './postgrest-standin.js';
 
 export const SERVICE_KEY = 'service-role-key-for-transcode-tests';
-export const BUCKET = 'rugbycodex-media';
+/** The live default bucket (media_assets.bucket), and a second one a row may name. */
+export const BUCKET = 'rugbycodex';
+export const SECOND_BUCKET = 'rugbycodex-archive';
 const T0 = '2026-11-24T10:00:00.000Z';
 
-export interface Queues { queueUrl: string; dlqUrl: string }
-export interface Upload { org: string; asset: string; job: string; key: string; base: string; body: string }
+export interface Queues { queueUrl: string; dlqUrl: string | null }
+export interface Upload {
+  org: string; asset: string; job: string; key: string; bucket: string;
+  /** Where the player looks: {base}{asset}/streaming/ */
+  streaming: string;
+  /** The message complete-upload sends. */
+  body: string;
+}
+export interface UploadOptions {
+  name?: string;
+  bucket?: string;
+  /** media_assets.base_org_storage_path; default orgs/{org}/uploads/ as the app writes it. */
+  base?: string;
+}
 export interface Depth { visible: number; inFlight: number; delayed: number }
 export const EMPTY: Depth = { visible: 0, inFlight: 0, delayed: 0 };
 
@@ -25,26 +39,30 @@ export interface RugbyCodex {
   standin: PostgrestStandin;
   s3: S3Client;
   sqs: SQSClient;
-  /** A fresh queue whose RedrivePolicy sends to a fresh DLQ after `maxReceives`. */
-  createQueues(opts?: { visibilitySeconds?: number; maxReceives?: number }): Promise<Queues>;
-  /** Rows as the app leaves them (asset uploaded, job pending) and the raw file in the bucket. */
-  seedUpload(file: string, name?: string): Promise<Upload>;
+  /** A fresh queue whose RedrivePolicy sends to a fresh DLQ after `maxReceives` (none with `redrive: false`). */
+  createQueues(opts?: { visibilitySeconds?: number; maxReceives?: number; redrive?: boolean }): Promise<Queues>;
+  /** The raw file in its bucket and the rows complete-upload leaves (asset uploaded, job queued). */
+  seedUpload(file: string, opts?: UploadOptions): Promise<Upload>;
   depth(queueUrl: string): Promise<Depth>;
-  /** The environment a transcode worker on this deployment runs with. */
+  /** The environment an in-process transcode or cleanup worker on this deployment runs with. */
   workerEnv(queueUrl: string, workDir: string, extra?: Record<string, string>): Record<string, string>;
   stop(): Promise<void>;
 }
 
 export async function startRugbyCodex(): Promise<RugbyCodex> {
-  const [fauxqs, standin] = await Promise.all([startFauxqs(), startPostgrestStandin({ apiKey: SERVICE_KEY, schema: MEDIA_COLUMNS })]);
+  const [fauxqs, standin] = await Promise.all([startFauxqs(), startPostgrestStandin({ apiKey: SERVICE_KEY })]);
   const s3 = new S3Client(awsTestClientConfig(fauxqs.endpoint));
   const sqs = new SQSClient(awsTestClientConfig(fauxqs.endpoint));
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await Promise.all([BUCKET, SECOND_BUCKET].map((Bucket) => s3.send(new CreateBucketCommand({ Bucket }))));
 
   return {
     fauxqs, standin, s3, sqs,
-    async createQueues({ visibilitySeconds = 30, maxReceives = 3 } = {}) {
+    async createQueues({ visibilitySeconds = 30, maxReceives = 3, redrive = true } = {}) {
       const base = `transcode-${randomUUID().slice(0, 8)}`;
+      if (!redrive) {
+        const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: base, Attributes: { VisibilityTimeout: String(visibilitySeconds) } }))).QueueUrl!;
+        return { queueUrl, dlqUrl: null };
+      }
       const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${base}-dlq` }))).QueueUrl!;
       const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
       const queueUrl = (await sqs.send(new CreateQueueCommand({
@@ -53,14 +71,17 @@ export async function startRugbyCodex(): Promise<RugbyCodex> {
       }))).QueueUrl!;
       return { queueUrl, dlqUrl };
     },
-    async seedUpload(file, name = 'match.mp4') {
+    async seedUpload(file, opts = {}) {
       const [org, asset, job] = [randomUUID(), randomUUID(), randomUUID()];
-      const base = `orgs/${org}/uploads/${asset}`;
-      const key = `${base}/raw/${name}`;
-      seedTranscodeRows(standin, { asset, org, job, key });
+      const name = opts.name ?? 'match.mp4';
+      const bucket = opts.bucket ?? BUCKET;
+      const key = `orgs/${org}/uploads/${asset}/raw/${name}`;
+      const base = opts.base ?? `orgs/${org}/uploads/`;
+      await seedTranscodeRows(standin, { asset, org, job, key, bucket, base });
       // Multipart: fauxqs refuses a single PUT of a larger clip.
-      await new S3Upload({ client: s3, params: { Bucket: BUCKET, Key: key, Body: await readFile(file), ContentType: 'video/mp4' } }).done();
-      return { org, asset, job, key, base, body: JSON.stringify({ job_id: job, media_asset_id: asset, key }) };
+      await new S3Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: await readFile(file), ContentType: 'video/mp4' } }).done();
+      const streaming = `${(base.trim() || `orgs/${org}/uploads/`).replace(/^\/+/, '').replace(/\/?$/, '/')}${asset}/streaming/`;
+      return { org, asset, job, key, bucket, streaming, body: liveMessage({ job, asset, org }) };
     },
     async depth(queueUrl) {
       const a = (await sqs.send(new GetQueueAttributesCommand({
@@ -70,8 +91,8 @@ export async function startRugbyCodex(): Promise<RugbyCodex> {
     },
     workerEnv(queueUrl, workDir, extra = {}) {
       return {
-        QUEUE_BACKEND: 'sqs', SQS_QUEUE_URL: queueUrl, AWS_ENDPOINT_URL: fauxqs.endpoint, AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', BUCKET_NAME: BUCKET,
+        QUEUE_BACKEND: 'sqs', SQS_TRANSCODE_QUEUE_URL: queueUrl, AWS_ENDPOINT_URL: fauxqs.endpoint, AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
         SUPABASE_URL: standin.url, SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
         SQS_LONG_POLL_WAIT_SECONDS: '1', HLS_SEGMENT_SECONDS: '2', WORK_DIR: workDir, ...extra,
       };
@@ -84,16 +105,22 @@ export async function startRugbyCodex(): Promise<RugbyCodex> {
   };
 }
 
-/** The rows the app leaves for a new upload: the asset `uploaded`, its transcode job `pending`. */
-export function seedTranscodeRows(standin: PostgrestStandin, ids: { asset: string; org: string; job: string; key: string }, at = T0): void {
-  standin.seed('media_assets', {
-    id: ids.asset, org_id: ids.org, storage_path: ids.key, streaming_path: null, thumbnail_path: null, status: 'uploaded', duration_seconds: null,
-    width: null, height: null, renditions: null, error_code: null, error_message: null, created_at: at, updated_at: at,
+/** The body complete-upload sends to the transcode queue. */
+export function liveMessage(ids: { job: string; asset: string; org: string }): string {
+  return JSON.stringify({ job_id: ids.job, media_id: ids.asset, org_id: ids.org, type: 'transcode' });
+}
+
+/** The rows complete-upload leaves for a new upload: the asset `uploaded`, its transcode job `queued`. */
+export async function seedTranscodeRows(
+  standin: PostgrestStandin,
+  ids: { asset: string; org: string; job: string; key: string; bucket?: string; base?: string },
+  at = T0,
+): Promise<void> {
+  await standin.seed('media_assets', {
+    id: ids.asset, org_id: ids.org, bucket: ids.bucket ?? BUCKET, storage_path: ids.key, file_name: ids.key.slice(ids.key.lastIndexOf('/') + 1),
+    base_org_storage_path: ids.base ?? `orgs/${ids.org}/uploads/`, status: 'uploaded', processing_stage: 'uploaded', duration_seconds: 6, created_at: at,
   });
-  standin.seed('transcode_jobs', {
-    id: ids.job, media_asset_id: ids.asset, status: 'pending', progress: 0, attempts: 0, worker_id: null, error_code: null, error_message: null,
-    started_at: null, completed_at: null, created_at: at, updated_at: at,
-  });
+  await standin.seed('jobs', { id: ids.job, org_id: ids.org, media_asset_id: ids.asset, type: 'transcode', state: 'queued', created_at: at, updated_at: at });
 }
 
 /** A test clip (testsrc2 + a sine tone, libx264 ultrafast). */

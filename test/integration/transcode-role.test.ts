@@ -1,14 +1,16 @@
-// The transcode role end to end (issue 4, "Done when"): the real role code through the
-// production ports (src/cli.ts productionPorts) on real fauxqs SQS + S3, the real Debian
-// ffmpeg, and the PostgREST stand-in that records every request supabase-js sends.
-// A message goes in → a playable ladder and poster in S3, rows completed/ready, message
-// gone; a redelivered completed job does nothing; a corrupt file fails once and is acked;
-// an invalid body goes to the DLQ untouched; a SIGKILLed worker's job is finished by a
-// second worker after the visibility timeout, exactly once.
+// The transcode role end to end on the live RugbyCodex contract: the real role code through
+// the production ports (src/cli.ts productionPorts) on real fauxqs SQS + S3, the real
+// Debian ffmpeg, and the PostgREST stand-in that applies every request supabase-js sends
+// to real PostgreSQL holding the live tables (so a wrong column or enum value fails here as
+// it fails live) and records them. The live message goes in → index.m3u8 where the player
+// looks, the ladder and the storyboard in the asset's bucket, rows in RUGBYCODEX.md's
+// order, message gone; finished jobs do nothing; a corrupt file fails the job and the
+// asset; a message naming the wrong job is dead-lettered untouched; a SIGKILLed worker's
+// job is finished by a second worker after the visibility timeout, exactly once.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -22,9 +24,10 @@ import { Metrics } from '../../src/runtime/metrics.js';
 import { locateFfmpeg, probe, type FfmpegBinaries } from '../../src/runtime/ffmpeg/index.js';
 import type { PostgrestStandin, RecordedRequest, Row } from '../helpers/postgrest-standin.js';
 import { cleanEnv, exePath, repoRoot } from '../helpers/binary.js';
-import { BUCKET, EMPTY, SERVICE_KEY, makeClip, startRugbyCodex, type Queues, type RugbyCodex, type Upload } from '../helpers/rugbycodex.js';
+import { BUCKET, EMPTY, SECOND_BUCKET, SERVICE_KEY, liveMessage, makeClip, startRugbyCodex, type Queues, type RugbyCodex, type Upload, type UploadOptions } from '../helpers/rugbycodex.js';
 
-const TYPES = { m3u8: 'application/vnd.apple.mpegurl', ts: 'video/mp2t', jpg: 'image/jpeg' } as const;
+const TYPES = { m3u8: 'application/vnd.apple.mpegurl', ts: 'video/mp2t', jpg: 'image/jpeg', vtt: 'text/vtt' } as const;
+const JOB_WITH_ASSET = 'id,org_id,media_asset_id,type,state,attempt,media_assets:media_asset_id(id,org_id,bucket,storage_path,base_org_storage_path,processing_stage,streaming_ready)';
 
 type LogEvent = Record<string, unknown> & { event_type?: string };
 
@@ -70,7 +73,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------- fixtures
 
 const createQueues = (visibilitySeconds = 30): Promise<Queues> => codex.createQueues({ visibilitySeconds });
-const seedUpload = (file: string, name?: string): Promise<Upload> => codex.seedUpload(file, name);
+const seedUpload = (file: string, opts?: UploadOptions): Promise<Upload> => codex.seedUpload(file, opts);
 const workerEnv = (queueUrl: string, workDir: string, extra?: Record<string, string>): Record<string, string> => codex.workerEnv(queueUrl, workDir, extra);
 const depth = (url: string) => codex.depth(url);
 
@@ -128,29 +131,30 @@ async function send(queueUrl: string, body: string): Promise<void> {
 
 interface Listed { key: string; etag: string; size: number; lastModified: string }
 
-async function listAll(prefix = ''): Promise<Listed[]> {
+async function listAll(prefix = '', bucket = BUCKET): Promise<Listed[]> {
   const out: Listed[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }));
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
     for (const o of page.Contents ?? []) out.push({ key: o.Key!, etag: o.ETag ?? '', size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() ?? '' });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return out;
 }
 
-async function getText(key: string): Promise<string> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+async function getText(key: string, bucket = BUCKET): Promise<string> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return res.Body!.transformToString();
 }
 
-async function download(key: string, file: string): Promise<void> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+async function download(key: string, file: string, bucket = BUCKET): Promise<void> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   await writeFile(file, await res.Body!.transformToByteArray());
 }
 
 /** The URIs (non-comment lines) of a playlist. */
 const uris = (playlist: string): string[] => playlist.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+const extinf = (playlist: string): number[] => [...playlist.matchAll(/^#EXTINF:([\d.]+),/gm)].map((m) => Number(m[1]));
 
 async function entries(dir: string): Promise<string[]> {
   return readdir(dir).catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return []; throw err; });
@@ -160,24 +164,38 @@ function shape(r: RecordedRequest): { method: string; table: string; query: Reco
   return { method: r.method, table: r.table, query: r.query, prefer: r.headers.prefer, body: r.body };
 }
 
-/** A progress write: PATCH of `progress` alone, only ever forward. */
+const bodyKeys = (r: RecordedRequest): string => (typeof r.body === 'object' && r.body !== null ? Object.keys(r.body).sort().join() : '');
+/** A progress write: transcode_progress of a transcoding asset, or progress of a running job. */
 const isProgress = (r: RecordedRequest): boolean =>
-  r.method === 'PATCH' && r.table === 'transcode_jobs' && typeof r.body === 'object' && r.body !== null && Object.keys(r.body).join() === 'progress';
+  r.method === 'PATCH' && ((r.table === 'media_assets' && bodyKeys(r) === 'transcode_progress') || (r.table === 'jobs' && bodyKeys(r) === 'progress,updated_at'));
+const writes = (requests: readonly RecordedRequest[]): RecordedRequest[] => requests.filter((r) => r.method !== 'GET');
 
 function expectServiceKeyOnEveryRequest(requests: readonly RecordedRequest[]): void {
   for (const r of requests) {
-    expect({ path: r.path, apikey: r.headers.apikey, authorization: r.headers.authorization, injected: r.injected })
-      .toEqual({ path: `/rest/v1/${r.table}`, apikey: SERVICE_KEY, authorization: `Bearer ${SERVICE_KEY}`, injected: false });
+    expect({ path: r.path, apikey: r.headers.apikey, authorization: r.headers.authorization, injected: r.injected, status: r.status })
+      .toEqual({ path: `/rest/v1/${r.table}`, apikey: SERVICE_KEY, authorization: `Bearer ${SERVICE_KEY}`, injected: false, status: expect.any(Number) });
+    expect(r.status).toBeLessThan(300); // PostgreSQL took every request
   }
+}
+
+async function deadLetters(dlqUrl: string, want: number): Promise<Map<string, string>> {
+  const letters = new Map<string, string>();
+  for (let round = 0; round < 5 && letters.size < want; round++) {
+    const res = await sqs.send(new ReceiveMessageCommand({
+      QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 0, MessageAttributeNames: ['All'],
+    }));
+    for (const m of res.Messages ?? []) letters.set(m.Body ?? '', m.MessageAttributes?.rugbyworker_reason?.StringValue ?? '');
+  }
+  return letters;
 }
 
 // ---------------------------------------------------------------------------- tests
 
-describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in)', () => {
-  // Case 1 leaves its completed job here for the redelivery case.
+describe('transcode role on the live contract (fauxqs SQS + S3, ffmpeg, PostgREST stand-in on PostgreSQL)', () => {
+  // Case 1 leaves its succeeded job here for the redelivery case.
   let done: { upload: Upload; queues: Queues; workDir: string } | undefined;
 
-  it('a message in → ladder, poster and master in S3 with their Content-Types, rows ready/completed, exact PostgREST calls, message gone', async () => {
+  it('the live message → index.m3u8 where the player looks, ladder + storyboard with their Content-Types, rows in RUGBYCODEX.md order, message gone', async () => {
     const queues = await createQueues();
     const upload = await seedUpload(shortClip);
     const workDir = join(tmp, 'work-happy');
@@ -186,187 +204,199 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
 
     const run = await runRole(queues.queueUrl, workDir, { instanceId: 'worker-happy' });
     expect(run.of('transcode_failed')).toEqual([]);
-    expect(run.of('job_started')).toHaveLength(1);
     expect(run.of('transcode_completed')).toHaveLength(1);
     expect(run.of('job_succeeded')).toHaveLength(1);
 
-    // S3: master, one folder per rendition (index.m3u8 + the segments it lists), poster; nothing else new.
-    const streaming = `${upload.base}/streaming/`;
-    const master = await getText(`${streaming}master.m3u8`);
+    // S3: index.m3u8 on top, one folder per rendition, the storyboard in thumbnails/; nothing else new.
+    const { streaming } = upload;
+    expect(streaming).toBe(`orgs/${upload.org}/uploads/${upload.asset}/streaming/`);
+    const master = await getText(`${streaming}index.m3u8`);
     const variants = uris(master);
     expect(variants).toEqual(['720p/index.m3u8', '480p/index.m3u8', '360p/index.m3u8']);
-    expect(master).toMatch(/^#EXTM3U/);
     expect(master.match(/#EXT-X-STREAM-INF:/g)).toHaveLength(3);
-    expect(master).toContain('RESOLUTION=1280x720');
-
-    const objects = await listAll(`${upload.base}/`);
-    const keys = objects.map((o) => o.key);
-    const expected = [upload.key, `${upload.base}/thumbnails/poster.jpg`, `${streaming}master.m3u8`];
-    const segments: Array<{ key: string; rendition: string }> = [];
+    const objects = await listAll(`orgs/${upload.org}/`);
+    const expected = [upload.key, `${streaming}index.m3u8`, `${streaming}thumbnails/storyboard.vtt`, `${streaming}thumbnails/storyboard_000.jpg`];
+    let durations: number[] = [];
     for (const variant of variants) {
       const rendition = variant.split('/')[0]!;
       const playlist = await getText(`${streaming}${variant}`);
       expect(playlist).toContain('#EXT-X-ENDLIST');
-      expect(playlist).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
       const segs = uris(playlist);
-      expect(segs.length).toBeGreaterThanOrEqual(3); // 6 s in ~2 s segments
-      for (const seg of segs) {
-        expect(seg).toMatch(/\.ts$/);
-        segments.push({ key: `${streaming}${rendition}/${seg}`, rendition });
-      }
+      expect(segs.length).toBe(3); // 6 s in 2 s segments
+      for (const seg of segs) expect(seg).toMatch(/^seg_\d{5}\.ts$/); // relative, .ts
+      if (rendition === '720p') durations = extinf(playlist);
       expected.push(`${streaming}${variant}`, ...segs.map((s) => `${streaming}${rendition}/${s}`));
     }
-    expect([...keys].sort()).toEqual([...expected].sort());
-    for (const o of objects) expect(o.size).toBeGreaterThan(0);
-
-    // Content-Type of every output object, as S3 will serve it.
-    for (const key of keys.filter((k) => k !== upload.key)) {
-      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
-      const ext = key.slice(key.lastIndexOf('.') + 1) as keyof typeof TYPES;
-      expect({ key, type: head.ContentType }).toEqual({ key, type: TYPES[ext] });
+    expect(objects.map((o) => o.key).sort()).toEqual([...expected].sort());
+    for (const o of objects) {
+      expect(o.size).toBeGreaterThan(0);
+      if (o.key === upload.key) continue;
+      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: o.key }));
+      expect({ key: o.key, type: head.ContentType }).toEqual({ key: o.key, type: TYPES[o.key.slice(o.key.lastIndexOf('.') + 1) as keyof typeof TYPES] });
     }
+    const segment = join(tmp, 'seg-happy.ts');
+    await download(`${streaming}360p/seg_00000.ts`, segment);
+    expect((await probe(bins.ffprobe, segment)).video).toMatchObject({ height: 360, codecName: 'h264' });
 
-    // Every segment downloaded from S3 is readable by ffprobe at its rendition's size, with audio.
-    const heights: Record<string, number> = { '720p': 720, '480p': 480, '360p': 360 };
-    const segDir = join(tmp, 'segments-happy');
-    await mkdir(segDir, { recursive: true });
-    for (const [i, seg] of segments.entries()) {
-      const file = join(segDir, `${i}.ts`);
-      await download(seg.key, file);
-      const info = await probe(bins.ffprobe, file);
-      expect({ key: seg.key, height: info.video?.height, codec: info.video?.codecName, audio: info.audio?.codecName })
-        .toEqual({ key: seg.key, height: heights[seg.rendition], codec: 'h264', audio: 'aac' });
-      expect(info.durationSeconds ?? 0).toBeGreaterThan(0.5);
-    }
-    const poster = join(segDir, 'poster.jpg');
-    await download(`${upload.base}/thumbnails/poster.jpg`, poster);
-    expect((await probe(bins.ffprobe, poster)).video).toMatchObject({ width: 1280, height: 720 });
+    // Storyboard: one 320x180 tile per segment, cue times the playlist's, on a 5x5 sheet.
+    const sheet = join(tmp, 'sheet-happy.jpg');
+    await download(`${streaming}thumbnails/storyboard_000.jpg`, sheet);
+    expect((await probe(bins.ffprobe, sheet)).video).toMatchObject({ width: 1600, height: 900 });
+    const vtt = await getText(`${streaming}thumbnails/storyboard.vtt`);
+    expect(durations).toEqual([2, 2, 2]);
+    expect(vtt).toBe([
+      'WEBVTT', '',
+      '00:00:00.000 --> 00:00:02.000', 'storyboard_000.jpg#xywh=0,0,320,180', '',
+      '00:00:02.000 --> 00:00:04.000', 'storyboard_000.jpg#xywh=320,0,320,180', '',
+      '00:00:04.000 --> 00:00:06.000', 'storyboard_000.jpg#xywh=640,0,320,180', '',
+    ].join('\n'));
 
-    // Rows: job completed at 100, asset ready with what the player needs.
-    expect(standin.row('transcode_jobs', upload.job)).toMatchObject({
-      status: 'completed', progress: 100, attempts: 1, worker_id: 'worker-happy', error_code: null, error_message: null,
-      started_at: expect.any(String), completed_at: expect.any(String),
+    // Rows as RUGBYCODEX.md leaves them.
+    expect(await standin.row('jobs', upload.job)).toMatchObject({
+      state: 'succeeded', progress: 1, attempt: 1, error_code: null, error_message: null, started_at: expect.any(String), finished_at: expect.any(String),
+      result: { playlist: `${streaming}index.m3u8`, duration_seconds: expect.any(Number), renditions: [
+        { name: '720p', width: 1280, height: 720, bandwidth: expect.any(Number) }, { name: '480p', width: 854, height: 480, bandwidth: expect.any(Number) },
+        { name: '360p', width: 640, height: 360, bandwidth: expect.any(Number) },
+      ] },
     });
-    const asset = standin.row('media_assets', upload.asset)!;
-    expect(asset).toMatchObject({
-      status: 'ready', streaming_path: `${streaming}master.m3u8`, thumbnail_path: `${upload.base}/thumbnails/poster.jpg`,
-      width: 1280, height: 720, error_code: null, error_message: null,
+    const sprite = `${streaming}thumbnails/storyboard_000.jpg`;
+    expect(await standin.row('media_assets', upload.asset)).toMatchObject({
+      status: 'ready', processing_stage: 'complete', streaming_ready: true, transcode_progress: 100, bucket: BUCKET,
+      thumbnail_path: sprite, thumbnail_sprite_path: sprite, thumbnail_vtt_path: `${streaming}thumbnails/storyboard.vtt`,
+      thumbnail_frame_count: 3, thumbnail_interval_seconds: 2, thumbnail_width: 320, thumbnail_height: 180,
     });
-    expect(asset.duration_seconds).toBeGreaterThanOrEqual(5.9);
-    expect(asset.duration_seconds).toBeLessThan(6.5);
-    expect((asset.renditions as Array<Record<string, unknown>>).map((r) => [r.name, r.width, r.height, r.playlist])).toEqual([
-      ['720p', 1280, 720, '720p/index.m3u8'], ['480p', 854, 480, '480p/index.m3u8'], ['360p', 640, 360, '360p/index.m3u8'],
-    ]);
-    for (const r of asset.renditions as Array<Record<string, unknown>>) expect(r.bandwidth).toEqual(expect.any(Number));
 
-    // The exact PostgREST calls: claim (read, conditional update, asset), progress, complete (asset, then job).
+    // The exact PostgREST calls, in RUGBYCODEX.md's order (progress writes aside).
     const requests = standin.requests;
     expectServiceKeyOnEveryRequest(requests);
+    const J = `eq.${upload.job}`;
+    const A = { id: `eq.${upload.asset}`, org_id: `eq.${upload.org}` };
     const progress = requests.filter(isProgress);
-    expect(progress.length).toBeGreaterThanOrEqual(1); // the first report is saved at once, later ones every 10 s
+    expect(progress.length).toBeGreaterThanOrEqual(2); // the first report is saved at once
     for (const p of progress) {
-      const value = (p.body as { progress: number }).progress;
-      expect(p.query).toEqual({ id: `eq.${upload.job}`, progress: `lt.${value}` });
-      expect(value).toBeGreaterThanOrEqual(0);
-      expect(value).toBeLessThan(100);
+      if (p.table === 'media_assets') expect(p.query).toEqual({ ...A, processing_stage: 'eq.transcoding' });
+      else expect(p.query).toEqual({ id: J, state: 'eq.running', progress: `lt.${(p.body as Row).progress}` });
     }
-    const firstProgress = requests.indexOf(progress[0]!);
-    const lastProgress = requests.indexOf(progress[progress.length - 1]!);
-    expect(firstProgress).toBeGreaterThanOrEqual(2);
-    expect(lastProgress).toBeLessThan(requests.length - 2);
-    const JOB = `eq.${upload.job}`;
-    const ASSET = `eq.${upload.asset}`;
     expect(requests.filter((r) => !isProgress(r)).map(shape)).toEqual([
-      { method: 'GET', table: 'transcode_jobs', query: { select: 'media_asset_id,status,attempts', id: JOB }, prefer: undefined, body: undefined },
+      { method: 'GET', table: 'jobs', query: { select: JOB_WITH_ASSET, id: J }, prefer: undefined, body: undefined },
       {
-        method: 'PATCH', table: 'transcode_jobs', query: { id: JOB, attempts: 'eq.0', status: 'in.(pending,processing,failed)', select: 'attempts' },
-        prefer: 'return=representation',
-        body: { status: 'processing', worker_id: 'worker-happy', started_at: expect.any(String), attempts: 1, error_code: null, error_message: null },
+        method: 'PATCH', table: 'jobs', query: { id: J, state: 'in.(queued,running)', select: 'id' }, prefer: 'return=representation',
+        body: { state: 'running', started_at: expect.any(String), attempt: 1, updated_at: expect.any(String) },
       },
       {
-        method: 'PATCH', table: 'media_assets', query: { id: ASSET, select: 'org_id' }, prefer: 'return=representation',
-        body: { status: 'processing', error_code: null, error_message: null },
+        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(uploaded,transcoding,transcoded,failed)', select: 'id' }, prefer: 'return=representation',
+        body: { processing_stage: 'transcoding', transcode_progress: 0 },
       },
       {
-        method: 'PATCH', table: 'media_assets', query: { id: ASSET, select: 'id' }, prefer: 'return=representation',
+        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(transcoding)', select: 'id' }, prefer: 'return=representation',
+        body: { processing_stage: 'transcoded', transcode_progress: 100 },
+      },
+      {
+        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(transcoded)', select: 'id' }, prefer: 'return=representation',
         body: {
-          status: 'ready', streaming_path: `${streaming}master.m3u8`, thumbnail_path: `${upload.base}/thumbnails/poster.jpg`,
-          duration_seconds: asset.duration_seconds, width: 1280, height: 720, renditions: asset.renditions, error_code: null, error_message: null,
+          streaming_ready: true, thumbnail_path: sprite, thumbnail_sprite_path: sprite, thumbnail_vtt_path: `${streaming}thumbnails/storyboard.vtt`,
+          thumbnail_frame_count: 3, thumbnail_interval_seconds: 2, thumbnail_width: 320, thumbnail_height: 180,
         },
       },
       {
-        method: 'PATCH', table: 'transcode_jobs', query: { id: JOB, status: 'in.(processing)', select: 'id' }, prefer: 'return=representation',
-        body: { status: 'completed', progress: 100, completed_at: expect.any(String), error_code: null, error_message: null },
+        method: 'PATCH', table: 'jobs', query: { id: J, state: 'in.(running)', select: 'id' }, prefer: 'return=representation',
+        body: { state: 'succeeded', finished_at: expect.any(String), progress: 1, result: expect.any(Object), updated_at: expect.any(String) },
+      },
+      {
+        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(transcoded,complete)', select: 'id' }, prefer: 'return=representation',
+        body: { processing_stage: 'complete', status: 'ready' },
       },
     ]);
 
-    // The message is gone: deleted, not in flight, not dead-lettered; the scratch space is empty.
     expect(await depth(queues.queueUrl)).toEqual(EMPTY);
-    expect(await depth(queues.dlqUrl)).toEqual(EMPTY);
+    expect(await depth(queues.dlqUrl!)).toEqual(EMPTY);
     expect(await entries(workDir)).toEqual([]);
     done = { upload, queues, workDir };
   }, 60_000);
 
-  it('redelivery of a completed job is acked and does no work: one read, no write, no S3 change', async () => {
-    if (!done) throw new Error('needs the completed job of the previous test');
+  it('a redelivered succeeded job and a canceled job are acked with one read each: no write, no S3 change', async () => {
+    if (!done) throw new Error('needs the succeeded job of the previous test');
     const { upload, queues, workDir } = done;
-    const before = await listAll();
+    const canceled = await seedUpload(shortClip);
+    await standin.update('jobs', canceled.job, { state: 'canceled' });
+    const before = [...await listAll(), ...await listAll('', SECOND_BUCKET)];
+    const rowsBefore = await Promise.all([standin.row('jobs', upload.job), standin.row('media_assets', upload.asset), standin.row('jobs', canceled.job), standin.row('media_assets', canceled.asset)]);
     standin.clearRequests();
-    const rowsBefore = { job: standin.row('transcode_jobs', upload.job), asset: standin.row('media_assets', upload.asset) };
     await send(queues.queueUrl, upload.body);
+    await send(queues.queueUrl, canceled.body);
 
     const run = await runRole(queues.queueUrl, workDir, { instanceId: 'worker-redelivery' });
-    expect(run.of('job_started')).toHaveLength(1);
-    expect(run.of('transcode_skipped')).toHaveLength(1);
+    expect(run.of('transcode_skipped').map((e) => e.state).sort()).toEqual(['canceled', 'succeeded']);
     expect(run.of('transcode_started')).toEqual([]);
-    expect(run.of('job_succeeded')).toHaveLength(1); // acked
-
-    expect(standin.requests.map(shape)).toEqual([
-      { method: 'GET', table: 'transcode_jobs', query: { select: 'media_asset_id,status,attempts', id: `eq.${upload.job}` }, prefer: undefined, body: undefined },
-    ]);
+    expect(run.of('job_succeeded')).toHaveLength(2); // acked
+    expect(standin.requests.map((r) => `${r.method} ${r.table}`)).toEqual(['GET jobs', 'GET jobs']);
     expectServiceKeyOnEveryRequest(standin.requests);
-    expect({ job: standin.row('transcode_jobs', upload.job), asset: standin.row('media_assets', upload.asset) }).toEqual(rowsBefore);
-    expect(await listAll()).toEqual(before); // same keys, ETags, sizes, LastModified
+    expect(await Promise.all([standin.row('jobs', upload.job), standin.row('media_assets', upload.asset), standin.row('jobs', canceled.job), standin.row('media_assets', canceled.asset)])).toEqual(rowsBefore);
+    expect([...await listAll(), ...await listAll('', SECOND_BUCKET)]).toEqual(before);
     expect(await depth(queues.queueUrl)).toEqual(EMPTY);
-    expect(await depth(queues.dlqUrl)).toEqual(EMPTY);
-    expect(await entries(workDir)).toEqual([]);
+    expect(await depth(queues.dlqUrl!)).toEqual(EMPTY);
   }, 30_000);
 
-  it('a corrupt file: job and asset failed with INVALID_INPUT, the message acked, no retry, no output', async () => {
+  it('an empty base_org_storage_path and a second bucket: read from and written to that bucket, under orgs/{org}/uploads/', async () => {
     const queues = await createQueues();
-    const upload = await seedUpload(corruptFile, 'broken.mp4');
+    const upload = await seedUpload(shortClip, { bucket: SECOND_BUCKET, base: '  ' });
+    expect(upload.streaming).toBe(`orgs/${upload.org}/uploads/${upload.asset}/streaming/`);
+    await send(queues.queueUrl, upload.body);
+    const run = await runRole(queues.queueUrl, join(tmp, 'work-second'), { env: { HLS_RENDITIONS: '360' } });
+    expect(run.of('transcode_completed')).toHaveLength(1);
+    expect(uris(await getText(`${upload.streaming}index.m3u8`, SECOND_BUCKET))).toEqual(['360p/index.m3u8']);
+    expect((await listAll(`${upload.streaming}thumbnails/`, SECOND_BUCKET)).map((o) => o.key.slice(upload.streaming.length)).sort()).toEqual(['thumbnails/storyboard.vtt', 'thumbnails/storyboard_000.jpg']);
+    expect(await listAll(`orgs/${upload.org}/`)).toEqual([]); // nothing in the default bucket
+    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'complete', status: 'ready', streaming_ready: true });
+  }, 60_000);
+
+  it('a succeeded job whose worker stopped before completing the asset: the redelivery completes the asset and nothing else', async () => {
+    const queues = await createQueues();
+    const upload = await seedUpload(shortClip);
+    await standin.update('jobs', upload.job, { state: 'succeeded', progress: 1 });
+    await standin.update('media_assets', upload.asset, { processing_stage: 'transcoded', streaming_ready: true });
+    standin.clearRequests();
+    await send(queues.queueUrl, upload.body);
+    await runRole(queues.queueUrl, join(tmp, 'work-heal'));
+    expect(writes(standin.requests).map(shape)).toEqual([{
+      method: 'PATCH', table: 'media_assets', query: { id: `eq.${upload.asset}`, org_id: `eq.${upload.org}`, processing_stage: 'in.(transcoded,complete)', select: 'id' },
+      prefer: 'return=representation', body: { processing_stage: 'complete', status: 'ready' },
+    }]);
+    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'complete', status: 'ready' });
+  }, 30_000);
+
+  it('a corrupt file: job failed with INVALID_INPUT, asset processing_stage failed, the message acked, no retry, no output', async () => {
+    const queues = await createQueues();
+    const upload = await seedUpload(corruptFile, { name: 'broken.mp4' });
     const workDir = join(tmp, 'work-corrupt');
     standin.clearRequests();
     await send(queues.queueUrl, upload.body);
 
     const run = await runRole(queues.queueUrl, workDir, { instanceId: 'worker-corrupt' });
-    expect(run.of('job_started')).toHaveLength(1); // the handler ran once
-    const failed = run.of('transcode_failed');
-    expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ error_code: 'INVALID_INPUT', permanent: true });
-    expect(run.of('transcode_completed')).toEqual([]);
+    expect(run.of('job_started')).toHaveLength(1);
+    expect(run.of('transcode_failed')).toEqual([expect.objectContaining({ error_code: 'INVALID_INPUT', permanent: true })]);
     expect(run.of('job_retry')).toEqual([]);
     expect(run.of('job_succeeded')).toHaveLength(1); // a permanent failure is recorded and acked
 
-    const job = standin.row('transcode_jobs', upload.job)!;
-    const asset = standin.row('media_assets', upload.asset)!;
-    expect(job).toMatchObject({ status: 'failed', error_code: 'INVALID_INPUT', attempts: 1, completed_at: null });
-    expect(asset).toMatchObject({ status: 'failed', error_code: 'INVALID_INPUT', streaming_path: null, thumbnail_path: null });
-    expect(job.error_message).toEqual(expect.stringMatching(/cannot read the video|no video stream/));
-    expect(asset.error_message).toBe(job.error_message);
-
-    const requests = standin.requests;
-    expectServiceKeyOnEveryRequest(requests);
-    const writes = requests.filter((r) => !isProgress(r)).map(shape);
-    expect(writes.map((w) => `${w.method} ${w.table}`)).toEqual([
-      'GET transcode_jobs', 'PATCH transcode_jobs', 'PATCH media_assets', 'PATCH media_assets', 'PATCH transcode_jobs',
+    const job = (await standin.row('jobs', upload.job))!;
+    expect(job).toMatchObject({ state: 'failed', error_code: 'INVALID_INPUT', attempt: 1, finished_at: expect.any(String) });
+    expect(String(job.error_message)).toMatch(new RegExp(`cannot read the video: .*${upload.key.replaceAll('/', '\\/')}`));
+    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'failed', status: 'uploaded', streaming_ready: false });
+    const failWrites = writes(standin.requests).filter((r) => !isProgress(r)).slice(2).map(shape);
+    expect(failWrites).toEqual([
+      {
+        method: 'PATCH', table: 'jobs', query: { id: `eq.${upload.job}`, state: 'in.(queued,running)' }, prefer: undefined,
+        body: { state: 'failed', finished_at: expect.any(String), error_code: 'INVALID_INPUT', error_message: job.error_message, updated_at: expect.any(String) },
+      },
+      {
+        method: 'PATCH', table: 'media_assets', query: { id: `eq.${upload.asset}`, org_id: `eq.${upload.org}`, processing_stage: 'in.(uploaded,transcoding,transcoded)' },
+        prefer: undefined, body: { processing_stage: 'failed' },
+      },
     ]);
-    expect(writes[3]).toMatchObject({ query: { id: `eq.${upload.asset}`, status: 'neq.ready' }, body: { status: 'failed', error_code: 'INVALID_INPUT' } });
-    expect(writes[4]).toMatchObject({ query: { id: `eq.${upload.job}`, status: 'in.(pending,processing)' }, body: { status: 'failed', error_code: 'INVALID_INPUT' } });
-
-    expect((await listAll(`${upload.base}/`)).map((o) => o.key)).toEqual([upload.key]);
-    expect(await depth(queues.queueUrl)).toEqual(EMPTY); // not released for a retry
-    expect(await depth(queues.dlqUrl)).toEqual(EMPTY);
+    expectServiceKeyOnEveryRequest(standin.requests);
+    expect((await listAll(`orgs/${upload.org}/`)).map((o) => o.key)).toEqual([upload.key]);
+    expect(await depth(queues.queueUrl)).toEqual(EMPTY);
+    expect(await depth(queues.dlqUrl!)).toEqual(EMPTY);
     expect(await entries(workDir)).toEqual([]);
   }, 30_000);
 
@@ -375,7 +405,7 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
     const upload = await seedUpload(shortClip);
     const workDir = join(tmp, 'work-transient');
     standin.clearRequests();
-    // Supabase answers 500 to the first two requests: the claim of each delivery. (Not 503:
+    // Supabase answers 500 to the first two requests: the read of each delivery. (Not 503:
     // supabase-js itself retries a GET on 503, with 1 s, 2 s, 4 s pauses.)
     standin.failNext(2, { status: 500, message: 'could not connect to the database' });
     await send(queues.queueUrl, upload.body);
@@ -384,51 +414,63 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
       instanceId: 'worker-transient', until: (e) => e.event_type === 'job_failed' || e.event_type === 'job_succeeded',
     });
     const retries = run.of('job_retry');
-    expect(retries.map((e) => [e.receive_count, e.delay_seconds])).toEqual([[1, expect.any(Number)]]);
+    expect(retries.map((e) => e.receive_count)).toEqual([1]);
     expect(retries[0]!.delay_seconds).toBeGreaterThanOrEqual(2.5); // 5 s with jitter
     expect(run.of('transcode_failed').map((e) => [e.error_code, e.permanent, e.last_attempt])).toEqual([['DB_ERROR', false, false], ['DB_ERROR', false, true]]);
     expect(run.of('job_failed')).toEqual([expect.objectContaining({ receive_count: 2, permanent: false })]);
-    expect(run.of('transcode_started')).toEqual([]); // never got past the claim
+    expect(run.of('transcode_started')).toEqual([]);
 
-    expect(standin.row('transcode_jobs', upload.job)).toMatchObject({ status: 'failed', error_code: 'DB_ERROR', completed_at: null });
-    expect(standin.row('media_assets', upload.asset)).toMatchObject({ status: 'failed', error_code: 'DB_ERROR', streaming_path: null });
-    expect(String(standin.row('transcode_jobs', upload.job)!.error_message)).toMatch(/HTTP 500.*could not connect to the database/);
+    expect(await standin.row('jobs', upload.job)).toMatchObject({ state: 'failed', error_code: 'DB_ERROR', started_at: null });
+    expect(String((await standin.row('jobs', upload.job))!.error_message)).toMatch(/HTTP 500.*could not connect to the database/);
+    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'failed' });
     expect(standin.requests.filter((r) => r.injected)).toHaveLength(2);
     expect(await depth(queues.queueUrl)).toEqual(EMPTY);
-    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    expect((dead.Messages ?? []).map((m) => m.Body)).toEqual([upload.body]);
-    expect((await listAll(`${upload.base}/`)).map((o) => o.key)).toEqual([upload.key]);
+    expect([...(await deadLetters(queues.dlqUrl!, 1)).keys()]).toEqual([upload.body]);
     expect(await entries(workDir)).toEqual([]);
   }, 60_000);
 
-  it('invalid message bodies go to the DLQ with the reason, with no database call and no S3 write', async () => {
+  it('invalid bodies, an unknown job and a message whose org_id or media_id differs from the row go to the DLQ with the reason; nothing is written', async () => {
     const queues = await createQueues();
-    const workDir = join(tmp, 'work-invalid');
+    const upload = await seedUpload(shortClip);
+    const rowsBefore = await Promise.all([standin.row('jobs', upload.job), standin.row('media_assets', upload.asset)]);
     const objectsBefore = await listAll();
     standin.clearRequests();
-    const missingAsset = JSON.stringify({ job_id: randomUUID(), key: `orgs/${randomUUID()}/uploads/${randomUUID()}/raw/a.mp4` });
-    const badKey = JSON.stringify({ job_id: randomUUID(), media_asset_id: randomUUID(), key: 'uploads/elsewhere/a.mp4' });
-    await send(queues.queueUrl, missingAsset);
-    await send(queues.queueUrl, badKey);
+    const bodies = {
+      oldShape: JSON.stringify({ job_id: upload.job, media_asset_id: upload.asset, key: upload.key }),
+      otherType: JSON.stringify({ job_id: upload.job, media_id: upload.asset, org_id: upload.org, type: 'narration' }),
+      notJson: 'transcode please',
+      unknownJob: liveMessage({ job: randomUUID(), asset: upload.asset, org: upload.org }),
+      otherOrg: liveMessage({ job: upload.job, asset: upload.asset, org: randomUUID() }),
+      otherMedia: liveMessage({ job: upload.job, asset: randomUUID(), org: upload.org }),
+    };
+    for (const body of Object.values(bodies)) await send(queues.queueUrl, body);
 
-    const run = await runRole(queues.queueUrl, workDir, { instanceId: 'worker-invalid' });
-    expect(run.of('message_invalid')).toHaveLength(2);
-    expect(run.of('job_started')).toEqual([]);
-    expect(standin.requests).toEqual([]);
+    const run = await runRole(queues.queueUrl, join(tmp, 'work-invalid'));
+    expect(run.of('message_invalid')).toHaveLength(3);
+    expect(run.of('job_failed')).toHaveLength(3);
+    expect(run.of('transcode_started')).toEqual([]);
+    expect(standin.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'GET']); // the three row checks; no write
+    expect(await Promise.all([standin.row('jobs', upload.job), standin.row('media_assets', upload.asset)])).toEqual(rowsBefore);
     expect(await listAll()).toEqual(objectsBefore);
     expect(await depth(queues.queueUrl)).toEqual(EMPTY);
 
-    const letters = new Map<string, string>();
-    for (let round = 0; round < 5 && letters.size < 2; round++) {
-      const res = await sqs.send(new ReceiveMessageCommand({
-        QueueUrl: queues.dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 0, MessageAttributeNames: ['All'],
-      }));
-      for (const m of res.Messages ?? []) letters.set(m.Body ?? '', m.MessageAttributes?.rugbyworker_reason?.StringValue ?? '');
-    }
-    expect([...letters.keys()].sort()).toEqual([missingAsset, badKey].sort());
-    expect(letters.get(missingAsset)).toMatch(/^invalid message: .*media_asset_id/);
-    expect(letters.get(badKey)).toMatch(/^invalid message: .*key.*orgs\/\{org\}\/uploads\/\{id\}\/raw\/\{file\}/);
-    expect(await entries(workDir)).toEqual([]);
+    const letters = await deadLetters(queues.dlqUrl!, 6);
+    expect([...letters.keys()].sort()).toEqual(Object.values(bodies).sort());
+    expect(letters.get(bodies.oldShape)).toMatch(/^invalid message: .*media_id/);
+    expect(letters.get(bodies.otherType)).toMatch(/^invalid message: .*type/);
+    expect(letters.get(bodies.notJson)).toMatch(/^invalid message: invalid JSON/);
+    expect(letters.get(bodies.unknownJob)).toMatch(/no job .* in jobs/);
+    expect(letters.get(bodies.otherOrg)).toMatch(new RegExp(`job ${upload.job} belongs to org ${upload.org}, not `));
+    expect(letters.get(bodies.otherMedia)).toMatch(new RegExp(`job ${upload.job} is for media ${upload.asset}, not `));
+  }, 30_000);
+
+  it('a queue without a redrive policy: an invalid message is logged with the reason and deleted, not redelivered forever', async () => {
+    const queues = await codex.createQueues({ visibilitySeconds: 1, redrive: false });
+    await send(queues.queueUrl, JSON.stringify({ job_id: 'not-a-uuid' }));
+    const run = await runRole(queues.queueUrl, join(tmp, 'work-no-dlq'));
+    expect(run.of('message_discarded')).toEqual([expect.objectContaining({ reason: expect.stringMatching(/^invalid message: .*job_id/) })]);
+    await new Promise((r) => setTimeout(r, 1500)); // past the visibility timeout: it would be back if not deleted
+    expect(await depth(queues.queueUrl)).toEqual(EMPTY);
   }, 30_000);
 
   it('a SIGKILLed worker\'s job is finished by a second worker after the visibility timeout, exactly once', async () => {
@@ -444,7 +486,7 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
     const worker = workerCommand();
     const a = spawn(worker.file, [...worker.args, '--role', 'transcode'], {
       cwd: worker.cwd,
-      env: cleanEnv({ ...workerEnv(queues.queueUrl, workA, heartbeat), INSTANCE_ID: 'worker-a', LOG_LEVEL: 'info' }),
+      env: cleanEnv({ ...workerEnv(queues.queueUrl, workA, heartbeat), RC_DEVICE_NAME: 'worker-a', LOG_LEVEL: 'info' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const eventsA: LogEvent[] = [];
@@ -486,17 +528,16 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
     })();
     expect(childrenOfA.length).toBeGreaterThanOrEqual(1); // its ffmpeg was running
     expect(eventsA.filter((e) => e.event_type === 'transcode_completed')).toEqual([]);
-    expect(standin.row('transcode_jobs', upload.job)).toMatchObject({ status: 'processing', attempts: 1, worker_id: 'worker-a' });
+    expect(eventsA.find((e) => e.event_type === 'worker_started')).toMatchObject({ instance_id: 'worker-a' }); // RC_DEVICE_NAME names it
+    expect(await standin.row('jobs', upload.job)).toMatchObject({ state: 'running', attempt: 1 });
+    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'transcoding' });
     expect(await depth(queues.queueUrl)).toMatchObject({ visible: 0, inFlight: 1 }); // still leased to the dead worker
 
-    // A's FFmpeg dies with it: run through `setpriv --pdeathsig KILL`, the kernel ends it
-    // when A goes. (On its own it would encode on: it ignores SIGPIPE, and nothing in A runs
-    // after SIGKILL.) It must not keep the CPU, or upload for a dead worker.
+    // A's FFmpeg dies with it (`setpriv --pdeathsig KILL`): it must not keep the CPU, or upload for a dead worker.
     expect(await waitGone(childrenOfA, 5000)).toEqual([]);
 
-    // Worker B, on the same WORK_DIR, sweeps A's leftovers at start. It polls at once, but
-    // gets the message only when A's lease has run out (≤ 5 s after A's last heartbeat,
-    // which came at most 2 s before the kill); it stops once acked.
+    // Worker B, on the same WORK_DIR, sweeps A's leftovers at start and gets the message
+    // once A's lease has run out; it stops once acked.
     const leftByA = await entries(workA);
     expect(leftByA).toHaveLength(1);
     const b = await runRole(queues.queueUrl, workA, {
@@ -512,23 +553,20 @@ describe('transcode role end to end (fauxqs SQS + S3, ffmpeg, PostgREST stand-in
     expect(b.of('job_lease_lost')).toEqual([]);
     expect(b.of('transcode_failed')).toEqual([]);
 
-    // Exactly once: two claims, one completion, one transcode_completed across both workers.
+    // Exactly once: two starts, one success across both workers.
     const requests = standin.requests;
     expectServiceKeyOnEveryRequest(requests);
-    const claims = requests.filter((r) => r.method === 'PATCH' && r.table === 'transcode_jobs' && (r.body as Row).status === 'processing');
-    const completions = requests.filter((r) => r.method === 'PATCH' && r.table === 'transcode_jobs' && (r.body as Row).status === 'completed');
-    expect(claims.map((r) => (r.body as Row).worker_id)).toEqual(['worker-a', 'worker-b']);
-    expect(completions).toHaveLength(1);
-    expect(standin.row('transcode_jobs', upload.job)).toMatchObject({ status: 'completed', attempts: 2, progress: 100, worker_id: 'worker-b' });
-    expect(standin.row('media_assets', upload.asset)).toMatchObject({ status: 'ready', streaming_path: `${upload.base}/streaming/master.m3u8` });
-    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${upload.base}/streaming/master.m3u8` }));
-    expect(head.ContentType).toBe(TYPES.m3u8);
-    expect(uris(await getText(`${upload.base}/streaming/master.m3u8`))).toEqual(['720p/index.m3u8', '480p/index.m3u8', '360p/index.m3u8']);
-    const segs = uris(await getText(`${upload.base}/streaming/720p/index.m3u8`));
-    expect(segs.length).toBeGreaterThanOrEqual(14); // 30 s in ~2 s segments, all of them
+    const starts = requests.filter((r) => r.method === 'PATCH' && r.table === 'jobs' && (r.body as Row).state === 'running');
+    const successes = requests.filter((r) => r.method === 'PATCH' && r.table === 'jobs' && (r.body as Row).state === 'succeeded');
+    expect(starts.map((r) => (r.body as Row).attempt)).toEqual([1, 2]);
+    expect(successes).toHaveLength(1);
+    expect(await standin.row('jobs', upload.job)).toMatchObject({ state: 'succeeded', attempt: 2, progress: 1 });
+    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'complete', status: 'ready', thumbnail_frame_count: 15 });
+    expect(uris(await getText(`${upload.streaming}index.m3u8`))).toEqual(['720p/index.m3u8', '480p/index.m3u8', '360p/index.m3u8']);
+    expect(uris(await getText(`${upload.streaming}720p/index.m3u8`))).toHaveLength(15); // 30 s in 2 s segments, all of them
 
     expect(await depth(queues.queueUrl)).toEqual(EMPTY);
-    expect(await depth(queues.dlqUrl)).toEqual(EMPTY);
+    expect(await depth(queues.dlqUrl!)).toEqual(EMPTY);
     expect(b.of('workdir_swept').map((e) => e.dirs)).toEqual([leftByA]);
     expect(await entries(workA)).toEqual([]);
   }, 75_000);

@@ -10,19 +10,27 @@ export interface AwsClientOptions {
   maxAttempts?: number;
 }
 
-/** SQS, DynamoDB and the stereo buckets: AWS, or AWS_ENDPOINT_URL when set. */
-export function awsOptions(config: Config): AwsClientOptions {
+export type AwsService = 'sqs' | 's3' | 'dynamodb';
+
+const SERVICE_ENDPOINT = { sqs: 'AWS_ENDPOINT_URL_SQS', s3: 'AWS_ENDPOINT_URL_S3', dynamodb: 'AWS_ENDPOINT_URL_DYNAMODB' } as const;
+
+/**
+ * SQS, DynamoDB and the stereo buckets: AWS, or the endpoint the AWS SDK itself would take
+ * from the environment: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL.
+ */
+export function awsOptions(config: Config, service: AwsService): AwsClientOptions {
+  const endpoint = config[SERVICE_ENDPOINT[service]] || config.AWS_ENDPOINT_URL;
   return {
     region: config.AWS_REGION,
-    ...(config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {}),
+    ...(endpoint ? { endpoint } : {}),
     ...(config.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY } } : {}),
-    forcePathStyle: config.S3_FORCE_PATH_STYLE || Boolean(config.AWS_ENDPOINT_URL),
+    forcePathStyle: config.S3_FORCE_PATH_STYLE || Boolean(endpoint),
   };
 }
 
 /** The RugbyCodex media bucket: Wasabi when WASABI_ENDPOINT is set, else as awsOptions. */
 export function mediaStorageOptions(config: Config): AwsClientOptions {
-  if (!config.WASABI_ENDPOINT) return awsOptions(config);
+  if (!config.WASABI_ENDPOINT) return awsOptions(config, 's3');
   return {
     region: config.WASABI_REGION,
     endpoint: config.WASABI_ENDPOINT,

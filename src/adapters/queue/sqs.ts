@@ -57,7 +57,7 @@ interface DeadLetterTarget {
  * without it, a queue URL's host picks the region's endpoint, as the SDK does.
  */
 export function createSqsClient(config: Config): SQSClient {
-  const { region, endpoint, credentials, maxAttempts } = awsOptions(config);
+  const { region, endpoint, credentials, maxAttempts } = awsOptions(config, 'sqs');
   return new SQSClient({ region, endpoint, credentials, maxAttempts, useQueueUrlAsEndpoint: endpoint === undefined });
 }
 

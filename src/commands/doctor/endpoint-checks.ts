@@ -15,7 +15,7 @@ export function endpointChecks(config: Config, required: ReadonlySet<string>): P
   if (config.QUEUE_BACKEND === 'sqs') {
     for (const key of QUEUES) {
       const url = config[key];
-      if (url) checks.push(timed(`${key} reachable`, required.has(key), LIMIT_MS, () => sqsQueue(awsOptions(config), url)));
+      if (url) checks.push(timed(`${key} reachable`, required.has(key), LIMIT_MS, () => sqsQueue(awsOptions(config, 'sqs'), url)));
     }
   }
   if (config.QUEUE_BACKEND === 'redis' && config.REDIS_URL) {
@@ -23,7 +23,7 @@ export function endpointChecks(config: Config, required: ReadonlySet<string>): P
   }
   for (const key of BUCKETS) {
     const bucket = config[key];
-    if (bucket) checks.push(timed(`${key} reachable`, required.has(key), LIMIT_MS, () => s3Bucket(awsOptions(config), bucket)));
+    if (bucket) checks.push(timed(`${key} reachable`, required.has(key), LIMIT_MS, () => s3Bucket(awsOptions(config, 's3'), bucket)));
   }
   // The media buckets are named by database rows, so only the endpoint can be checked here.
   if (config.WASABI_ENDPOINT) {

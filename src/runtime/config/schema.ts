@@ -39,6 +39,9 @@ export const schema = {
   // --- AWS ---
   AWS_REGION: { doc: 'AWS region of the queues, tables and buckets.', format: String, default: 'us-east-1', env: 'AWS_REGION' },
   AWS_ENDPOINT_URL: { doc: 'Send every AWS call to this endpoint instead (LocalStack, fauxqs, dynalite).', format: 'optional-http-url', default: '', env: 'AWS_ENDPOINT_URL' },
+  AWS_ENDPOINT_URL_SQS: { doc: 'SQS endpoint, over AWS_ENDPOINT_URL (the AWS SDK\'s own name).', format: 'optional-http-url', default: '', env: 'AWS_ENDPOINT_URL_SQS' },
+  AWS_ENDPOINT_URL_S3: { doc: 'S3 endpoint of the AWS buckets, over AWS_ENDPOINT_URL.', format: 'optional-http-url', default: '', env: 'AWS_ENDPOINT_URL_S3' },
+  AWS_ENDPOINT_URL_DYNAMODB: { doc: 'DynamoDB endpoint, over AWS_ENDPOINT_URL.', format: 'optional-http-url', default: '', env: 'AWS_ENDPOINT_URL_DYNAMODB' },
   AWS_ACCESS_KEY_ID: { doc: 'AWS access key; without it the SDK default chain is used (profile, ECS task role, instance role).', format: String, default: '', env: 'AWS_ACCESS_KEY_ID', sensitive: true },
   AWS_SECRET_ACCESS_KEY: { doc: 'AWS secret key matching AWS_ACCESS_KEY_ID.', format: String, default: '', env: 'AWS_SECRET_ACCESS_KEY', sensitive: true },
   S3_FORCE_PATH_STYLE: { doc: 'Address buckets as endpoint/bucket/key (needed by most S3 stand-ins).', format: 'bool-string', default: false, env: 'S3_FORCE_PATH_STYLE' },
