@@ -1,8 +1,16 @@
-// The columns of the RugbyCodex tables the adapters use, as the migration creates them:
-// the PostgREST stand-in refuses any other, and the migration test checks the SQL has them.
+// The columns of the RugbyCodex tables rugbyworker reads and writes, in the order
+// deploy/supabase/rugbycodex-tables.sql creates them (the schema test checks the two agree).
 // Free of jest imports, so benchmarks can use it too.
 export const MEDIA_COLUMNS = {
-  media_assets: ['id', 'org_id', 'storage_path', 'streaming_path', 'thumbnail_path', 'status', 'duration_seconds', 'width', 'height', 'renditions', 'error_code', 'error_message', 'created_at', 'updated_at'],
-  transcode_jobs: ['id', 'media_asset_id', 'status', 'progress', 'attempts', 'worker_id', 'error_code', 'error_message', 'started_at', 'completed_at', 'created_at', 'updated_at'],
-  media_cleanup_jobs: ['id', 'media_asset_id', 'storage_path', 'processed_at', 'objects_deleted', 'error', 'created_at'],
+  media_assets: [
+    'id', 'org_id', 'bucket', 'storage_path', 'file_name', 'base_org_storage_path', 'status', 'processing_stage',
+    'transcode_progress', 'streaming_ready', 'duration_seconds', 'thumbnail_path', 'thumbnail_sprite_path',
+    'thumbnail_vtt_path', 'thumbnail_frame_count', 'thumbnail_interval_seconds', 'thumbnail_width', 'thumbnail_height',
+    'created_at',
+  ],
+  jobs: [
+    'id', 'org_id', 'media_asset_id', 'type', 'state', 'progress', 'error_code', 'error_message', 'attempt', 'payload',
+    'result', 'created_at', 'updated_at', 'started_at', 'finished_at',
+  ],
+  media_cleanup_jobs: ['id', 'media_asset_id', 'bucket', 'storage_path', 'created_at', 'processed_at', 'error'],
 } as const satisfies Record<string, readonly string[]>;
