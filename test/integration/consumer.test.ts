@@ -211,6 +211,68 @@ describe('consumer outcomes', () => {
   });
 });
 
+describe('consumer on a queue without a dead-letter queue (maxReceiveCount null)', () => {
+  it('acks an invalid body and logs message_discarded with the reason; it is gone, not redelivered', async () => {
+    const mq = memoryQueue({ maxReceiveCount: null, visibilitySeconds: 1 });
+    const rec = recording(mq);
+    await mq.send('{not json');
+    let calls = 0;
+    const h = setup({ queue: rec.queue, once: true, handler: async () => { calls++; } });
+    await h.consumer.done;
+
+    expect(calls).toBe(0);
+    expect(rec.calls.map((c) => c.op)).toEqual(['ack']);
+    expect(mq.size).toBe(0);
+    await tick(1100); // past the visibility timeout: an unacked message would be back
+    expect(await mq.receive({ max: 10, waitSeconds: 0 })).toEqual([]);
+    const discarded = h.events('message_discarded');
+    expect(discarded).toHaveLength(1);
+    expect(discarded[0]).toMatchObject({ level: 50, queue: 'jobs', body: '{not json' });
+    expect(discarded[0]!.reason).toMatch(/^invalid message: invalid JSON: /);
+    expect(h.events('message_invalid')).toHaveLength(1);
+  });
+
+  it('acks a PermanentError and logs message_discarded with the reason', async () => {
+    const mq = memoryQueue({ maxReceiveCount: null, visibilitySeconds: 1 });
+    const rec = recording(mq);
+    await send(mq, { id: 'broken' });
+    const h = setup({ queue: rec.queue, once: true, handler: async () => { throw new PermanentError('input video is corrupt'); } });
+    await h.consumer.done;
+
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['ack']);
+    expect(mq.size).toBe(0);
+    await tick(1100);
+    expect(await mq.receive({ max: 10, waitSeconds: 0 })).toEqual([]);
+    expect(h.events('message_discarded')).toMatchObject([{ job_id: 'broken', reason: 'PermanentError: input video is corrupt' }]);
+    expect(h.events('job_failed')).toMatchObject([{ job_id: 'broken', permanent: true, max_receive_count: null }]);
+  });
+
+  it('still releases a retryable failure for another try (nothing is discarded)', async () => {
+    const mq = memoryQueue({ maxReceiveCount: null });
+    const rec = recording(mq);
+    await send(mq, { id: 'flaky' });
+    const h = setup({ queue: rec.queue, once: true, handler: async (_job, ctx) => { if (ctx.message.receiveCount < 3) throw new Error('503'); } });
+    await h.consumer.done;
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['release', 'release', 'ack']);
+    expect(h.events('message_discarded')).toEqual([]);
+  });
+});
+
+describe('consumer receive visibility', () => {
+  it('passes visibilitySeconds to every receive, and nothing when unset (the queue\'s own)', async () => {
+    for (const visibilitySeconds of [7, undefined]) {
+      const mq = memoryQueue();
+      const asked: Array<number | undefined> = [];
+      const queue: Queue = { ...recording(mq).queue, receive: (o) => { asked.push(o.visibilitySeconds); return mq.receive(o); } };
+      await send(mq, { id: 'one' });
+      const h = setup({ queue, once: true, visibilitySeconds, handler: async () => undefined });
+      await h.consumer.done;
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.every((v) => v === visibilitySeconds)).toBe(true);
+    }
+  });
+});
+
 describe('consumer logs', () => {
   it('carry the role once per line, whether or not the logger already has it bound', async () => {
     for (const bound of [true, false]) {

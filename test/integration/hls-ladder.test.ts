@@ -1,16 +1,17 @@
 // The ladder arguments against the real (Debian) ffmpeg: what the master playlist says,
-// that renditions are cut at the same instants, that portrait and audio-less sources work.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+// that renditions are cut at the same instants, that portrait and audio-less sources work,
+// and that the storyboard made in the same pass has one tile per segment.
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { locateFfmpeg, probe, runFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import type { FfmpegBinaries, ProbeResult } from '../../src/runtime/ffmpeg/index.js';
-import {
-  buildLadderArgs, buildPosterArgs, chooseRungs, posterAtSeconds, renditionsFor,
-} from '../../src/domain/hls-ladder.js';
+import { buildLadderArgs, chooseRungs, renditionsFor } from '../../src/domain/hls-ladder.js';
 import type { LadderArgsOptions, Rung } from '../../src/domain/hls-ladder.js';
+import { tileHeight } from '../../src/domain/storyboard.js';
+import { writeStoryboardVtt } from '../../src/runtime/transcode/storyboard.js';
 
 const SEGMENT_SECONDS = 2;
 const CLIP_SECONDS = 8;
@@ -20,13 +21,15 @@ let dir: string;
 let landscape: string; // 1280x720, 30 fps, with audio
 let portrait: string; // 360x640, 25 fps, no audio
 let rotated: string; // the landscape clip with a 90° display matrix
+let long: string; // 640x360, 25 fps, with audio, 14 s: 6 s segments → 6, 6, 2
+let many: string; // 320x180, 25 fps, no audio, 27 s: 1 s segments → 27, more than a sheet holds
 
-async function makeClip(file: string, size: string, rate: number, audio: boolean): Promise<void> {
+async function makeClip(file: string, size: string, rate: number, audio: boolean, seconds = CLIP_SECONDS): Promise<void> {
   await execa(bins.ffmpeg, [
     '-hide_banner', '-nostdin', '-v', 'error',
     '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}`,
     ...(audio ? ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'] : []),
-    '-t', String(CLIP_SECONDS), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
     ...(audio ? ['-c:a', 'aac'] : []), '-y', file,
   ]);
 }
@@ -37,7 +40,12 @@ beforeAll(async () => {
   landscape = join(dir, 'landscape.mp4');
   portrait = join(dir, 'portrait.mp4');
   rotated = join(dir, 'rotated.mp4');
-  await Promise.all([makeClip(landscape, '1280x720', 30, true), makeClip(portrait, '360x640', 25, false)]);
+  long = join(dir, 'long.mp4');
+  many = join(dir, 'many.mp4');
+  await Promise.all([
+    makeClip(landscape, '1280x720', 30, true), makeClip(portrait, '360x640', 25, false),
+    makeClip(long, '640x360', 25, true, 14), makeClip(many, '320x180', 25, false, 27),
+  ]);
   // ffmpeg 5.1 turns the legacy rotate tag into a display matrix when writing MP4.
   await execa(bins.ffmpeg, ['-v', 'error', '-i', landscape, '-c', 'copy', '-metadata:s:v', 'rotate=90', '-y', rotated]);
 }, 60_000);
@@ -60,6 +68,8 @@ async function encode(
   const video = info.video!;
   const rungs = chooseRungs({ width: video.width!, height: video.height!, rotation: video.rotation ?? null }, wanted);
   const outDir = join(dir, name);
+  // FFmpeg's image muxer makes no folder: produceLadder creates thumbnails/ as this does.
+  if (extra.storyboardTileHeight !== undefined) await mkdir(join(outDir, 'thumbnails'), { recursive: true });
   const args = buildLadderArgs({
     input,
     inputArgs: [],
@@ -98,14 +108,14 @@ function durations(playlist: string): number[] {
   return [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
 }
 
-async function checkMaster(enc: Encoded): Promise<void> {
-  const variants = parseMaster(await readFile(join(enc.outDir, 'master.m3u8'), 'utf8'));
+async function checkMaster(enc: Encoded, besides: string[] = []): Promise<void> {
+  const variants = parseMaster(await readFile(join(enc.outDir, 'index.m3u8'), 'utf8'));
   const expected = renditionsFor(enc.rungs, enc.info.audio !== null);
   expect(variants.map((v) => v.uri)).toEqual(expected.map((r) => r.playlist));
   expect(variants.map((v) => Number(v.attrs.BANDWIDTH))).toEqual(expected.map((r) => r.bandwidth));
   expect(variants.map((v) => v.attrs.RESOLUTION)).toEqual(expected.map((r) => `${r.width}x${r.height}`));
-  // One folder per rendition, nothing else beside the master playlist.
-  expect((await readdir(enc.outDir)).sort()).toEqual([...enc.rungs.map((r) => r.name), 'master.m3u8'].sort());
+  // One folder per rendition (and what the caller asked for), nothing else beside the master playlist.
+  expect((await readdir(enc.outDir)).sort()).toEqual([...enc.rungs.map((r) => r.name), ...besides, 'index.m3u8'].sort());
 }
 
 /** Segment durations per rendition: identical lists mean keyframes at the same instants. */
@@ -122,6 +132,25 @@ async function checkAlignedSegments(enc: Encoded): Promise<number[]> {
   for (const d of first.slice(0, -1)) expect(d).toBeCloseTo(SEGMENT_SECONDS, 1);
   expect(first.reduce((a, b) => a + b, 0)).toBeCloseTo(CLIP_SECONDS, 0);
   return first;
+}
+
+/** `HH:MM:SS.mmm` of `seconds`, written independently of the code under test. */
+function vttTime(seconds: number): string {
+  const ms = Math.round(seconds * 1000);
+  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}.${pad(ms % 1000, 3)}`;
+}
+
+/** Mean luma of each tile of a 5×5 sheet, row by row, decoded by ffmpeg. */
+async function tileLuma(sheet: string, tileH: number): Promise<number[]> {
+  const { stdout } = await execa(bins.ffmpeg, ['-v', 'error', '-i', sheet, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { encoding: 'buffer' });
+  const width = 5 * 320;
+  expect(stdout.length).toBe(width * 5 * tileH);
+  const sums = new Array<number>(25).fill(0);
+  for (let y = 0; y < 5 * tileH; y++) {
+    for (let x = 0; x < width; x++) sums[Math.floor(y / tileH) * 5 + Math.floor(x / 320)]! += stdout[y * width + x]!;
+  }
+  return sums.map((s) => s / (320 * tileH));
 }
 
 /** width, height and stream kinds of one file, straight from ffprobe. */
@@ -148,7 +177,7 @@ describe('HLS ladder with the real ffmpeg', () => {
     expect(enc.rungs.map((r) => [r.name, r.width, r.height])).toEqual([['360p', 360, 640], ['240p', 240, 426]]);
     await checkMaster(enc);
     await checkAlignedSegments(enc);
-    const master = await readFile(join(enc.outDir, 'master.m3u8'), 'utf8');
+    const master = await readFile(join(enc.outDir, 'index.m3u8'), 'utf8');
     expect(master).not.toContain('mp4a');
     expect(await streamsOf(join(enc.outDir, '240p', 'seg_00000.ts'))).toEqual({ width: 240, height: 426, kinds: ['video'] });
   }, 120_000);
@@ -177,19 +206,52 @@ describe('HLS ladder with the real ffmpeg', () => {
     }
   }, 120_000);
 
-  it('the poster arguments make one JPEG ~10 % in, scaled down to the width', async () => {
-    const outFile = join(dir, 'poster.jpg');
-    const args = buildPosterArgs({ input: landscape, inputArgs: [], atSeconds: posterAtSeconds(CLIP_SECONDS), outFile, width: 320 });
-    await runFfmpeg(bins.ffmpeg, ['-v', 'error', ...args]);
-    const info = await probe(bins.ffprobe, outFile);
-    expect(info.video).toMatchObject({ codecName: 'mjpeg', width: 320, height: 180 });
-    const bytes = await readFile(outFile);
-    expect(bytes.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
-  }, 60_000);
+  it('with the storyboard: a 14 s clip in 6 s segments → one sheet with 3 tiles, and a 3-cue VTT from the real playlist', async () => {
+    const tiles = tileHeight(640, 360);
+    const enc = await encode('storyboard', long, [360], { segmentSeconds: 6, storyboardTileHeight: tiles });
+    await checkMaster(enc, ['thumbnails']);
+    const playlist = await readFile(join(enc.outDir, '360p', 'index.m3u8'), 'utf8');
+    const segs = durations(playlist);
+    expect(segs).toHaveLength(3);
+    expect(segs[0]).toBeCloseTo(6, 1);
+    expect(segs[1]).toBeCloseTo(6, 1);
+    expect(segs[2]).toBeCloseTo(2, 1);
 
-  it('a portrait poster of a rotated source is portrait', async () => {
-    const outFile = join(dir, 'poster-rotated.jpg');
-    await runFfmpeg(bins.ffmpeg, ['-v', 'error', ...buildPosterArgs({ input: rotated, inputArgs: [], atSeconds: 1, outFile, width: 360 })]);
-    expect(await streamsOf(outFile)).toMatchObject({ width: 360, height: 640 });
-  }, 60_000);
+    const thumbs = join(enc.outDir, 'thumbnails');
+    expect((await readdir(thumbs)).sort()).toEqual(['storyboard_000.jpg']);
+    const sheet = join(thumbs, 'storyboard_000.jpg');
+    expect((await probe(bins.ffprobe, sheet)).video).toMatchObject({ codecName: 'mjpeg', width: 5 * 320, height: 5 * tiles });
+    // Tiles 0-2 hold a picture, the other 22 are the tile filter's black padding.
+    const lit = (await tileLuma(sheet, tiles)).map((y) => y > 20);
+    expect(lit).toEqual(Array.from({ length: 25 }, (_, i) => i < 3));
+
+    const files = await writeStoryboardVtt(enc.outDir, '360p', tiles);
+    expect(files).toEqual({ sheets: 1, frameCount: 3, width: 320, height: tiles });
+    const vtt = await readFile(join(thumbs, 'storyboard.vtt'), 'utf8');
+    const cues = [...vtt.matchAll(/^(\S+) --> (\S+)\n(\S+)$/gm)].map((m) => [m[1], m[2], m[3]]);
+    expect(cues).toHaveLength(3);
+    expect(cues.map((c) => c[2])).toEqual([0, 320, 640].map((x) => `storyboard_000.jpg#xywh=${x},0,320,${tiles}`));
+    expect(cues[0]![0]).toBe('00:00:00.000');
+    // The cues follow the playlist's durations, to the last one's end.
+    const total = segs.reduce((a, b) => a + b, 0);
+    expect(cues[2]![1]).toBe(vttTime(total));
+    expect(cues[1]![1]).toBe(vttTime(segs[0]! + segs[1]!));
+  }, 120_000);
+
+  it('more segments than a sheet holds: 27 one-second segments → sheets 000 (25 tiles) and 001 (2 tiles), 27 cues', async () => {
+    const tiles = tileHeight(320, 180);
+    const enc = await encode('storyboard-many', many, [180], { segmentSeconds: 1, storyboardTileHeight: tiles });
+    expect(durations(await readFile(join(enc.outDir, '180p', 'index.m3u8'), 'utf8'))).toHaveLength(27);
+    const thumbs = join(enc.outDir, 'thumbnails');
+    expect((await readdir(thumbs)).sort()).toEqual(['storyboard_000.jpg', 'storyboard_001.jpg']);
+    expect((await tileLuma(join(thumbs, 'storyboard_000.jpg'), tiles)).every((y) => y > 20)).toBe(true);
+    expect((await tileLuma(join(thumbs, 'storyboard_001.jpg'), tiles)).map((y) => y > 20)).toEqual(Array.from({ length: 25 }, (_, i) => i < 2));
+
+    expect(await writeStoryboardVtt(enc.outDir, '180p', tiles)).toMatchObject({ sheets: 2, frameCount: 27 });
+    const texts = [...(await readFile(join(thumbs, 'storyboard.vtt'), 'utf8')).matchAll(/^storyboard_.*$/gm)].map((m) => m[0]);
+    expect(texts).toHaveLength(27);
+    expect(texts[24]).toBe(`storyboard_000.jpg#xywh=1280,${4 * tiles},320,${tiles}`);
+    expect(texts[25]).toBe(`storyboard_001.jpg#xywh=0,0,320,${tiles}`);
+    expect(texts[26]).toBe(`storyboard_001.jpg#xywh=320,0,320,${tiles}`);
+  }, 120_000);
 });

@@ -2,7 +2,7 @@
 // Debian ffmpeg, a real probed source and the fs bucket, given a HwVerdict that claims
 // hardware decode this machine cannot do. What must hold: a failed hardware attempt is
 // logged once (hw_decode_fallback, naming the decoder) and the ladder is encoded again in
-// software; the store ends up with exactly the software output, master.m3u8 last, even when
+// software; the store ends up with exactly the software output, index.m3u8 last, even when
 // the hardware attempt had already uploaded segments; an aborted job never falls back; and
 // a source that is neither h264 nor hevc never gets the hardware arguments.
 import { createHash } from 'node:crypto';
@@ -24,6 +24,7 @@ import type { LadderJob, LadderResult } from '../../src/runtime/transcode/produc
 import { DelegatingStore } from '../helpers/delegating-store.js';
 
 const PREFIX = 'orgs/o1/uploads/u1/streaming/';
+const MASTER = `${PREFIX}index.m3u8`;
 const CLIP_SECONDS = 6;
 const SEGMENT_SECONDS = 2;
 const RUNGS = [360, 240];
@@ -123,7 +124,7 @@ interface Run {
 }
 
 /** A fresh bucket, work folder and capturing logger for one produceLadder call on `input`. */
-async function prepare(input: string, hw: HwVerdict, onLog?: (e: LogEvent, r: Run) => void): Promise<Run> {
+async function prepare(input: string, hw: HwVerdict, onLog?: (e: LogEvent, r: Run) => void, storyboard = false): Promise<Run> {
   run++;
   const bucketRoot = join(base, `bucket-${run}`);
   const workDir = join(base, `work-${run}`);
@@ -144,7 +145,7 @@ async function prepare(input: string, hw: HwVerdict, onLog?: (e: LogEvent, r: Ru
     },
   });
   r.job = {
-    ffmpeg: bins, hw, input, source, workDir, store, prefix: PREFIX, rungHeights: RUNGS,
+    ffmpeg: bins, hw, input, source, workDir, store, prefix: PREFIX, storyboard, rungHeights: RUNGS,
     segmentSeconds: SEGMENT_SECONDS, segmentType: 'ts', stallSeconds: 30, preset: 'ultrafast',
     signal: controller.signal, logger: r.logger, onProgress: () => { r.progress++; },
   };
@@ -173,16 +174,23 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
 }
 
+/** The storyboard's keys a result reports: its sheets and the VTT. */
+function storyboardKeys(result: LadderResult): string[] {
+  if (result.storyboard === null) return [];
+  const sheets = Array.from({ length: result.storyboard.sheets }, (_, i) => `${PREFIX}thumbnails/storyboard_${String(i).padStart(3, '0')}.jpg`);
+  return [...sheets, `${PREFIX}thumbnails/storyboard.vtt`];
+}
+
 /**
  * The store holds exactly one complete ladder: master → rendition playlists (VOD, ENDLIST)
- * → segments, nothing more, no temp files, and master.m3u8 was the last upload. Returns
- * the keys each rendition playlist references.
+ * → segments (and the storyboard, when made), nothing more, no temp files, and index.m3u8
+ * was the last upload. Returns the keys each rendition playlist references.
  */
 async function checkCompleteLadder(r: Run, result: LadderResult): Promise<Map<string, string[]>> {
-  const master = await text(r.store, `${PREFIX}master.m3u8`);
+  const master = await text(r.store, MASTER);
   const variants = masterVariants(master);
   expect(variants).toEqual(result.rungs.map((x) => `${x.name}/index.m3u8`));
-  const expected = new Set([`${PREFIX}master.m3u8`]);
+  const expected = new Set([MASTER, ...storyboardKeys(result)]);
   const referenced = new Map<string, string[]>();
   for (const v of variants) {
     const playlist = await text(r.store, PREFIX + v);
@@ -199,8 +207,8 @@ async function checkCompleteLadder(r: Run, result: LadderResult): Promise<Map<st
   const onDisk = await filesUnder(r.bucketRoot);
   expect(onDisk.filter((f) => f.endsWith('.tmp'))).toEqual([]);
   const done = r.store.uploads.filter((u) => u.ok).sort((a, b) => a.end! - b.end!);
-  expect(done.at(-1)?.key).toBe(`${PREFIX}master.m3u8`);
-  expect(done.filter((u) => u.key === `${PREFIX}master.m3u8`)).toHaveLength(1);
+  expect(done.at(-1)?.key).toBe(MASTER);
+  expect(done.filter((u) => u.key === MASTER)).toHaveLength(1);
   // The top rendition decodes, at its size, straight from the bucket.
   const top = await probe(bins.ffprobe, r.fs.pathFor(PREFIX + variants[0]!));
   expect({ width: top.video?.width, height: top.video?.height }).toEqual({ width: result.rungs[0]!.width, height: result.rungs[0]!.height });
@@ -209,8 +217,8 @@ async function checkCompleteLadder(r: Run, result: LadderResult): Promise<Map<st
 }
 
 describe('produceLadder with a hardware decoder that does not work here', () => {
-  it('h264_cuvid (no CUDA here) → one hw_decode_fallback warning naming it, then a complete software ladder', async () => {
-    const r = await prepare(h264Clip, claimedHw(['-c:v', 'h264_cuvid']));
+  it('h264_cuvid (no CUDA here) → one hw_decode_fallback warning naming it, then a complete software ladder with its storyboard', async () => {
+    const r = await prepare(h264Clip, claimedHw(['-c:v', 'h264_cuvid']), undefined, true);
     expect(r.source.video?.codecName).toBe('h264');
     const result = await produceLadder(r.job);
 
@@ -231,7 +239,11 @@ describe('produceLadder with a hardware decoder that does not work here', () => 
     const referenced = await checkCompleteLadder(r, result);
     // Nothing of the failed attempt reached the store (ffmpeg failed before writing a segment).
     expect(r.store.uploads.filter((u) => u.seq < fallbacks[0]!.seq)).toEqual([]);
-    expect(result.objects).toBe(1 + [...referenced.values()].reduce((n, m) => n + 1 + m.length, 0));
+    // The storyboard of the software run: one tile per 2 s segment of the top rung (640x360 → 360p, tiles 320x180).
+    expect(result.storyboard).toEqual({ sheets: 1, frameCount: CLIP_SECONDS / SEGMENT_SECONDS, width: 320, height: 180 });
+    expect(runs[1]!.at(-1)).toMatch(/\/hls-sw\/thumbnails\/storyboard_%03d\.jpg$/);
+    expect(await text(r.store, `${PREFIX}thumbnails/storyboard.vtt`)).toMatch(/^WEBVTT\n/);
+    expect(result.objects).toBe(1 + storyboardKeys(result).length + [...referenced.values()].reduce((n, m) => n + 1 + m.length, 0));
   }, 120_000);
 
   it('a decoder that fails mid-stream, after segments went up: the software run replaces them, nothing stale remains', async () => {
@@ -281,7 +293,7 @@ describe('produceLadder never falls back for an aborted job', () => {
     expect(ofType(r, 'ffmpeg_failed')).toHaveLength(1);
     expect(ofType(r, 'hw_decode_fallback')).toEqual([]);
     expect(ffmpegRuns(r)).toHaveLength(1);
-    expect(await r.fs.exists(`${PREFIX}master.m3u8`)).toBe(false);
+    expect(await r.fs.exists(MASTER)).toBe(false);
   }, 60_000);
 
   it('aborted while the hardware attempt is encoding → throws, no fallback, no second ffmpeg, no master', async () => {
@@ -296,7 +308,7 @@ describe('produceLadder never falls back for an aborted job', () => {
     expect(ofType(r, 'hw_decode_fallback')).toEqual([]);
     expect(ffmpegRuns(r)).toHaveLength(1);
     expect(ffmpegRuns(r)[0]).toContain('-readrate');
-    expect(await r.fs.exists(`${PREFIX}master.m3u8`)).toBe(false);
+    expect(await r.fs.exists(MASTER)).toBe(false);
   }, 60_000);
 });
 

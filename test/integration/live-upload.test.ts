@@ -1,8 +1,9 @@
 // Upload while encoding, against the real Debian ffmpeg writing a 2-rung HLS ladder of a
 // 12 s lavfi clip at 3× realtime (-readrate 3, so about 4 s of encoding), into the fs
 // bucket and into S3 (fauxqs). What must hold: segments go up while FFmpeg runs, each file
-// once, each playlist after what it lists, master.m3u8 last, right content types, and the
-// store ends up holding exactly the HLS output.
+// once, each playlist after what it lists, the master (index.m3u8, the default name) last,
+// right content types, and the store ends up holding exactly the HLS output; a storyboard
+// under thumbnails/ goes up at finish(), before the master.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -22,11 +23,14 @@ import type { LocalServer } from '../helpers/servers.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';
 
 const PREFIX = 'orgs/o1/uploads/u1/streaming/';
+const MASTER = 'index.m3u8';
 const TYPES: Record<string, string> = {
   m3u8: 'application/vnd.apple.mpegurl',
   ts: 'video/mp2t',
   m4s: 'video/iso.segment',
   mp4: 'video/mp4',
+  jpg: 'image/jpeg',
+  vtt: 'text/vtt',
 };
 
 interface Ladder {
@@ -48,7 +52,7 @@ function ladderArgs(out: string, l: Ladder): string[] {
     '-b:v:0', '800k', '-b:v:1', '300k', '-c:a', 'aac', '-b:a', '64k',
     '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', l.playlistType, '-hls_segment_type', l.segmentType,
     '-hls_flags', l.tempFile ? 'independent_segments+temp_file' : 'independent_segments',
-    '-master_pl_name', 'master.m3u8',
+    '-master_pl_name', MASTER,
     '-hls_segment_filename', join(out, '%v', `seg_%03d.${ext}`),
     '-var_stream_map', 'v:0,a:0,name:360p v:1,a:1,name:180p',
     join(out, '%v', 'index.m3u8'),
@@ -153,14 +157,14 @@ async function expectOrderedUpload(store: RecordingStore, ffmpegExitedAt: number
   const early = records.filter((r) => isSegment(r.key) && r.startedAt < ffmpegExitedAt - 1000);
   expect(early.length).toBeGreaterThan(0);
 
-  // master.m3u8 is the very last upload, begun after every other one ended.
+  // The master is the very last upload, begun after every other one ended.
   const master = records.at(-1) as UploadRecord;
-  expect(master.key).toBe(`${PREFIX}master.m3u8`);
+  expect(master.key).toBe(PREFIX + MASTER);
   for (const r of records.slice(0, -1)) expect(r.end as number).toBeLessThan(master.start);
 
   // Each rendition playlist began after everything it lists had ended.
   const byKey = new Map(records.map((r) => [r.key, r]));
-  const playlists = records.filter((r) => r.key.endsWith('/index.m3u8'));
+  const playlists = records.filter((r) => r.key.endsWith('/index.m3u8') && r !== master);
   expect(playlists.map((r) => r.key).sort()).toEqual([`${PREFIX}180p/index.m3u8`, `${PREFIX}360p/index.m3u8`]);
   for (const p of playlists) {
     const rel = p.key.slice(PREFIX.length);
@@ -216,38 +220,38 @@ describe('live HLS upload (fs bucket)', () => {
     await expectOrderedUpload(store, ffmpegExitedAt);
     expect(store.records.map((r) => r.key)).toEqual(expect.arrayContaining([`${PREFIX}360p/init_0.mp4`, `${PREFIX}180p/init_1.mp4`]));
     // deleteUploaded (the default) removed every media file; playlists and the poster stay.
-    expect(await localFiles(out)).toEqual(['180p/index.m3u8', '360p/index.m3u8', 'master.m3u8', 'poster.jpg']);
-    for (const f of ['180p/index.m3u8', '360p/index.m3u8', 'master.m3u8']) {
+    expect(await localFiles(out)).toEqual(['180p/index.m3u8', '360p/index.m3u8', MASTER, 'poster.jpg']);
+    for (const f of ['180p/index.m3u8', '360p/index.m3u8', MASTER]) {
       expect((await bytesOf(store, PREFIX + f)).equals(await readFile(join(out, f)))).toBe(true);
     }
     // The media is gone locally, so the proof the stored copies are whole is decoding them.
     let decoded = 0;
-    const { stderrTail } = await runFfmpeg(ffmpeg, ['-v', 'error', '-i', fs.pathFor(`${PREFIX}master.m3u8`), '-map', '0', '-f', 'null', '-'], {
+    const { stderrTail } = await runFfmpeg(ffmpeg, ['-v', 'error', '-i', fs.pathFor(PREFIX + MASTER), '-map', '0', '-f', 'null', '-'], {
       onProgress: (p) => { decoded = p.outTimeSeconds ?? decoded; },
     });
     expect(stderrTail).toBe('');
     expect(decoded).toBeGreaterThan(11.5);
   }, 60_000);
 
-  it('stop() mid-run leaves no master.m3u8 in the store, though FFmpeg had already written one', async () => {
+  it('stop() mid-run leaves no master in the store, though FFmpeg had already written one', async () => {
     const { out, fs } = await freshRun();
     const store = new RecordingStore(fs);
     const live = startLiveUpload({ dir: out, store, prefix: PREFIX, pollMs: 200 });
     const ffmpegStop = new AbortController();
     const encoding = runFfmpeg(ffmpeg, ladderArgs(out, { segmentType: 'mpegts', playlistType: 'event', tempFile: false }), { signal: ffmpegStop.signal }).catch((e: unknown) => e);
-    // EVENT mode writes master.m3u8 after the first segments: wait for it and an upload.
+    // EVENT mode writes the master after the first segments: wait for it and an upload.
     const deadline = Date.now() + 20_000;
-    while (!(existsSync(join(out, 'master.m3u8')) && store.records.some((r) => r.end !== null)) && Date.now() < deadline) {
+    while (!(existsSync(join(out, MASTER)) && store.records.some((r) => r.end !== null)) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(existsSync(join(out, 'master.m3u8'))).toBe(true);
+    expect(existsSync(join(out, MASTER))).toBe(true);
     await live.stop();
     const uploadsAtStop = store.records.length;
     ffmpegStop.abort();
     await encoding;
     await new Promise((r) => setTimeout(r, 600)); // a few poll periods: nothing more may start
     expect(store.records.length).toBe(uploadsAtStop);
-    expect(await fs.exists(`${PREFIX}master.m3u8`)).toBe(false);
+    expect(await fs.exists(PREFIX + MASTER)).toBe(false);
     expect(store.records.some((r) => r.key.endsWith('.m3u8'))).toBe(false);
     await expect(live.finish()).rejects.toThrow('live upload stopped');
   }, 60_000);
@@ -262,7 +266,7 @@ describe('live HLS upload (fs bucket)', () => {
     expect(err).toBeInstanceOf(Error);
     expect(told).toEqual([err]); // the same error, once: a caller could stop FFmpeg there
     expect((err as Error).message).toBe(`upload of ${PREFIX}180p/seg_002.ts failed: simulated store failure: Access Denied`);
-    expect(await fs.exists(`${PREFIX}master.m3u8`)).toBe(false);
+    expect(await fs.exists(PREFIX + MASTER)).toBe(false);
     expect(store.records.some((r) => r.key.endsWith('.m3u8'))).toBe(false);
   }, 60_000);
 
@@ -271,11 +275,51 @@ describe('live HLS upload (fs bucket)', () => {
     await mkdir(join(out, '720p'));
     await writeFile(join(out, '720p', 'index.m3u8'), '#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg_000.ts\n#EXT-X-ENDLIST\n');
     await writeFile(join(out, '720p', 'seg_000.ts'), 'segment');
-    await writeFile(join(out, 'master.m3u8'), '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=1\n1080p/index.m3u8\n');
+    await writeFile(join(out, MASTER), '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=1\n1080p/index.m3u8\n');
     const store = new RecordingStore(fs);
     const live = startLiveUpload({ dir: out, store, prefix: PREFIX });
-    await expect(live.finish()).rejects.toThrow('master.m3u8 references 1080p/index.m3u8, which was not uploaded');
+    await expect(live.finish()).rejects.toThrow('index.m3u8 references 1080p/index.m3u8, which was not uploaded');
     expect(store.records.map((r) => r.key).sort()).toEqual([`${PREFIX}720p/index.m3u8`, `${PREFIX}720p/seg_000.ts`]);
+  });
+});
+
+describe('live HLS upload of a storyboard (fs bucket)', () => {
+  it('uploads thumbnails/ at finish(), after FFmpeg exited and before the master; a poster.jpg at the top stays local', async () => {
+    const { out, fs } = await freshRun(); // with the caller's poster.jpg at the top
+    await mkdir(join(out, '360p'));
+    await mkdir(join(out, 'thumbnails'));
+    await writeFile(join(out, '360p', 'seg_000.ts'), 'segment 0');
+    await writeFile(join(out, '360p', 'seg_001.ts'), 'segment 1');
+    await writeFile(join(out, 'thumbnails', 'storyboard_000.jpg'), 'sheet 0');
+    await writeFile(join(out, 'thumbnails', 'storyboard_001.jpg'), 'sheet 1, still being written');
+    const store = new RecordingStore(fs);
+    const live = startLiveUpload({ dir: out, store, prefix: PREFIX, pollMs: 20, tempFile: true });
+    // While "FFmpeg" runs, the renamed segments go up, the sheets (written in place) do not.
+    const deadline = Date.now() + 5000;
+    while (store.records.filter((r) => r.end !== null).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200)); // several more polls
+    expect(store.records.map((r) => r.key).sort()).toEqual([`${PREFIX}360p/seg_000.ts`, `${PREFIX}360p/seg_001.ts`]);
+
+    // "FFmpeg" exits: the playlists and the VTT are written, then finish().
+    await writeFile(join(out, '360p', 'index.m3u8'), '#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg_000.ts\n#EXTINF:2.0,\nseg_001.ts\n#EXT-X-ENDLIST\n');
+    await writeFile(join(out, MASTER), '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=640x360\n360p/index.m3u8\n');
+    await writeFile(join(out, 'thumbnails', 'storyboard_001.jpg'), 'sheet 1');
+    await writeFile(join(out, 'thumbnails', 'storyboard.vtt'), 'WEBVTT\n');
+    await live.finish();
+
+    const byKey = new Map(store.records.map((r) => [r.key.slice(PREFIX.length), r]));
+    const thumbs = ['thumbnails/storyboard.vtt', 'thumbnails/storyboard_000.jpg', 'thumbnails/storyboard_001.jpg'];
+    expect([...byKey.keys()].sort()).toEqual(['360p/index.m3u8', '360p/seg_000.ts', '360p/seg_001.ts', MASTER, ...thumbs].sort());
+    const master = store.records.at(-1)!;
+    expect(master.key).toBe(PREFIX + MASTER);
+    for (const t of thumbs) {
+      const r = byKey.get(t)!;
+      expect([t, r.end! < master.start, r.contentType]).toEqual([t, true, TYPES[t.slice(t.lastIndexOf('.') + 1)]]);
+    }
+    // The sheet as it was at the end, not the half-written one.
+    expect((await bytesOf(fs, `${PREFIX}thumbnails/storyboard_001.jpg`)).toString()).toBe('sheet 1');
+    expect(await fs.exists(`${PREFIX}poster.jpg`)).toBe(false);
+    expect(await localFiles(out)).toEqual([MASTER, '360p/index.m3u8', 'poster.jpg'].sort()); // uploaded media deleted
   });
 });
 

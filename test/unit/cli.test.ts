@@ -51,8 +51,28 @@ describe('cli', () => {
     expect(r.stderr).toBe('rugbyworker: REASSEMBLY_QUEUE_URL is required: SQS queue URL (role trigger) (and 3 more: JOBS_TABLE_NAME, SEGMENT_COMPLETIONS_TABLE_NAME, REASSEMBLY_TRIGGERED_TABLE_NAME)\n');
   });
 
+  it('takes SQS_QUEUE_URL for the transcode queue: only what is really missing is reported', async () => {
+    const r = await cli(['--role', 'transcode'], { SQS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/transcode' });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toBe('rugbyworker: SUPABASE_URL is required: Supabase project URL (role transcode) (and 1 more: SUPABASE_SERVICE_ROLE_KEY)\n');
+  });
+
+  it('stops with exit 78 naming both queue variables when they differ', async () => {
+    const r = await cli(['config'], { SQS_TRANSCODE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/a', SQS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/b' });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/^rugbyworker: SQS_TRANSCODE_QUEUE_URL and SQS_QUEUE_URL .*differ.*\n$/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('config never prints SUPABASE_ANON_KEY', async () => {
+    const r = await cli(['config', '--json'], { SUPABASE_ANON_KEY: 'eyJanon-secret' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('eyJanon-secret');
+    expect(JSON.parse(r.stdout)).toMatchObject({ SUPABASE_ANON_KEY: '[REDACTED]' });
+  });
+
   it('refuses roles not in this build with exit 2 and starts nothing', async () => {
-    const r = await cli(['--role', 'all'], { QUEUE_BACKEND: 'memory', BUCKET_NAME: 'b', INPUT_BUCKET_NAME: 'i', OUTPUT_BUCKET_NAME: 'o', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k', JOBS_TABLE_NAME: 'j', SEGMENT_COMPLETIONS_TABLE_NAME: 's', REASSEMBLY_TRIGGERED_TABLE_NAME: 'r' });
+    const r = await cli(['--role', 'all'], { QUEUE_BACKEND: 'memory', INPUT_BUCKET_NAME: 'i', OUTPUT_BUCKET_NAME: 'o', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k', JOBS_TABLE_NAME: 'j', SEGMENT_COMPLETIONS_TABLE_NAME: 's', REASSEMBLY_TRIGGERED_TABLE_NAME: 'r' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^rugbyworker: role chunk, segment-infer, trigger, reassemble is not available in this build yet/);
     expect(r.stdout).toBe('');

@@ -14,6 +14,9 @@ describe('README configuration reference', () => {
     const table = configReference();
     for (const key of Object.keys(schema)) expect(table).toContain(`| \`${key}\` |`);
     expect(table).toMatch(/`WASABI_SECRET` .*secret: never printed/);
-    expect(table).not.toMatch(/`BUCKET_NAME` .*secret/);
+    expect(table).toMatch(/`SUPABASE_ANON_KEY` .*secret: never printed/);
+    expect(table).toMatch(/`RC_DEVICE_NAME` /);
+    expect(table).not.toMatch(/`RC_DEVICE_NAME` .*secret/);
+    expect(table).not.toContain('`BUCKET_NAME`');
   });
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, redactedConfig } from '../../src/runtime/config/load.js';
+import { secretValues } from '../../src/runtime/config/secrets.js';
 import { ConfigError } from '../../src/runtime/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rw-config-'));
@@ -33,13 +34,25 @@ describe('loadConfig', () => {
     expect(c.SHUTDOWN_GRACE_SECONDS).toBe(25);
     expect(c.HEALTH_PORT).toBeNull();
     expect(c.HEALTH_HOST).toBe('127.0.0.1');
+    expect(c.HLS_RENDITIONS).toEqual([1080, 720, 480, 360]);
+    expect(c.SQS_VISIBILITY_TIMEOUT).toBe(0); // the queue's own
+    expect(c.SQS_TRANSCODE_QUEUE_URL).toBe('');
+  });
+
+  it('has no BUCKET_NAME any more: the bucket of every object comes from its row', () => {
+    expect('BUCKET_NAME' in loadConfig({ env: { BUCKET_NAME: 'media' } })).toBe(false);
+  });
+
+  it('reads the live Jetson .env names', () => {
+    const c = loadConfig({ env: { SQS_VISIBILITY_TIMEOUT: '600', RC_DEVICE_NAME: 'jetson-orin-1', SUPABASE_ANON_KEY: 'eyJanon' } });
+    expect(c).toMatchObject({ SQS_VISIBILITY_TIMEOUT: 600, RC_DEVICE_NAME: 'jetson-orin-1', SUPABASE_ANON_KEY: 'eyJanon' });
   });
 
   it('applies defaults < JSON file < .env < environment < flags', () => {
-    const json = file('p.json', JSON.stringify({ BUCKET_NAME: 'from-file', AXIOM_DATASET: 'from-file', AWS_REGION: 'from-file', CONCURRENCY: 2 }));
+    const json = file('p.json', JSON.stringify({ WASABI_REGION: 'from-file', AXIOM_DATASET: 'from-file', AWS_REGION: 'from-file', CONCURRENCY: 2 }));
     const dotenv = file('p.env', 'AXIOM_DATASET=from-dotenv\nAWS_REGION=from-dotenv\nCONCURRENCY=3\n');
     const c = loadConfig({ file: json, dotenvPath: dotenv, env: { AWS_REGION: 'from-env', CONCURRENCY: '4' }, flags: { CONCURRENCY: '5' } });
-    expect(c.BUCKET_NAME).toBe('from-file');
+    expect(c.WASABI_REGION).toBe('from-file');
     expect(c.AXIOM_DATASET).toBe('from-dotenv');
     expect(c.AWS_REGION).toBe('from-env');
     expect(c.CONCURRENCY).toBe(5);
@@ -64,10 +77,13 @@ describe('loadConfig', () => {
     [{ SQS_LONG_POLL_WAIT_SECONDS: '25' }, /^SQS_LONG_POLL_WAIT_SECONDS must be an integer from 0 to 20 \(got 25\)$/],
     [{ HEALTH_PORT: 'abc' }, /^HEALTH_PORT must be a TCP port/],
     [{ SQS_QUEUE_URL: 'not a url' }, /^SQS_QUEUE_URL must be an http\(s\) URL/],
+    [{ SQS_TRANSCODE_QUEUE_URL: 'not a url' }, /^SQS_TRANSCODE_QUEUE_URL must be an http\(s\) URL/],
+    [{ SQS_VISIBILITY_TIMEOUT: '43201' }, /^SQS_VISIBILITY_TIMEOUT must be an integer from 0 to 43200 \(got 43201\)$/],
     [{ QUEUE_BACKEND: 'kafka' }, /^QUEUE_BACKEND must be one of .*sqs.*redis.*memory/],
     [{ REDIS_URL: 'http://x' }, /^REDIS_URL must be a redis:\/\//],
     [{ VERBOSE_LOGGING: 'maybe' }, /^VERBOSE_LOGGING must be true or false/],
     [{ HEARTBEAT_INTERVAL_SECONDS: '300', HEARTBEAT_EXTENSION_SECONDS: '200' }, /^HEARTBEAT_EXTENSION_SECONDS must be greater than HEARTBEAT_INTERVAL_SECONDS/],
+    [{ VERBOSE_LOGGING: 'true', HEARTBEAT_INTERVAL_SECONDS: '300', HEARTBEAT_EXTENSION_SECONDS: '200' }, /^HEARTBEAT_EXTENSION_SECONDS must be greater than HEARTBEAT_INTERVAL_SECONDS/],
   ])('rejects %j with one line naming the variable', (env, message) => {
     const err = errorOf(() => loadConfig({ env }));
     expect(err.message).toMatch(message);
@@ -81,8 +97,8 @@ describe('loadConfig', () => {
   });
 
   it('rejects an unknown key in the JSON file, naming it', () => {
-    const json = file('bad.json', JSON.stringify({ BUCKET_NAME: 'x', BUKET_NAME: 'typo' }));
-    expect(errorOf(() => loadConfig({ env: {}, file: json })).message).toMatch(/BUKET_NAME is not a rugbyworker setting/);
+    const json = file('bad.json', JSON.stringify({ WASABI_REGION: 'x', WASABI_REGON: 'typo' }));
+    expect(errorOf(() => loadConfig({ env: {}, file: json })).message).toMatch(/WASABI_REGON is not a rugbyworker setting/);
   });
 
   it('names the file when it is missing or not JSON', () => {
@@ -95,15 +111,78 @@ describe('loadConfig', () => {
   });
 });
 
+describe('the transcode queue URL under either name', () => {
+  const A = 'https://sqs.us-east-1.amazonaws.com/123456789012/rugbycodex-transcode';
+  const B = 'https://sqs.us-east-1.amazonaws.com/123456789012/other';
+
+  it('takes SQS_TRANSCODE_QUEUE_URL, the live .env name', () => {
+    expect(loadConfig({ env: { SQS_TRANSCODE_QUEUE_URL: A } }).SQS_TRANSCODE_QUEUE_URL).toBe(A);
+  });
+
+  it('takes SQS_QUEUE_URL, the seed README name, as the transcode queue', () => {
+    expect(loadConfig({ env: { SQS_QUEUE_URL: A } }).SQS_TRANSCODE_QUEUE_URL).toBe(A);
+  });
+
+  it('takes both when they are equal', () => {
+    expect(loadConfig({ env: { SQS_TRANSCODE_QUEUE_URL: A, SQS_QUEUE_URL: A } }).SQS_TRANSCODE_QUEUE_URL).toBe(A);
+  });
+
+  it('stops with exit 78 naming both when they differ, from whichever source', () => {
+    for (const opts of [
+      { env: { SQS_TRANSCODE_QUEUE_URL: A, SQS_QUEUE_URL: B } },
+      { env: { SQS_QUEUE_URL: B }, dotenvPath: file('both.env', `SQS_TRANSCODE_QUEUE_URL=${A}\n`) },
+    ]) {
+      const err = errorOf(() => loadConfig(opts));
+      expect(err.exitCode).toBe(78);
+      expect(err.message).toMatch(/^SQS_TRANSCODE_QUEUE_URL and SQS_QUEUE_URL .*differ/);
+      expect(err.message).not.toContain('\n');
+    }
+  });
+});
+
+describe('HLS_RENDITIONS', () => {
+  it.each<[string, number[]]>([
+    ['720', [720]],
+    ['1080,720,480', [1080, 720, 480]],
+    [' 1080p, 720 ', [1080, 720]],
+  ])('%j → %j', (value, heights) => {
+    expect(loadConfig({ env: { HLS_RENDITIONS: value } }).HLS_RENDITIONS).toEqual(heights);
+  });
+
+  it('takes a JSON array from the --config file', () => {
+    expect(loadConfig({ env: {}, file: file('r.json', JSON.stringify({ HLS_RENDITIONS: [480, 360] })) }).HLS_RENDITIONS).toEqual([480, 360]);
+  });
+
+  it.each([
+    ['720,abc', '"720,abc"'],
+    ['1080,,720', '"1080,,720"'],
+    ['720.5', '"720.5"'],
+    ['0', '[0]'],
+    ['5000', '[5000]'],
+  ])('refuses %j with one line naming the variable and the value', (value, got) => {
+    const err = errorOf(() => loadConfig({ env: { HLS_RENDITIONS: value } }));
+    expect(err.exitCode).toBe(78);
+    expect(err.message).toMatch(/^HLS_RENDITIONS must be rendition heights such as 1080,720,480 /);
+    expect(err.message.endsWith(`(got ${got})`)).toBe(true);
+    expect(err.message).not.toContain('\n');
+  });
+});
+
 describe('redactedConfig', () => {
   it('masks secrets and URL passwords but shows everything else', () => {
-    const c = loadConfig({ env: { WASABI_SECRET: 'wsecret-123', WASABI_KEY: 'wkey-123', SUPABASE_SERVICE_ROLE_KEY: 'eyJsecret', AXIOM_API_TOKEN: 'xaat-123', AWS_SECRET_ACCESS_KEY: 'awssecret', REDIS_URL: 'redis://:pw-123@cache:6379', BUCKET_NAME: 'media' } });
+    const c = loadConfig({ env: { WASABI_SECRET: 'wsecret-123', WASABI_KEY: 'wkey-123', SUPABASE_SERVICE_ROLE_KEY: 'eyJsecret', SUPABASE_ANON_KEY: 'eyJanon-123', AXIOM_API_TOKEN: 'xaat-123', AWS_SECRET_ACCESS_KEY: 'awssecret', REDIS_URL: 'redis://:pw-123@cache:6379', RC_DEVICE_NAME: 'jetson-1' } });
     const r = redactedConfig(c);
     const text = JSON.stringify(r);
-    for (const secret of ['wsecret-123', 'wkey-123', 'eyJsecret', 'xaat-123', 'awssecret', 'pw-123']) expect(text).not.toContain(secret);
+    for (const secret of ['wsecret-123', 'wkey-123', 'eyJsecret', 'eyJanon-123', 'xaat-123', 'awssecret', 'pw-123']) expect(text).not.toContain(secret);
     expect(r.WASABI_SECRET).toBe('[REDACTED]');
+    expect(r.SUPABASE_ANON_KEY).toBe('[REDACTED]');
     expect(r.REDIS_URL).toBe('redis://:[REDACTED]@cache:6379');
-    expect(r.BUCKET_NAME).toBe('media');
+    expect(r.RC_DEVICE_NAME).toBe('jetson-1');
     expect(r.AXIOM_DATASET).toBe('rugbycodex-logs');
+  });
+
+  it('hands SUPABASE_ANON_KEY to the logger to scrub, with the other secrets', () => {
+    const values = secretValues(loadConfig({ env: { SUPABASE_ANON_KEY: 'eyJanon-123', SUPABASE_SERVICE_ROLE_KEY: 'eyJsecret', RC_DEVICE_NAME: 'jetson-1' } }));
+    expect(values.sort()).toEqual(['eyJanon-123', 'eyJsecret']);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  DEFAULT_PRESET, buildLadderArgs, buildPosterArgs, chooseRungs, keyframeSeconds, posterAtSeconds, renditionsFor, videoKbpsFor,
+  DEFAULT_PRESET, MASTER_PLAYLIST, buildLadderArgs, chooseRungs, keyframeSeconds, renditionsFor, videoKbpsFor,
 } from '../../src/domain/hls-ladder.js';
 import type { LadderArgsOptions, Rung } from '../../src/domain/hls-ladder.js';
 
@@ -186,7 +186,7 @@ describe('buildLadderArgs', () => {
       '-hls_playlist_type', 'vod',
       '-hls_segment_type', 'mpegts',
       '-hls_flags', 'independent_segments+temp_file',
-      '-master_pl_name', 'master.m3u8',
+      '-master_pl_name', 'index.m3u8',
       '-var_stream_map', 'v:0,a:0,name:720p v:1,a:1,name:480p',
       '-hls_segment_filename', '/work/job/hls/%v/seg_%05d.ts',
       '/work/job/hls/%v/index.m3u8',
@@ -207,6 +207,42 @@ describe('buildLadderArgs', () => {
     expect(valuesOf(args, '-map')).toEqual(['[v0]', '0:2', '[v1]', '0:2']);
   });
 
+  it('the master is index.m3u8, where the player looks', () => {
+    expect(MASTER_PLAYLIST).toBe('index.m3u8');
+  });
+
+  it('no storyboard unless asked: one split branch per rung, one output', () => {
+    const args = buildLadderArgs(base);
+    expect(valueOf(args, '-filter_complex')).not.toMatch(/tile=|\[sb\]/);
+    expect(args.filter((a) => a.includes('storyboard'))).toEqual([]);
+  });
+
+  it('with storyboardTileHeight: one more split branch, tiled, and a JPEG output under outDir/thumbnails/', () => {
+    const args = buildLadderArgs({ ...base, outDir: '/work/job/hls/', storyboardTileHeight: 180 });
+    const graph = valueOf(args, '-filter_complex')!;
+    expect(graph.split(';')).toEqual([
+      '[0:v:0]split=3[s0][s1][s2]',
+      '[s0]scale=1280:720,setsar=1,format=yuv420p[v0]',
+      '[s1]scale=854:480,setsar=1,format=yuv420p[v1]',
+      String.raw`[s2]select=gte(t\,selected_n*6),scale=320:180,setsar=1,tile=5x5,settb=1,setpts=N,fps=1[sb]`,
+    ]);
+    // The HLS output is unchanged and comes first; the sheets are a second output after it.
+    const hlsEnd = args.indexOf('/work/job/hls/%v/index.m3u8');
+    expect(args.slice(0, hlsEnd + 1)).toEqual(buildLadderArgs({ ...base, outDir: '/work/job/hls/' }).map((a) => (a.startsWith('[0:v:0]split') ? graph : a)));
+    expect(args.slice(hlsEnd + 1)).toEqual([
+      '-map', '[sb]', '-c:v', 'mjpeg', '-q:v', '4', '-max_muxing_queue_size', '1024', '-start_number', '0',
+      '/work/job/hls/thumbnails/storyboard_%03d.jpg',
+    ]);
+    // The sheets never carry audio: [sb] is the only map after the HLS output.
+    expect(valuesOf(args.slice(hlsEnd + 1), '-map')).toEqual(['[sb]']);
+  });
+
+  it('the storyboard branch follows the probed video stream and the segment length', () => {
+    const graph = valueOf(buildLadderArgs({ ...base, rungs: [rungs[0]!], videoStreamIndex: 1, segmentSeconds: 4, storyboardTileHeight: 240 }), '-filter_complex')!;
+    expect(graph).toMatch(/^\[0:1\]split=2\[s0\]\[s1\];/);
+    expect(graph).toContain(String.raw`[s1]select=gte(t\,selected_n*4),scale=320:240,`);
+  });
+
   it.each([
     [{ rungs: [] }],
     [{ segmentSeconds: 0 }],
@@ -215,25 +251,6 @@ describe('buildLadderArgs', () => {
     [{ rungs: [rungs[0]!, rungs[0]!] }],
   ])('refuses %j', (patch) => {
     expect(() => buildLadderArgs({ ...base, ...patch })).toThrow(RangeError);
-  });
-});
-
-describe('poster', () => {
-  it('is taken ~10 % in, capped at a minute, at 0 without a duration', () => {
-    expect(posterAtSeconds(30)).toBeCloseTo(3);
-    expect(posterAtSeconds(80 * 60)).toBe(60);
-    expect(posterAtSeconds(null)).toBe(0);
-    expect(posterAtSeconds(0)).toBe(0);
-  });
-
-  it('seeks before -i and writes one frame', () => {
-    const args = buildPosterArgs({ input: 'in.mp4', inputArgs: ['-c:v', 'h264_nvv4l2dec'], atSeconds: 3, outFile: 'poster.jpg' });
-    expect(args).toEqual(['-y', '-c:v', 'h264_nvv4l2dec', '-ss', '3.000', '-i', 'in.mp4', '-map', '0:v:0', '-frames:v', '1', '-an', '-q:v', '3', '-update', '1', 'poster.jpg']);
-  });
-
-  it('scales down to a width, never up', () => {
-    const args = buildPosterArgs({ input: 'in.mp4', inputArgs: [], atSeconds: 1, outFile: 'p.jpg', width: 1280 });
-    expect(valueOf(args, '-vf')).toBe('scale=w=min(1280\\,iw):h=-2');
   });
 });
 

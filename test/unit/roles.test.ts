@@ -33,20 +33,29 @@ describe('role registry', () => {
 
 describe('requiredSettings', () => {
   const transcode = ROLES.find((r) => r.name === 'transcode')!;
+  const cleanup = ROLES.find((r) => r.name === 'cleanup')!;
   const infer = ROLES.find((r) => r.name === 'segment-infer')!;
   const sqs = { QUEUE_BACKEND: 'sqs', INFERENCE_BACKEND: 'stub' };
 
-  it('asks transcode for its queue, bucket and Supabase', () => {
+  it('asks transcode for its queue (under the live name) and Supabase, and no bucket name', () => {
     expect(requiredSettings('transcode', transcode.needs, sqs).map((r) => r.key))
-      .toEqual(['SQS_QUEUE_URL', 'BUCKET_NAME', 'SUPABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY']);
+      .toEqual(['SQS_TRANSCODE_QUEUE_URL', 'SUPABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY']);
   });
-  it('asks for Wasabi keys only when WASABI_ENDPOINT is set', () => {
-    const keys = requiredSettings('transcode', transcode.needs, { ...sqs, WASABI_ENDPOINT: 'https://s3.wasabisys.com' }).map((r) => r.key);
+  it('asks cleanup for Supabase only: the bucket of every row comes from the row', () => {
+    expect(requiredSettings('cleanup', cleanup.needs, sqs).map((r) => r.key)).toEqual(['SUPABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY']);
+  });
+  it('both use the media storage', () => {
+    expect([transcode.needs.mediaStorage, cleanup.needs.mediaStorage]).toEqual([true, true]);
+  });
+  it.each(['transcode', 'cleanup'])('asks %s for Wasabi keys only when WASABI_ENDPOINT is set', (name) => {
+    const role = ROLES.find((r) => r.name === name)!;
+    const keys = requiredSettings(name, role.needs, { ...sqs, WASABI_ENDPOINT: 'https://s3.wasabisys.com' }).map((r) => r.key);
     expect(keys).toEqual(expect.arrayContaining(['WASABI_KEY', 'WASABI_SECRET']));
+    expect(requiredSettings(name, role.needs, sqs).map((r) => r.key)).not.toContain('WASABI_KEY');
   });
   it('follows the queue backend', () => {
     expect(requiredSettings('transcode', transcode.needs, { ...sqs, QUEUE_BACKEND: 'redis' }).map((r) => r.key)).toContain('REDIS_URL');
-    expect(requiredSettings('transcode', transcode.needs, { ...sqs, QUEUE_BACKEND: 'memory' }).map((r) => r.key)).not.toContain('SQS_QUEUE_URL');
+    expect(requiredSettings('transcode', transcode.needs, { ...sqs, QUEUE_BACKEND: 'memory' }).map((r) => r.key)).not.toContain('SQS_TRANSCODE_QUEUE_URL');
   });
   it('follows the inference backend', () => {
     expect(requiredSettings('segment-infer', infer.needs, { ...sqs, INFERENCE_BACKEND: 'sagemaker' }).map((r) => r.key)).toContain('SAGEMAKER_ENDPOINT_NAME');
@@ -54,9 +63,9 @@ describe('requiredSettings', () => {
     expect(requiredSettings('segment-infer', infer.needs, sqs).map((r) => r.key)).not.toContain('INFERENCE_HTTP_URL');
   });
   it('reports only what is empty, once, with the role in the reason', () => {
-    const missing = missingSettings([transcode, ROLES.find((r) => r.name === 'cleanup')!], { ...sqs, BUCKET_NAME: 'media', SUPABASE_URL: 'https://x.supabase.co' });
+    const missing = missingSettings([transcode, cleanup], { ...sqs, SUPABASE_URL: 'https://x.supabase.co' });
     expect(missing).toEqual([
-      { key: 'SQS_QUEUE_URL', reason: 'SQS queue URL (role transcode)' },
+      { key: 'SQS_TRANSCODE_QUEUE_URL', reason: 'SQS queue URL (or its other name, SQS_QUEUE_URL) (role transcode)' },
       { key: 'SUPABASE_SERVICE_ROLE_KEY', reason: 'Supabase service role key (role transcode)' },
     ]);
   });

@@ -30,14 +30,12 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     throw new ConfigError(configErrorLine((err as Error).message, opts.file));
   }
   const cfg = withTranscodeQueue(conf.getProperties() as Config);
-  if (cfg.VERBOSE_LOGGING && !('LOG_LEVEL' in env) && opts.flags?.LOG_LEVEL === undefined) {
-    return { ...cfg, LOG_LEVEL: 'debug' };
-  }
   if (cfg.HEARTBEAT_EXTENSION_SECONDS <= cfg.HEARTBEAT_INTERVAL_SECONDS) {
     throw new ConfigError(
       `HEARTBEAT_EXTENSION_SECONDS must be greater than HEARTBEAT_INTERVAL_SECONDS (${cfg.HEARTBEAT_EXTENSION_SECONDS} ≤ ${cfg.HEARTBEAT_INTERVAL_SECONDS}), or the lease lapses between beats`,
     );
   }
+  if (cfg.VERBOSE_LOGGING && !('LOG_LEVEL' in env) && opts.flags?.LOG_LEVEL === undefined) return { ...cfg, LOG_LEVEL: 'debug' };
   return cfg;
 }
 
