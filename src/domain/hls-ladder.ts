@@ -147,7 +147,7 @@ export interface LadderArgsOptions {
   fps: number | null;
   segmentSeconds: number;
   segmentType: 'ts' | 'fmp4';
-  /** Gets master.m3u8 and one folder per rung; must not contain "%" (ffmpeg's pattern character). */
+  /** Gets the master playlist (index.m3u8) and one folder per rung; must not contain "%" (ffmpeg's pattern character). */
   outDir: string;
   /** libx264 preset (default veryfast). */
   preset?: string;

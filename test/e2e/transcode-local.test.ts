@@ -1,9 +1,9 @@
 // `rugbyworker transcode FILE --out DIR` on the shipped x64 executable (issue 4), as a person
-// on a laptop would run it: an 8 s 1280x720 clip with audio → DIR/master.m3u8 with two
-// renditions, VOD playlists whose segments are all there, DIR/poster.jpg; `--serve` plays
+// on a laptop would run it: an 8 s 1280x720 clip with audio → DIR/index.m3u8 with two
+// renditions, VOD playlists whose segments are all there, DIR/thumbnails/ (the storyboard); `--serve` plays
 // in headless Chromium (hls.js) and stops cleanly on SIGTERM; HLS_SEGMENT_TYPE=fmp4 plays
-// too; a file of random bytes fails with one line on stderr and leaves no master.m3u8.
-// Not a TTY, so the executable logs JSON events on stdout and the path of master.m3u8 last.
+// too; a file of random bytes fails with one line on stderr and leaves no index.m3u8.
+// Not a TTY, so the executable logs JSON events on stdout and the path of index.m3u8 last.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -48,7 +48,7 @@ afterAll(async () => {
 
 type LogEvent = Record<string, unknown> & { event_type?: string };
 
-/** stdout: one JSON event per line, then the path of master.m3u8 as the last line. */
+/** stdout: one JSON event per line, then the path of index.m3u8 as the last line. */
 function splitStdout(stdout: string): { events: LogEvent[]; last: string } {
   const lines = stdout.trimEnd().split('\n');
   const last = lines.pop() ?? '';
@@ -73,13 +73,13 @@ function mediaOf(playlist: string): string[] {
 }
 
 /**
- * DIR holds one complete ladder: master.m3u8 naming both renditions, each a VOD playlist
- * with ENDLIST of 2 s segments that all exist, and poster.jpg; nothing else. Returns the
+ * DIR holds one complete ladder: index.m3u8 naming both renditions, each a VOD playlist
+ * with ENDLIST of 2 s segments that all exist, and the storyboard; nothing else. Returns the
  * media file names of each rendition.
  */
 async function checkOutput(out: string, ext: 'ts' | 'm4s'): Promise<Record<string, string[]>> {
-  expect((await readdir(out)).sort()).toEqual(['360p', '720p', 'master.m3u8', 'poster.jpg']);
-  const variants = variantsOf(await readFile(join(out, 'master.m3u8'), 'utf8'));
+  expect((await readdir(out)).sort()).toEqual(['360p', '720p', 'index.m3u8', 'thumbnails']);
+  const variants = variantsOf(await readFile(join(out, 'index.m3u8'), 'utf8'));
   expect(variants).toEqual(RENDITIONS.map((r) => ({ uri: `${r.name}/index.m3u8`, resolution: `${r.width}x${r.height}` })));
   const media: Record<string, string[]> = {};
   for (const r of RENDITIONS) {
@@ -96,9 +96,12 @@ async function checkOutput(out: string, ext: 'ts' | 'm4s'): Promise<Record<strin
     expect((await readdir(join(out, r.name))).sort()).toEqual(['index.m3u8', ...files].sort());
     media[r.name] = files;
   }
-  // The poster is a real JPEG.
-  const poster = await readFile(join(out, 'poster.jpg'));
-  expect(poster.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+  // The storyboard: one sheet (a real JPEG) and one cue per segment.
+  expect((await readdir(join(out, 'thumbnails'))).sort()).toEqual(['storyboard.vtt', 'storyboard_000.jpg']);
+  const sheet = await readFile(join(out, 'thumbnails', 'storyboard_000.jpg'));
+  expect(sheet.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+  const vtt = await readFile(join(out, 'thumbnails', 'storyboard.vtt'), 'utf8');
+  expect(vtt.match(/#xywh=/g)).toHaveLength(CLIP_SECONDS / SEGMENT_SECONDS);
   return media;
 }
 
@@ -144,12 +147,12 @@ async function stopServe(child: ChildProcess, url: string): Promise<void> {
 }
 
 describe('rugbyworker transcode (local mode)', () => {
-  it('CLIP --out DIR --renditions 720,360 --segment-seconds 2 → master.m3u8, two VOD renditions, poster', async () => {
+  it('CLIP --out DIR --renditions 720,360 --segment-seconds 2 → index.m3u8, two VOD renditions, storyboard', async () => {
     const out = join(work, 'out-ts');
     const r = await runExe(['transcode', clip, '--out', out, ...ARGS], { cwd: work, timeoutMs: 120_000 });
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const { events, last } = splitStdout(r.stdout);
-    expect(last).toBe(join(out, 'master.m3u8'));
+    expect(last).toBe(join(out, 'index.m3u8'));
     const done = events.filter((e) => e.event_type === 'transcode_completed');
     expect(done).toHaveLength(1);
     expect(done[0]).toMatchObject({ renditions: ['720p', '360p'], hardware_decode: false, video_seconds: CLIP_SECONDS });
@@ -162,8 +165,8 @@ describe('rugbyworker transcode (local mode)', () => {
     });
     const small = await decodePlaylist(join(out, '360p', 'index.m3u8'));
     expect({ width: small.width, height: small.height }).toEqual({ width: 640, height: 360 });
-    const poster = await execa('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'csv=p=0', join(out, 'poster.jpg')]);
-    expect(poster.stdout.trim()).toMatch(/^mjpeg,\d+,\d+$/);
+    const sheet = await execa('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'csv=p=0', join(out, 'thumbnails', 'storyboard_000.jpg')]);
+    expect(sheet.stdout.trim()).toBe('mjpeg,1600,900');
   }, 180_000);
 
   it('--serve: prints the 127.0.0.1 URL, Chromium plays past 2 s with both levels, SIGTERM exits 0', async () => {
@@ -171,13 +174,13 @@ describe('rugbyworker transcode (local mode)', () => {
     const out = join(work, 'out-serve');
     const { child, url, output } = await startServe(out);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    expect(splitStdout(output().stdout).last).toBe(join(out, 'master.m3u8'));
+    expect(splitStdout(output().stdout).last).toBe(join(out, 'index.m3u8'));
     await checkOutput(out, 'ts');
     const played = await playInChromium(url, { seconds: 2, timeoutMs: 45_000 });
     expect(played.fatal).toBeNull();
     expect(played.currentTime).toBeGreaterThan(2);
     expect(played.levels).toBe(2);
-    expect((await waitForHttp(`${url}poster.jpg`, 2_000)).status).toBe(200);
+    expect((await waitForHttp(`${url}thumbnails/storyboard.vtt`, 2_000)).status).toBe(200);
     await stopServe(child, url);
     expect(output().stderr.trim().split('\n')).toEqual([`watch it at ${url} (Ctrl-C to stop)`]);
   }, 180_000);
@@ -199,7 +202,7 @@ describe('rugbyworker transcode (local mode)', () => {
     await stopServe(child, url);
   }, 180_000);
 
-  it('a file of random bytes: exit 1, one line on stderr naming the file and the problem, no master.m3u8', async () => {
+  it('a file of random bytes: exit 1, one line on stderr naming the file and the problem, no index.m3u8', async () => {
     const bad = join(work, 'not-a-video.mp4');
     await writeFile(bad, randomBytes(256 * 1024));
     const out = join(work, 'out-bad');
@@ -209,11 +212,11 @@ describe('rugbyworker transcode (local mode)', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^rugbyworker: transcode of .*not-a-video\.mp4 failed: INVALID_INPUT: cannot read the video: .*Invalid data found when processing input$/);
     expect(lines[0]).not.toMatch(/\.rugbyworker|\/input:/); // names the video, not the scratch copy
-    expect(r.stdout).not.toContain('master.m3u8');
+    expect(r.stdout).not.toContain('index.m3u8');
     const failed = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as LogEvent);
     expect(failed.filter((e) => e.event_type === 'transcode_failed')).toEqual([expect.objectContaining({ error_code: 'INVALID_INPUT', permanent: true })]);
     // Nothing is left in DIR: no playlists, no work folder.
-    expect(existsSync(join(out, 'master.m3u8'))).toBe(false);
+    expect(existsSync(join(out, 'index.m3u8'))).toBe(false);
     expect(await readdir(out).catch(() => [])).toEqual([]);
   }, 90_000);
 });

@@ -2,7 +2,7 @@
 // both jobs get the grace, are then aborted, and their messages are visible again within a
 // second of the grace expiring (the queue's visibility timeout is 300 s, so only a release
 // can do that). None is lost, none acked, no output is published, and the next worker
-// finishes both. Real fauxqs SQS + S3, real ffmpeg, the PostgREST stand-in.
+// finishes both. Real fauxqs SQS + S3, real ffmpeg, the PostgREST stand-in on PostgreSQL.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +64,7 @@ describe('SIGTERM to the executable with transcode jobs in flight', () => {
     for (const u of uploads) await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
     const work = join(tmp, 'work-a');
 
-    const a = startWorker(codex.workerEnv(queues.queueUrl, work, { SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS), INSTANCE_ID: 'worker-a' }));
+    const a = startWorker(codex.workerEnv(queues.queueUrl, work, { SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS), RC_DEVICE_NAME: 'worker-a' }));
     // Both jobs are past download and probe, encoding, before the signal.
     const encoding = () => new Set(a.of('transcode_progress').filter((e) => e.phase === 'transcoding').map((e) => e.job_id)).size === 2;
     await a.until(encoding, 45_000, 'both jobs encoding');
@@ -92,16 +92,16 @@ describe('SIGTERM to the executable with transcode jobs in flight', () => {
     expect(a.of('transcode_completed')).toEqual([]);
     expect(a.of('job_aborted').map((e) => e.job_id).sort()).toEqual(uploads.map((u) => u.job).sort());
     for (const u of uploads) {
-      expect(codex.standin.row('transcode_jobs', u.job)).toMatchObject({ status: 'processing', attempts: 1, worker_id: 'worker-a' });
-      expect(codex.standin.row('media_assets', u.asset)).toMatchObject({ status: 'processing', streaming_path: null });
-      const listed = await codex.s3.send(new ListObjects({ Bucket: BUCKET, Prefix: `${u.base}/streaming/master.m3u8` }));
+      expect(await codex.standin.row('jobs', u.job)).toMatchObject({ state: 'running', attempt: 1, finished_at: null });
+      expect(await codex.standin.row('media_assets', u.asset)).toMatchObject({ processing_stage: 'transcoding', status: 'uploaded', streaming_ready: false });
+      const listed = await codex.s3.send(new ListObjects({ Bucket: BUCKET, Prefix: `${u.streaming}index.m3u8` }));
       expect(listed.KeyCount ?? 0).toBe(0);
     }
     expect(await readdir(work)).toEqual([]); // scratch space removed on the abort path too
-    expect(await codex.depth(queues.dlqUrl)).toEqual(EMPTY);
+    expect(await codex.depth(queues.dlqUrl!)).toEqual(EMPTY);
 
     // None lost: a second worker receives both (second delivery) and completes them.
-    const b = startWorker(codex.workerEnv(queues.queueUrl, join(tmp, 'work-b'), { INSTANCE_ID: 'worker-b' }));
+    const b = startWorker(codex.workerEnv(queues.queueUrl, join(tmp, 'work-b'), { RC_DEVICE_NAME: 'worker-b' }));
     try {
       await b.until(() => b.of('job_succeeded').length === 2, 120_000, 'worker b finishing both jobs');
     } finally {
@@ -110,11 +110,13 @@ describe('SIGTERM to the executable with transcode jobs in flight', () => {
     expect(await waitForExit(b.child, 15_000)).toBe(0);
     expect(b.of('job_started').map((e) => e.receive_count)).toEqual([2, 2]);
     for (const u of uploads) {
-      expect(codex.standin.row('transcode_jobs', u.job)).toMatchObject({ status: 'completed', attempts: 2, worker_id: 'worker-b', progress: 100 });
-      expect(codex.standin.row('media_assets', u.asset)).toMatchObject({ status: 'ready', streaming_path: `${u.base}/streaming/master.m3u8` });
+      expect(await codex.standin.row('jobs', u.job)).toMatchObject({ state: 'succeeded', attempt: 2, progress: 1 });
+      expect(await codex.standin.row('media_assets', u.asset)).toMatchObject({ status: 'ready', processing_stage: 'complete', streaming_ready: true });
+      const listed = await codex.s3.send(new ListObjects({ Bucket: BUCKET, Prefix: `${u.streaming}index.m3u8` }));
+      expect(listed.KeyCount).toBe(1);
     }
     expect(await codex.depth(queues.queueUrl)).toEqual(EMPTY);
-    expect(await codex.depth(queues.dlqUrl)).toEqual(EMPTY);
+    expect(await codex.depth(queues.dlqUrl!)).toEqual(EMPTY);
     const left = await codex.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, WaitTimeSeconds: 0 }));
     expect(left.Messages ?? []).toEqual([]);
   }, 240_000);

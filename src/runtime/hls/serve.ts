@@ -9,11 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { contentTypeFor } from '../../domain/content-types.js';
+import { MASTER_PLAYLIST } from '../../domain/hls-ladder.js';
 import { hlsJsSource } from './player-assets.js';
 import { playerHtml } from './player-page.js';
 
 export interface ServeHlsOptions {
-  /** The folder holding master.m3u8 and the rendition folders. */
+  /** The folder holding the master playlist (index.m3u8) and the rendition folders. */
   dir: string;
   host?: string;
   /** 0 picks a free port. */
@@ -76,7 +77,7 @@ function sendText(res: ServerResponse, method: string, status: number, type: str
 
 /** Serves `dir` (playlists, segments, poster), `/` the player page and `/hls.min.js`. */
 export async function serveHls(options: ServeHlsOptions): Promise<HlsServer> {
-  const { host = '127.0.0.1', port = 0, master = 'master.m3u8' } = options;
+  const { host = '127.0.0.1', port = 0, master = MASTER_PLAYLIST } = options;
   const root = await realpath(resolve(options.dir)); // compared with realpath()s below
   const page = playerHtml({ title: options.title ?? basename(root), masterUrl: `/${master}` });
   const hlsJs = hlsJsSource(); // read now: a missing asset fails the start, not the first page
