@@ -41,9 +41,14 @@ function refuse(reason: string): CleanupPrefix {
   return { ok: false, reason };
 }
 
-// S3's bucket naming rules (Wasabi follows them): a row naming anything else is not deletable.
+// S3's general-purpose bucket naming rules (Wasabi follows them): a row naming anything else
+// can never be deleted from, so it is refused for good rather than retried every pass.
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const IP_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
+const RESERVED = [/^xn--/, /^sthree-/, /^amzn-s3-demo-/, /-s3alias$/, /--ol-s3$/, /\.mrap$/, /--x-s3$/];
 
 export function validBucketName(bucket: unknown): boolean {
-  return typeof bucket === 'string' && BUCKET_NAME.test(bucket) && !bucket.includes('..');
+  if (typeof bucket !== 'string' || !BUCKET_NAME.test(bucket) || IP_ADDRESS.test(bucket)) return false;
+  if (bucket.includes('..') || bucket.includes('.-') || bucket.includes('-.')) return false;
+  return !RESERVED.some((r) => r.test(bucket));
 }

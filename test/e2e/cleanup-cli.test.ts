@@ -1,108 +1,168 @@
-// The cleanup role in the shipped x64 executable, against fauxqs S3 and the PostgREST
-// stand-in: `--once --dry-run` reports and changes nothing (exit 0); `--once` deletes,
-// marks, and exits 1 when a row failed; --dry-run is refused for a role without it.
+// The cleanup role in the shipped x64 executable, against fauxqs S3 with the two live
+// media buckets and the PostgREST stand-in on real PostgreSQL holding the live
+// media_cleanup_jobs table (rows with the live columns only; the worker's environment has
+// no bucket setting: each row names its bucket). `--once --dry-run` reports and changes
+// nothing (exit 0); `--once` deletes each folder in its row's own bucket, marks the rows
+// (an unsafe path for good), and exits 1 when a row failed; --dry-run is refused for a
+// role without it.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsTestClientConfig, startFauxqs, type LocalServer } from '../helpers/servers.js';
-import { startPostgrestStandin, type PostgrestStandin, type Row } from '../helpers/postgrest-standin.js';
-import { runExe } from '../helpers/binary.js';
+import { postgresSkipReason, startPostgrestStandin, type PostgrestStandin, type Row } from '../helpers/postgrest-standin.js';
+import { exePath, runExe } from '../helpers/binary.js';
 import { MEDIA_COLUMNS } from '../helpers/media-columns.js';
 
 const KEY = 'service-role-key-for-cleanup-e2e';
-const BUCKET = 'rugbycodex-media';
+/** The live default bucket, and a second one rows may name. */
+const MEDIA = 'rugbycodex';
+const ARCHIVE = 'rugbycodex-archive';
 const cwd = mkdtempSync(join(tmpdir(), 'rw-e2e-cleanup-')); // no stray .env from the repo
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+const skip = postgresSkipReason();
+if (skip) console.warn(`cleanup-cli.test.ts skipped: ${skip}`);
+const describeIfPostgres = skip ? describe.skip : describe;
 
 let fauxqs: LocalServer;
 let standin: PostgrestStandin;
 let s3: S3Client;
 
 beforeAll(async () => {
-  [fauxqs, standin] = await Promise.all([startFauxqs(), startPostgrestStandin({ apiKey: KEY, schema: MEDIA_COLUMNS })]);
+  if (skip) return;
+  if (!existsSync(exePath())) throw new Error(`${exePath()} is missing: run \`npm run build\``);
+  [fauxqs, standin] = await Promise.all([startFauxqs(), startPostgrestStandin({ apiKey: KEY })]);
   s3 = new S3Client(awsTestClientConfig(fauxqs.endpoint));
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-});
+  await Promise.all([MEDIA, ARCHIVE].map((Bucket) => s3.send(new CreateBucketCommand({ Bucket }))));
+}, 60_000);
 
 afterAll(async () => {
   s3?.destroy();
   await Promise.all([fauxqs?.stop(), standin?.stop()]);
 });
 
+/** The Jetson `.env` as it is: no bucket name in it. */
 const env = (): Record<string, string> => ({
   AWS_ENDPOINT_URL: fauxqs.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
-  BUCKET_NAME: BUCKET, SUPABASE_URL: standin.url, SUPABASE_SERVICE_ROLE_KEY: KEY, AXIOM_ENVIRONMENT: 'e2e',
+  SUPABASE_URL: standin.url, SUPABASE_SERVICE_ROLE_KEY: KEY, AXIOM_ENVIRONMENT: 'e2e',
 });
 
-async function keys(): Promise<string[]> {
+async function keys(bucket: string): Promise<string[]> {
   const out: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, ContinuationToken: token }));
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
     out.push(...(page.Contents ?? []).map((o) => o.Key!));
     token = page.NextContinuationToken;
   } while (token);
   return out.sort();
 }
 
-function row(id: string, storagePath: string, createdAt: string): Row {
-  return { id, media_asset_id: null, storage_path: storagePath, processed_at: null, objects_deleted: null, error: null, created_at: createdAt };
+/** A pending row, the live columns only (processed_at and error default to null). */
+function row(id: string, bucket: string, storagePath: string, createdAt: string): Row {
+  return { id, media_asset_id: randomUUID(), bucket, storage_path: storagePath, created_at: createdAt };
 }
 
 const events = (stdout: string): Array<Record<string, unknown>> => stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
-describe('rugbyworker --role cleanup', () => {
+/** The requests of the run, after checking that PostgreSQL accepted every one (a 2xx). */
+function requests(): Array<{ method: string; query: unknown; body: unknown }> {
+  const refused = standin.requests.filter((q) => q.status === undefined || q.status < 200 || q.status >= 300);
+  expect(refused.map((q) => ({ method: q.method, query: q.query, body: q.body, status: q.status }))).toEqual([]);
+  return standin.requests.map((q) => ({ method: q.method, query: q.query, body: q.body }));
+}
+
+const PENDING = { method: 'GET', query: { select: 'id,bucket,storage_path', processed_at: 'is.null', order: 'created_at.asc,id.asc', offset: '0', limit: '500' }, body: undefined };
+const mark = (id: string, body: Row) => ({ method: 'PATCH', query: { id: `eq.${id}`, processed_at: 'is.null' }, body });
+
+describeIfPostgres('rugbyworker --role cleanup', () => {
   const org = randomUUID();
-  const asset = randomUUID();
-  const folder = [`orgs/${org}/uploads/${asset}/raw/match.mp4`, `orgs/${org}/uploads/${asset}/streaming/master.m3u8`, `orgs/${org}/uploads/${asset}/thumbnails/poster.jpg`,
-    ...Array.from({ length: 12 }, (_, i) => `orgs/${org}/uploads/${asset}/streaming/720p/seg_${String(i).padStart(5, '0')}.ts`)];
-  const sibling = `orgs/${org}/uploads/${asset}0/raw/match.mp4`;
-  const [good, bad] = [randomUUID(), randomUUID()];
+  const [a, b] = [randomUUID(), randomUUID()];
+  /** An asset folder as the transcode role leaves it: raw, streaming/index.m3u8, a rendition, the storyboard. */
+  const folder = (asset: string, segments: number): string[] => [
+    `orgs/${org}/uploads/${asset}/raw/match.mp4`, `orgs/${org}/uploads/${asset}/streaming/index.m3u8`,
+    `orgs/${org}/uploads/${asset}/streaming/720p/index.m3u8`,
+    `orgs/${org}/uploads/${asset}/streaming/thumbnails/storyboard_000.jpg`, `orgs/${org}/uploads/${asset}/streaming/thumbnails/storyboard.vtt`,
+    ...Array.from({ length: segments }, (_, i) => `orgs/${org}/uploads/${asset}/streaming/720p/seg_${String(i).padStart(5, '0')}.ts`),
+  ];
+  const folderA = folder(a, 12);
+  const folderB = folder(b, 3);
+  const sibling = `orgs/${org}/uploads/${a}0/raw/match.mp4`;
+  // A is in both buckets (its archive copy has no row yet), B only in the archive.
+  const contents = { [MEDIA]: [...folderA, sibling], [ARCHIVE]: [...folderA, ...folderB, sibling] };
+  const [good, archived, bad] = [randomUUID(), randomUUID(), randomUUID()];
 
   beforeAll(async () => {
-    await Promise.all([...folder, sibling].map((Key) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'bytes' }))));
-    standin.seed('media_cleanup_jobs', row(good, folder[0]!, '2026-11-24T08:00:00.000Z'));
+    if (skip) return;
+    await Promise.all(Object.entries(contents).flatMap(([Bucket, list]) => list.map((Key) => s3.send(new PutObjectCommand({ Bucket, Key, Body: 'bytes' })))));
+    await standin.seed('media_cleanup_jobs',
+      row(archived, ARCHIVE, folderB[0]!, '2026-11-24T09:00:00.000Z'),
+      row(good, MEDIA, folderA[0]!, '2026-11-24T08:00:00.000Z'),
+    );
   });
 
-  it('--once --dry-run prints what would be deleted, changes nothing, exits 0', async () => {
-    const before = await keys();
-    const rows = standin.rows('media_cleanup_jobs');
+  it('--once --dry-run prints what would be deleted from each row\'s bucket, changes nothing, exits 0', async () => {
+    const before = { media: await keys(MEDIA), archive: await keys(ARCHIVE) };
+    const rows = await standin.rows('media_cleanup_jobs');
+    expect(Object.keys(rows[0]!)).toEqual([...MEDIA_COLUMNS.media_cleanup_jobs]);
     standin.clearRequests();
     const r = await runExe(['--role', 'cleanup', '--once', '--dry-run'], { cwd, env: env(), timeoutMs: 30_000 });
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const planned = events(r.stdout).filter((e) => e.event_type === 'cleanup_job_dry_run');
-    expect(planned).toEqual([expect.objectContaining({
-      job_id: good, prefix: `orgs/${org}/uploads/${asset}/`, objects: folder.length, bytes: folder.length * 5, first_keys: [...folder].sort().slice(0, 10),
-      message: `would delete ${folder.length} objects (${folder.length * 5} bytes) under orgs/${org}/uploads/${asset}/`, environment: 'e2e',
-    })]);
-    expect(await keys()).toEqual(before);
-    expect(standin.rows('media_cleanup_jobs')).toEqual(rows);
-    expect(standin.requests.map((q) => q.method)).toEqual(['GET']);
+    expect(planned).toEqual([
+      expect.objectContaining({
+        job_id: good, bucket: MEDIA, prefix: `orgs/${org}/uploads/${a}/`, objects: folderA.length, bytes: folderA.length * 5, first_keys: [...folderA].sort().slice(0, 10),
+        message: `would delete ${folderA.length} objects (${folderA.length * 5} bytes) under orgs/${org}/uploads/${a}/`, environment: 'e2e',
+      }),
+      expect.objectContaining({ job_id: archived, bucket: ARCHIVE, prefix: `orgs/${org}/uploads/${b}/`, objects: folderB.length }),
+    ]);
+    expect(events(r.stdout).find((e) => e.event_type === 'cleanup_started')).toMatchObject({ jobs: 2, buckets: [MEDIA, ARCHIVE], dry_run: true });
+    expect({ media: await keys(MEDIA), archive: await keys(ARCHIVE) }).toEqual(before);
+    expect(await standin.rows('media_cleanup_jobs')).toEqual(rows);
+    expect(requests()).toEqual([PENDING]);
   });
 
-  it('--once deletes the folder, marks the row, and exits 1 when another row failed', async () => {
-    standin.seed('media_cleanup_jobs', row(bad, `orgs/${org}/uploads/../raw/x.mp4`, '2026-11-24T09:00:00.000Z'));
+  it('--once deletes each folder from its row\'s bucket only, marks the rows, and exits 1 when another row failed', async () => {
+    await standin.seed('media_cleanup_jobs', row(bad, ARCHIVE, `orgs/${org}/uploads/../raw/x.mp4`, '2026-11-24T08:30:00.000Z'));
+    standin.clearRequests();
     const r = await runExe(['--role', 'cleanup', '--once'], { cwd, env: env(), timeoutMs: 30_000 });
     expect(r.code).toBe(1);
-    const types = events(r.stdout).map((e) => e.event_type);
-    expect(types).toEqual(expect.arrayContaining(['cleanup_started', 'cleanup_job_completed', 'cleanup_job_failed', 'cleanup_pass_completed', 'shutdown_completed']));
-    expect(events(r.stdout).find((e) => e.event_type === 'shutdown_completed')).toMatchObject({ exit_code: 1 }); // the log agrees with the exit
-    expect(await keys()).toEqual([sibling]);
-    expect(standin.row('media_cleanup_jobs', good)).toMatchObject({ processed_at: expect.any(String), objects_deleted: folder.length, error: null });
-    expect(standin.row('media_cleanup_jobs', bad)).toMatchObject({ processed_at: null, error: expect.stringMatching(/^unsafe path "orgs\/.*\/uploads\/\.\.\/raw\/x\.mp4": .*; nothing deleted$/) });
+    const log = events(r.stdout);
+    expect(log.map((e) => e.event_type)).toEqual(expect.arrayContaining(['cleanup_started', 'cleanup_job_completed', 'cleanup_job_failed', 'cleanup_pass_completed', 'shutdown_completed']));
+    expect(log.find((e) => e.event_type === 'shutdown_completed')).toMatchObject({ exit_code: 1 }); // the log agrees with the exit
+    expect(log.filter((e) => e.event_type === 'cleanup_job_completed').map((e) => [e.job_id, e.bucket])).toEqual([[good, MEDIA], [archived, ARCHIVE]]);
+    // A went from the media bucket; its archive copy, which no row names, stays; B went from the archive.
+    expect(await keys(MEDIA)).toEqual([sibling]);
+    expect(await keys(ARCHIVE)).toEqual([...folderA, sibling].sort());
+    for (const id of [good, archived]) {
+      expect(await standin.row('media_cleanup_jobs', id)).toMatchObject({ processed_at: expect.any(String), error: null });
+    }
+    // The unsafe path is final: processed, with the reason, never retried.
+    expect(await standin.row('media_cleanup_jobs', bad)).toMatchObject({
+      processed_at: expect.any(String), error: expect.stringMatching(/^unsafe path "orgs\/.*\/uploads\/\.\.\/raw\/x\.mp4": .*; nothing deleted$/),
+    });
+    // Oldest first: good (08:00), bad (08:30), archived (09:00).
+    expect(requests()).toEqual([
+      PENDING,
+      mark(good, { processed_at: expect.stringMatching(ISO), error: null }),
+      mark(bad, { processed_at: expect.stringMatching(ISO), error: expect.stringMatching(/^unsafe path /) }),
+      mark(archived, { processed_at: expect.stringMatching(ISO), error: null }),
+    ]);
   });
 
-  it('--once exits 0 when every job succeeded', async () => {
-    standin.update('media_cleanup_jobs', bad, { processed_at: '2026-11-24T10:00:00.000Z' }); // an operator settled it
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `orgs/${org}/uploads/x/raw/y.mp4`, Body: 'y' }));
+  it('--once exits 0 when every job succeeded; a final row is not taken again', async () => {
     const id = randomUUID();
-    standin.seed('media_cleanup_jobs', row(id, `orgs/${org}/uploads/x/raw/y.mp4`, '2026-11-24T10:00:00.000Z'));
+    await standin.seed('media_cleanup_jobs', row(id, ARCHIVE, folderA[0]!, '2026-11-24T10:00:00.000Z')); // now the archive copy of A
+    standin.clearRequests();
     const r = await runExe(['--role', 'cleanup', '--once'], { cwd, env: env(), timeoutMs: 30_000 });
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(await keys()).toEqual([sibling]);
-    expect(standin.row('media_cleanup_jobs', id)).toMatchObject({ objects_deleted: 1, error: null });
+    expect(await keys(MEDIA)).toEqual([sibling]);
+    expect(await keys(ARCHIVE)).toEqual([sibling]);
+    expect(await standin.row('media_cleanup_jobs', id)).toMatchObject({ processed_at: expect.any(String), error: null });
+    expect(requests()).toEqual([PENDING, mark(id, { processed_at: expect.stringMatching(ISO), error: null })]);
   });
 
   it('refuses --dry-run for a role that does not support it (exit 64), before anything starts', async () => {

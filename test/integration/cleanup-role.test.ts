@@ -1,11 +1,15 @@
-// The cleanup role end to end (issue 5, "Done when"): the real role code through the
-// production ports (src/cli.ts productionPorts) on real fauxqs S3 and the PostgREST
-// stand-in that records every request supabase-js sends. Exactly the asset folders of the
-// pending rows go, siblings whose names share a prefix and unrelated keys stay; unsafe
-// paths are refused with nothing deleted; per-key S3 errors leave the row pending with an
-// error and the next pass finishes it; --dry-run changes nothing; stop is immediate.
+// The cleanup role end to end on the live contract (RUGBYCODEX.md "Cleanup"): the real
+// role code through the production ports (src/cli.ts productionPorts) on real fauxqs S3
+// and the PostgREST stand-in on real PostgreSQL holding the live media_cleanup_jobs table
+// (id, media_asset_id, bucket, storage_path, created_at, processed_at, error). There is
+// no bucket setting: each pending row's folder goes from the row's own bucket, oldest
+// created_at first. Exactly the asset folders of the pending rows go, siblings whose names
+// share a prefix, the same folder in the other bucket and unrelated keys stay; an unsafe
+// path or an invalid bucket is final (processed_at and error set, nothing deleted); per-key
+// S3 errors leave the row pending with an error and the next pass finishes it; --dry-run
+// changes nothing; stop is immediate. Every request PostgreSQL answered is a 2xx.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { roleDefinition } from '../../roles/index.js';
@@ -14,83 +18,148 @@ import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import type { ObjectStore, RolePorts, RoleService } from '../../src/ports.js';
 import { awsTestClientConfig, startFauxqs, type LocalServer } from '../helpers/servers.js';
-import { startPostgrestStandin, type PostgrestStandin, type RecordedRequest, type Row } from '../helpers/postgrest-standin.js';
+import { postgresSkipReason, startPostgrestStandin, type PostgrestStandin, type RecordedRequest, type Row } from '../helpers/postgrest-standin.js';
+import { DelegatingStore } from '../helpers/delegating-store.js';
 import { MEDIA_COLUMNS } from '../helpers/media-columns.js';
 
 const SERVICE_KEY = 'service-role-key-for-cleanup-role-tests';
 const T0 = '2026-11-24T10:00:00.000Z';
+/** What the worker sends (Date#toISOString). */
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** What PostgreSQL's JSON gives back for a timestamptz (the cluster runs in UTC). */
+const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00$/;
+
+const skip = postgresSkipReason();
+if (skip) console.warn(`cleanup-role.test.ts skipped: ${skip}`);
+const describeIfPostgres = skip ? describe.skip : describe;
 
 type LogEvent = Record<string, unknown> & { event_type?: string };
 
 let fauxqs: LocalServer;
 let standin: PostgrestStandin;
 let s3: S3Client;
+/** Two media buckets per test (the live default and an archive one): every listing below is a whole bucket. */
 let bucket: string;
+let archive: string;
 
 beforeAll(async () => {
-  [fauxqs, standin] = await Promise.all([startFauxqs(), startPostgrestStandin({ apiKey: SERVICE_KEY, schema: MEDIA_COLUMNS })]);
+  if (skip) return;
+  [fauxqs, standin] = await Promise.all([startFauxqs(), startPostgrestStandin({ apiKey: SERVICE_KEY })]);
   s3 = new S3Client(awsTestClientConfig(fauxqs.endpoint));
-});
+}, 60_000);
 
 afterAll(async () => {
   s3?.destroy();
   await Promise.all([fauxqs?.stop(), standin?.stop()]);
 });
 
-// A fresh bucket and empty tables per test: every listing below is the whole bucket.
 beforeEach(async () => {
-  standin.reset();
-  bucket = `media-${randomUUID().slice(0, 8)}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  if (skip) return;
+  await standin.reset();
+  const tag = randomUUID().slice(0, 8);
+  [bucket, archive] = [`media-${tag}`, `archive-${tag}`];
+  await Promise.all([bucket, archive].map((Bucket) => s3.send(new CreateBucketCommand({ Bucket }))));
 });
+
+// PostgreSQL accepted every request the worker made (an unknown column, a NULL into NOT
+// NULL, a bad timestamp would be a 4xx): only the failures a test injects are not 2xx.
+afterEach(() => {
+  if (!skip) expectAccepted();
+});
+
+function expectAccepted(): void {
+  const refused = standin.requests.filter((r) => !r.injected && !(r.status !== undefined && r.status >= 200 && r.status < 300));
+  expect(refused.map((r) => ({ method: r.method, table: r.table, query: r.query, body: r.body, status: r.status }))).toEqual([]);
+  for (const r of standin.requests) expect(r.headers).toMatchObject({ apikey: SERVICE_KEY, authorization: `Bearer ${SERVICE_KEY}` });
+}
+
+/** Checks the requests so far, then forgets them. */
+function clearRequests(): void {
+  expectAccepted();
+  standin.clearRequests();
+}
 
 // ---------------------------------------------------------------------------- fixtures
 
-/** Puts `objects` (key → body) with at most 32 PUTs in flight. */
-async function put(objects: ReadonlyMap<string, string>): Promise<void> {
+/** Puts `objects` (key → body) into `into` with at most 32 PUTs in flight. */
+async function put(into: string, objects: ReadonlyMap<string, string>): Promise<void> {
   const queue = [...objects];
   const worker = async (): Promise<void> => {
     for (let next = queue.pop(); next; next = queue.pop()) {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: next[0], Body: next[1] }));
+      await s3.send(new PutObjectCommand({ Bucket: into, Key: next[0], Body: next[1] }));
     }
   };
   await Promise.all(Array.from({ length: 32 }, worker));
 }
 
-/** Every key in the bucket with its size, in key order. */
-async function bucketContents(): Promise<Map<string, number>> {
+/** Every key of a bucket with its size, in key order. */
+async function contents(of: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: of, ContinuationToken: token }));
     for (const o of page.Contents ?? []) out.set(o.Key!, o.Size ?? 0);
     token = page.NextContinuationToken;
   } while (token);
   return out;
 }
 
-/** An asset folder as the transcode role leaves it: raw video, HLS ladder, poster. */
+const RENDITIONS = ['1080p', '720p', '480p', '360p'];
+
+/**
+ * An asset folder as the transcode role leaves it: the raw upload, the top playlist where
+ * the player looks (streaming/index.m3u8), four rendition folders of segments, the
+ * storyboard. 8 + 4 × segmentsPerRendition objects.
+ */
 function assetFolder(base: string, segmentsPerRendition: number): Map<string, string> {
-  const files = new Map<string, string>([[`${base}/raw/match.mp4`, 'raw-video-bytes'], [`${base}/streaming/master.m3u8`, '#EXTM3U'], [`${base}/thumbnails/poster.jpg`, 'jpeg']]);
-  for (const r of ['1080p', '720p', '480p', '360p']) {
+  const files = new Map<string, string>([
+    [`${base}/raw/match.mp4`, 'raw-video-bytes'],
+    [`${base}/streaming/index.m3u8`, '#EXTM3U'],
+    [`${base}/streaming/thumbnails/storyboard_000.jpg`, 'jpeg'],
+    [`${base}/streaming/thumbnails/storyboard.vtt`, 'WEBVTT'],
+  ]);
+  for (const r of RENDITIONS) {
     files.set(`${base}/streaming/${r}/index.m3u8`, `#EXTM3U ${r}`);
     for (let i = 0; i < segmentsPerRendition; i++) files.set(`${base}/streaming/${r}/seg_${String(i).padStart(5, '0')}.ts`, `${r}-${i}`);
   }
   return files;
 }
 
-function cleanupRow(id: string, storagePath: unknown, created = T0): Row {
-  return { id, media_asset_id: null, storage_path: storagePath, processed_at: null, objects_deleted: null, error: null, created_at: created };
+/** A pending row with the live columns only (processed_at and error take their defaults, null). */
+function cleanupRow(id: string, storagePath: string, opts: { bucket?: string; created?: string } = {}): Row {
+  return { id, media_asset_id: randomUUID(), bucket: opts.bucket ?? bucket, storage_path: storagePath, created_at: opts.created ?? T0 };
 }
 
 const sizeOf = (files: ReadonlyMap<string, string>): number => [...files.values()].reduce((n, body) => n + Buffer.byteLength(body), 0);
+const at = (hh: number, mm = 0): string => `2026-11-24T${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:00.000Z`;
+const instant = (x: unknown): string => new Date(x as string).toISOString();
+const row = async (id: string): Promise<Row> => {
+  const found = await standin.row('media_cleanup_jobs', id);
+  if (!found) throw new Error(`no media_cleanup_jobs row ${id}`);
+  return found;
+};
 
 function cleanupRequests(): Array<Pick<RecordedRequest, 'method' | 'query' | 'body'>> {
   return standin.requests.filter((r) => r.table === 'media_cleanup_jobs').map((r) => ({ method: r.method, query: r.query, body: r.body }));
 }
 
-const PENDING_QUERY = { method: 'GET', query: { select: 'id,storage_path', processed_at: 'is.null', order: 'created_at.asc,id.asc' }, body: undefined };
+/** The one read of a pass: the pending rows, oldest created_at first, id breaking ties. */
+const PENDING_QUERY = { method: 'GET', query: { select: 'id,bucket,storage_path', processed_at: 'is.null', order: 'created_at.asc,id.asc', offset: '0', limit: '500' }, body: undefined };
+const patch = (id: string, body: Row) => ({ method: 'PATCH', query: { id: `eq.${id}`, processed_at: 'is.null' }, body });
+/** Success: processed, error cleared. */
+const processed = (id: string) => patch(id, { processed_at: expect.stringMatching(ISO), error: null });
+/** A storage failure: the error alone, the row stays pending. */
+const retried = (id: string, error: unknown = expect.any(String)) => patch(id, { error });
+/** An invalid path or bucket: processed with its error, never retried. */
+const final = (id: string, error: unknown = expect.any(String)) => patch(id, { processed_at: expect.stringMatching(ISO), error });
+
+/** The row's processed_at is the instant its PATCH sent. */
+function expectMarkedAsSent(r: Row): void {
+  expect(r.processed_at).toEqual(expect.stringMatching(PG_TIMESTAMP));
+  const sent = standin.requests.filter((q) => q.method === 'PATCH' && q.query.id === `eq.${r.id as string}` && (q.body as Row).processed_at);
+  expect(sent).toHaveLength(1);
+  expect(instant(r.processed_at)).toBe((sent[0]!.body as Row).processed_at);
+}
 
 // ---------------------------------------------------------------------------- the role
 
@@ -99,32 +168,36 @@ interface Run {
   events: LogEvent[];
   of(type: string): LogEvent[];
   metrics: Metrics;
+  /** The buckets the role asked ports.storage() for, in order. */
+  storageCalls: string[];
 }
 
 interface RunOptions {
   dryRun?: boolean;
   once?: boolean;
   env?: Record<string, string>;
-  /** Wraps the media bucket's store (failure injection, call counting). */
+  /** Wraps each media bucket's store (failure injection, call recording); once per bucket. */
   wrapStore?: (store: ObjectStore) => ObjectStore;
 }
 
-/** Starts the cleanup role as runWorkers does, on productionPorts built from the environment. */
+/** Starts the cleanup role as runWorkers does, on productionPorts built from the worker's environment (no bucket setting). */
 async function startRole(opts: RunOptions = {}): Promise<Run & { stopping: AbortController; close(): Promise<void> }> {
   const config = loadConfig({
     env: {
       AWS_ENDPOINT_URL: fauxqs.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
-      BUCKET_NAME: bucket, SUPABASE_URL: standin.url, SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY, ...opts.env,
+      SUPABASE_URL: standin.url, SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY, ...opts.env,
     },
   });
   const events: LogEvent[] = [];
   const logger = pino({ level: 'debug', base: undefined }, { write: (line: string) => void events.push(JSON.parse(line) as LogEvent) });
   const real = productionPorts(config, logger);
   const wrapped = new Map<string, ObjectStore>();
+  const storageCalls: string[] = [];
   const ports: RolePorts = {
     queue: (key) => real.queue(key),
     mediaDb: () => real.mediaDb(),
     storage: (b) => {
+      if (typeof b !== 'string') storageCalls.push(b.media);
       const store = real.storage(b);
       if (!opts.wrapStore) return store;
       let w = wrapped.get(store.bucket);
@@ -141,7 +214,7 @@ async function startRole(opts: RunOptions = {}): Promise<Run & { stopping: Abort
     concurrency: 1, once: opts.once ?? true, dryRun: opts.dryRun === true, ports,
   });
   return {
-    service, events, metrics, stopping,
+    service, events, metrics, stopping, storageCalls,
     of: (type) => events.filter((e) => e.event_type === type),
     async close() {
       stopping.abort();
@@ -172,35 +245,39 @@ async function counter(metrics: Metrics, name: string): Promise<number> {
   return json.counters[name] as number;
 }
 
-/** A store that counts calls and can report chosen keys as failed instead of deleting them. */
-function instrumented(store: ObjectStore, failKey: (key: string) => boolean = () => false) {
-  const calls = { list: 0, deleteMany: 0, keysPerCall: [] as number[] };
-  const wrapper: ObjectStore = {
-    bucket: store.bucket,
-    head: (k) => store.head(k),
-    exists: (k) => store.exists(k),
-    getStream: (k, o) => store.getStream(k, o),
-    download: (k, f, o) => store.download(k, f, o),
-    upload: (s, k, c, o) => store.upload(s, k, c, o),
-    list(prefix) {
-      calls.list++;
-      return store.list(prefix);
-    },
-    async deleteMany(keys) {
-      calls.deleteMany++;
-      calls.keysPerCall.push(keys.length);
+interface StoreCall { bucket: string; op: 'list' | 'deleteMany'; prefix: string; keys: number }
+
+/**
+ * Records every list and deleteMany of every bucket in one log, in call order, and can
+ * report chosen keys as failed (as S3 does, in Errors) instead of deleting them.
+ */
+function recorder(failKey: (key: string) => boolean = () => false) {
+  const calls: StoreCall[] = [];
+  const folderOf = (key: string): string => key.split('/').slice(0, 4).join('/') + '/';
+  class Recording extends DelegatingStore {
+    override list(prefix: string) {
+      calls.push({ bucket: this.bucket, op: 'list', prefix, keys: 0 });
+      return super.list(prefix);
+    }
+    override async deleteMany(keys: readonly string[]) {
+      calls.push({ bucket: this.bucket, op: 'deleteMany', prefix: folderOf(keys[0] ?? ''), keys: keys.length });
       const failing = keys.filter(failKey);
-      const out = await store.deleteMany(keys.filter((k) => !failKey(k)));
-      // As S3 reports a key it could not delete: in Errors, with a code and a message.
+      const out = await super.deleteMany(keys.filter((k) => !failKey(k)));
       return { deleted: out.deleted, errors: [...out.errors, ...failing.map((key) => ({ key, message: 'InternalError: We encountered an internal error. Please try again.' }))] };
-    },
+    }
+  }
+  return {
+    calls,
+    wrap: (store: ObjectStore): ObjectStore => new Recording(store),
+    deletes: () => calls.filter((c) => c.op === 'deleteMany'),
+    /** The folders deleted, bucket:prefix, in the order their first batch went. */
+    deletedFolders: () => [...new Set(calls.filter((c) => c.op === 'deleteMany').map((c) => `${c.bucket}:${c.prefix}`))],
   };
-  return { store: wrapper, calls };
 }
 
 // ---------------------------------------------------------------------------- tests
 
-describe('cleanup role', () => {
+describeIfPostgres('cleanup role', () => {
   it('deletes exactly the three asset folders (one of 2600+ objects), keeps siblings and unrelated keys, marks the rows', async () => {
     const org = randomUUID();
     const other = randomUUID();
@@ -225,47 +302,58 @@ describe('cleanup role', () => {
     ]);
     const processedEarlier = assetFolder(`orgs/${org}/uploads/${randomUUID()}`, 1);
     for (const [k, v] of processedEarlier) keep.set(k, v);
-    await put(new Map([...folders.big, ...folders.ab, ...folders.third, ...keep]));
-    const before = await bucketContents();
+    await put(bucket, new Map([...folders.big, ...folders.ab, ...folders.third, ...keep]));
+    const before = await contents(bucket);
     expect(before.size).toBe(folders.big.size + folders.ab.size + folders.third.size + keep.size);
-    expect(folders.big.size).toBeGreaterThan(2500);
+    expect(folders.big.size).toBeGreaterThan(2600);
 
+    // Seeded newest first: the pass must still take them oldest first.
     const ids = { big: randomUUID(), ab: randomUUID(), third: randomUUID(), done: randomUUID() };
-    standin.seed('media_cleanup_jobs',
-      cleanupRow(ids.ab, `orgs/${org}/uploads/ab/raw/match.mp4`, '2026-11-24T08:00:00.000Z'),
-      cleanupRow(ids.big, `orgs/${org}/uploads/${big}/raw/match.mp4`, '2026-11-24T09:00:00.000Z'),
-      cleanupRow(ids.third, [...folders.third.keys()][0]!, '2026-11-24T09:30:00.000Z'),
+    await standin.seed('media_cleanup_jobs',
+      cleanupRow(ids.third, [...folders.third.keys()][0]!, { created: at(9, 30) }),
+      cleanupRow(ids.big, `orgs/${org}/uploads/${big}/raw/match.mp4`, { created: at(9) }),
+      cleanupRow(ids.ab, `orgs/${org}/uploads/ab/raw/match.mp4`, { created: at(8) }),
       // Already processed: its (recreated) folder is not this pass's business.
-      { ...cleanupRow(ids.done, [...processedEarlier.keys()][0]!), processed_at: T0, objects_deleted: 3 },
+      { ...cleanupRow(ids.done, [...processedEarlier.keys()][0]!, { created: at(7) }), processed_at: T0 },
     );
 
-    let probe!: ReturnType<typeof instrumented>;
-    const run = await runPass({ wrapStore: (s) => (probe = instrumented(s)).store });
+    const probe = recorder();
+    const run = await runPass({ wrapStore: probe.wrap });
 
     // Exactly the three folders are gone; everything else is byte-for-byte where it was.
-    const after = await bucketContents();
+    const after = await contents(bucket);
     const expected = new Map([...before].filter(([k]) => !folders.big.has(k) && !folders.ab.has(k) && !folders.third.has(k)));
     expect(after).toEqual(expected);
     expect([...after.keys()].sort()).toEqual([...keep.keys()].sort());
+    expect(await contents(archive)).toEqual(new Map());
 
-    // Batches of ≤ 1000 keys; the big folder took 3 calls.
-    expect(Math.max(...probe.calls.keysPerCall)).toBeLessThanOrEqual(1000);
-    expect(probe.calls.keysPerCall.reduce((a, b) => a + b, 0)).toBe(folders.big.size + folders.ab.size + folders.third.size);
+    // Batches of ≤ 1000 keys; the big folder took 3 calls; oldest row first.
+    const deletes = probe.deletes();
+    expect(Math.max(...deletes.map((c) => c.keys))).toBeLessThanOrEqual(1000);
+    expect(deletes.reduce((a, c) => a + c.keys, 0)).toBe(folders.big.size + folders.ab.size + folders.third.size);
+    expect(deletes.filter((c) => c.prefix === `orgs/${org}/uploads/${big}/`)).toHaveLength(3);
+    const thirdPrefix = [...folders.third.keys()][0]!.split('/').slice(0, 4).join('/') + '/';
+    expect(probe.deletedFolders()).toEqual([`${bucket}:orgs/${org}/uploads/ab/`, `${bucket}:orgs/${org}/uploads/${big}/`, `${bucket}:${thirdPrefix}`]);
+    expect(new Set(run.storageCalls)).toEqual(new Set([bucket]));
 
-    expect(standin.row('media_cleanup_jobs', ids.big)).toMatchObject({ processed_at: expect.stringMatching(ISO), objects_deleted: folders.big.size, error: null });
-    expect(standin.row('media_cleanup_jobs', ids.ab)).toMatchObject({ processed_at: expect.stringMatching(ISO), objects_deleted: folders.ab.size, error: null });
-    expect(standin.row('media_cleanup_jobs', ids.third)).toMatchObject({ processed_at: expect.stringMatching(ISO), objects_deleted: folders.third.size, error: null });
-    expect(standin.row('media_cleanup_jobs', ids.done)).toMatchObject({ processed_at: T0, objects_deleted: 3 });
+    for (const id of [ids.ab, ids.big, ids.third]) {
+      const r = await row(id);
+      expect(r.error).toBeNull();
+      expectMarkedAsSent(r);
+    }
+    // The live columns, no others.
+    expect(Object.keys(await row(ids.done))).toEqual([...MEDIA_COLUMNS.media_cleanup_jobs]);
+    expect(await row(ids.done)).toMatchObject({ processed_at: expect.stringMatching(PG_TIMESTAMP), error: null });
+    expect(instant((await row(ids.done)).processed_at)).toBe(T0);
 
     // One read, then one conditional update per row, oldest row first.
-    const mark = (id: string, n: number) => ({ method: 'PATCH', query: { id: `eq.${id}`, processed_at: 'is.null' }, body: { processed_at: expect.stringMatching(ISO), objects_deleted: n, error: null } });
-    expect(cleanupRequests()).toEqual([PENDING_QUERY, mark(ids.ab, folders.ab.size), mark(ids.big, folders.big.size), mark(ids.third, folders.third.size)]);
+    expect(cleanupRequests()).toEqual([PENDING_QUERY, processed(ids.ab), processed(ids.big), processed(ids.third)]);
 
-    expect(run.of('cleanup_started')).toEqual([expect.objectContaining({ jobs: 3, bucket, dry_run: false })]);
+    expect(run.of('cleanup_started')).toEqual([expect.objectContaining({ jobs: 3, buckets: [bucket], dry_run: false })]);
     expect(run.of('cleanup_job_completed')).toEqual([
-      expect.objectContaining({ job_id: ids.ab, prefix: `orgs/${org}/uploads/ab/`, objects: folders.ab.size, bytes: sizeOf(folders.ab), seconds: expect.any(Number) }),
-      expect.objectContaining({ job_id: ids.big, prefix: `orgs/${org}/uploads/${big}/`, objects: folders.big.size, bytes: sizeOf(folders.big) }),
-      expect.objectContaining({ job_id: ids.third, objects: folders.third.size, bytes: sizeOf(folders.third) }),
+      expect.objectContaining({ job_id: ids.ab, bucket, prefix: `orgs/${org}/uploads/ab/`, objects: folders.ab.size, bytes: sizeOf(folders.ab), seconds: expect.any(Number) }),
+      expect.objectContaining({ job_id: ids.big, bucket, prefix: `orgs/${org}/uploads/${big}/`, objects: folders.big.size, bytes: sizeOf(folders.big) }),
+      expect.objectContaining({ job_id: ids.third, bucket, objects: folders.third.size, bytes: sizeOf(folders.third) }),
     ]);
     const total = folders.big.size + folders.ab.size + folders.third.size;
     expect(run.of('cleanup_pass_completed')).toEqual([expect.objectContaining({ jobs: 3, completed: 3, failed: 0, objects: total })]);
@@ -276,106 +364,215 @@ describe('cleanup role', () => {
     await expect(counter(run.metrics, 'cleanup_jobs_failed_total')).resolves.toBe(0);
   }, 120_000);
 
+  it('rows in two buckets: each folder goes from its own bucket only, the same folder in the other bucket stays, oldest row first', async () => {
+    const org = randomUUID();
+    const [x, y, z] = [randomUUID(), randomUUID(), randomUUID()];
+    const folder = (id: string): Map<string, string> => assetFolder(`orgs/${org}/uploads/${id}`, 2);
+    // Both buckets hold the same three folders (a copy, a migration, a restored backup).
+    await Promise.all([put(bucket, new Map([...folder(x), ...folder(y), ...folder(z)])), put(archive, new Map([...folder(x), ...folder(y), ...folder(z)]))]);
+    const path = (id: string): string => `orgs/${org}/uploads/${id}/raw/match.mp4`;
+
+    // Created: y@archive 08:00, x@media 09:00, then two rows at 10:00 whose tie id decides; z@media last.
+    // Seeded in an order that is neither created_at nor id order.
+    const [tieLow, tieHigh] = [`00000000-0000-4000-8000-${randomUUID().slice(-12)}`, `ffffffff-0000-4000-8000-${randomUUID().slice(-12)}`];
+    const ids = { yArchive: randomUUID(), xMedia: randomUUID(), zMedia: randomUUID() };
+    await standin.seed('media_cleanup_jobs',
+      cleanupRow(ids.zMedia, path(z), { created: at(11) }),
+      cleanupRow(tieHigh, path(x), { bucket: archive, created: at(10) }), // x in the archive too, tie: second
+      cleanupRow(ids.xMedia, path(x), { created: at(9) }),
+      cleanupRow(tieLow, `orgs/${org}/uploads/gone/raw/match.mp4`, { bucket: archive, created: at(10) }), // tie: first; already empty
+      cleanupRow(ids.yArchive, path(y), { bucket: archive, created: at(8) }),
+    );
+
+    const probe = recorder();
+    const run = await runPass({ wrapStore: probe.wrap });
+
+    const keys = async (of: string): Promise<string[]> => [...(await contents(of)).keys()].sort();
+    expect(await keys(bucket)).toEqual([...folder(y).keys()].sort()); // y was archived only
+    expect(await keys(archive)).toEqual([...folder(z).keys()].sort()); // z was deleted from media only
+    expect(probe.deletedFolders()).toEqual([
+      `${archive}:orgs/${org}/uploads/${y}/`, `${bucket}:orgs/${org}/uploads/${x}/`, `${archive}:orgs/${org}/uploads/${x}/`, `${bucket}:orgs/${org}/uploads/${z}/`,
+    ]);
+    // Every listing in the row's bucket, of the row's folder (the empty one too), oldest row first.
+    const listings = probe.calls.filter((c) => c.op === 'list').map((c) => `${c.bucket}:${c.prefix}`);
+    expect(listings.filter((l, i) => listings[i - 1] !== l)).toEqual([
+      `${archive}:orgs/${org}/uploads/${y}/`, `${bucket}:orgs/${org}/uploads/${x}/`, `${archive}:orgs/${org}/uploads/gone/`, `${archive}:orgs/${org}/uploads/${x}/`, `${bucket}:orgs/${org}/uploads/${z}/`,
+    ]);
+    expect(run.storageCalls).toEqual([archive, bucket, archive, archive, bucket]);
+
+    const order = [ids.yArchive, ids.xMedia, tieLow, tieHigh, ids.zMedia];
+    expect(cleanupRequests()).toEqual([PENDING_QUERY, ...order.map(processed)]);
+    for (const id of order) {
+      const r = await row(id);
+      expect(r.error).toBeNull();
+      expectMarkedAsSent(r);
+    }
+    expect(run.of('cleanup_job_completed').map((e) => [e.job_id, e.bucket])).toEqual([
+      [ids.yArchive, archive], [ids.xMedia, bucket], [tieLow, archive], [tieHigh, archive], [ids.zMedia, bucket],
+    ]);
+    expect(run.of('cleanup_started')).toEqual([expect.objectContaining({ jobs: 5, buckets: [archive, bucket] })]);
+    expect(run.service.exitCode?.()).toBe(0);
+  }, 60_000);
+
   it('a row whose folder is already empty is simply marked processed; a second pass has nothing to do', async () => {
     const id = randomUUID();
-    const unrelated = new Map([['orgs/o/uploads/other/raw/x.mp4', 'x']]);
-    await put(unrelated);
-    standin.seed('media_cleanup_jobs', cleanupRow(id, 'orgs/o/uploads/gone/raw/x.mp4'));
+    await put(bucket, new Map([['orgs/o/uploads/other/raw/x.mp4', 'x']]));
+    await standin.seed('media_cleanup_jobs', cleanupRow(id, 'orgs/o/uploads/gone/raw/x.mp4'));
     const first = await runPass();
-    expect(standin.row('media_cleanup_jobs', id)).toMatchObject({ processed_at: expect.stringMatching(ISO), objects_deleted: 0, error: null });
+    expect(await row(id)).toMatchObject({ processed_at: expect.stringMatching(PG_TIMESTAMP), error: null });
     expect(first.of('cleanup_job_completed')).toEqual([expect.objectContaining({ job_id: id, objects: 0, bytes: 0 })]);
-    standin.clearRequests();
+    clearRequests();
     const second = await runPass();
     expect(cleanupRequests()).toEqual([PENDING_QUERY]);
     expect(second.of('cleanup_pass_completed')).toEqual([expect.objectContaining({ jobs: 0, completed: 0, failed: 0 })]);
-    expect(await bucketContents()).toEqual(new Map([['orgs/o/uploads/other/raw/x.mp4', 1]]));
+    expect(await contents(bucket)).toEqual(new Map([['orgs/o/uploads/other/raw/x.mp4', 1]]));
   });
 
-  it('refuses every malformed storage path: an error on the row and no object deleted anywhere', async () => {
-    // Objects each malformed path could reach if it were widened the seed's way.
+  it('refuses every malformed storage path for good: processed_at and the error set, no object deleted anywhere, no pass retries it', async () => {
+    // Objects each malformed path could reach if it were widened the seed's way, in both buckets.
     const everything = new Map<string, string>([
       ...assetFolder('orgs/a/uploads/b', 2),
       ...assetFolder('orgs/a/uploads/c', 1),
       ['orgs/a/x.mp4', 'x'], ['x.mp4', 'x'], ['orgs/a/uploads/b2', 'x'], ['raw/x', 'x'], ['orgs/readme', 'x'],
     ]);
-    await put(everything);
-    const before = await bucketContents();
-    const paths: unknown[] = [
+    await Promise.all([put(bucket, everything), put(archive, everything)]);
+    const before = { media: await contents(bucket), archive: await contents(archive) };
+    // storage_path is text NOT NULL and PostgreSQL text holds no NUL: those two cannot be
+    // in a live row; an ESC and a padded org stand in their places.
+    const paths: string[] = [
       '', 'x.mp4', 'orgs/a/x.mp4', '../', '../../orgs/a/uploads/b/raw/x.mp4', 'orgs//uploads//raw/x', '/orgs/a/uploads/b/raw/x.mp4',
-      'orgs\\a\\uploads\\b\\raw\\x.mp4', 'orgs/a/uploads/b', 'orgs/a/uploads/b/x.mp4', 'orgs/a/uploads/b\0/raw/x.mp4',
+      'orgs\\a\\uploads\\b\\raw\\x.mp4', 'orgs/a/uploads/b', 'orgs/a/uploads/b/x.mp4', 'orgs/a/uploads/b\u001b/raw/x.mp4',
       'orgs/a/uploads/../raw/x.mp4', 'orgs/./uploads/b/raw/x.mp4', 'orgs/a/uploads/b/raw/', 'orgs/a/uploads/b/raw/sub/x.mp4',
-      'users/a/uploads/b/raw/x.mp4', 'orgs/a/uploads/ /raw/x.mp4', 'orgs/a/uploads/b\n/raw/x.mp4', null,
+      'users/a/uploads/b/raw/x.mp4', 'orgs/a/uploads/ /raw/x.mp4', 'orgs/a/uploads/b\n/raw/x.mp4', 'orgs/ a/uploads/b/raw/x.mp4',
     ];
+    expect(paths).toHaveLength(19);
     const ids = paths.map(() => randomUUID());
-    standin.seed('media_cleanup_jobs', ...paths.map((p, i) => cleanupRow(ids[i]!, p, `2026-11-24T08:${String(i).padStart(2, '0')}:00.000Z`)));
+    await standin.seed('media_cleanup_jobs', ...paths.map((p, i) => cleanupRow(ids[i]!, p, { bucket: i % 2 ? archive : bucket, created: at(8, i) })));
 
-    let probe!: ReturnType<typeof instrumented>;
-    const run = await runPass({ wrapStore: (s) => (probe = instrumented(s)).store });
+    const probe = recorder();
+    const run = await runPass({ wrapStore: probe.wrap });
 
-    expect(await bucketContents()).toEqual(before);
-    expect(probe.calls).toEqual({ list: 0, deleteMany: 0, keysPerCall: [] });
+    expect(await contents(bucket)).toEqual(before.media);
+    expect(await contents(archive)).toEqual(before.archive);
+    expect(probe.calls).toEqual([]);
+    expect(run.storageCalls).toEqual([]);
     for (const [i, id] of ids.entries()) {
-      const row = standin.row('media_cleanup_jobs', id)!;
-      expect({ path: paths[i], processed_at: row.processed_at, objects_deleted: row.objects_deleted }).toEqual({ path: paths[i], processed_at: null, objects_deleted: null });
-      expect(row.error).toMatch(/^unsafe path .*; nothing deleted$/);
-      expect(row.error).not.toMatch(/\n/);
+      const r = await row(id);
+      expect({ path: r.storage_path, error: r.error }).toEqual({ path: paths[i], error: expect.stringMatching(/^unsafe path .*; nothing deleted$/) });
+      expect(r.error).not.toMatch(/\n/);
+      expectMarkedAsSent(r);
     }
-    // Each refusal is one conditional write of the error alone.
-    const writes = cleanupRequests().slice(1);
-    expect(writes).toEqual(ids.map((id) => ({ method: 'PATCH', query: { id: `eq.${id}`, processed_at: 'is.null' }, body: { error: expect.stringMatching(/^unsafe path /) } })));
+    // Each refusal is one conditional write of processed_at and the error, oldest row first.
+    expect(cleanupRequests()).toEqual([PENDING_QUERY, ...ids.map((id) => final(id, expect.stringMatching(/^unsafe path .*; nothing deleted$/)))]);
     expect(run.of('cleanup_job_failed')).toHaveLength(paths.length);
+    expect(run.of('cleanup_job_failed').every((e) => e.final === true && e.recorded === true)).toBe(true);
     expect(run.of('cleanup_pass_completed')).toEqual([expect.objectContaining({ jobs: paths.length, completed: 0, failed: paths.length, objects: 0 })]);
     expect(run.service.exitCode?.()).toBe(1);
     await expect(counter(run.metrics, 'cleanup_jobs_failed_total')).resolves.toBe(paths.length);
     await expect(counter(run.metrics, 'cleanup_objects_deleted_total')).resolves.toBe(0);
+
+    // Final: the next pass does not see them.
+    clearRequests();
+    const second = await runPass();
+    expect(cleanupRequests()).toEqual([PENDING_QUERY]);
+    expect(second.of('cleanup_started')).toEqual([expect.objectContaining({ jobs: 0 })]);
+    expect(second.service.exitCode?.()).toBe(0);
+  }, 60_000);
+
+  it('an invalid bucket name is final and deletes nothing; a valid name of a missing bucket stays pending and is retried', async () => {
+    const folder = assetFolder('orgs/o/uploads/a', 1);
+    await Promise.all([put(bucket, folder), put(archive, folder)]);
+    const before = { media: await contents(bucket), archive: await contents(archive) };
+    const invalid = ['', 'Media-Upper', 'media_underscore', 'a', '../media', 'media..x', `${bucket}/orgs`, ' media', '-media', 'x'.repeat(64)];
+    const ids = invalid.map(() => randomUUID());
+    const missing = randomUUID();
+    const missingBucket = `missing-${randomUUID().slice(0, 8)}`;
+    await standin.seed('media_cleanup_jobs',
+      ...invalid.map((b, i) => cleanupRow(ids[i]!, 'orgs/o/uploads/a/raw/match.mp4', { bucket: b, created: at(8, i) })),
+      cleanupRow(missing, 'orgs/o/uploads/a/raw/match.mp4', { bucket: missingBucket, created: at(9) }),
+    );
+
+    const probe = recorder();
+    const run = await runPass({ wrapStore: probe.wrap });
+
+    expect(await contents(bucket)).toEqual(before.media);
+    expect(await contents(archive)).toEqual(before.archive);
+    expect(probe.deletes()).toEqual([]);
+    expect(run.storageCalls).toEqual([missingBucket]); // never a store for an invalid name
+    for (const [i, id] of ids.entries()) {
+      const r = await row(id);
+      expect({ bucket: r.bucket, error: r.error }).toEqual({ bucket: invalid[i], error: `invalid bucket ${JSON.stringify(invalid[i])}; nothing deleted` });
+      expectMarkedAsSent(r);
+    }
+    // The missing bucket is a storage failure: the error alone, the next pass tries again.
+    const pending = await row(missing);
+    expect(pending).toMatchObject({ processed_at: null, error: expect.stringMatching(/orgs\/o\/uploads\/a\/.*the next pass retries$/) });
+    expect(cleanupRequests()).toEqual([
+      PENDING_QUERY,
+      ...invalid.map((b, i) => final(ids[i]!, `invalid bucket ${JSON.stringify(b)}; nothing deleted`)),
+      retried(missing, pending.error),
+    ]);
+    expect(run.of('cleanup_job_failed').map((e) => e.final)).toEqual([...invalid.map(() => true), false]);
+    expect(run.service.exitCode?.()).toBe(1);
+
+    clearRequests();
+    const second = await runPass();
+    expect(cleanupRequests()).toEqual([PENDING_QUERY, retried(missing)]);
+    expect(second.of('cleanup_started')).toEqual([expect.objectContaining({ jobs: 1 })]);
   });
 
   it('per-key S3 errors mid-delete leave the row pending with an error, the other rows go on, and the next pass finishes it', async () => {
-    const failing = assetFolder('orgs/o/uploads/failing', 400); // 1607 objects: two batches
+    const failing = assetFolder('orgs/o/uploads/failing', 400); // 1608 objects: two batches
     const fine = assetFolder('orgs/o/uploads/fine', 2);
-    await put(new Map([...failing, ...fine]));
+    await Promise.all([put(bucket, failing), put(archive, fine)]);
     const [failId, fineId] = [randomUUID(), randomUUID()];
-    standin.seed('media_cleanup_jobs', cleanupRow(failId, 'orgs/o/uploads/failing/raw/match.mp4', '2026-11-24T08:00:00.000Z'), cleanupRow(fineId, 'orgs/o/uploads/fine/raw/match.mp4', '2026-11-24T09:00:00.000Z'));
+    await standin.seed('media_cleanup_jobs',
+      cleanupRow(fineId, 'orgs/o/uploads/fine/raw/match.mp4', { bucket: archive, created: at(9) }),
+      cleanupRow(failId, 'orgs/o/uploads/failing/raw/match.mp4', { created: at(8) }),
+    );
     const stubborn = (key: string): boolean => key.includes('/failing/streaming/720p/seg_001');
 
-    const first = await runPass({ wrapStore: (s) => instrumented(s, stubborn).store });
-    const left = await bucketContents();
+    const first = await runPass({ wrapStore: recorder(stubborn).wrap });
+    const left = await contents(bucket);
     const stubbornKeys = [...failing.keys()].filter(stubborn);
     expect(stubbornKeys.length).toBe(100);
     expect([...left.keys()].sort()).toEqual(stubbornKeys.sort());
-    const failedRow = standin.row('media_cleanup_jobs', failId)!;
-    expect(failedRow).toMatchObject({ processed_at: null, objects_deleted: null });
-    expect(failedRow.error).toMatch(/^100 objects under orgs\/o\/uploads\/failing\/ not deleted \(first: "orgs\/o\/uploads\/failing\/streaming\/720p\/seg_001\d\d\.ts": InternalError: We encountered an internal error\. Please try again\.\); 1507 objects deleted; the next pass retries$/);
-    expect(standin.row('media_cleanup_jobs', fineId)).toMatchObject({ processed_at: expect.stringMatching(ISO), objects_deleted: fine.size, error: null });
-    expect(first.of('cleanup_job_failed')).toEqual([expect.objectContaining({ job_id: failId, objects: failing.size - 100, failed_keys: 100, recorded: true })]);
+    expect(await contents(archive)).toEqual(new Map());
+    const failedRow = await row(failId);
+    expect(failedRow.processed_at).toBeNull();
+    const message = /^100 objects under orgs\/o\/uploads\/failing\/ not deleted \(first: "orgs\/o\/uploads\/failing\/streaming\/720p\/seg_001\d\d\.ts": InternalError: We encountered an internal error\. Please try again\.\); 1508 objects deleted; the next pass retries$/;
+    expect(failedRow.error).toMatch(message);
+    expect(await row(fineId)).toMatchObject({ processed_at: expect.stringMatching(PG_TIMESTAMP), error: null });
+    expect(cleanupRequests()).toEqual([PENDING_QUERY, retried(failId, expect.stringMatching(message)), processed(fineId)]);
+    expect(first.of('cleanup_job_failed')).toEqual([expect.objectContaining({ job_id: failId, bucket, objects: failing.size - 100, failed_keys: 100, recorded: true, final: false })]);
     expect(first.service.exitCode?.()).toBe(1);
 
-    standin.clearRequests();
+    clearRequests();
     const second = await runPass();
-    expect(await bucketContents()).toEqual(new Map());
-    expect(standin.row('media_cleanup_jobs', failId)).toMatchObject({ processed_at: expect.stringMatching(ISO), objects_deleted: 100, error: null });
-    expect(cleanupRequests()).toEqual([
-      PENDING_QUERY,
-      { method: 'PATCH', query: { id: `eq.${failId}`, processed_at: 'is.null' }, body: { processed_at: expect.stringMatching(ISO), objects_deleted: 100, error: null } },
-    ]);
+    expect(await contents(bucket)).toEqual(new Map());
+    const done = await row(failId);
+    expect(done.error).toBeNull(); // the earlier error is cleared
+    expectMarkedAsSent(done);
+    expect(cleanupRequests()).toEqual([PENDING_QUERY, processed(failId)]);
+    expect(second.of('cleanup_job_completed')).toEqual([expect.objectContaining({ job_id: failId, objects: 100 })]);
     expect(second.service.exitCode?.()).toBe(0);
   }, 60_000);
 
   it('a failing DeleteObjects call counts against its keys, and a Supabase failure while marking is retried next pass', async () => {
     const folder = assetFolder('orgs/o/uploads/a', 1);
-    await put(folder);
+    await put(archive, folder);
     const id = randomUUID();
-    standin.seed('media_cleanup_jobs', cleanupRow(id, 'orgs/o/uploads/a/raw/match.mp4'));
-    const throwing = (store: ObjectStore): ObjectStore => Object.assign(Object.create(store) as ObjectStore, {
-      bucket: store.bucket,
-      list: (p: string) => store.list(p),
-      deleteMany: async () => { throw new Error('socket hang up'); },
-    });
-    await runPass({ wrapStore: throwing });
-    expect(standin.row('media_cleanup_jobs', id)!.error).toMatch(/^11 objects under orgs\/o\/uploads\/a\/ not deleted \(first: ".*": socket hang up\); 0 objects deleted/);
-    expect((await bucketContents()).size).toBe(folder.size);
+    await standin.seed('media_cleanup_jobs', cleanupRow(id, 'orgs/o/uploads/a/raw/match.mp4', { bucket: archive }));
+    class Throwing extends DelegatingStore {
+      override async deleteMany(): Promise<never> { throw new Error('socket hang up'); }
+    }
+    await runPass({ wrapStore: (s) => new Throwing(s) });
+    expect(await row(id)).toMatchObject({ processed_at: null, error: expect.stringMatching(/^12 objects under orgs\/o\/uploads\/a\/ not deleted \(first: ".*": socket hang up\); 0 objects deleted; the next pass retries$/) });
+    expect((await contents(archive)).size).toBe(folder.size);
+    expect(cleanupRequests()).toEqual([PENDING_QUERY, retried(id)]);
 
     // The folder goes, but the PATCH that marks the row fails once.
+    clearRequests();
     standin.onRequest((req) => {
       if (req.method === 'PATCH' && (req.body as Row).processed_at) {
         standin.onRequest(null);
@@ -383,36 +580,53 @@ describe('cleanup role', () => {
       }
     });
     const run = await runPass();
-    expect((await bucketContents()).size).toBe(0);
-    expect(standin.row('media_cleanup_jobs', id)).toMatchObject({ processed_at: null, error: expect.stringMatching(/^folder deleted but marking the row failed: /) });
+    expect((await contents(archive)).size).toBe(0);
+    expect(await row(id)).toMatchObject({ processed_at: null, error: expect.stringMatching(/^folder deleted but marking the row failed: /) });
+    expect(cleanupRequests()).toEqual([PENDING_QUERY, processed(id), retried(id, expect.stringMatching(/^folder deleted but marking the row failed: .*upstream connect error/))]);
+    expect(standin.requests.map((r) => r.injected)).toEqual([false, true, false]);
     expect(run.service.exitCode?.()).toBe(1);
+
+    clearRequests();
     await runPass();
-    expect(standin.row('media_cleanup_jobs', id)).toMatchObject({ processed_at: expect.stringMatching(ISO), objects_deleted: 0, error: null });
+    const done = await row(id);
+    expect(done.error).toBeNull();
+    expectMarkedAsSent(done);
+    expect(cleanupRequests()).toEqual([PENDING_QUERY, processed(id)]);
   });
 
-  it('--dry-run lists what each row would delete and changes nothing', async () => {
+  it('--dry-run lists what each row would delete, in its own bucket, and changes nothing', async () => {
     const folder = assetFolder('orgs/o/uploads/a', 300);
     const sibling = assetFolder('orgs/o/uploads/ab', 1);
-    await put(new Map([...folder, ...sibling]));
-    const before = await bucketContents();
-    const [id, bad] = [randomUUID(), randomUUID()];
-    standin.seed('media_cleanup_jobs', cleanupRow(id, 'orgs/o/uploads/a/raw/match.mp4', '2026-11-24T08:00:00.000Z'), cleanupRow(bad, 'orgs/o/x.mp4', '2026-11-24T09:00:00.000Z'));
-    const rowsBefore = standin.rows('media_cleanup_jobs');
+    const small = assetFolder('orgs/o/uploads/a', 1); // the same folder in the other bucket, smaller
+    await Promise.all([put(bucket, new Map([...folder, ...sibling])), put(archive, small)]);
+    const before = { media: await contents(bucket), archive: await contents(archive) };
+    const [id, inArchive, bad, badBucket] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await standin.seed('media_cleanup_jobs',
+      cleanupRow(id, 'orgs/o/uploads/a/raw/match.mp4', { created: at(8) }),
+      cleanupRow(inArchive, 'orgs/o/uploads/a/raw/match.mp4', { bucket: archive, created: at(9) }),
+      cleanupRow(bad, 'orgs/o/x.mp4', { created: at(10) }),
+      cleanupRow(badBucket, 'orgs/o/uploads/a/raw/match.mp4', { bucket: 'Not_A_Bucket', created: at(11) }),
+    );
+    const rowsBefore = await standin.rows('media_cleanup_jobs');
 
-    let probe!: ReturnType<typeof instrumented>;
-    const run = await runPass({ dryRun: true, wrapStore: (s) => (probe = instrumented(s)).store });
+    const probe = recorder();
+    const run = await runPass({ dryRun: true, wrapStore: probe.wrap });
 
-    expect(await bucketContents()).toEqual(before);
-    expect(standin.rows('media_cleanup_jobs')).toEqual(rowsBefore);
+    expect(await contents(bucket)).toEqual(before.media);
+    expect(await contents(archive)).toEqual(before.archive);
+    expect(await standin.rows('media_cleanup_jobs')).toEqual(rowsBefore);
     expect(cleanupRequests()).toEqual([PENDING_QUERY]);
-    expect(probe.calls.deleteMany).toBe(0);
-    const sorted = [...folder.keys()].sort();
-    expect(run.of('cleanup_job_dry_run')).toEqual([expect.objectContaining({
-      job_id: id, prefix: 'orgs/o/uploads/a/', objects: folder.size, bytes: sizeOf(folder), first_keys: sorted.slice(0, 10), dry_run: true,
-    })]);
+    expect(probe.deletes()).toEqual([]);
+    expect(run.of('cleanup_job_dry_run')).toEqual([
+      expect.objectContaining({ job_id: id, bucket, prefix: 'orgs/o/uploads/a/', objects: folder.size, bytes: sizeOf(folder), first_keys: [...folder.keys()].sort().slice(0, 10), dry_run: true }),
+      expect.objectContaining({ job_id: inArchive, bucket: archive, prefix: 'orgs/o/uploads/a/', objects: small.size, bytes: sizeOf(small) }),
+    ]);
     expect(run.of('cleanup_job_dry_run')[0]!.msg).toBe(`would delete ${folder.size} objects (${sizeOf(folder)} bytes) under orgs/o/uploads/a/`);
-    expect(run.of('cleanup_job_failed')).toEqual([expect.objectContaining({ job_id: bad, dry_run: true, recorded: false, error_message: expect.stringMatching(/^unsafe path "orgs\/o\/x\.mp4"/) })]);
-    expect(run.of('cleanup_pass_completed')).toEqual([expect.objectContaining({ jobs: 2, completed: 1, failed: 1, objects: folder.size, dry_run: true })]);
+    expect(run.of('cleanup_job_failed')).toEqual([
+      expect.objectContaining({ job_id: bad, dry_run: true, recorded: false, final: true, error_message: expect.stringMatching(/^unsafe path "orgs\/o\/x\.mp4"/) }),
+      expect.objectContaining({ job_id: badBucket, dry_run: true, recorded: false, final: true, error_message: 'invalid bucket "Not_A_Bucket"; nothing deleted' }),
+    ]);
+    expect(run.of('cleanup_pass_completed')).toEqual([expect.objectContaining({ jobs: 4, completed: 2, failed: 2, objects: folder.size + small.size, dry_run: true })]);
     await expect(counter(run.metrics, 'cleanup_objects_deleted_total')).resolves.toBe(0);
   });
 
@@ -433,88 +647,89 @@ describe('cleanup role', () => {
     } finally {
       await run.close();
     }
+    expect(cleanupRequests().slice(0, 2)).toEqual([PENDING_QUERY, PENDING_QUERY]);
   });
 
   it('keeps CLEANUP_DELETE_CONCURRENCY DeleteObjects calls in flight, never more, while the listing goes on', async () => {
-    const folder = assetFolder('orgs/o/uploads/big', 1250); // 5007 objects: 6 batches
-    await put(folder);
-    standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), 'orgs/o/uploads/big/raw/match.mp4'));
+    const folder = assetFolder('orgs/o/uploads/big', 1250); // 5008 objects: 6 batches
+    await put(archive, folder);
+    await standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), 'orgs/o/uploads/big/raw/match.mp4', { bucket: archive }));
     let inFlight = 0;
     let maxInFlight = 0;
     let listed = 0;
     const listedAtDeleteStart: number[] = [];
-    const slow = (store: ObjectStore): ObjectStore => Object.assign(Object.create(store) as ObjectStore, {
-      bucket: store.bucket,
-      async *list(p: string) {
-        for await (const o of store.list(p)) {
+    class Slow extends DelegatingStore {
+      override async *list(p: string) {
+        for await (const o of super.list(p)) {
           listed++;
           yield o;
         }
-      },
-      deleteMany: async (keys: readonly string[]) => {
+      }
+      override async deleteMany(keys: readonly string[]) {
         maxInFlight = Math.max(maxInFlight, ++inFlight);
         listedAtDeleteStart.push(listed);
         try {
           await new Promise((r) => setTimeout(r, 150));
-          return await store.deleteMany(keys);
+          return await super.deleteMany(keys);
         } finally {
           inFlight--;
         }
-      },
-    });
-    const run = await runPass({ wrapStore: slow, env: { CLEANUP_DELETE_CONCURRENCY: '3' } });
+      }
+    }
+    const run = await runPass({ wrapStore: (s) => new Slow(s), env: { CLEANUP_DELETE_CONCURRENCY: '3' } });
     expect(maxInFlight).toBe(3);
     // Batches 2 and 3 started while batch 1 was still being deleted: the listing did not wait for it.
     expect(listedAtDeleteStart.slice(0, 3)).toEqual([1000, 2000, 3000]);
-    expect(run.of('cleanup_job_completed')).toEqual([expect.objectContaining({ objects: folder.size })]);
-    expect(await bucketContents()).toEqual(new Map());
+    expect(run.of('cleanup_job_completed')).toEqual([expect.objectContaining({ bucket: archive, objects: folder.size })]);
+    expect(await contents(archive)).toEqual(new Map());
   }, 60_000);
 
   it('a shutdown deadline stops a row between batches without marking it; the next pass finishes it', async () => {
-    const folder = assetFolder('orgs/o/uploads/big', 1000); // 4007 objects: 5 batches
-    await put(folder);
+    const folder = assetFolder('orgs/o/uploads/big', 1000); // 4008 objects: 5 batches
+    await put(bucket, folder);
     const id = randomUUID();
-    standin.seed('media_cleanup_jobs', cleanupRow(id, 'orgs/o/uploads/big/raw/match.mp4'));
+    await standin.seed('media_cleanup_jobs', cleanupRow(id, 'orgs/o/uploads/big/raw/match.mp4'));
     let calls = 0;
     let stopIt: () => void = () => undefined;
     const firstBatch = new Promise<void>((resolve) => { stopIt = resolve; });
-    const slow = (store: ObjectStore): ObjectStore => Object.assign(Object.create(store) as ObjectStore, {
-      bucket: store.bucket,
-      list: (p: string) => store.list(p),
-      deleteMany: async (keys: readonly string[]) => {
+    class Slow extends DelegatingStore {
+      override async deleteMany(keys: readonly string[]) {
         if (++calls === 1) stopIt();
         await new Promise((r) => setTimeout(r, 100));
-        return store.deleteMany(keys);
-      },
-    });
-    const run = await startRole({ once: false, wrapStore: slow, env: { CLEANUP_DELETE_CONCURRENCY: '1' } });
+        return super.deleteMany(keys);
+      }
+    }
+    const run = await startRole({ once: false, wrapStore: (s) => new Slow(s), env: { CLEANUP_DELETE_CONCURRENCY: '1' } });
     await firstBatch;
     run.stopping.abort();
     await run.service.stop(AbortSignal.abort(new Error('grace expired')));
     await run.close();
-    expect(run.of('cleanup_job_interrupted')).toEqual([expect.objectContaining({ job_id: id, objects: expect.any(Number) })]);
+    expect(run.of('cleanup_job_interrupted')).toEqual([expect.objectContaining({ job_id: id, bucket, objects: expect.any(Number) })]);
     const interrupted = run.of('cleanup_job_interrupted')[0]!;
     expect(interrupted.objects).toBeGreaterThanOrEqual(1000);
     expect(interrupted.objects).toBeLessThan(folder.size);
     expect(calls).toBeLessThan(5);
-    expect(standin.row('media_cleanup_jobs', id)).toMatchObject({ processed_at: null, error: null });
-    expect((await bucketContents()).size).toBe(folder.size - (interrupted.objects as number));
+    expect(await row(id)).toMatchObject({ processed_at: null, error: null });
+    expect(cleanupRequests()).toEqual([PENDING_QUERY]); // nothing written
+    expect((await contents(bucket)).size).toBe(folder.size - (interrupted.objects as number));
     expect(run.service.exitCode?.()).toBe(0);
 
-    await runPass();
-    expect((await bucketContents()).size).toBe(0);
-    expect(standin.row('media_cleanup_jobs', id)).toMatchObject({ processed_at: expect.stringMatching(ISO), objects_deleted: folder.size - (interrupted.objects as number) });
+    const next = await runPass();
+    expect((await contents(bucket)).size).toBe(0);
+    expect(await row(id)).toMatchObject({ processed_at: expect.stringMatching(PG_TIMESTAMP), error: null });
+    expect(next.of('cleanup_job_completed')).toEqual([expect.objectContaining({ job_id: id, objects: folder.size - (interrupted.objects as number) })]);
   }, 60_000);
 
   it('a pass that cannot read media_cleanup_jobs fails (exit code 1) and deletes nothing', async () => {
-    await put(new Map([['orgs/o/uploads/a/raw/x.mp4', 'x']]));
-    standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), 'orgs/o/uploads/a/raw/x.mp4'));
+    await put(bucket, new Map([['orgs/o/uploads/a/raw/x.mp4', 'x']]));
+    await standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), 'orgs/o/uploads/a/raw/x.mp4'));
     // 500, not 503: supabase-js retries a GET on 503 for seconds before giving up.
     standin.failNext(1, { status: 500, message: 'terminating connection due to administrator command', code: '57P01' });
     const run = await runPass();
     expect(run.of('cleanup_pass_failed')).toEqual([expect.objectContaining({ err: expect.objectContaining({ message: expect.stringMatching(/media_cleanup_jobs/) }) })]);
     expect(run.of('cleanup_started')).toEqual([]);
     expect(run.service.exitCode?.()).toBe(1);
-    expect((await bucketContents()).size).toBe(1);
+    expect((await contents(bucket)).size).toBe(1);
+    expect(standin.requests.map((r) => [r.method, r.injected])).toEqual([['GET', true]]);
   });
 });

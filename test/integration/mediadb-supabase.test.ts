@@ -121,6 +121,18 @@ describeIfPostgres('on PostgreSQL', () => {
     });
   });
 
+  it('pending cleanup rows are read page by page (Supabase answers at most 1000 a request), all of them, oldest first', async () => {
+    await standin.reset();
+    const ids = Array.from({ length: 1203 }, (_, i) => `0d5c8a3e-0000-4a1b-9c1d-${String(i).padStart(12, '0')}`);
+    await standin.sql(`insert into media_cleanup_jobs (id, media_asset_id, bucket, storage_path, created_at)
+      select id::uuid, id::uuid, 'rugbycodex', 'orgs/o/uploads/' || id || '/raw/x.mp4', timestamptz '2026-11-24T10:00:00Z' + (n || ' seconds')::interval
+      from unnest($1::text[]) with ordinality as t(id, n)`, [ids]);
+    standin.clearRequests();
+    const db = new SupabaseMediaDb({ url: standin.url, serviceRoleKey: KEY });
+    expect((await db.pendingCleanupJobs()).map((j) => j.id)).toEqual(ids);
+    expect(standin.requests.map((r) => [r.query.offset, r.query.limit])).toEqual([['0', '500'], ['500', '500'], ['1000', '500']]);
+  });
+
   describe('SupabaseMediaDb errors', () => {
     beforeEach(async () => standin.reset());
 

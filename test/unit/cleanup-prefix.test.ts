@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { cleanupPrefix, unsafePathError } from '../../src/domain/cleanup-prefix.js';
+import { validBucketName, cleanupPrefix, unsafePathError } from '../../src/domain/cleanup-prefix.js';
 import { CLEANUP_JITTER, CLEANUP_RETRY_SECONDS, nextPassDelayMs } from '../../src/domain/cleanup-schedule.js';
 
 const ORG = '0d5c8a3e-1111-4a1b-9c1d-000000000001';
@@ -95,5 +95,20 @@ describe('nextPassDelayMs', () => {
   it('clamps a misbehaving random source', () => {
     expect(nextPassDelayMs(100, { random: () => 7 })).toBe(105_000);
     expect(nextPassDelayMs(100, { random: () => -1 })).toBe(95_000);
+  });
+});
+
+describe('validBucketName', () => {
+  it.each(['rugbycodex', 'rugbycodex-archive', 'media.2026', 'a1b'])('accepts %s', (name) => {
+    expect(validBucketName(name)).toBe(true);
+  });
+
+  it.each([
+    ['', 'empty'], ['ab', 'too short'], ['a'.repeat(64), 'too long'], ['Rugby', 'upper case'], ['rugby_codex', 'underscore'],
+    ['-rugby', 'leading hyphen'], ['rugby.', 'trailing dot'], ['a..b', 'two dots'], ['a.-b', 'dot hyphen'], ['a-.b', 'hyphen dot'],
+    ['192.168.1.1', 'an IP address'], ['xn--bucket', 'xn-- prefix'], ['sthree-x', 'sthree- prefix'], ['bucket-s3alias', '-s3alias suffix'],
+    ['bucket--ol-s3', '--ol-s3 suffix'], [null, 'not a string'],
+  ])('refuses %j (%s)', (name) => {
+    expect(validBucketName(name)).toBe(false);
   });
 });

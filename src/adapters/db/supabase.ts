@@ -33,6 +33,9 @@ type JobWithAsset = Pick<JobRow, 'id' | 'org_id' | 'media_asset_id' | 'type' | '
 // The embedding the Python worker uses on the live project: the asset through jobs.media_asset_id.
 const JOB_WITH_ASSET = 'id,org_id,media_asset_id,type,state,attempt,media_assets:media_asset_id(id,org_id,bucket,storage_path,base_org_storage_path,processing_stage,streaming_ready)';
 
+/** Rows per cleanup read, below Supabase's default max-rows (1000) so a full page is never cut. */
+const CLEANUP_PAGE = 500;
+
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
 
 /**
@@ -146,12 +149,19 @@ export class SupabaseMediaDb implements MediaDb {
   }
 
   async pendingCleanupJobs(): Promise<CleanupJob[]> {
-    const pending = rows('media_cleanup_jobs', 'select', await this.client.from('media_cleanup_jobs')
-      .select('id,bucket,storage_path')
-      .is('processed_at', null)
-      .order('created_at', { ascending: true })
-      .order('id', { ascending: true })) as Array<Pick<CleanupJobRow, 'id' | 'bucket' | 'storage_path'>>;
-    return pending.map((row) => ({ id: row.id, bucket: row.bucket, storagePath: row.storage_path }));
+    // Page by page: Supabase answers at most 1000 rows a request (max-rows), and rows that keep
+    // failing stay pending at the front, so one page could hide every newer row for good.
+    const out: CleanupJob[] = [];
+    for (let from = 0; ; from += CLEANUP_PAGE) {
+      const page = rows('media_cleanup_jobs', 'select', await this.client.from('media_cleanup_jobs')
+        .select('id,bucket,storage_path')
+        .is('processed_at', null)
+        .order('created_at', { ascending: true })
+        .order('id', { ascending: true })
+        .range(from, from + CLEANUP_PAGE - 1)) as Array<Pick<CleanupJobRow, 'id' | 'bucket' | 'storage_path'>>;
+      out.push(...page.map((row) => ({ id: row.id, bucket: row.bucket, storagePath: row.storage_path })));
+      if (page.length < CLEANUP_PAGE) return out;
+    }
   }
 
   async markCleanupProcessed(id: string): Promise<void> {
