@@ -108,7 +108,7 @@ describe('validBucketName', () => {
     ['-rugby', 'leading hyphen'], ['rugby.', 'trailing dot'], ['a..b', 'two dots'], ['a.-b', 'dot hyphen'], ['a-.b', 'hyphen dot'],
     ['192.168.1.1', 'an IP address'], ['xn--bucket', 'xn-- prefix'], ['sthree-x', 'sthree- prefix'], ['bucket-s3alias', '-s3alias suffix'],
     ['bucket--ol-s3', '--ol-s3 suffix'], [null, 'not a string'],
-  ])('refuses %j (%s)', (name) => {
+  ] as Array<[unknown, string]>)('refuses %j (%s)', (name) => {
     expect(validBucketName(name)).toBe(false);
   });
 });
