@@ -1,0 +1,68 @@
+// The FFmpeg side of the stereo pipeline as pure argument builders (PLATFORM.md §FFmpeg):
+// the split (stream copy, cuts on keyframes), the frame-exact join (an ffconcat list with
+// each file's duration: a plain concat list drifts), and the naive stereo filters the
+// `ffmpeg` inference backend uses so a local run shows something (not depth-based 3D).
+import type { StereoMode } from './records.js';
+
+/** The split's output pattern inside its folder; files come out seg_00000.mp4, seg_00001.mp4, … */
+export const SPLIT_PATTERN = 'seg_%05d.mp4';
+
+export function splitArgs(opts: { input: string; outDir: string; segmentSeconds: number }): string[] {
+  if (!(opts.segmentSeconds > 0)) throw new RangeError(`segment length must be positive, got ${opts.segmentSeconds}`);
+  return [
+    '-y', '-i', opts.input,
+    // Video and audio only: data streams (an iPhone's timecode track) make the MP4 segment muxer fail.
+    '-map', '0:v', '-map', '0:a?', '-c', 'copy',
+    '-f', 'segment', '-segment_time', String(opts.segmentSeconds), '-reset_timestamps', '1', '-segment_format', 'mp4',
+    `${opts.outDir.replace(/\/+$/, '')}/${SPLIT_PATTERN}`,
+  ];
+}
+
+export interface ConcatPart {
+  /** Path as FFmpeg should open it (absolute, or relative to the list). */
+  file: string;
+  /** The part's video length: its frames ÷ its frame rate. */
+  durationSeconds: number;
+}
+
+/** `ffconcat version 1.0` with an explicit duration per file, so the join does not drift. */
+export function ffconcatList(parts: readonly ConcatPart[]): string {
+  if (parts.length === 0) throw new RangeError('nothing to join');
+  const quote = (p: string): string => `'${p.replaceAll("'", "'\\\\''")}'`;
+  return ['ffconcat version 1.0', ...parts.flatMap((p) => [`file ${quote(p.file)}`, `duration ${p.durationSeconds.toFixed(6)}`]), ''].join('\n');
+}
+
+export function concatArgs(opts: { list: string; output: string }): string[] {
+  // faststart: the moov atom first, so a browser plays final.mp4 before it has all of it.
+  return ['-y', '-f', 'concat', '-safe', '0', '-i', opts.list, '-map', '0:v', '-map', '0:a?', '-c', 'copy', '-movflags', '+faststart', opts.output];
+}
+
+/** Frames and frame rate of a file's first video stream, without decoding (packets are frames for these codecs). */
+export function frameCountArgs(file: string): string[] {
+  return ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets,avg_frame_rate,r_frame_rate', '-of', 'json', file];
+}
+
+/** ffprobe's "30000/1001" → 29.97…; null for 0/0 or garbage. */
+export function parseRate(rate: unknown): number | null {
+  if (typeof rate !== 'string') return null;
+  const [n, d] = rate.split('/').map(Number);
+  if (n === undefined || !Number.isFinite(n) || n <= 0) return null;
+  const den = d === undefined ? 1 : d;
+  return Number.isFinite(den) && den > 0 ? n / den : null;
+}
+
+/**
+ * A naive stereo picture from one view (the `ffmpeg` inference backend): sbs is full
+ * side by side, twice the source width, the right eye shifted a little; anaglyph is the
+ * red/cyan mix of the same two views, at the source size. Audio is copied.
+ */
+export function naiveStereoArgs(opts: { input: string; output: string; mode: StereoMode; shiftPixels?: number }): string[] {
+  const shift = Math.max(2, Math.round(opts.shiftPixels ?? 8));
+  // The right view: the picture moved `shift` pixels left, its right edge repeated.
+  const views = `[0:v]split[l][r0];[r0]crop=iw-${shift}:ih:${shift}:0,pad=iw+${shift}:ih:0:0,fillborders=right=${shift}:mode=smear[r];[l][r]hstack`;
+  const graph = opts.mode === 'sbs' ? `${views},format=yuv420p[v]` : `${views},stereo3d=sbsl:arcd,format=yuv420p[v]`;
+  return [
+    '-y', '-i', opts.input, '-filter_complex', graph, '-map', '[v]', '-map', '0:a?',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'copy', '-movflags', '+faststart', opts.output,
+  ];
+}

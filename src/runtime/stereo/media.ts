@@ -1,0 +1,62 @@
+// Running the stereo pipeline's FFmpeg steps (arguments from src/domain/stereo/media-args.ts):
+// split a source into segments, count a file's frames, join segments frame-exactly and
+// check the result before anyone uploads it.
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { concatArgs, ffconcatList, frameCountArgs, parseRate, splitArgs } from '../../domain/stereo/media-args.js';
+import { FfmpegError, runFfmpeg, type FfmpegBinaries } from '../ffmpeg/index.js';
+
+export interface FrameCount {
+  frames: number;
+  fps: number;
+  /** frames ÷ fps */
+  durationSeconds: number;
+}
+
+/** Frames of the first video stream (packets counted, nothing decoded); an error when there is no video. */
+export async function countFrames(ffprobe: string, file: string, signal?: AbortSignal): Promise<FrameCount> {
+  const r = await execa(ffprobe, frameCountArgs(file), { reject: false, stdin: 'ignore', cancelSignal: signal, forceKillAfterDelay: 2000 });
+  if (r.isCanceled) throw new FfmpegError({ reason: 'aborted', stderrTail: '', what: `ffprobe ${file}` });
+  if (r.exitCode !== 0) throw new FfmpegError({ reason: 'exit', exitCode: r.exitCode, stderrTail: String(r.stderr ?? '').slice(-2000), what: `ffprobe ${file}` });
+  const stream = (JSON.parse(String(r.stdout)) as { streams?: Array<Record<string, unknown>> }).streams?.[0];
+  const frames = Number(stream?.nb_read_packets);
+  const fps = parseRate(stream?.avg_frame_rate) ?? parseRate(stream?.r_frame_rate);
+  if (!stream || !Number.isInteger(frames) || frames < 1 || fps === null) throw new Error(`${file} has no video frames`);
+  return { frames, fps, durationSeconds: frames / fps };
+}
+
+/** Splits `input` into `outDir/seg_00000.mp4`, … (stream copy, cuts on keyframes); the files in order. */
+export async function splitSource(opts: {
+  ffmpeg: FfmpegBinaries; input: string; outDir: string; segmentSeconds: number; signal: AbortSignal; stallSeconds: number; durationSeconds?: number;
+}): Promise<string[]> {
+  await runFfmpeg(opts.ffmpeg.ffmpeg, splitArgs(opts), { signal: opts.signal, stallSeconds: opts.stallSeconds, durationSeconds: opts.durationSeconds });
+  const files = (await readdir(opts.outDir)).filter((f) => /^seg_\d{5,}\.mp4$/.test(f)).sort();
+  return files.map((f) => join(opts.outDir, f));
+}
+
+export interface JoinResult {
+  frames: number;
+  durationSeconds: number;
+}
+
+/**
+ * Joins `parts` (in order) into `output` with stream copy and checks it: video frames equal
+ * the sum of the parts', duration within one frame. A join that fails the check throws.
+ */
+export async function joinSegments(opts: {
+  ffmpeg: FfmpegBinaries; parts: readonly string[]; output: string; workDir: string; signal: AbortSignal; stallSeconds: number;
+}): Promise<JoinResult> {
+  const counts = await Promise.all(opts.parts.map((p) => countFrames(opts.ffmpeg.ffprobe, p, opts.signal)));
+  const list = join(opts.workDir, 'parts.ffconcat');
+  await writeFile(list, ffconcatList(opts.parts.map((file, i) => ({ file, durationSeconds: counts[i]!.durationSeconds }))));
+  const expectedSeconds = counts.reduce((s, c) => s + c.durationSeconds, 0);
+  await runFfmpeg(opts.ffmpeg.ffmpeg, concatArgs({ list, output: opts.output }), { signal: opts.signal, stallSeconds: opts.stallSeconds, durationSeconds: expectedSeconds });
+  const joined = await countFrames(opts.ffmpeg.ffprobe, opts.output, opts.signal);
+  const expectedFrames = counts.reduce((s, c) => s + c.frames, 0);
+  if (joined.frames !== expectedFrames) throw new Error(`joined file has ${joined.frames} video frames, the segments ${expectedFrames}`);
+  if (Math.abs(joined.durationSeconds - expectedSeconds) > 1 / joined.fps) {
+    throw new Error(`joined file lasts ${joined.durationSeconds.toFixed(3)} s, the segments ${expectedSeconds.toFixed(3)} s`);
+  }
+  return { frames: joined.frames, durationSeconds: joined.durationSeconds };
+}
