@@ -21,25 +21,32 @@ export const ROLES = [
   {
     name: 'chunk',
     description: 'Stereo pipeline: split a source video into keyframe-aligned segments (stream copy) and record the job as chunking_complete',
-    needs: { consumes: 'CHUNKING_QUEUE_URL', buckets: ['INPUT_BUCKET_NAME'], tables: ['JOBS_TABLE_NAME'], ffmpeg: true },
+    needs: {
+      consumes: 'CHUNKING_QUEUE_URL', sendsTo: ['REASSEMBLY_QUEUE_URL'], buckets: ['INPUT_BUCKET_NAME'],
+      tables: ['JOBS_TABLE_NAME', 'SEGMENT_COMPLETIONS_TABLE_NAME', 'REASSEMBLY_TRIGGERED_TABLE_NAME'], ffmpeg: true,
+    },
+    start: async (ctx) => (await import('./chunk/index.js')).start(ctx),
   },
   {
     name: 'segment-infer',
     description: 'Stereo pipeline: run inference (stub, SageMaker or HTTP) on each uploaded segment and record its completion',
     needs: {
       consumes: 'VIDEO_WORKER_QUEUE_URL', sendsTo: ['REASSEMBLY_QUEUE_URL'], buckets: ['INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME'],
-      tables: ['JOBS_TABLE_NAME', 'SEGMENT_COMPLETIONS_TABLE_NAME', 'REASSEMBLY_TRIGGERED_TABLE_NAME'], inference: true, ffmpeg: true,
+      tables: ['JOBS_TABLE_NAME', 'SEGMENT_COMPLETIONS_TABLE_NAME', 'REASSEMBLY_TRIGGERED_TABLE_NAME'], inference: true,
     },
+    start: async (ctx) => (await import('./segment-infer/index.js')).start(ctx),
   },
   {
     name: 'trigger',
     description: 'Stereo pipeline: re-check jobs left at chunking_complete and send each complete one to reassembly exactly once',
-    needs: { sendsTo: ['REASSEMBLY_QUEUE_URL'], tables: ['JOBS_TABLE_NAME', 'SEGMENT_COMPLETIONS_TABLE_NAME', 'REASSEMBLY_TRIGGERED_TABLE_NAME'] },
+    needs: { sendsTo: ['REASSEMBLY_QUEUE_URL'], buckets: ['OUTPUT_BUCKET_NAME'], tables: ['JOBS_TABLE_NAME', 'SEGMENT_COMPLETIONS_TABLE_NAME', 'REASSEMBLY_TRIGGERED_TABLE_NAME'] },
+    start: async (ctx) => (await import('./trigger/index.js')).start(ctx),
   },
   {
     name: 'reassemble',
     description: 'Stereo pipeline: join the processed segments in order (stream copy), verify, write jobs/{job_id}/final.mp4, mark the job completed',
-    needs: { consumes: 'REASSEMBLY_QUEUE_URL', buckets: ['OUTPUT_BUCKET_NAME'], tables: ['JOBS_TABLE_NAME'], ffmpeg: true },
+    needs: { consumes: 'REASSEMBLY_QUEUE_URL', buckets: ['OUTPUT_BUCKET_NAME'], tables: ['JOBS_TABLE_NAME', 'SEGMENT_COMPLETIONS_TABLE_NAME', 'REASSEMBLY_TRIGGERED_TABLE_NAME'], ffmpeg: true },
+    start: async (ctx) => (await import('./reassemble/index.js')).start(ctx),
   },
 ] as const satisfies readonly RoleDefinition[];
 

@@ -15,7 +15,7 @@ import { loadConfig } from './runtime/config/load.js';
 import { LOG_LEVELS, type Config, type ConfigKey } from './runtime/config/schema.js';
 import { ConfigError, EXIT, UsageError, UserError } from './runtime/errors.js';
 import { versionLine } from './runtime/version.js';
-import type { Queue, RolePorts, MediaDb, ObjectStore } from './ports.js';
+import type { Inference, Queue, RolePorts, MediaDb, ObjectStore, PipelineDb } from './ports.js';
 import type { BucketKey, QueueUrlKey } from './domain/requirements.js';
 import { MemoryQueue } from './adapters/queue/memory.js';
 import { SqsQueue, createSqsClient } from './adapters/queue/sqs.js';
@@ -193,6 +193,8 @@ const STREAMS: Record<QueueUrlKey, string> = {
 /** Adapters for worker mode, from the configuration; each created on first use and shared. */
 export function productionPorts(config: Config, logger: Logger): RolePorts & { close(): Promise<void> } {
   const queues = new Map<QueueUrlKey, Promise<Queue>>();
+  let pipeline: Promise<PipelineDb> | undefined;
+  let inference: Promise<Inference> | undefined;
   const stores = new Map<string, ObjectStore>();
   let db: MediaDb | undefined;
   const s3 = { aws: undefined as ReturnType<typeof createS3Client> | undefined, media: undefined as ReturnType<typeof createS3Client> | undefined };
@@ -210,9 +212,9 @@ export function productionPorts(config: Config, logger: Logger): RolePorts & { c
       }
       return q;
     },
-    storage(bucket: BucketKey | { media: string }) {
-      const media = typeof bucket !== 'string';
-      const name = media ? bucket.media : config[bucket];
+    storage(bucket: BucketKey | { media: string } | { aws: string }) {
+      const media = typeof bucket !== 'string' && 'media' in bucket;
+      const name = typeof bucket === 'string' ? config[bucket] : 'media' in bucket ? bucket.media : bucket.aws;
       // Media buckets (Wasabi) and AWS buckets may share a name on different endpoints.
       const id = `${media ? 'media' : 'aws'}:${name}`;
       let store = stores.get(id);
@@ -224,6 +226,16 @@ export function productionPorts(config: Config, logger: Logger): RolePorts & { c
         stores.set(id, store);
       }
       return store;
+    },
+    pipelineDb() {
+      // The DynamoDB SDK is loaded by the first stereo role, not by every process.
+      return (pipeline ??= import('./adapters/db/dynamodb-pipeline.js').then(({ DynamoDbPipelineDb, createDynamoDbClient }) => new DynamoDbPipelineDb({
+        client: createDynamoDbClient(awsOptions(config, 'dynamodb')), logger,
+        tables: { jobs: config.JOBS_TABLE_NAME, segmentCompletions: config.SEGMENT_COMPLETIONS_TABLE_NAME, reassemblyTriggered: config.REASSEMBLY_TRIGGERED_TABLE_NAME },
+      })));
+    },
+    inference() {
+      return (inference ??= chooseInference(config, (bucket) => this.storage({ aws: bucket })));
     },
     mediaDb() {
       // supabase-js is loaded by the first query, not by every process that might make one.
@@ -261,4 +273,28 @@ function parseHeights(spec: string): number[] {
 function parsePositiveInt(flag: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} takes a whole number of seconds (got ${JSON.stringify(value)})`);
   return Number(value);
+}
+
+/** The INFERENCE_BACKEND, its module loaded only when chosen. */
+async function chooseInference(config: Config, storeOf: (bucket: string) => ObjectStore): Promise<Inference> {
+  switch (config.INFERENCE_BACKEND) {
+    case 'stub': {
+      const { StubInference } = await import('./adapters/inference/stub.js');
+      return new StubInference(storeOf);
+    }
+    case 'ffmpeg': {
+      const [{ FfmpegInference }, { locateFfmpeg }] = await Promise.all([import('./adapters/inference/ffmpeg.js'), import('./runtime/ffmpeg/index.js')]);
+      let ffmpeg: ReturnType<typeof locateFfmpeg> | undefined;
+      return new FfmpegInference({
+        storeOf, workDir: config.WORK_DIR, stallSeconds: config.FFMPEG_STALL_SECONDS,
+        ffmpeg: () => (ffmpeg ??= locateFfmpeg({ FFMPEG_PATH: config.FFMPEG_PATH || undefined, FFPROBE_PATH: config.FFPROBE_PATH || undefined, PATH: process.env.PATH })),
+      });
+    }
+    case 'http': {
+      const { HttpInference } = await import('./adapters/inference/http.js');
+      return new HttpInference({ url: config.INFERENCE_HTTP_URL, timeoutSeconds: config.INFERENCE_HTTP_TIMEOUT_SECONDS });
+    }
+    default:
+      throw new UserError(`INFERENCE_BACKEND=${config.INFERENCE_BACKEND} is not available in this build yet`, EXIT.NOT_AVAILABLE);
+  }
 }

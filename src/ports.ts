@@ -114,9 +114,13 @@ export interface RoleContext {
 export interface RolePorts {
   /** The queue behind a queue setting (SQS URL, a Redis stream, or an in-process queue). */
   queue(key: QueueUrlKey): Promise<Queue>;
-  /** The bucket named by a bucket setting, or a RugbyCodex media bucket (Wasabi) named by a row. */
-  storage(bucket: BucketKey | { media: string }): ObjectStore;
+  /** The bucket named by a bucket setting, a RugbyCodex media bucket (Wasabi) named by a row, or an AWS bucket named by an s3:// URI. */
+  storage(bucket: BucketKey | { media: string } | { aws: string }): ObjectStore;
   mediaDb(): MediaDb;
+  /** The stereo tables (created, and its SDK loaded, on first use). */
+  pipelineDb(): Promise<PipelineDb>;
+  /** The INFERENCE_BACKEND of segment-infer. */
+  inference(): Promise<Inference>;
 }
 
 export interface RoleDefinition {
@@ -190,7 +194,7 @@ export interface MediaDb {
   markCleanupFailed(id: string, error: string, opts: { final: boolean }): Promise<void>;
 }
 
-import type { ReassemblyLock, SegmentCompletion, StereoJob, WritableStatus } from './domain/stereo/records.js';
+import type { ReassemblyLock, SegmentCompletion, StereoJob, StereoMode, WritableStatus } from './domain/stereo/records.js';
 
 export type { ReassemblyLock, SegmentCompletion, StereoJob, StereoMode, WritableStatus } from './domain/stereo/records.js';
 
@@ -225,4 +229,20 @@ export interface PipelineDb {
   releaseLock(jobId: string): Promise<void>;
   /** Deletes the lock (a stale lock's repair); with `triggeredAt`, only that lock. */
   deleteLock(jobId: string, triggeredAt?: number): Promise<boolean>;
+}
+
+/** One segment to convert: the backend reads `inputUri` and writes `outputUri` itself (as SageMaker does). */
+export interface InferenceRequest {
+  readonly inputUri: string;
+  readonly outputUri: string;
+  readonly mode: StereoMode;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+/** A segment's stereo conversion: stub (a copy), ffmpeg (naive, local), http, sagemaker. */
+export interface Inference {
+  readonly name: string;
+  /** Resolves once the output object is written; a PermanentError when retrying cannot help. */
+  process(req: InferenceRequest): Promise<void>;
 }

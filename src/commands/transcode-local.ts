@@ -57,6 +57,8 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
       queue: async () => queue,
       storage: () => store,
       mediaDb: () => db,
+      pipelineDb: () => Promise.reject(new Error('local transcode has no stereo tables')),
+      inference: () => Promise.reject(new Error('local transcode has no inference')),
       close: async () => queue.close(),
     };
     const role: RoleDefinition = {

@@ -18,7 +18,7 @@ import { sleep } from './retry.js';
 import { startHeartbeat } from './heartbeat.js';
 import type { Heartbeat, HeartbeatStopReason } from './heartbeat.js';
 import { classifyError, errorMessage } from './consumer-errors.js';
-import { parseMessageBody } from './validation.js';
+import { parseMessageBody, type ParseResult } from './validation.js';
 import { addCurrentJobs } from './current-jobs.js';
 import { consumerMetrics } from './consumer-metrics.js';
 import type { ConsumerMetrics } from './consumer-metrics.js';
@@ -38,7 +38,9 @@ export type Handler<T> = (job: T, ctx: HandlerContext) => Promise<void>;
 export interface ConsumerOptions<T> {
   role: string;
   queue: Queue;
-  schema: ZodType<T>;
+  /** The body's schema (JSON, then zod), or `parse` for bodies a schema does not describe well. */
+  schema?: ZodType<T>;
+  parse?: (body: string) => ParseResult<T>;
   handler: Handler<T>;
   /** Messages in flight at once (any positive integer). */
   concurrency: number;
@@ -274,10 +276,10 @@ class QueueConsumer<T> implements Consumer {
   }
 
   async #process(job: Job): Promise<void> {
-    const { queue, schema, handler, role } = this.#opts;
+    const { queue, handler, role } = this.#opts;
     const { message } = job;
 
-    const parsed = parseMessageBody(message.body, schema);
+    const parsed = this.#parse(message.body);
     if (!parsed.ok) {
       job.phase = 'settling';
       this.#logger.warn(
@@ -440,6 +442,13 @@ class QueueConsumer<T> implements Consumer {
       );
       return false;
     }
+  }
+
+  #parse(body: string): ParseResult<T> {
+    const { parse, schema } = this.#opts;
+    if (parse) return parse(body);
+    if (schema) return parseMessageBody(body, schema);
+    throw new Error(`consumer ${this.#opts.role}: neither schema nor parse given`);
   }
 
   #jobIdOf(value: T, message: QueueMessage): string {

@@ -196,8 +196,10 @@ async function startRole(opts: RunOptions = {}): Promise<Run & { stopping: Abort
   const ports: RolePorts = {
     queue: (key) => real.queue(key),
     mediaDb: () => real.mediaDb(),
+    pipelineDb: () => real.pipelineDb(),
+    inference: () => real.inference(),
     storage: (b) => {
-      if (typeof b !== 'string') storageCalls.push(b.media);
+      if (typeof b !== 'string' && 'media' in b) storageCalls.push(b.media);
       const store = real.storage(b);
       if (!opts.wrapStore) return store;
       let w = wrapped.get(store.bucket);

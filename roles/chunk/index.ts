@@ -1,0 +1,101 @@
+// chunk (STEREO-SPOT.md): an S3 ObjectCreated event for input/{job_id}/source.mp4 → the job
+// read → chunking_in_progress → the source streamed to disk → split by stream copy into
+// CHUNK_SEGMENT_DURATION_SEC segments → segments uploaded in parallel under their keys →
+// chunking_complete with total_segments → the trigger decision for the job (lost-job 1) → ack.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RoleContext, RoleService } from '../../src/ports.js';
+import type { S3NotificationObject } from '../../src/domain/stereo/s3-notification.js';
+import { parseInputKey, segmentKey } from '../../src/domain/stereo/keys.js';
+import { chunkDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
+import { calculateInitialTimeout } from '../../src/domain/lease-timeouts.js';
+import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
+import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
+import { locateFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
+import { mapLimit } from '../../src/runtime/parallel.js';
+import { splitSource } from '../../src/runtime/stereo/media.js';
+import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
+import { s3Messages } from '../../src/runtime/stereo/s3-messages.js';
+import { assertFreeSpace, withJobDir } from '../../src/runtime/workdir.js';
+
+const UPLOADS_IN_FLIGHT = 4;
+
+export async function start(ctx: RoleContext): Promise<RoleService> {
+  const { config, ports } = ctx;
+  const [queue, reassembly, db] = await Promise.all([ports.queue('CHUNKING_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb()]);
+  const input = ports.storage('INPUT_BUCKET_NAME');
+  const ffmpeg = await locateFfmpeg({ FFMPEG_PATH: config.FFMPEG_PATH || undefined, FFPROBE_PATH: config.FFPROBE_PATH || undefined, PATH: process.env.PATH });
+
+  async function chunk(object: S3NotificationObject, job: HandlerContext): Promise<void> {
+    const parsed = parseInputKey(object.key);
+    if (!parsed.ok) throw new PermanentError(`not a source key: ${parsed.reason}`);
+    const { jobId } = parsed;
+    const log = job.logger.child({ job_id: jobId });
+    const row = await db.getJob(jobId);
+    const decision = chunkDecision(row?.status ?? null);
+    // No job yet (or one still ingesting): retried, then dead-lettered; no item is ever made for it.
+    if (decision === 'retry' || !row) throw new RetryableError(`job ${jobId} is ${row ? row.status : 'not in the Jobs table'} yet`);
+    if (decision === 'skip') return void log.info({ event_type: 'chunking_skipped', status: row.status }, `job is ${row.status}; nothing to chunk`);
+    if (decision === 'done') {
+      // Chunked already (a redelivery): the trigger may still be owed (lost-job 1).
+      await runTrigger({ db, reassembly, logger: log }, jobId);
+      return void log.info({ event_type: 'chunking_skipped', status: row.status }, `job is ${row.status}; already chunked`);
+    }
+    if (row.mode === null) throw new PermanentError(`job ${jobId} has no valid mode`);
+    const mode = row.mode;
+    if ((await db.updateJob(jobId, { status: 'chunking_in_progress' }, statusesBefore('chunking_in_progress'))) !== 'updated') {
+      return void log.info({ event_type: 'chunking_skipped', reason: 'job moved on meanwhile' }, 'job moved on meanwhile; nothing to chunk');
+    }
+    await withJobDir(config.WORK_DIR, jobId, async (dir) => {
+      const head = await input.head(object.key);
+      if (!head) throw new RetryableError(`source ${object.key} is not in ${input.bucket} (yet)`);
+      await job.extendTo(calculateInitialTimeout(head.size));
+      await assertFreeSpace(dir, head.size * 2 + 64 * 1024 * 1024);
+      const source = join(dir, 'source.mp4');
+      await input.download(object.key, source, { signal: job.signal });
+      const info = await probe(ffmpeg.ffprobe, source, { signal: job.signal }).catch((err: unknown) => {
+        throw new UnreadableSource(`cannot read ${object.key}: ${(err as Error).message.replaceAll(source, object.key)}`);
+      });
+      if (!info.video) throw new UnreadableSource(`${object.key} has no video stream`);
+      const segments = join(dir, 'segments');
+      await mkdir(segments);
+      const parts = await splitSource({
+        ffmpeg, input: source, outDir: segments, segmentSeconds: config.CHUNK_SEGMENT_DURATION_SEC, signal: job.signal,
+        stallSeconds: config.FFMPEG_STALL_SECONDS, durationSeconds: info.durationSeconds ?? undefined,
+      }).catch((err: unknown) => { throw new UnreadableSource(`cannot split ${object.key}: ${(err as Error).message.split('\n')[0]}`); });
+      if (parts.length === 0) throw new UnreadableSource(`splitting ${object.key} made no segment`);
+      const total = parts.length;
+      // Each upload fires a video-worker event: inference starts before chunking is recorded.
+      await mapLimit(parts, UPLOADS_IN_FLIGHT, (file, i) => input.upload(file, segmentKey({ jobId, segmentIndex: i, totalSegments: total, mode }), 'video/mp4', { signal: job.signal }));
+      await db.updateJob(jobId, { status: 'chunking_complete', totalSegments: total }, statusesBefore('chunking_complete'));
+      log.info({ event_type: 'chunking_completed', total_segments: total, mode }, `job ${jobId} chunked into ${total} segments`);
+      // Every completion may have landed before chunking_complete did: decide now (lost-job 1).
+      await runTrigger({ db, reassembly, logger: log }, jobId);
+    });
+  }
+
+  return createConsumer({
+    role: 'chunk', queue, parse: s3Messages, jobIdOf: (m) => m.kind === 'objects' ? (parseInputKey(m.objects[0]?.key ?? '') as { jobId?: string }).jobId ?? '' : '',
+    concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
+    heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
+    logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
+    handler: async (msg, job) => {
+      if (msg.kind === 'test') return void job.logger.info({ event_type: 's3_test_event' }, 'S3 test event: nothing to do');
+      for (const object of msg.objects) {
+        try {
+          await chunk(object, job);
+        } catch (err) {
+          // A source FFmpeg cannot read is the upload's fault: the job fails once, no retry storm.
+          if (!(err instanceof UnreadableSource) || job.signal.aborted) throw err;
+          const jobId = (parseInputKey(object.key) as { jobId: string }).jobId;
+          await db.updateJob(jobId, { status: 'failed' }, statusesBefore('failed'));
+          job.logger.error({ event_type: 'chunking_failed', job_id: jobId, error_message: err.message }, err.message);
+        }
+      }
+    },
+  });
+}
+
+class UnreadableSource extends Error {
+  override readonly name = 'UnreadableSource';
+}

@@ -1,0 +1,74 @@
+// reassemble (STEREO-SPOT.md): {"job_id"} → the job taken through the ReassemblyTriggered
+// lock (not taken: someone else has it) → the segment outputs downloaded in parallel, in
+// index order → a frame-exact join, checked → final.mp4 uploaded (faststart, multipart) →
+// completed + completed_at → ack. A failure after taking the job gives it back (the
+// lock's reassembly_started_at removed) before the message is retried (lost-job 3).
+import { join } from 'node:path';
+import type { RoleContext, RoleService } from '../../src/ports.js';
+import { finalKey, parseS3Uri } from '../../src/domain/stereo/keys.js';
+import { parseReassemblyBody } from '../../src/domain/stereo/reassembly-message.js';
+import { reassemblyDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
+import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
+import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
+import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
+import { mapLimit } from '../../src/runtime/parallel.js';
+import { joinSegments } from '../../src/runtime/stereo/media.js';
+import { withJobDir } from '../../src/runtime/workdir.js';
+
+const DOWNLOADS_IN_FLIGHT = 4;
+const unixNow = (): number => Math.floor(Date.now() / 1000);
+
+export async function start(ctx: RoleContext): Promise<RoleService> {
+  const { config, ports } = ctx;
+  const [queue, db] = await Promise.all([ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb()]);
+  const output = ports.storage('OUTPUT_BUCKET_NAME');
+  const ffmpeg = await locateFfmpeg({ FFMPEG_PATH: config.FFMPEG_PATH || undefined, FFPROBE_PATH: config.FFPROBE_PATH || undefined, PATH: process.env.PATH });
+
+  async function reassemble(jobId: string, job: HandlerContext): Promise<void> {
+    const log = job.logger;
+    const row = await db.getJob(jobId);
+    const decision = reassemblyDecision(row?.status ?? null);
+    if (decision === 'done' || decision === 'skip') return void log.info({ event_type: 'reassembly_skipped', status: row?.status }, `job is ${row?.status}; nothing to reassemble`);
+    if (decision === 'retry' || !row) throw new RetryableError(`job ${jobId} is ${row ? row.status : 'not in the Jobs table'}; not ready for reassembly`);
+    if (await output.exists(finalKey(jobId))) {
+      await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
+      return void log.info({ event_type: 'reassembly_skipped', reason: 'final.mp4 exists' }, 'final.mp4 already there; job marked completed');
+    }
+    if (!(await db.takeLock(jobId, unixNow()))) return void log.info({ event_type: 'reassembly_skipped', reason: 'taken' }, 'another reassembly has this job');
+    try {
+      const total = row.totalSegments ?? 0;
+      const completions = (await db.completions(jobId)).filter((c) => c.segmentIndex < total);
+      if (total < 1 || completions.length < total) throw new RetryableError(`${completions.length} of ${total} segments complete; not ready for reassembly`);
+      await withJobDir(config.WORK_DIR, jobId, async (dir) => {
+        const parts = await mapLimit(completions, DOWNLOADS_IN_FLIGHT, async (c) => {
+          const uri = parseS3Uri(c.outputS3Uri);
+          if (!uri.ok || uri.bucket !== output.bucket) throw new PermanentError(`segment ${c.segmentIndex} output ${c.outputS3Uri} is not in the output bucket`);
+          const file = join(dir, `part_${String(c.segmentIndex).padStart(5, '0')}.mp4`);
+          await output.download(uri.key, file, { signal: job.signal });
+          return file;
+        });
+        const final = join(dir, 'final.mp4');
+        const joined = await joinSegments({ ffmpeg, parts, output: final, workDir: dir, signal: job.signal, stallSeconds: config.FFMPEG_STALL_SECONDS });
+        await output.upload(final, finalKey(jobId), 'video/mp4', { signal: job.signal });
+        await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
+        log.info({ event_type: 'reassembly_completed', total_segments: total, frames: joined.frames, duration_seconds: joined.durationSeconds }, `job ${jobId}: final.mp4 of ${total} segments`);
+      });
+    } catch (err) {
+      // Given back, so the retry (or another worker) can take it again.
+      await db.releaseLock(jobId).catch((e: unknown) => log.error({ event_type: 'reassembly_release_failed', err: e }, 'could not release the reassembly lock'));
+      throw err;
+    }
+  }
+
+  return createConsumer<{ jobId: string }>({
+    role: 'reassemble', queue, jobIdOf: (m) => m.jobId,
+    parse: (body) => {
+      const r = parseReassemblyBody(body);
+      return r.ok ? { ok: true, value: { jobId: r.jobId } } : r;
+    },
+    concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
+    heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
+    logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
+    handler: (msg, job) => reassemble(msg.jobId, job),
+  });
+}

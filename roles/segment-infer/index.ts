@@ -1,0 +1,69 @@
+// segment-infer (STEREO-SPOT.md): an S3 ObjectCreated event for segments/… → the key parsed
+// → the job read (a failed or completed job's segment is skipped) → inference writes the
+// output → the output object checked → the SegmentCompletion recorded → the trigger
+// decision for the job → ack. Transient failures are retried; only a permanent one, or the
+// last receive, marks the job failed.
+import type { RoleContext, RoleService } from '../../src/ports.js';
+import type { S3NotificationObject } from '../../src/domain/stereo/s3-notification.js';
+import { parseSegmentKey, segmentOutputKey, segmentOutputUri } from '../../src/domain/stereo/keys.js';
+import { segmentDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
+import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
+import { classifyError, PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
+import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
+import { s3Messages } from '../../src/runtime/stereo/s3-messages.js';
+
+export async function start(ctx: RoleContext): Promise<RoleService> {
+  const { config, ports } = ctx;
+  const [queue, reassembly, db, inference] = await Promise.all([
+    ports.queue('VIDEO_WORKER_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb(), ports.inference(),
+  ]);
+  const output = ports.storage('OUTPUT_BUCKET_NAME');
+  const seconds = ctx.metrics.histogram('rugbyworker_inference_seconds', 'Seconds of inference per segment', ['backend']);
+
+  async function infer(object: S3NotificationObject, job: HandlerContext): Promise<void> {
+    const parsed = parseSegmentKey(object.bucket, object.key);
+    if (!parsed.ok) throw new PermanentError(`not a segment key: ${parsed.reason}`);
+    const { jobId, segmentIndex, totalSegments, mode, segmentS3Uri } = parsed.payload;
+    const log = job.logger.child({ job_id: jobId, segment_index: segmentIndex });
+    const row = await db.getJob(jobId);
+    const decision = segmentDecision(row?.status ?? null);
+    if (decision === 'retry') throw new RetryableError(`job ${jobId} is ${row ? row.status : 'not in the Jobs table'} yet`);
+    if (decision === 'skip') return void log.info({ event_type: 'segment_skipped', status: row?.status }, `job is ${row?.status}; segment skipped`);
+
+    const outputKey = segmentOutputKey(jobId, segmentIndex);
+    const outputUri = segmentOutputUri(output.bucket, jobId, segmentIndex);
+    const started = performance.now();
+    log.info({ event_type: 'inference_started', backend: inference.name, input: segmentS3Uri, output: outputUri }, `segment ${segmentIndex + 1}/${totalSegments}: ${inference.name}`);
+    await inference.process({ inputUri: segmentS3Uri, outputUri, mode, signal: job.signal, logger: log });
+    const took = (performance.now() - started) / 1000;
+    seconds.observe({ backend: inference.name }, took);
+    // The backend said done; the completion is recorded only for an output that is really there.
+    if (!(await output.exists(outputKey))) throw new RetryableError(`${inference.name} inference reported success but ${outputUri} does not exist`);
+    await db.putCompletion({ jobId, segmentIndex, outputS3Uri: outputUri, completedAt: Math.floor(Date.now() / 1000), totalSegments });
+    log.info({ event_type: 'segment_completed', backend: inference.name, inference_seconds: Math.round(took * 1000) / 1000 }, `segment ${segmentIndex + 1}/${totalSegments} done`);
+    await runTrigger({ db, reassembly, logger: log }, jobId);
+  }
+
+  return createConsumer({
+    role: 'segment-infer', queue, parse: s3Messages, concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
+    heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
+    logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
+    handler: async (msg, job) => {
+      if (msg.kind === 'test') return void job.logger.info({ event_type: 's3_test_event' }, 'S3 test event: nothing to do');
+      for (const object of msg.objects) {
+        try {
+          await infer(object, job);
+        } catch (err) {
+          const parsed = parseSegmentKey(object.bucket, object.key);
+          const last = queue.maxReceiveCount !== null && job.message.receiveCount >= queue.maxReceiveCount;
+          // Upstream fails the job on any exception; here only when retrying cannot help.
+          if (parsed.ok && !job.signal.aborted && (classifyError(err) === 'permanent' || last)) {
+            await db.updateJob(parsed.payload.jobId, { status: 'failed' }, statusesBefore('failed'));
+            job.logger.error({ event_type: 'segment_failed', job_id: parsed.payload.jobId, segment_index: parsed.payload.segmentIndex, error_message: (err as Error).message }, `job failed: ${(err as Error).message}`);
+          }
+          throw err;
+        }
+      }
+    },
+  });
+}

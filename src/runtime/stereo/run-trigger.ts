@@ -1,0 +1,67 @@
+// The trigger decision (src/domain/stereo/trigger.ts) carried out through the ports: one
+// function used inline after a segment completion and after chunking_complete, by the
+// reconciler role, and by the Lambda handler. Exactly one reassembly per job follows from
+// the lock's conditional put, whatever the duplicates and races.
+import type { Logger } from 'pino';
+import type { ObjectStore, PipelineDb, Queue } from '../../ports.js';
+import { finalKey } from '../../domain/stereo/keys.js';
+import { reassemblyBody } from '../../domain/stereo/reassembly-message.js';
+import { triggerDecision, type TriggerDecision } from '../../domain/stereo/trigger.js';
+import { statusesBefore } from '../../domain/stereo/job-state.js';
+
+export interface TriggerDeps {
+  db: PipelineDb;
+  reassembly: Queue;
+  /** The output bucket; with it the decision also knows whether final.mp4 exists (reconciler). */
+  output?: ObjectStore;
+  logger: Logger;
+  now?: () => number;
+  sendGraceSeconds?: number;
+  staleSeconds?: number;
+}
+
+export type TriggerOutcome = TriggerDecision['action'] | 'sent' | 'lost_race';
+
+const unixNow = (): number => Math.floor(Date.now() / 1000);
+
+/** Decides for `jobId` and acts; resolves what it did. Errors propagate (the caller retries). */
+export async function runTrigger(deps: TriggerDeps, jobId: string): Promise<TriggerOutcome> {
+  const now = (deps.now ?? unixNow)();
+  const [job, completions, lock, finalExists] = await Promise.all([
+    deps.db.getJob(jobId), deps.db.countCompletions(jobId), deps.db.getLock(jobId),
+    deps.output ? deps.output.exists(finalKey(jobId)) : Promise.resolve(undefined),
+  ]);
+  const decision = triggerDecision({ job, completions, lock, now, finalExists, sendGraceSeconds: deps.sendGraceSeconds, staleSeconds: deps.staleSeconds });
+  const log = deps.logger.child({ job_id: jobId });
+  switch (decision.action) {
+    case 'none':
+      log.debug({ event_type: 'trigger_skipped', reason: decision.reason }, `trigger: ${decision.reason}`);
+      return 'none';
+    case 'complete':
+      await deps.db.updateJob(jobId, { status: 'completed', completedAt: now }, statusesBefore('completed'));
+      log.warn({ event_type: 'trigger_completed_job', reason: decision.reason }, decision.reason);
+      return 'complete';
+    case 'reset':
+      // Only the lock that was seen: a newer one belongs to a live reassembly.
+      if (!(await deps.db.deleteLock(jobId, decision.triggeredAt))) return 'lost_race';
+      log.warn({ event_type: 'reassembly_lock_reset', reason: decision.reason }, decision.reason);
+      return (await putAndSend(deps, jobId, now, log)) ? 'sent' : 'lost_race';
+    case 'resend':
+      await deps.reassembly.send(reassemblyBody(jobId));
+      log.warn({ event_type: 'reassembly_resent', reason: decision.reason }, decision.reason);
+      return 'resend';
+    case 'trigger':
+      return (await putAndSend(deps, jobId, now, log)) ? 'sent' : 'lost_race';
+  }
+}
+
+async function putAndSend(deps: TriggerDeps, jobId: string, now: number, log: Logger): Promise<boolean> {
+  if (!(await deps.db.putLock(jobId, now))) {
+    log.info({ event_type: 'reassembly_already_triggered' }, 'another worker triggered the reassembly first');
+    return false;
+  }
+  // A failed send leaves an untaken lock: the reconciler resends after the grace (lost-job 2).
+  await deps.reassembly.send(reassemblyBody(jobId));
+  log.info({ event_type: 'reassembly_triggered' }, `reassembly of job ${jobId} triggered`);
+  return true;
+}
