@@ -65,11 +65,11 @@ describe('built executables', () => {
       const out = join(work, 'out');
       const r = await runExe(['transcode', clip, '--out', out, '--renditions', '360', '--segment-seconds', '2'], { arch: 'arm64', cwd: work, timeoutMs: 90_000 });
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-      expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(join(out, 'master.m3u8'));
+      expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(join(out, 'index.m3u8'));
       const playlist = readFileSync(join(out, '360p', 'index.m3u8'), 'utf8');
       expect(playlist).toContain('#EXT-X-ENDLIST');
       expect(playlist.split('\n').filter((l) => l.endsWith('.ts'))).toHaveLength(2);
-      expect(existsSync(join(out, 'poster.jpg'))).toBe(true);
+      expect(existsSync(join(out, 'thumbnails', 'storyboard.vtt'))).toBe(true);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

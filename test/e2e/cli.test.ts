@@ -24,9 +24,9 @@ describe('rugbyworker executable', () => {
   });
 
   it('stops on a missing setting with one line naming it (exit 78)', async () => {
-    const r = await runExe(['--role', 'transcode'], { cwd, env: { BUCKET_NAME: 'media', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k' } });
+    const r = await runExe(['--role', 'transcode'], { cwd, env: { SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k' } });
     expect(r.code).toBe(78);
-    expect(r.stderr).toBe('rugbyworker: SQS_QUEUE_URL is required: SQS queue URL (role transcode)\n');
+    expect(r.stderr).toBe('rugbyworker: SQS_TRANSCODE_QUEUE_URL is required: SQS queue URL (or its other name, SQS_QUEUE_URL) (role transcode)\n');
     expect(r.stdout).toBe('');
   });
 
@@ -50,7 +50,7 @@ describe('rugbyworker executable', () => {
   it('a role that cannot start (FFMPEG_PATH is no ffmpeg) exits 78 with one line, instead of idling', async () => {
     const r = await runExe(['--role', 'transcode'], {
       cwd, timeoutMs: 20_000,
-      env: { QUEUE_BACKEND: 'memory', BUCKET_NAME: 'media', SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_SERVICE_ROLE_KEY: 'k', FFMPEG_PATH: '/nonexistent/ffmpeg' },
+      env: { QUEUE_BACKEND: 'memory', SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_SERVICE_ROLE_KEY: 'k', FFMPEG_PATH: '/nonexistent/ffmpeg' },
     });
     expect({ code: r.code, signal: r.signal }).toEqual({ code: 78, signal: null });
     expect(r.stderr).toMatch(/^rugbyworker: FFMPEG_PATH=\/nonexistent\/ffmpeg is not an executable file; [^\n]*\n$/);
@@ -60,18 +60,19 @@ describe('rugbyworker executable', () => {
 
   it('config prints the effective settings with secrets redacted', async () => {
     const secrets = { WASABI_SECRET: 'wasabi-secret-value', SUPABASE_SERVICE_ROLE_KEY: 'service-role-value', AXIOM_API_TOKEN: 'xaat-token-value', AWS_SECRET_ACCESS_KEY: 'aws-secret-value' };
-    const r = await runExe(['config', '--json'], { cwd, env: { ...secrets, BUCKET_NAME: 'media', AXIOM_ENVIRONMENT: 'jetson' } });
+    const r = await runExe(['config', '--json'], { cwd, env: { ...secrets, SUPABASE_ANON_KEY: 'anon-key-value', RC_DEVICE_NAME: 'jetson-01', AXIOM_ENVIRONMENT: 'jetson' } });
     expect(r.code).toBe(0);
     for (const v of Object.values(secrets)) expect(r.stdout).not.toContain(v);
     const shown = JSON.parse(r.stdout);
-    expect(shown).toMatchObject({ BUCKET_NAME: 'media', AXIOM_ENVIRONMENT: 'jetson', WASABI_SECRET: '[REDACTED]', AXIOM_API_TOKEN: '[REDACTED]', SQS_LONG_POLL_WAIT_SECONDS: 20 });
+    expect(r.stdout).not.toContain('anon-key-value');
+    expect(shown).toMatchObject({ SUPABASE_ANON_KEY: '[REDACTED]', RC_DEVICE_NAME: 'jetson-01', AXIOM_ENVIRONMENT: 'jetson', WASABI_SECRET: '[REDACTED]', AXIOM_API_TOKEN: '[REDACTED]', SQS_LONG_POLL_WAIT_SECONDS: 20 });
   });
 
   it('reads a JSON --config file and lets the environment win', async () => {
     const file = join(cwd, 'settings.json');
-    writeFileSync(file, JSON.stringify({ BUCKET_NAME: 'from-file', AWS_REGION: 'eu-west-1' }));
+    writeFileSync(file, JSON.stringify({ HLS_RENDITIONS: '720', AWS_REGION: 'eu-west-1' }));
     const r = await runExe(['config', '--json', '--config', file], { cwd, env: { AWS_REGION: 'us-west-2' } });
-    expect(JSON.parse(r.stdout)).toMatchObject({ BUCKET_NAME: 'from-file', AWS_REGION: 'us-west-2' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ HLS_RENDITIONS: [720], AWS_REGION: 'us-west-2' });
   });
 
   describe('running', () => {
@@ -121,7 +122,7 @@ describe('rugbyworker executable', () => {
       const deadPort = await freePort();
       const env = {
         AWS_ENDPOINT_URL: fauxqs.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
-        SQS_QUEUE_URL: QueueUrl, BUCKET_NAME: 'missing-bucket',
+        SQS_TRANSCODE_QUEUE_URL: QueueUrl, WASABI_ENDPOINT: `http://127.0.0.1:${deadPort}`, WASABI_KEY: 'wk', WASABI_SECRET: 'ws',
         SUPABASE_URL: `http://127.0.0.1:${deadPort}`, SUPABASE_SERVICE_ROLE_KEY: 'k',
       };
       const r = await runExe(['doctor', '--role', 'transcode'], { cwd, env, timeoutMs: 60_000 });
@@ -130,16 +131,16 @@ describe('rugbyworker executable', () => {
       expect(line('ffmpeg')).toMatch(/^✓ ffmpeg: \d+\.\d+.* at \//);
       expect(line('ffmpeg self-test')).toMatch(/^✓ ffmpeg self-test: encoded and read back 1 s of H\.264\/AAC/);
       expect(line('hardware decode')).toMatch(/^✓ hardware decode: software decode; /);
-      expect(line('SQS_QUEUE_URL reachable')).toMatch(/^✓ SQS_QUEUE_URL reachable: 0 waiting, 0 in flight/);
-      expect(line('BUCKET_NAME reachable')).toMatch(/^✗ BUCKET_NAME reachable: bucket missing-bucket does not exist/);
+      expect(line('SQS_TRANSCODE_QUEUE_URL reachable')).toMatch(/^✓ SQS_TRANSCODE_QUEUE_URL reachable: 0 waiting, 0 in flight/);
+      expect(line('WASABI_ENDPOINT reachable')).toMatch(/^✗ WASABI_ENDPOINT reachable: /);
       expect(line('SUPABASE_URL reachable')).toMatch(/^✗ SUPABASE_URL reachable: /);
-      expect(lines.at(-1)).toBe('doctor: 2 problems for roles transcode: BUCKET_NAME reachable, SUPABASE_URL reachable');
+      expect(lines.at(-1)).toBe('doctor: 2 problems for roles transcode: WASABI_ENDPOINT reachable, SUPABASE_URL reachable');
       expect(r.code).toBe(1);
       expect(r.stdout).not.toContain('test\n'); // the secret key value never shows
     }, 90_000);
 
     it('names every missing setting and exits 1', async () => {
-      const r = await runExe(['doctor', '--role', 'cleanup'], { cwd, env: { BUCKET_NAME: 'media' }, timeoutMs: 60_000 });
+      const r = await runExe(['doctor', '--role', 'cleanup'], { cwd, env: { WASABI_REGION: 'us-east-1' }, timeoutMs: 60_000 });
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/^✗ SUPABASE_URL: not set: Supabase project URL \(role cleanup\)$/m);
       expect(r.stdout).toMatch(/^✗ SUPABASE_SERVICE_ROLE_KEY: not set/m);

@@ -31,7 +31,7 @@ async function makeLadder(out: string): Promise<void> {
     '-c:a', 'aac', '-b:a', '96k',
     '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod',
     '-hls_segment_filename', join(out, 'v%v', 'seg_%03d.ts'),
-    '-master_pl_name', 'master.m3u8',
+    '-master_pl_name', 'index.m3u8',
     '-var_stream_map', 'v:0,a:0 v:1,a:1',
     join(out, 'v%v', 'index.m3u8'),
   ], { timeout: 60_000 });
@@ -71,7 +71,7 @@ describe('serveHls + Chromium/hls.js', () => {
   });
 
   it('ffmpeg wrote a master playlist with two renditions', async () => {
-    expect((await readdir(ladder)).sort()).toEqual(['master.m3u8', 'v0', 'v1']);
+    expect((await readdir(ladder)).sort()).toEqual(['index.m3u8', 'v0', 'v1']);
     expect((await readdir(join(ladder, 'v0'))).filter((f) => f.endsWith('.ts'))).toHaveLength(5);
   });
 
@@ -81,7 +81,7 @@ describe('serveHls + Chromium/hls.js', () => {
     const cases: [string, string][] = [
       ['/', 'text/html; charset=utf-8'],
       ['/hls.min.js', 'text/javascript; charset=utf-8'],
-      ['/master.m3u8', 'application/vnd.apple.mpegurl'],
+      ['/index.m3u8', 'application/vnd.apple.mpegurl'],
       ['/v0/index.m3u8', 'application/vnd.apple.mpegurl'],
       ['/v1/seg_000.ts', 'video/mp2t'],
     ];
@@ -91,7 +91,7 @@ describe('serveHls + Chromium/hls.js', () => {
       expect(r.headers['access-control-allow-origin']).toBe('*');
     }
     expect((await get(server.port, '/')).body).toContain('<video id="video" controls muted autoplay playsinline>');
-    expect((await get(server.port, '/master.m3u8')).body).toContain('#EXT-X-STREAM-INF');
+    expect((await get(server.port, '/index.m3u8')).body).toContain('#EXT-X-STREAM-INF');
     expect((await get(server.port, '/v0/missing.ts')).status).toBe(404);
     expect((await get(server.port, '/v0')).status).toBe(404); // a folder is not a file
   });
@@ -119,7 +119,7 @@ describe('serveHls + Chromium/hls.js', () => {
   it('a master playlist whose variants are missing ends in a fatal error, not a hang', async () => {
     const broken = join(work, 'broken');
     await mkdir(broken);
-    await writeFile(join(broken, 'master.m3u8'), [
+    await writeFile(join(broken, 'index.m3u8'), [
       '#EXTM3U',
       '#EXT-X-VERSION:3',
       '#EXT-X-STREAM-INF:BANDWIDTH=1000000,RESOLUTION=640x360,CODECS="avc1.42c01e,mp4a.40.2"',
