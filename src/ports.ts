@@ -229,6 +229,13 @@ export interface PipelineDb {
   releaseLock(jobId: string): Promise<void>;
   /** Deletes the lock (a stale lock's repair); with `triggeredAt`, only that lock. */
   deleteLock(jobId: string, triggeredAt?: number): Promise<boolean>;
+  /**
+   * Moves an untaken lock's triggered_at (and ttl) from `seenTriggeredAt` to `triggeredAt`:
+   * true when this call did, false when the lock is gone, taken or renewed by someone else.
+   * The resend of a lost reassembly message (lost-job 2) renews first, so one resend is made
+   * per grace period, not one per reconciler pass while the message waits in the queue.
+   */
+  renewLock(jobId: string, seenTriggeredAt: number, triggeredAt: number): Promise<boolean>;
 }
 
 /** One segment to convert: the backend reads `inputUri` and writes `outputUri` itself (as SageMaker does). */

@@ -15,6 +15,7 @@ import { locateFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
 import { splitSource } from '../../src/runtime/stereo/media.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
+import { jobLogger } from '../../src/runtime/stereo/log.js';
 import { s3Messages } from '../../src/runtime/stereo/s3-messages.js';
 import { assertFreeSpace, withJobDir } from '../../src/runtime/workdir.js';
 
@@ -30,7 +31,8 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     const parsed = parseInputKey(object.key);
     if (!parsed.ok) throw new PermanentError(`not a source key: ${parsed.reason}`);
     const { jobId } = parsed;
-    const log = job.logger.child({ job_id: jobId });
+    // The consumer bound job_id already (jobIdOf); a second child({ job_id }) wrote the key twice per line.
+    const log = jobLogger(job.logger, jobId);
     const row = await db.getJob(jobId);
     const decision = chunkDecision(row?.status ?? null);
     // No job yet (or one still ingesting): retried, then dead-lettered; no item is ever made for it.
@@ -89,7 +91,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
           if (!(err instanceof UnreadableSource) || job.signal.aborted) throw err;
           const jobId = (parseInputKey(object.key) as { jobId: string }).jobId;
           await db.updateJob(jobId, { status: 'failed' }, statusesBefore('failed'));
-          job.logger.error({ event_type: 'chunking_failed', job_id: jobId, error_message: err.message }, err.message);
+          jobLogger(job.logger, jobId).error({ event_type: 'chunking_failed', error_message: err.message }, err.message);
         }
       }
     },

@@ -10,6 +10,7 @@ import { segmentDecision, statusesBefore } from '../../src/domain/stereo/job-sta
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { classifyError, PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
+import { jobLogger } from '../../src/runtime/stereo/log.js';
 import { s3Messages } from '../../src/runtime/stereo/s3-messages.js';
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
@@ -24,7 +25,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     const parsed = parseSegmentKey(object.bucket, object.key);
     if (!parsed.ok) throw new PermanentError(`not a segment key: ${parsed.reason}`);
     const { jobId, segmentIndex, totalSegments, mode, segmentS3Uri } = parsed.payload;
-    const log = job.logger.child({ job_id: jobId, segment_index: segmentIndex });
+    const log = jobLogger(job.logger, jobId).child({ segment_index: segmentIndex });
     const row = await db.getJob(jobId);
     const decision = segmentDecision(row?.status ?? null);
     if (decision === 'retry') throw new RetryableError(`job ${jobId} is ${row ? row.status : 'not in the Jobs table'} yet`);
@@ -45,7 +46,14 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   }
 
   return createConsumer({
-    role: 'segment-infer', queue, parse: s3Messages, concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
+    role: 'segment-infer', queue, parse: s3Messages,
+    // The segment's job id on the consumer's lines (job_started, job_failed, …), not the message id.
+    jobIdOf: (m) => {
+      if (m.kind !== 'objects' || !m.objects[0]) return '';
+      const parsed = parseSegmentKey(m.objects[0].bucket, m.objects[0].key);
+      return parsed.ok ? parsed.payload.jobId : '';
+    },
+    concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
     heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
     logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
     handler: async (msg, job) => {
@@ -59,7 +67,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
           // Upstream fails the job on any exception; here only when retrying cannot help.
           if (parsed.ok && !job.signal.aborted && (classifyError(err) === 'permanent' || last)) {
             await db.updateJob(parsed.payload.jobId, { status: 'failed' }, statusesBefore('failed'));
-            job.logger.error({ event_type: 'segment_failed', job_id: parsed.payload.jobId, segment_index: parsed.payload.segmentIndex, error_message: (err as Error).message }, `job failed: ${(err as Error).message}`);
+            jobLogger(job.logger, parsed.payload.jobId).error({ event_type: 'segment_failed', segment_index: parsed.payload.segmentIndex, error_message: (err as Error).message }, `job failed: ${(err as Error).message}`);
           }
           throw err;
         }

@@ -363,6 +363,20 @@ export function describePipelineDbConformance(name: string, makeHarness: (logger
         await expect(db.deleteLock(JOB, 12345)).resolves.toBe(true);
       });
 
+      it('renewLock: only the untaken lock last seen, triggered_at and ttl moved; none created', async () => {
+        await expect(db.renewLock(JOB, T0, T0 + 100)).resolves.toBe(false);
+        expect(await h.scan('reassemblyTriggered')).toEqual([]);
+        await db.putLock(JOB, T0);
+        await expect(db.renewLock(JOB, T0 + 1, T0 + 100)).resolves.toBe(false); // not the lock seen
+        await expect(db.renewLock(JOB, T0, T0 + 100)).resolves.toBe(true);
+        await expect(db.renewLock(JOB, T0, T0 + 200)).resolves.toBe(false); // renewed by someone else
+        expect(await h.scan('reassemblyTriggered')).toEqual([{ job_id: JOB, triggered_at: T0 + 100, ttl: T0 + 100 + LOCK_TTL_SECONDS }]);
+        await db.takeLock(JOB, T0 + 110);
+        await expect(db.renewLock(JOB, T0 + 100, T0 + 300)).resolves.toBe(false); // taken
+        await expect(db.getLock(JOB)).resolves.toEqual({ jobId: JOB, triggeredAt: T0 + 100, ttl: T0 + 100 + LOCK_TTL_SECONDS, reassemblyStartedAt: T0 + 110 });
+        await expect(db.renewLock(JOB, T0 + 100, Date.now())).rejects.toThrow(/not milliseconds/);
+      });
+
       it('refuses times that are not whole unix seconds', async () => {
         await expect(db.putLock(JOB, Date.now())).rejects.toThrow(/not milliseconds/);
         await expect(db.putLock(JOB, -1)).rejects.toThrow(RangeError);

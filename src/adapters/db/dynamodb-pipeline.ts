@@ -302,6 +302,20 @@ export class DynamoDbPipelineDb implements PipelineDb {
     }))));
   }
 
+  async renewLock(jobId: string, seenTriggeredAt: number, triggeredAt: number): Promise<boolean> {
+    checkJobId(jobId);
+    if (!Number.isFinite(seenTriggeredAt)) throw new RangeError(`triggered_at must be a number, got ${seenTriggeredAt}`);
+    checkSeconds('triggered_at', triggeredAt);
+    return this.conditional(this.run('reassemblyTriggered', () => this.doc.send(new UpdateCommand({
+      TableName: this.tables.reassemblyTriggered,
+      Key: { [ATTR.jobId]: jobId },
+      UpdateExpression: 'SET #triggered_at = :triggered_at, #ttl = :ttl',
+      ConditionExpression: 'attribute_exists(#job_id) AND #triggered_at = :seen AND attribute_not_exists(#reassembly_started_at)',
+      ExpressionAttributeNames: names('#job_id', '#triggered_at', '#ttl', '#reassembly_started_at'),
+      ExpressionAttributeValues: { ':triggered_at': triggeredAt, ':ttl': triggeredAt + LOCK_TTL_SECONDS, ':seen': seenTriggeredAt },
+    }))));
+  }
+
   // ----- internals --------------------------------------------------------------------
 
   private completionsOf(jobId: string): Pick<QueryCommandInput, 'KeyConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues' | 'ConsistentRead'> {

@@ -424,6 +424,17 @@ export class MemoryPipelineDb implements PipelineDb {
     return true;
   }
 
+  async renewLock(jobId: string, seenTriggeredAt: number, triggeredAt: number): Promise<boolean> {
+    checkJobId(jobId);
+    if (!Number.isFinite(seenTriggeredAt)) throw new RangeError(`triggered_at must be a number, got ${seenTriggeredAt}`);
+    checkSeconds('triggered_at', triggeredAt);
+    const item = this.locks.get(jobId);
+    if (!item || item[ATTR.triggeredAt] !== seenTriggeredAt || has(item, ATTR.reassemblyStartedAt)) return false;
+    item[ATTR.triggeredAt] = triggeredAt;
+    item[ATTR.ttl] = triggeredAt + LOCK_TTL_SECONDS;
+    return true;
+  }
+
   private decode<T>(table: PipelineTable, item: StoredItem, decoder: (item: StoredItem) => Decoded<T>): T {
     const { value, malformed } = decoder(item);
     noteMalformed(this.logger, table, item, malformed);

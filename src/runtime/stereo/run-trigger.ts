@@ -8,6 +8,7 @@ import { finalKey } from '../../domain/stereo/keys.js';
 import { reassemblyBody } from '../../domain/stereo/reassembly-message.js';
 import { triggerDecision, type TriggerDecision } from '../../domain/stereo/trigger.js';
 import { statusesBefore } from '../../domain/stereo/job-state.js';
+import { jobLogger } from './log.js';
 
 export interface TriggerDeps {
   db: PipelineDb;
@@ -32,7 +33,7 @@ export async function runTrigger(deps: TriggerDeps, jobId: string): Promise<Trig
     deps.output ? deps.output.exists(finalKey(jobId)) : Promise.resolve(undefined),
   ]);
   const decision = triggerDecision({ job, completions, lock, now, finalExists, sendGraceSeconds: deps.sendGraceSeconds, staleSeconds: deps.staleSeconds });
-  const log = deps.logger.child({ job_id: jobId });
+  const log = jobLogger(deps.logger, jobId);
   switch (decision.action) {
     case 'none':
       log.debug({ event_type: 'trigger_skipped', reason: decision.reason }, `trigger: ${decision.reason}`);
@@ -47,6 +48,10 @@ export async function runTrigger(deps: TriggerDeps, jobId: string): Promise<Trig
       log.warn({ event_type: 'reassembly_lock_reset', reason: decision.reason }, decision.reason);
       return (await putAndSend(deps, jobId, now, log)) ? 'sent' : 'lost_race';
     case 'resend':
+      // Renewed first: the lock stays untaken until the resent message is received, and
+      // without a new triggered_at every pass in that time (a busy reassembler: minutes)
+      // resent again. Renewed by another reconciler, or taken meanwhile: nothing to send.
+      if (!(await deps.db.renewLock(jobId, decision.triggeredAt, now))) return 'lost_race';
       await deps.reassembly.send(reassemblyBody(jobId));
       log.warn({ event_type: 'reassembly_resent', reason: decision.reason }, decision.reason);
       return 'resend';
