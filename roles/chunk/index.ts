@@ -9,14 +9,14 @@ import type { S3NotificationObject } from '../../src/domain/stereo/s3-notificati
 import { parseInputKey, segmentKey } from '../../src/domain/stereo/keys.js';
 import { chunkDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
 import { calculateInitialTimeout } from '../../src/domain/lease-timeouts.js';
-import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
+import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { locateFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
 import { splitSource } from '../../src/runtime/stereo/media.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
-import { s3Messages } from '../../src/runtime/stereo/s3-messages.js';
+import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
 import { assertFreeSpace, withJobDir } from '../../src/runtime/workdir.js';
 
 const UPLOADS_IN_FLIGHT = 4;
@@ -76,23 +76,18 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     });
   }
 
-  return createConsumer({
-    role: 'chunk', queue, parse: s3Messages, jobIdOf: (m) => m.kind === 'objects' ? (parseInputKey(m.objects[0]?.key ?? '') as { jobId?: string }).jobId ?? '' : '',
-    concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
-    heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
-    logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
-    handler: async (msg, job) => {
-      if (msg.kind === 'test') return void job.logger.info({ event_type: 's3_test_event' }, 'S3 test event: nothing to do');
-      for (const object of msg.objects) {
-        try {
-          await chunk(object, job);
-        } catch (err) {
-          // A source FFmpeg cannot read is the upload's fault: the job fails once, no retry storm.
-          if (!(err instanceof UnreadableSource) || job.signal.aborted) throw err;
-          const jobId = (parseInputKey(object.key) as { jobId: string }).jobId;
-          await db.updateJob(jobId, { status: 'failed' }, statusesBefore('failed'));
-          jobLogger(job.logger, jobId).error({ event_type: 'chunking_failed', error_message: err.message }, err.message);
-        }
+  return consumeS3Objects({
+    role: 'chunk', ctx, queue,
+    jobIdOf: (object) => { const p = parseInputKey(object.key); return p.ok ? p.jobId : ''; },
+    handle: async (object, job) => {
+      try {
+        await chunk(object, job);
+      } catch (err) {
+        // A source FFmpeg cannot read is the upload's fault: the job fails once, no retry storm.
+        if (!(err instanceof UnreadableSource) || job.signal.aborted) throw err;
+        const jobId = (parseInputKey(object.key) as { jobId: string }).jobId;
+        await db.updateJob(jobId, { status: 'failed' }, statusesBefore('failed'));
+        jobLogger(job.logger, jobId).error({ event_type: 'chunking_failed', error_message: err.message }, err.message);
       }
     },
   });

@@ -7,14 +7,14 @@ import type { RoleContext, RoleService } from '../../src/ports.js';
 import type { S3NotificationObject } from '../../src/domain/stereo/s3-notification.js';
 import { parseSegmentKey, segmentOutputKey, segmentOutputUri } from '../../src/domain/stereo/keys.js';
 import { segmentDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
-import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
+import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { classifyError, PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
-import { s3Messages } from '../../src/runtime/stereo/s3-messages.js';
+import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
-  const { config, ports } = ctx;
+  const { ports } = ctx;
   const [queue, reassembly, db, inference] = await Promise.all([
     ports.queue('VIDEO_WORKER_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb(), ports.inference(),
   ]);
@@ -45,32 +45,22 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     await runTrigger({ db, reassembly, logger: log }, jobId);
   }
 
-  return createConsumer({
-    role: 'segment-infer', queue, parse: s3Messages,
+  return consumeS3Objects({
+    role: 'segment-infer', ctx, queue,
     // The segment's job id on the consumer's lines (job_started, job_failed, …), not the message id.
-    jobIdOf: (m) => {
-      if (m.kind !== 'objects' || !m.objects[0]) return '';
-      const parsed = parseSegmentKey(m.objects[0].bucket, m.objects[0].key);
-      return parsed.ok ? parsed.payload.jobId : '';
-    },
-    concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
-    heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
-    logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
-    handler: async (msg, job) => {
-      if (msg.kind === 'test') return void job.logger.info({ event_type: 's3_test_event' }, 'S3 test event: nothing to do');
-      for (const object of msg.objects) {
-        try {
-          await infer(object, job);
-        } catch (err) {
-          const parsed = parseSegmentKey(object.bucket, object.key);
-          const last = queue.maxReceiveCount !== null && job.message.receiveCount >= queue.maxReceiveCount;
-          // Upstream fails the job on any exception; here only when retrying cannot help.
-          if (parsed.ok && !job.signal.aborted && (classifyError(err) === 'permanent' || last)) {
-            await db.updateJob(parsed.payload.jobId, { status: 'failed' }, statusesBefore('failed'));
-            jobLogger(job.logger, parsed.payload.jobId).error({ event_type: 'segment_failed', segment_index: parsed.payload.segmentIndex, error_message: (err as Error).message }, `job failed: ${(err as Error).message}`);
-          }
-          throw err;
+    jobIdOf: (object) => { const p = parseSegmentKey(object.bucket, object.key); return p.ok ? p.payload.jobId : ''; },
+    handle: async (object, job) => {
+      try {
+        await infer(object, job);
+      } catch (err) {
+        const parsed = parseSegmentKey(object.bucket, object.key);
+        const last = queue.maxReceiveCount !== null && job.message.receiveCount >= queue.maxReceiveCount;
+        // Upstream fails the job on any exception; here only when retrying cannot help.
+        if (parsed.ok && !job.signal.aborted && (classifyError(err) === 'permanent' || last)) {
+          await db.updateJob(parsed.payload.jobId, { status: 'failed' }, statusesBefore('failed'));
+          jobLogger(job.logger, parsed.payload.jobId).error({ event_type: 'segment_failed', segment_index: parsed.payload.segmentIndex, error_message: (err as Error).message }, `job failed: ${(err as Error).message}`);
         }
+        throw err;
       }
     },
   });

@@ -1,5 +1,9 @@
-// The consumer's parse for queues fed by S3 notifications: a test event or objects, else invalid (DLQ with the reason).
+// The consumer of a queue fed by S3 notifications (chunking, video-worker): a test event is
+// acked with nothing done, an invalid body goes to the DLQ with the reason, and each object
+// of a notification goes to the role's handler in turn.
+import type { Queue, RoleContext } from '../../ports.js';
 import { parseS3Notification, type S3NotificationObject } from '../../domain/stereo/s3-notification.js';
+import { createConsumer, type Consumer, type HandlerContext } from '../consumer.js';
 import type { ParseResult } from '../validation.js';
 
 export type S3Message = { kind: 'test' } | { kind: 'objects'; objects: S3NotificationObject[] };
@@ -7,4 +11,27 @@ export type S3Message = { kind: 'test' } | { kind: 'objects'; objects: S3Notific
 export function s3Messages(body: string): ParseResult<S3Message> {
   const n = parseS3Notification(body);
   return n.kind === 'invalid' ? { ok: false, reason: n.reason } : { ok: true, value: n };
+}
+
+export function consumeS3Objects(opts: {
+  role: string;
+  ctx: RoleContext;
+  queue: Queue;
+  /** The job an object belongs to, for the consumer's own lines; '' when it has none. */
+  jobIdOf: (object: S3NotificationObject) => string;
+  handle: (object: S3NotificationObject, job: HandlerContext) => Promise<void>;
+}): Consumer {
+  const { ctx } = opts;
+  const { config } = ctx;
+  return createConsumer<S3Message>({
+    role: opts.role, queue: opts.queue, parse: s3Messages,
+    jobIdOf: (m) => (m.kind === 'objects' && m.objects[0] ? opts.jobIdOf(m.objects[0]) : ''),
+    concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
+    heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
+    logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
+    handler: async (msg, job) => {
+      if (msg.kind === 'test') return void job.logger.info({ event_type: 's3_test_event' }, 'S3 test event: nothing to do');
+      for (const object of msg.objects) await opts.handle(object, job);
+    },
+  });
 }
