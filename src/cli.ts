@@ -283,11 +283,11 @@ async function chooseInference(config: Config, storeOf: (bucket: string) => Obje
       return new StubInference(storeOf);
     }
     case 'ffmpeg': {
-      const [{ FfmpegInference }, { locateFfmpeg }] = await Promise.all([import('./adapters/inference/ffmpeg.js'), import('./runtime/ffmpeg/index.js')]);
-      let ffmpeg: ReturnType<typeof locateFfmpeg> | undefined;
+      const [{ FfmpegInference }, { locateConfiguredFfmpeg }] = await Promise.all([import('./adapters/inference/ffmpeg.js'), import('./runtime/ffmpeg/index.js')]);
+      let ffmpeg: ReturnType<typeof locateConfiguredFfmpeg> | undefined;
       return new FfmpegInference({
         storeOf, workDir: config.WORK_DIR, stallSeconds: config.FFMPEG_STALL_SECONDS,
-        ffmpeg: () => (ffmpeg ??= locateFfmpeg({ FFMPEG_PATH: config.FFMPEG_PATH || undefined, FFPROBE_PATH: config.FFPROBE_PATH || undefined, PATH: process.env.PATH })),
+        ffmpeg: () => (ffmpeg ??= locateConfiguredFfmpeg(config)),
       });
     }
     case 'http': {

@@ -11,7 +11,7 @@ import { chunkDecision, statusesBefore } from '../../src/domain/stereo/job-state
 import { calculateInitialTimeout } from '../../src/domain/lease-timeouts.js';
 import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
-import { locateFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
+import { locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
 import { splitSource } from '../../src/runtime/stereo/media.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
@@ -25,7 +25,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   const { config, ports } = ctx;
   const [queue, reassembly, db] = await Promise.all([ports.queue('CHUNKING_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb()]);
   const input = ports.storage('INPUT_BUCKET_NAME');
-  const ffmpeg = await locateFfmpeg({ FFMPEG_PATH: config.FFMPEG_PATH || undefined, FFPROBE_PATH: config.FFPROBE_PATH || undefined, PATH: process.env.PATH });
+  const ffmpeg = await locateConfiguredFfmpeg(config);
 
   async function chunk(object: S3NotificationObject, job: HandlerContext): Promise<void> {
     const parsed = parseInputKey(object.key);

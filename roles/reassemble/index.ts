@@ -10,19 +10,19 @@ import { parseReassemblyBody } from '../../src/domain/stereo/reassembly-message.
 import { reassemblyDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
-import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
+import { locateConfiguredFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
 import { joinSegments } from '../../src/runtime/stereo/media.js';
 import { withJobDir } from '../../src/runtime/workdir.js';
+import { unixSeconds as unixNow } from '../../src/runtime/clock.js';
 
 const DOWNLOADS_IN_FLIGHT = 4;
-const unixNow = (): number => Math.floor(Date.now() / 1000);
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
   const { config, ports } = ctx;
   const [queue, db] = await Promise.all([ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb()]);
   const output = ports.storage('OUTPUT_BUCKET_NAME');
-  const ffmpeg = await locateFfmpeg({ FFMPEG_PATH: config.FFMPEG_PATH || undefined, FFPROBE_PATH: config.FFPROBE_PATH || undefined, PATH: process.env.PATH });
+  const ffmpeg = await locateConfiguredFfmpeg(config);
 
   async function reassemble(jobId: string, job: HandlerContext): Promise<void> {
     const log = job.logger;

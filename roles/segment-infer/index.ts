@@ -9,6 +9,7 @@ import { parseSegmentKey, segmentOutputKey, segmentOutputUri } from '../../src/d
 import { segmentDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
 import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { classifyError, PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
+import { unixSeconds } from '../../src/runtime/clock.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
 import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
@@ -40,7 +41,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     seconds.observe({ backend: inference.name }, took);
     // The backend said done; the completion is recorded only for an output that is really there.
     if (!(await output.exists(outputKey))) throw new RetryableError(`${inference.name} inference reported success but ${outputUri} does not exist`);
-    await db.putCompletion({ jobId, segmentIndex, outputS3Uri: outputUri, completedAt: Math.floor(Date.now() / 1000), totalSegments });
+    await db.putCompletion({ jobId, segmentIndex, outputS3Uri: outputUri, completedAt: unixSeconds(), totalSegments });
     log.info({ event_type: 'segment_completed', backend: inference.name, inference_seconds: Math.round(took * 1000) / 1000 }, `segment ${segmentIndex + 1}/${totalSegments} done`);
     await runTrigger({ db, reassembly, logger: log }, jobId);
   }

@@ -14,7 +14,7 @@ import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
 import { renditionsFor } from '../../src/domain/hls-ladder.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError } from '../../src/runtime/consumer-errors.js';
-import { cachedHwDecode, locateFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
+import { cachedHwDecode, locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import { assertFreeSpace, sweepStaleJobDirs, withJobDir } from '../../src/runtime/workdir.js';
 import { invalidInput, step, TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
@@ -37,7 +37,7 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
   const { config, ports, logger } = ctx;
   const queue = await ports.queue('SQS_TRANSCODE_QUEUE_URL');
   const db = ports.mediaDb();
-  const ffmpeg = await locateFfmpeg({ FFMPEG_PATH: config.FFMPEG_PATH || undefined, FFPROBE_PATH: config.FFPROBE_PATH || undefined, PATH: process.env.PATH });
+  const ffmpeg = await locateConfiguredFfmpeg(config);
   const hw = await cachedHwDecode(ffmpeg);
   logger.info({ event_type: 'transcode_ready', decode: hw.kind, reason: hw.reason }, `transcode: ${hw.kind === 'none' ? 'software' : hw.kind} decode`);
   const swept = await sweepStaleJobDirs(config.WORK_DIR);

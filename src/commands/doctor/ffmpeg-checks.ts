@@ -3,13 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../runtime/config/schema.js';
-import { cachedHwDecode, ffmpegVersion, locateFfmpeg, probe, runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
+import { cachedHwDecode, ffmpegVersion, locateConfiguredFfmpeg, probe, runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
 import { oneLine, timed, type CheckResult } from './check.js';
 
 export async function ffmpegChecks(config: Config, env: Readonly<Record<string, string | undefined>>, required: boolean): Promise<CheckResult[]> {
   let bins: FfmpegBinaries;
   try {
-    bins = await locateFfmpeg({ FFMPEG_PATH: config.FFMPEG_PATH || undefined, FFPROBE_PATH: config.FFPROBE_PATH || undefined, PATH: env.PATH });
+    bins = await locateConfiguredFfmpeg(config, env.PATH);
   } catch (err) {
     return [{ name: 'ffmpeg', ok: false, required, detail: oneLine(err) }];
   }

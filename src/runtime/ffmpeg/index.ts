@@ -1,6 +1,6 @@
 export { FfmpegError, FfmpegNotFoundError } from './errors.js';
 export type { FfmpegErrorInit, FfmpegFailureReason } from './errors.js';
-export { locateFfmpeg, ffmpegVersion, parseVersion } from './locate.js';
+export { locateConfiguredFfmpeg, locateFfmpeg, ffmpegVersion, parseVersion } from './locate.js';
 export type { FfmpegBinaries, FfmpegEnv } from './locate.js';
 export { probe, parseProbeJson } from './probe.js';
 export type { ProbeOptions, ProbeResult, StreamInfo } from './probe.js';

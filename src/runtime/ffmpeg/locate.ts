@@ -67,3 +67,8 @@ export function parseVersion(versionOutput: string): string {
   if (!match?.[1]) throw new Error(`unrecognised version output: ${versionOutput.split('\n')[0] ?? ''}`);
   return match[1];
 }
+
+/** The binaries the configuration names (FFMPEG_PATH/FFPROBE_PATH, empty = unset), else from PATH. */
+export function locateConfiguredFfmpeg(config: { FFMPEG_PATH: string; FFPROBE_PATH: string }, path: string | undefined = process.env.PATH): Promise<FfmpegBinaries> {
+  return locateFfmpeg({ FFMPEG_PATH: config.FFMPEG_PATH || undefined, FFPROBE_PATH: config.FFPROBE_PATH || undefined, PATH: path });
+}

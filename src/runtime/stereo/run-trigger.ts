@@ -9,6 +9,7 @@ import { reassemblyBody } from '../../domain/stereo/reassembly-message.js';
 import { triggerDecision, type TriggerDecision } from '../../domain/stereo/trigger.js';
 import { statusesBefore } from '../../domain/stereo/job-state.js';
 import { jobLogger } from './log.js';
+import { unixSeconds as unixNow } from '../clock.js';
 
 export interface TriggerDeps {
   db: PipelineDb;
@@ -23,7 +24,6 @@ export interface TriggerDeps {
 
 export type TriggerOutcome = TriggerDecision['action'] | 'sent' | 'lost_race';
 
-const unixNow = (): number => Math.floor(Date.now() / 1000);
 
 /** Decides for `jobId` and acts; resolves what it did. Errors propagate (the caller retries). */
 export async function runTrigger(deps: TriggerDeps, jobId: string): Promise<TriggerOutcome> {
