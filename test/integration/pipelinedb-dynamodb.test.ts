@@ -11,7 +11,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DbError } from '../../src/adapters/db/db-error.js';
 import { DynamoDbPipelineDb, createDynamoDbClient } from '../../src/adapters/db/dynamodb-pipeline.js';
-import type { StoredItem } from '../../src/adapters/db/memory-pipeline.js';
+import type { StoredItem } from '../../src/adapters/db/stereo-items.js';
 import { awsOptions } from '../../src/adapters/aws/client-config.js';
 import type { Config } from '../../src/runtime/config/schema.js';
 import { awsTestClientConfig, freePort, startDynalite } from '../helpers/servers.js';

@@ -5,7 +5,7 @@
 import { beforeEach, afterEach, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import type { PipelineTable, StoredItem } from '../../src/adapters/db/memory-pipeline.js';
+import type { PipelineTable, StoredItem } from '../../src/adapters/db/stereo-items.js';
 import { LOCK_TTL_SECONDS } from '../../src/domain/stereo/records.js';
 import type { PipelineDb, SegmentCompletion } from '../../src/ports.js';
 

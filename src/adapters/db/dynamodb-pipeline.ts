@@ -41,8 +41,8 @@ import { DbError } from './db-error.js';
 import {
   ATTR, JOBS_BY_STATUS_CREATED, TABLE_SETTINGS, checkCompletion, checkJobChange, checkJobId, checkSeconds, completionFromItem, jobFromItem,
   lockFromItem, noteMalformed,
-} from './memory-pipeline.js';
-import type { Decoded, JobChange, PipelineTable, StoredItem } from './memory-pipeline.js';
+} from './stereo-items.js';
+import type { Decoded, JobChange, PipelineTable, StoredItem } from './stereo-items.js';
 
 export interface PipelineTableNames {
   /** JOBS_TABLE_NAME */
