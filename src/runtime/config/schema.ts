@@ -82,6 +82,8 @@ export const schema = {
   REASSEMBLY_STALE_SECONDS: { doc: 'A reassembly started longer ago than this without final.mp4 is given up and triggered again.', format: 'seconds-1-86400', default: 1800, env: 'REASSEMBLY_STALE_SECONDS' },
   SAGEMAKER_ENDPOINT_NAME: { doc: 'SageMaker endpoint (INFERENCE_BACKEND=sagemaker).', format: String, default: '', env: 'SAGEMAKER_ENDPOINT_NAME' },
   SAGEMAKER_REGION: { doc: 'Region of the SageMaker endpoint; defaults to AWS_REGION.', format: String, default: '', env: 'SAGEMAKER_REGION' },
+  SAGEMAKER_ASYNC: { doc: 'true: SageMaker asynchronous inference (InvokeEndpointAsync, no 60 s limit): the request JSON goes to the output bucket and the worker waits for the output or failure object.', format: 'bool-string', default: false, env: 'SAGEMAKER_ASYNC' },
+  SAGEMAKER_ASYNC_TIMEOUT_SECONDS: { doc: 'Longest wait for an asynchronous SageMaker result (also sent as its InvocationTimeoutSeconds, at most 3600).', format: 'seconds-1-86400', default: 3600, env: 'SAGEMAKER_ASYNC_TIMEOUT_SECONDS' },
   INFERENCE_HTTP_URL: { doc: 'Base URL of the inference server (INFERENCE_BACKEND=http); POSTs go to /invocations.', format: 'optional-http-url', default: '', env: 'INFERENCE_HTTP_URL' },
 } satisfies Schema<Record<string, unknown>>;
 
