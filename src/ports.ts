@@ -16,6 +16,8 @@ export interface QueueMessage {
   readonly receiveCount: number;
   /** Adapter-specific handle of this delivery (SQS receipt handle, Redis entry id). */
   readonly receipt: string;
+  /** When the message was sent, ms since the epoch (SQS SentTimestamp); absent when unknown. */
+  readonly sentAt?: number;
 }
 
 export interface DeadLetter {

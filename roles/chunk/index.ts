@@ -17,6 +17,7 @@ import { splitSource } from '../../src/runtime/stereo/media.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
 import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
+import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
 import { assertFreeSpace, withJobDir } from '../../src/runtime/workdir.js';
 
 const UPLOADS_IN_FLIGHT = 4;
@@ -26,6 +27,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   const [queue, reassembly, db] = await Promise.all([ports.queue('CHUNKING_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb()]);
   const input = ports.storage('INPUT_BUCKET_NAME');
   const ffmpeg = await locateConfiguredFfmpeg(config);
+  const counts = stereoMetrics(ctx.metrics, 'chunk', ['chunked', 'failed']);
 
   async function chunk(object: S3NotificationObject, job: HandlerContext): Promise<void> {
     const parsed = parseInputKey(object.key);
@@ -70,6 +72,8 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       // Each upload fires a video-worker event: inference starts before chunking is recorded.
       await mapLimit(parts, UPLOADS_IN_FLIGHT, (file, i) => input.upload(file, segmentKey({ jobId, segmentIndex: i, totalSegments: total, mode }), 'video/mp4', { signal: job.signal }));
       await db.updateJob(jobId, { status: 'chunking_complete', totalSegments: total }, statusesBefore('chunking_complete'));
+      counts.segments.inc(total);
+      counts.jobs('chunked').inc();
       log.info({ event_type: 'chunking_completed', total_segments: total, mode }, `job ${jobId} chunked into ${total} segments`);
       // Every completion may have landed before chunking_complete did: decide now (lost-job 1).
       await runTrigger({ db, reassembly, logger: log }, jobId);
@@ -86,7 +90,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
         // A source FFmpeg cannot read is the upload's fault: the job fails once, no retry storm.
         if (!(err instanceof UnreadableSource) || job.signal.aborted) throw err;
         const jobId = (parseInputKey(object.key) as { jobId: string }).jobId;
-        await db.updateJob(jobId, { status: 'failed' }, statusesBefore('failed'));
+        if ((await db.updateJob(jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
         jobLogger(job.logger, jobId).error({ event_type: 'chunking_failed', error_message: err.message }, err.message);
       }
     },

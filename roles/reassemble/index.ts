@@ -15,6 +15,7 @@ import { mapLimit } from '../../src/runtime/parallel.js';
 import { joinSegments } from '../../src/runtime/stereo/media.js';
 import { withJobDir } from '../../src/runtime/workdir.js';
 import { unixSeconds as unixNow } from '../../src/runtime/clock.js';
+import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
 
 const DOWNLOADS_IN_FLIGHT = 4;
 
@@ -23,6 +24,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   const [queue, db] = await Promise.all([ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb()]);
   const output = ports.storage('OUTPUT_BUCKET_NAME');
   const ffmpeg = await locateConfiguredFfmpeg(config);
+  const counts = stereoMetrics(ctx.metrics, 'reassemble', ['completed']);
 
   async function reassemble(jobId: string, job: HandlerContext): Promise<void> {
     const log = job.logger;
@@ -51,6 +53,8 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
         const joined = await joinSegments({ ffmpeg, parts, output: final, workDir: dir, signal: job.signal, stallSeconds: config.FFMPEG_STALL_SECONDS });
         await output.upload(final, finalKey(jobId), 'video/mp4', { signal: job.signal });
         await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
+        counts.segments.inc(total);
+        counts.jobs('completed').inc();
         log.info({ event_type: 'reassembly_completed', total_segments: total, frames: joined.frames, duration_seconds: joined.durationSeconds }, `job ${jobId}: final.mp4 of ${total} segments`);
       });
     } catch (err) {

@@ -13,6 +13,7 @@ import { unixSeconds } from '../../src/runtime/clock.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
 import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
+import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
   const { ports } = ctx;
@@ -20,6 +21,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     ports.queue('VIDEO_WORKER_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb(), ports.inference(),
   ]);
   const output = ports.storage('OUTPUT_BUCKET_NAME');
+  const counts = stereoMetrics(ctx.metrics, 'segment-infer', ['failed']);
   const seconds = ctx.metrics.histogram('rugbyworker_inference_seconds', 'Seconds of inference per segment', ['backend']);
 
   async function infer(object: S3NotificationObject, job: HandlerContext): Promise<void> {
@@ -42,6 +44,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     // The backend said done; the completion is recorded only for an output that is really there.
     if (!(await output.exists(outputKey))) throw new RetryableError(`${inference.name} inference reported success but ${outputUri} does not exist`);
     await db.putCompletion({ jobId, segmentIndex, outputS3Uri: outputUri, completedAt: unixSeconds(), totalSegments });
+    counts.segments.inc();
     log.info({ event_type: 'segment_completed', backend: inference.name, inference_seconds: Math.round(took * 1000) / 1000 }, `segment ${segmentIndex + 1}/${totalSegments} done`);
     await runTrigger({ db, reassembly, logger: log }, jobId);
   }
@@ -58,7 +61,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
         const last = queue.maxReceiveCount !== null && job.message.receiveCount >= queue.maxReceiveCount;
         // Upstream fails the job on any exception; here only when retrying cannot help.
         if (parsed.ok && !job.signal.aborted && (classifyError(err) === 'permanent' || last)) {
-          await db.updateJob(parsed.payload.jobId, { status: 'failed' }, statusesBefore('failed'));
+          if ((await db.updateJob(parsed.payload.jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
           jobLogger(job.logger, parsed.payload.jobId).error({ event_type: 'segment_failed', segment_index: parsed.payload.segmentIndex, error_message: (err as Error).message }, `job failed: ${(err as Error).message}`);
         }
         throw err;

@@ -13,6 +13,8 @@ export interface ConsumerMetrics {
   inFlight: Gauge.Internal<string>;
   /** Labels `role` and `outcome` (succeeded, failed, lease_lost, aborted). */
   duration: Histogram<string>;
+  /** Seconds from the send to the first receive, where the queue tells the send time. */
+  queueLag: Histogram.Internal<string>;
 }
 
 /** Every series exists at 0 from the start, so dashboards show the role before its first job. */
@@ -34,5 +36,6 @@ export function consumerMetrics(metrics: Metrics, role: string): ConsumerMetrics
     leaseLost: counter('jobs_lease_lost_total', 'Jobs abandoned because their lease was lost'),
     inFlight,
     duration: metrics.histogram('job_duration_seconds', 'Job duration from receive to outcome', ['role', 'outcome']),
+    queueLag: metrics.histogram('queue_lag_seconds', 'Seconds a message waited in the queue before its first receive', ['role']).labels(labels),
   };
 }

@@ -253,6 +253,8 @@ class QueueConsumer<T> implements Consumer {
     this.#jobs.add(job);
     this.#metrics.received.inc();
     this.#metrics.inFlight.inc();
+    // Redeliveries would count retry delays and leases as waiting: the first receive only.
+    if (message.sentAt !== undefined && message.receiveCount === 1) this.#metrics.queueLag.observe(Math.max(0, Date.now() - message.sentAt) / 1000);
     job.settled = this.#process(job).then(
       // An aborted job leaves when #abortAtDeadline has released its message: finishing it
       // here, as its handler returns, would let stop() (and the process) end before the release.
@@ -292,7 +294,8 @@ class QueueConsumer<T> implements Consumer {
     const value = parsed.value;
     job.jobId = this.#jobIdOf(value, message);
     const logger = this.#logger.child({ job_id: job.jobId, message_id: message.id });
-    logger.info({ event_type: 'job_started', receive_count: message.receiveCount }, `${role}: job ${job.jobId} started`);
+    const lag = message.sentAt === undefined ? {} : { queue_lag_seconds: round(Math.max(0, Date.now() - message.sentAt) / 1000) };
+    logger.info({ event_type: 'job_started', receive_count: message.receiveCount, ...lag }, `${role}: job ${job.jobId} started`);
 
     let outcome: Outcome;
     try {

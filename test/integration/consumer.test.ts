@@ -129,6 +129,8 @@ describe('consumer outcomes', () => {
     expect(json.counters.jobs_succeeded_total).toEqual({ 'role=video': 12 });
     expect(json.gauges.jobs_in_flight).toEqual({ 'role=video': 0 });
     expect(json.durations.job_duration_seconds?.count).toBe(12);
+    expect(json.durations.queue_lag_seconds?.count).toBe(12);
+    expect(h.events('job_started').every((l) => typeof l.queue_lag_seconds === 'number' && l.queue_lag_seconds >= 0)).toBe(true);
   });
 
   it('dead-letters invalid JSON and schema-invalid bodies once, with the reason, never calling the handler', async () => {
@@ -180,6 +182,8 @@ describe('consumer outcomes', () => {
     expect(json.counters.jobs_retried_total).toEqual({ 'role=video': 1 });
     expect(json.counters.jobs_failed_total).toEqual({ 'role=video': 1 });
     expect(json.counters.jobs_succeeded_total).toEqual({ 'role=video': 1 });
+    // The redelivery's wait includes the retry delay: only the first receive counts as queue lag.
+    expect(json.durations.queue_lag_seconds?.count).toBe(1);
   });
 
   it('dead-letters a PermanentError at once with its reason', async () => {

@@ -77,10 +77,14 @@ export function describeQueueConformance(
     }, 30_000);
 
     it('send, receive, ack: the message is delivered once and gone afterwards', async () => {
+      const before = Date.now();
       await q.send('{"n":1}');
       const m = await receiveOne(q);
       expect(m.body).toBe('{"n":1}');
       expect(m.receiveCount).toBe(1);
+      // The send time, for the queue-lag metric: the server's clock, so allow it a second's skew.
+      expect(m.sentAt).toBeGreaterThanOrEqual(before - 1000);
+      expect(m.sentAt).toBeLessThanOrEqual(Date.now() + 1000);
       expect(typeof m.id).toBe('string');
       expect(m.receipt).not.toBe('');
       await q.ack(m);

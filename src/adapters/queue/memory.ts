@@ -19,6 +19,8 @@ interface Entry {
   readonly id: string;
   readonly body: string;
   receiveCount: number;
+  /** Wall-clock ms of the send (QueueMessage.sentAt), not `now()`'s clock, which tests may fake. */
+  readonly sentAt: number;
   /** ms on `now()`'s clock when it may be delivered (again). */
   visibleAt: number;
   /** Receipt of the current delivery; null before the first one. */
@@ -93,7 +95,7 @@ export class MemoryQueue implements Queue {
   async send(body: string, opts?: { delaySeconds?: number }): Promise<void> {
     if (this.closed) throw new Error(`queue ${this.name} is closed`);
     const id = randomUUID();
-    this.entries.set(id, { id, body, receiveCount: 0, visibleAt: this.now() + Math.max(0, opts?.delaySeconds ?? 0) * 1000, receipt: null });
+    this.entries.set(id, { id, body, receiveCount: 0, sentAt: Date.now(), visibleAt: this.now() + Math.max(0, opts?.delaySeconds ?? 0) * 1000, receipt: null });
     this.wake();
   }
 
@@ -105,7 +107,7 @@ export class MemoryQueue implements Queue {
     const moved = this.dlq.splice(0);
     const at = this.now();
     // Back in the main queue as new messages: the receive count starts again.
-    for (const d of moved) this.entries.set(d.id, { id: d.id, body: d.body, receiveCount: 0, visibleAt: at, receipt: null });
+    for (const d of moved) this.entries.set(d.id, { id: d.id, body: d.body, receiveCount: 0, sentAt: Date.now(), visibleAt: at, receipt: null });
     if (moved.length > 0) this.wake();
     return moved.length;
   }
@@ -139,7 +141,7 @@ export class MemoryQueue implements Queue {
       entry.receiveCount += 1;
       entry.receipt = `${entry.id}:${entry.receiveCount}:${randomUUID()}`;
       entry.visibleAt = at + visibilityMs;
-      out.push({ id: entry.id, body: entry.body, receiveCount: entry.receiveCount, receipt: entry.receipt });
+      out.push({ id: entry.id, body: entry.body, receiveCount: entry.receiveCount, receipt: entry.receipt, sentAt: entry.sentAt });
     }
     return out;
   }

@@ -395,7 +395,9 @@ export class RedisStreamQueue implements Queue {
 }
 
 function toMessage(id: string, body: string, count: number): QueueMessage {
-  return { id, body, receiveCount: count, receipt: encodeReceipt(id, count) };
+  // An entry id is "<ms>-<seq>": the time it entered the stream (a delayed send: when it became due).
+  const sentAt = Number.parseInt(id, 10);
+  return { id, body, receiveCount: count, receipt: encodeReceipt(id, count), ...(sentAt > 0 ? { sentAt } : {}) };
 }
 
 function bodyOf(fields: unknown[]): string {

@@ -44,7 +44,11 @@ export function parseRedrivePolicy(raw: string | undefined): RedrivePolicy | nul
 export function toQueueMessage(m: Message): QueueMessage | null {
   if (!m.MessageId || !m.ReceiptHandle) return null;
   const count = Number.parseInt(m.Attributes?.ApproximateReceiveCount ?? '', 10);
-  return { id: m.MessageId, body: m.Body ?? '', receiveCount: Number.isFinite(count) && count > 0 ? count : 1, receipt: m.ReceiptHandle };
+  const sentAt = Number.parseInt(m.Attributes?.SentTimestamp ?? '', 10);
+  return {
+    id: m.MessageId, body: m.Body ?? '', receiveCount: Number.isFinite(count) && count > 0 ? count : 1, receipt: m.ReceiptHandle,
+    ...(Number.isFinite(sentAt) && sentAt > 0 ? { sentAt } : {}),
+  };
 }
 
 /** A message peeked from the DLQ; the reason is known only when this adapter put it there. */

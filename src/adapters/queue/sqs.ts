@@ -140,7 +140,7 @@ export class SqsQueue implements Queue {
           MaxNumberOfMessages: size,
           WaitTimeSeconds: i === 0 ? wait : 0,
           VisibilityTimeout: visibility,
-          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
         }),
       ),
     );
