@@ -3,6 +3,7 @@
 // Connection errors and 5xx are retried with backoff here; a 4xx is the request's fault.
 import type { Inference, InferenceRequest } from '../../ports.js';
 import { backoffDelayMs } from '../../domain/backoff.js';
+import { inferenceRequestJson } from '../../domain/stereo/inference-request.js';
 import { PermanentError } from '../../runtime/consumer-errors.js';
 import { sleep } from '../../runtime/retry.js';
 
@@ -22,7 +23,7 @@ export class HttpInference implements Inference {
   }
 
   async process(req: InferenceRequest): Promise<void> {
-    const body = JSON.stringify({ s3_input_uri: req.inputUri, s3_output_uri: req.outputUri, mode: req.mode });
+    const body = inferenceRequestJson(req);
     const attempts = this.opts.attempts ?? 4;
     for (let attempt = 1; ; attempt++) {
       let problem: string;
