@@ -225,10 +225,19 @@ export interface PipelineDb {
   getLock(jobId: string): Promise<ReassemblyLock | null>;
   /** The conditional put: true when this call created the lock, false when one stands. */
   putLock(jobId: string, triggeredAt: number): Promise<boolean>;
-  /** Sets reassembly_started_at on a lock that has none: true when this call took the job. */
-  takeLock(jobId: string, startedAt: number): Promise<boolean>;
-  /** Removes reassembly_started_at (a failed reassembly gives the job back). */
-  releaseLock(jobId: string): Promise<void>;
+  /**
+   * Sets reassembly_started_at on a lock that has none, or (with `staleBefore`) whose
+   * reassembly_started_at is older than that (its holder stopped refreshing it: dead).
+   * True when this call took the job.
+   */
+  takeLock(jobId: string, startedAt: number, opts?: { staleBefore?: number }): Promise<boolean>;
+  /**
+   * The holder's heartbeat: moves reassembly_started_at from `seenStartedAt` to `startedAt`.
+   * False when the lock is gone or another reassembly took it over (the holder must stop).
+   */
+  refreshLock(jobId: string, seenStartedAt: number, startedAt: number): Promise<boolean>;
+  /** Removes reassembly_started_at (a failed reassembly gives the job back); with `startedAt`, only its own. */
+  releaseLock(jobId: string, startedAt?: number): Promise<void>;
   /** Deletes the lock (a stale lock's repair); with `triggeredAt`, only that lock. */
   deleteLock(jobId: string, triggeredAt?: number): Promise<boolean>;
   /**

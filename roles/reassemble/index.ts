@@ -2,7 +2,8 @@
 // lock (not taken: someone else has it) → the segment outputs downloaded in parallel, in
 // index order → a frame-exact join, checked → final.mp4 uploaded (faststart, multipart) →
 // completed + completed_at → ack. A failure after taking the job gives it back (the
-// lock's reassembly_started_at removed) before the message is retried (lost-job 3).
+// lock's reassembly_started_at removed) before the message is retried (lost-job 3); a
+// worker killed mid-way stops refreshing the lock, and its redelivered message takes it over.
 import { join } from 'node:path';
 import type { RoleContext, RoleService } from '../../src/ports.js';
 import { finalKey, parseS3Uri } from '../../src/domain/stereo/keys.js';
@@ -16,6 +17,8 @@ import { joinSegments } from '../../src/runtime/stereo/media.js';
 import { withJobDir } from '../../src/runtime/workdir.js';
 import { unixSeconds as unixNow } from '../../src/runtime/clock.js';
 import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
+import { holdLock } from '../../src/runtime/stereo/lock-holder.js';
+import { reassemblyLockTiming } from '../../src/domain/stereo/reassembly-lock.js';
 
 const DOWNLOADS_IN_FLIGHT = 4;
 
@@ -25,6 +28,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   const output = ports.storage('OUTPUT_BUCKET_NAME');
   const ffmpeg = await locateConfiguredFfmpeg(config);
   const counts = stereoMetrics(ctx.metrics, 'reassemble', ['completed']);
+  const lockTiming = reassemblyLockTiming(config.HEARTBEAT_INTERVAL_SECONDS, config.HEARTBEAT_EXTENSION_SECONDS);
 
   async function reassemble(jobId: string, job: HandlerContext): Promise<void> {
     const log = job.logger;
@@ -36,7 +40,16 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
       return void log.info({ event_type: 'reassembly_skipped', reason: 'final.mp4 exists' }, 'final.mp4 already there; job marked completed');
     }
-    if (!(await db.takeLock(jobId, unixNow()))) return void log.info({ event_type: 'reassembly_skipped', reason: 'taken' }, 'another reassembly has this job');
+    const held = await db.getLock(jobId);
+    const startedAt = unixNow();
+    if (!(await db.takeLock(jobId, startedAt, { staleBefore: startedAt - lockTiming.takeoverSeconds }))) {
+      return void log.info({ event_type: 'reassembly_skipped', reason: 'taken' }, 'another reassembly has this job');
+    }
+    if (held?.reassemblyStartedAt != null) {
+      log.warn({ event_type: 'reassembly_taken_over', last_refreshed_at: held.reassemblyStartedAt }, `the reassembly holding this job stopped ${startedAt - held.reassemblyStartedAt} s ago; taking it over`);
+    }
+    const hold = holdLock({ db, jobId, startedAt, refreshSeconds: lockTiming.refreshSeconds, logger: log });
+    const signal = AbortSignal.any([job.signal, hold.signal]);
     try {
       const total = row.totalSegments ?? 0;
       const completions = (await db.completions(jobId)).filter((c) => c.segmentIndex < total);
@@ -46,21 +59,24 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
           const uri = parseS3Uri(c.outputS3Uri);
           if (!uri.ok || uri.bucket !== output.bucket) throw new PermanentError(`segment ${c.segmentIndex} output ${c.outputS3Uri} is not in the output bucket`);
           const file = join(dir, `part_${String(c.segmentIndex).padStart(5, '0')}.mp4`);
-          await output.download(uri.key, file, { signal: job.signal });
+          await output.download(uri.key, file, { signal });
           return file;
         });
         const final = join(dir, 'final.mp4');
-        const joined = await joinSegments({ ffmpeg, parts, output: final, workDir: dir, signal: job.signal, stallSeconds: config.FFMPEG_STALL_SECONDS });
-        await output.upload(final, finalKey(jobId), 'video/mp4', { signal: job.signal });
+        const joined = await joinSegments({ ffmpeg, parts, output: final, workDir: dir, signal, stallSeconds: config.FFMPEG_STALL_SECONDS });
+        await output.upload(final, finalKey(jobId), 'video/mp4', { signal });
         await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
         counts.segments.inc(total);
         counts.jobs('completed').inc();
         log.info({ event_type: 'reassembly_completed', total_segments: total, frames: joined.frames, duration_seconds: joined.durationSeconds }, `job ${jobId}: final.mp4 of ${total} segments`);
       });
     } catch (err) {
-      // Given back, so the retry (or another worker) can take it again.
-      await db.releaseLock(jobId).catch((e: unknown) => log.error({ event_type: 'reassembly_release_failed', err: e }, 'could not release the reassembly lock'));
+      await hold.stop();
+      // Given back, so the retry (or another worker) can take it again; only if still ours.
+      await db.releaseLock(jobId, hold.current()).catch((e: unknown) => log.error({ event_type: 'reassembly_release_failed', err: e }, 'could not release the reassembly lock'));
       throw err;
+    } finally {
+      await hold.stop();
     }
   }
 

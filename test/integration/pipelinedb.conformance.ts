@@ -334,6 +334,40 @@ export function describePipelineDbConformance(name: string, makeHarness: (logger
         await expect(db.getLock(JOB)).resolves.toMatchObject({ reassemblyStartedAt: T0 + 30 });
       });
 
+      it('takeLock with staleBefore takes over a lock whose holder stopped refreshing it, and only that one', async () => {
+        await db.putLock(JOB, T0);
+        await db.takeLock(JOB, T0 + 10);
+        await expect(db.takeLock(JOB, T0 + 20, { staleBefore: T0 + 10 })).resolves.toBe(false); // not older than T0 + 10
+        await expect(db.takeLock(JOB, T0 + 20, { staleBefore: T0 + 11 })).resolves.toBe(true);
+        await expect(db.getLock(JOB)).resolves.toMatchObject({ reassemblyStartedAt: T0 + 20 });
+        // Two redeliveries racing for a stale lock: one wins.
+        const results = await Promise.all([db.takeLock(JOB, T0 + 30, { staleBefore: T0 + 25 }), db.takeLock(JOB, T0 + 31, { staleBefore: T0 + 25 })]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        // Untaken: staleBefore does not matter; no lock: nothing is made.
+        await db.putLock('other', T0);
+        await expect(db.takeLock('other', T0 + 5, { staleBefore: T0 })).resolves.toBe(true);
+        await expect(db.takeLock('missing', T0 + 5, { staleBefore: T0 + 100 })).resolves.toBe(false);
+        expect((await h.scan('reassemblyTriggered')).map((i) => i.job_id).sort()).toEqual([JOB, 'other'].sort());
+      });
+
+      it('refreshLock moves only the holder\'s own reassembly_started_at; after a takeover the old holder learns it lost', async () => {
+        await expect(db.refreshLock(JOB, T0, T0 + 1)).resolves.toBe(false);
+        expect(await h.scan('reassemblyTriggered')).toEqual([]);
+        await db.putLock(JOB, T0);
+        await expect(db.refreshLock(JOB, T0, T0 + 1)).resolves.toBe(false); // untaken
+        await db.takeLock(JOB, T0 + 10);
+        await expect(db.refreshLock(JOB, T0 + 10, T0 + 15)).resolves.toBe(true);
+        await expect(db.refreshLock(JOB, T0 + 10, T0 + 16)).resolves.toBe(false); // its old value
+        await expect(db.takeLock(JOB, T0 + 100, { staleBefore: T0 + 50 })).resolves.toBe(true);
+        await expect(db.refreshLock(JOB, T0 + 15, T0 + 101)).resolves.toBe(false);
+        // The old holder's release must not free the new holder's lock.
+        await db.releaseLock(JOB, T0 + 15);
+        await expect(db.getLock(JOB)).resolves.toMatchObject({ reassemblyStartedAt: T0 + 100 });
+        await db.releaseLock(JOB, T0 + 100);
+        await expect(db.getLock(JOB)).resolves.toMatchObject({ reassemblyStartedAt: null });
+        expect(await h.scan('reassemblyTriggered')).toEqual([{ job_id: JOB, triggered_at: T0, ttl: T0 + LOCK_TTL_SECONDS }]);
+      });
+
       it('releaseLock without a lock creates nothing', async () => {
         await expect(db.releaseLock(JOB)).resolves.toBeUndefined();
         expect(await h.scan('reassemblyTriggered')).toEqual([]);

@@ -261,28 +261,49 @@ export class DynamoDbPipelineDb implements PipelineDb {
     }))));
   }
 
-  async takeLock(jobId: string, startedAt: number): Promise<boolean> {
+  async takeLock(jobId: string, startedAt: number, opts?: { staleBefore?: number }): Promise<boolean> {
     checkJobId(jobId);
+    checkSeconds('reassembly_started_at', startedAt);
+    const stale = opts?.staleBefore;
+    if (stale !== undefined && !Number.isFinite(stale)) throw new RangeError(`staleBefore must be a number, got ${stale}`);
+    // `<` compares an N with an N only: a hand-written string never counts as stale.
+    return this.conditional(this.run('reassemblyTriggered', () => this.doc.send(new UpdateCommand({
+      TableName: this.tables.reassemblyTriggered,
+      Key: { [ATTR.jobId]: jobId },
+      UpdateExpression: 'SET #reassembly_started_at = :started_at',
+      ConditionExpression: stale === undefined
+        ? 'attribute_exists(#job_id) AND attribute_not_exists(#reassembly_started_at)'
+        : 'attribute_exists(#job_id) AND (attribute_not_exists(#reassembly_started_at) OR #reassembly_started_at < :stale)',
+      ExpressionAttributeNames: names('#job_id', '#reassembly_started_at'),
+      ExpressionAttributeValues: { ':started_at': startedAt, ...(stale === undefined ? {} : { ':stale': stale }) },
+    }))));
+  }
+
+  async refreshLock(jobId: string, seenStartedAt: number, startedAt: number): Promise<boolean> {
+    checkJobId(jobId);
+    if (!Number.isFinite(seenStartedAt)) throw new RangeError(`reassembly_started_at must be a number, got ${seenStartedAt}`);
     checkSeconds('reassembly_started_at', startedAt);
     return this.conditional(this.run('reassemblyTriggered', () => this.doc.send(new UpdateCommand({
       TableName: this.tables.reassemblyTriggered,
       Key: { [ATTR.jobId]: jobId },
       UpdateExpression: 'SET #reassembly_started_at = :started_at',
-      ConditionExpression: 'attribute_exists(#job_id) AND attribute_not_exists(#reassembly_started_at)',
+      ConditionExpression: 'attribute_exists(#job_id) AND #reassembly_started_at = :seen',
       ExpressionAttributeNames: names('#job_id', '#reassembly_started_at'),
-      ExpressionAttributeValues: { ':started_at': startedAt },
+      ExpressionAttributeValues: { ':started_at': startedAt, ':seen': seenStartedAt },
     }))));
   }
 
   /** No lock, nothing to release: the condition keeps the REMOVE from creating an item. */
-  async releaseLock(jobId: string): Promise<void> {
+  async releaseLock(jobId: string, startedAt?: number): Promise<void> {
     checkJobId(jobId);
+    if (startedAt !== undefined && !Number.isFinite(startedAt)) throw new RangeError(`reassembly_started_at must be a number, got ${startedAt}`);
     await this.conditional(this.run('reassemblyTriggered', () => this.doc.send(new UpdateCommand({
       TableName: this.tables.reassemblyTriggered,
       Key: { [ATTR.jobId]: jobId },
       UpdateExpression: 'REMOVE #reassembly_started_at',
-      ConditionExpression: 'attribute_exists(#job_id)',
+      ConditionExpression: startedAt === undefined ? 'attribute_exists(#job_id)' : 'attribute_exists(#job_id) AND #reassembly_started_at = :mine',
       ExpressionAttributeNames: names('#job_id', '#reassembly_started_at'),
+      ...(startedAt === undefined ? {} : { ExpressionAttributeValues: { ':mine': startedAt } }),
     }))));
   }
 

@@ -185,19 +185,37 @@ export class MemoryPipelineDb implements PipelineDb {
     return true;
   }
 
-  async takeLock(jobId: string, startedAt: number): Promise<boolean> {
+  async takeLock(jobId: string, startedAt: number, opts?: { staleBefore?: number }): Promise<boolean> {
     checkJobId(jobId);
     checkSeconds('reassembly_started_at', startedAt);
+    const stale = opts?.staleBefore;
+    if (stale !== undefined && !Number.isFinite(stale)) throw new RangeError(`staleBefore must be a number, got ${stale}`);
     const item = this.locks.get(jobId);
-    if (!item || has(item, ATTR.reassemblyStartedAt)) return false;
+    if (!item) return false;
+    if (has(item, ATTR.reassemblyStartedAt)) {
+      // As DynamoDB's `<`: only a number compares; a hand-written string is never stale.
+      const held = item[ATTR.reassemblyStartedAt];
+      if (stale === undefined || typeof held !== 'number' || !(held < stale)) return false;
+    }
     item[ATTR.reassemblyStartedAt] = startedAt;
     return true;
   }
 
-  async releaseLock(jobId: string): Promise<void> {
+  async refreshLock(jobId: string, seenStartedAt: number, startedAt: number): Promise<boolean> {
     checkJobId(jobId);
+    if (!Number.isFinite(seenStartedAt)) throw new RangeError(`reassembly_started_at must be a number, got ${seenStartedAt}`);
+    checkSeconds('reassembly_started_at', startedAt);
     const item = this.locks.get(jobId);
-    if (item) delete item[ATTR.reassemblyStartedAt];
+    if (!item || item[ATTR.reassemblyStartedAt] !== seenStartedAt) return false;
+    item[ATTR.reassemblyStartedAt] = startedAt;
+    return true;
+  }
+
+  async releaseLock(jobId: string, startedAt?: number): Promise<void> {
+    checkJobId(jobId);
+    if (startedAt !== undefined && !Number.isFinite(startedAt)) throw new RangeError(`reassembly_started_at must be a number, got ${startedAt}`);
+    const item = this.locks.get(jobId);
+    if (item && (startedAt === undefined || item[ATTR.reassemblyStartedAt] === startedAt)) delete item[ATTR.reassemblyStartedAt];
   }
 
   async deleteLock(jobId: string, triggeredAt?: number): Promise<boolean> {

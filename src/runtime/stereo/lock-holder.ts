@@ -1,0 +1,51 @@
+// A reassembly's hold on its ReassemblyTriggered lock: reassembly_started_at rewritten every
+// refreshSeconds (src/domain/stereo/reassembly-lock.ts), so a redelivered message can tell a
+// dead holder from a live one. When a refresh finds the lock no longer ours (taken over after
+// we stalled), `signal` aborts: the job stops rather than finish as a second reassembly.
+import type { Logger } from 'pino';
+import type { PipelineDb } from '../../ports.js';
+import { unixSeconds } from '../clock.js';
+
+export interface LockHold {
+  /** Aborts when the lock was taken over. */
+  readonly signal: AbortSignal;
+  /** The reassembly_started_at this holder last wrote (for a release of its own lock only). */
+  current(): number;
+  /** Stops refreshing; awaits a refresh in flight. */
+  stop(): Promise<void>;
+}
+
+export function holdLock(opts: {
+  db: Pick<PipelineDb, 'refreshLock'>; jobId: string; startedAt: number; refreshSeconds: number; logger: Logger; now?: () => number;
+}): LockHold {
+  const now = opts.now ?? unixSeconds;
+  const lost = new AbortController();
+  let current = opts.startedAt;
+  let inFlight: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const refresh = async (): Promise<void> => {
+    const next = now();
+    try {
+      if (await opts.db.refreshLock(opts.jobId, current, next)) {
+        current = next;
+      } else if (!stopped) {
+        opts.logger.error({ event_type: 'reassembly_lock_lost' }, 'another reassembly took this job over; stopping');
+        lost.abort(new Error(`reassembly lock of job ${opts.jobId} was taken over`));
+      }
+    } catch (err) {
+      // Not fatal yet: the lock only goes stale after several missed refreshes.
+      opts.logger.warn({ event_type: 'reassembly_lock_refresh_failed', err }, `could not refresh the reassembly lock: ${(err as Error).message}`);
+    }
+  };
+  const timer = setInterval(() => { if (!stopped && !lost.signal.aborted) inFlight = refresh(); }, opts.refreshSeconds * 1000);
+  timer.unref();
+  return {
+    signal: lost.signal,
+    current: () => current,
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
+}
