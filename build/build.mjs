@@ -1,5 +1,6 @@
 // `npm run build`: dist/bundle.cjs, then one Node SEA executable per arch
-// (dist/rugbyworker-linux-x64, dist/rugbyworker-linux-arm64) and dist/SHA256SUMS.
+// (dist/rugbyworker-linux-x64, dist/rugbyworker-linux-arm64) and dist/SHA256SUMS, and the
+// reassembly-trigger Lambda's dist/lambda/reassembly-trigger.zip (build/lambda.mjs).
 // Recipe (see ../shared/PLATFORM.md "Single executable"):
 //   bundle -> one SEA blob made by the HOST's Node 24 (same version as the binaries it
 //   goes into) -> per arch: copy the cached official Node binary, strip it (before
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { bundle, outfile as bundleFile, gitCommit, packageVersion } from '../esbuild.config.mjs';
 import { ARCHES, NODE_VERSION, hostArch, nodeBinary, EXEC_ARGV } from './node-dist.mjs';
+import { buildLambda } from './lambda.mjs';
 
 const run = promisify(execFile);
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -93,6 +95,10 @@ export async function build({ arches = ARCHES, log = console.log } = {}) {
   await bundle();
   lap('bundle (esbuild)', t);
 
+  // The Lambda zip is made while the executables are; awaited before the summary.
+  const lambdaStarted = Date.now();
+  const lambda = buildLambda().then(() => lap('lambda zip (alongside)', lambdaStarted), (err) => err);
+
   // Fetched once into the cache (npm pack), then reused.
   t = Date.now();
   const hostNode = nodeBinary(hostArch());
@@ -132,8 +138,11 @@ export async function build({ arches = ARCHES, log = console.log } = {}) {
     await rm(work, { recursive: true, force: true });
   }
 
+  const lambdaFailed = await lambda;
+  if (lambdaFailed) throw lambdaFailed;
+
   log('');
-  for (const name of ['bundle.cjs', ...arches.map(exeName), 'SHA256SUMS']) {
+  for (const name of ['bundle.cjs', ...arches.map(exeName), 'SHA256SUMS', 'lambda/reassembly-trigger.zip']) {
     const { size: bytes } = await stat(join(dist, name));
     log(`  dist/${name.padEnd(26)} ${size(bytes).padStart(9)}`);
   }
