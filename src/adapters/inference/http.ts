@@ -38,7 +38,7 @@ export class HttpInference implements Inference {
         problem = `HTTP ${res.status}`;
       } catch (err) {
         if (err instanceof PermanentError || req.signal.aborted) throw err;
-        problem = (err as Error).cause instanceof Error ? `${(err as Error).message}: ${((err as Error).cause as Error).message}` : (err as Error).message;
+        problem = problemOf(err);
       }
       if (attempt >= attempts) throw new Error(`inference server ${this.endpoint} failed ${attempts} times, last: ${problem}`);
       const delay = backoffDelayMs(attempt, { baseMs: this.opts.baseDelayMs ?? 1000, maxMs: 30_000, jitter: 'equal' });
@@ -46,4 +46,11 @@ export class HttpInference implements Inference {
       await sleep(delay, req.signal);
     }
   }
+}
+
+/** fetch says only "fetch failed"; the reason (ECONNREFUSED, a reset) is its cause. Not `instanceof`: the cause may come from another realm. */
+function problemOf(err: unknown): string {
+  const { message, cause } = err as { message?: string; cause?: { message?: string; code?: string } };
+  const why = typeof cause === 'object' && cause !== null ? cause.message || cause.code : undefined;
+  return why ? `${message}: ${why}` : String(message ?? err);
 }
