@@ -294,6 +294,14 @@ async function chooseInference(config: Config, storeOf: (bucket: string) => Obje
       const { HttpInference } = await import('./adapters/inference/http.js');
       return new HttpInference({ url: config.INFERENCE_HTTP_URL, timeoutSeconds: config.INFERENCE_HTTP_TIMEOUT_SECONDS });
     }
+    case 'sagemaker': {
+      const { SageMakerInference, createSageMakerRuntimeClient } = await import('./adapters/inference/sagemaker.js');
+      return new SageMakerInference({
+        client: createSageMakerRuntimeClient(awsOptions(config, 'sagemaker-runtime')),
+        endpointName: config.SAGEMAKER_ENDPOINT_NAME,
+        ...(config.SAGEMAKER_ASYNC ? { async: { storeOf, timeoutSeconds: config.SAGEMAKER_ASYNC_TIMEOUT_SECONDS } } : {}),
+      });
+    }
     default:
       throw new UserError(`INFERENCE_BACKEND=${config.INFERENCE_BACKEND} is not available in this build yet`, EXIT.NOT_AVAILABLE);
   }

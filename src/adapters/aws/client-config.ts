@@ -10,18 +10,20 @@ export interface AwsClientOptions {
   maxAttempts?: number;
 }
 
-export type AwsService = 'sqs' | 's3' | 'dynamodb';
+export type AwsService = 'sqs' | 's3' | 'dynamodb' | 'sagemaker-runtime';
 
 const SERVICE_ENDPOINT = { sqs: 'AWS_ENDPOINT_URL_SQS', s3: 'AWS_ENDPOINT_URL_S3', dynamodb: 'AWS_ENDPOINT_URL_DYNAMODB' } as const;
 
 /**
- * SQS, DynamoDB and the stereo buckets: AWS, or the endpoint the AWS SDK itself would take
- * from the environment: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL.
+ * SQS, DynamoDB, the stereo buckets and SageMaker runtime: AWS, or the endpoint the AWS SDK
+ * itself would take from the environment: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL.
+ * SageMaker runtime's variable is no setting of ours, so it is read from `env` as the SDK does.
  */
-export function awsOptions(config: Config, service: AwsService): AwsClientOptions {
-  const endpoint = config[SERVICE_ENDPOINT[service]] || config.AWS_ENDPOINT_URL;
+export function awsOptions(config: Config, service: AwsService, env: Readonly<Record<string, string | undefined>> = process.env): AwsClientOptions {
+  const own = service === 'sagemaker-runtime' ? env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME : config[SERVICE_ENDPOINT[service]];
+  const endpoint = own || config.AWS_ENDPOINT_URL;
   return {
-    region: config.AWS_REGION,
+    region: service === 'sagemaker-runtime' ? config.SAGEMAKER_REGION || config.AWS_REGION : config.AWS_REGION,
     ...(endpoint ? { endpoint } : {}),
     ...(config.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY } } : {}),
     forcePathStyle: config.S3_FORCE_PATH_STYLE || Boolean(endpoint),
