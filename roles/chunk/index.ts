@@ -31,7 +31,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
 
   async function chunk(object: S3NotificationObject, job: HandlerContext): Promise<void> {
     const parsed = parseInputKey(object.key);
-    if (!parsed.ok) throw new PermanentError(`not a source key: ${parsed.reason}`);
+    if (!parsed.ok) throw new PermanentError(`${JSON.stringify(object.key)} is ${parsed.reason}`);
     const { jobId } = parsed;
     // The consumer bound job_id already (jobIdOf); a second child({ job_id }) wrote the key twice per line.
     const log = jobLogger(job.logger, jobId);

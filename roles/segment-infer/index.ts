@@ -22,11 +22,11 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   ]);
   const output = ports.storage('OUTPUT_BUCKET_NAME');
   const counts = stereoMetrics(ctx.metrics, 'segment-infer', ['failed']);
-  const seconds = ctx.metrics.histogram('rugbyworker_inference_seconds', 'Seconds of inference per segment', ['backend']);
+  const seconds = ctx.metrics.histogram('inference_seconds', 'Seconds of inference per segment', ['backend']);
 
   async function infer(object: S3NotificationObject, job: HandlerContext): Promise<void> {
     const parsed = parseSegmentKey(object.bucket, object.key);
-    if (!parsed.ok) throw new PermanentError(`not a segment key: ${parsed.reason}`);
+    if (!parsed.ok) throw new PermanentError(`${JSON.stringify(object.key)} is ${parsed.reason}`);
     const { jobId, segmentIndex, totalSegments, mode, segmentS3Uri } = parsed.payload;
     const log = jobLogger(job.logger, jobId).child({ segment_index: segmentIndex });
     const row = await db.getJob(jobId);

@@ -5,6 +5,7 @@ import {
 } from '../../src/domain/stereo/keys.js';
 import type { SegmentKeyParts } from '../../src/domain/stereo/keys.js';
 import type { StereoMode } from '../../src/domain/stereo/records.js';
+import { UPSTREAM_REJECTED_SEGMENT_KEYS } from '../fixtures/stereo/rejected-segment-keys.js';
 
 const parsed = (bucket: string, key: string) => {
   const r = parseSegmentKey(bucket, key);
@@ -35,14 +36,7 @@ describe('segment key round trip (test_keys.py TestSegmentKeyRoundTrip)', () => 
 });
 
 describe('invalid segment keys (test_keys.py TestInvalidSegmentKey)', () => {
-  it.each([
-    ['test_wrong_prefix_returns_none', 'input/job/source.mp4', /does not start with "segments\/"/],
-    ['test_no_slash_after_prefix_returns_none', 'segments/noslash', /no "\/" after "segments\/"/],
-    ['test_bad_filename_format_returns_none', 'segments/job/0_1_anaglyph.mp4', /file name "0_1_anaglyph.mp4" is not/],
-    ['test_invalid_mode_returns_none', 'segments/job/00000_00001_foo.mp4', /is not NNNNN_NNNNN_/],
-    ['test_segment_index_ge_total_returns_none', 'segments/job/00001_00001_anaglyph.mp4', /segment index 1 is not below total_segments 1/],
-    ['test_empty_job_id_returns_none', 'segments//00000_00001_anaglyph.mp4', /the job id is empty/],
-  ])('%s: %j', (_name, key, reason) => {
+  it.each(UPSTREAM_REJECTED_SEGMENT_KEYS)('%s: %j', (_name, key, reason) => {
     const why = refusal(key);
     expect(why).toMatch(reason);
     expect(why).toMatch(/stereo-spot segment key rule/);
