@@ -627,12 +627,12 @@ async function measureRss(bins) {
     const fauxqsPeak = world.fauxqs.hwm();
 
     console.log('');
-    console.log(`${''.padEnd(44)}${'VmHWM MB'.padStart(10)}${'goal'.padStart(8)}  ${'result'.padEnd(9)}${'wall s'.padStart(8)}   peak VmRSS by step (MB, s)`);
+    console.log(`${''.padEnd(48)}${'VmHWM MB'.padStart(10)}${'goal'.padStart(8)}  ${'result'.padEnd(9)}${'wall s'.padStart(8)}   peak VmRSS by step (MB, s)`);
     const line = (label, r, names, judged) => {
       const st = r.steps;
       const steps = [[names[0], st.before], [names[1], st.media], [names[2], st.after]]
         .filter(([, x]) => x.secs > 0).map(([n, x]) => `${n} ${s1(x.peak)} (${s1(x.secs)} s)`).join(', ');
-      console.log(`${label.padEnd(44)}${s1(r.hwmMB).padStart(10)}${`<=${GOAL_RSS_MB}`.padStart(8)}  ${(judged ? verdict(r.hwmMB <= GOAL_RSS_MB) : '(info)').padEnd(9)}${s1(r.secs).padStart(8)}   ${steps}`);
+      console.log(`${label.padEnd(48)}${s1(r.hwmMB).padStart(10)}${`<=${GOAL_RSS_MB}`.padStart(8)}  ${(judged ? verdict(r.hwmMB <= GOAL_RSS_MB) : '(info)').padEnd(9)}${s1(r.secs).padStart(8)}   ${steps}`);
     };
     line('(b) chunk (--role chunk)', results.chunk, ['download', 'probe+split', 'upload'], true);
     line('    segment-infer, stub (--role segment-infer)', results.infer, ['copy', 'ffmpeg', 'after'], false);
