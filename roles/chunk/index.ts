@@ -8,7 +8,6 @@ import type { RoleContext, RoleService } from '../../src/ports.js';
 import type { S3NotificationObject } from '../../src/domain/stereo/s3-notification.js';
 import { parseInputKey, segmentKey } from '../../src/domain/stereo/keys.js';
 import { chunkDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
-import { calculateInitialTimeout } from '../../src/domain/lease-timeouts.js';
 import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
@@ -53,7 +52,8 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     await withJobDir(config.WORK_DIR, jobId, async (dir) => {
       const head = await input.head(object.key);
       if (!head) throw new RetryableError(`source ${object.key} is not in ${input.bucket} (yet)`);
-      await job.extendTo(calculateInitialTimeout(head.size));
+      // No size-based lease (transcode has one): the heartbeat keeps a live chunk's message, and
+      // after a crash it comes back within HEARTBEAT_EXTENSION_SECONDS, not the table's hour.
       await assertFreeSpace(dir, head.size * 2 + 64 * 1024 * 1024);
       const source = join(dir, 'source.mp4');
       await input.download(object.key, source, { signal: job.signal });
