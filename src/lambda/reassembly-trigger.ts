@@ -1,7 +1,8 @@
 // The reassembly-trigger Lambda (STEREO-SPOT.md "trigger"), in place of upstream's
 // python3.12 reassembly_trigger.handler.lambda_handler: for each distinct job id of a
 // SegmentCompletions stream batch, the trigger decision through the ports (runTrigger,
-// inline: no output bucket, so never `complete` or `reset`), and upstream's return value.
+// inline: no output bucket, so never `complete` or `reset`; the lock unread, as upstream's
+// IAM role allows no GetItem on it, so never `resend`), and upstream's return value.
 //
 // A job whose trigger throws fails the invocation, so Lambda retries the batch, as upstream
 // raises. Upstream raises at the first such job and leaves the rest of the batch untried;
@@ -34,7 +35,7 @@ export async function handler(event: unknown, context?: LambdaContext): Promise<
   let firstError: { err: unknown } | undefined;
   for (const jobId of jobIds) {
     try {
-      outcomes[jobId] = await runTrigger({ ...ports, logger: log }, jobId);
+      outcomes[jobId] = await runTrigger({ ...ports, logger: log, lockUnread: true }, jobId);
     } catch (err) {
       failed.push(jobId);
       firstError ??= { err };

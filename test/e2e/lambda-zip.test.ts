@@ -16,6 +16,7 @@ import { distDir } from '../helpers/binary.js';
 import { lambdaZipPath, runContainer, unpackLambda, type ContainerRun, type Invocation, type UnpackedLambda } from '../helpers/lambda-zip.js';
 import { awsTestClientConfig, startDynalite, startFauxqs, type LocalServer } from '../helpers/servers.js';
 import { createStereoTables, type CreatedStereoTables } from '../helpers/stereo-tables.js';
+import { startDynamoDbPolicyProxy, type PolicyProxy } from '../helpers/dynamodb-policy-proxy.js';
 
 const NINETY_DAYS = 90 * 24 * 3600;
 // Lambda's documented deployment package quotas (direct upload, zipped; unzipped).
@@ -30,6 +31,9 @@ let ddbClient: DynamoDBClient;
 let ddb: DynamoDBDocumentClient;
 let tables: CreatedStereoTables;
 let fn: UnpackedLambda;
+// The function reaches DynamoDB through upstream's IAM policy (lambda.tf at ecba15e): a drop-in
+// must work with the role as it is.
+let iam: PolicyProxy;
 
 beforeAll(async () => {
   [fauxqs, dynalite, fn] = await Promise.all([startFauxqs(), startDynalite(), unpackLambda()]);
@@ -37,12 +41,15 @@ beforeAll(async () => {
   ddbClient = new DynamoDBClient(awsTestClientConfig(dynalite.endpoint));
   ddb = DynamoDBDocumentClient.from(ddbClient);
   tables = await createStereoTables(ddbClient);
+  iam = await startDynamoDbPolicyProxy(dynalite.endpoint, {
+    [tables.jobs]: ['GetItem'], [tables.segmentCompletions]: ['Query'], [tables.reassemblyTriggered]: ['PutItem'],
+  });
 }, 30_000);
 
 afterAll(async () => {
   sqs?.destroy();
   ddbClient?.destroy();
-  await Promise.all([fauxqs?.stop(), dynalite?.stop(), fn?.remove()]);
+  await Promise.all([fauxqs?.stop(), dynalite?.stop(), fn?.remove(), iam?.stop()]);
 });
 
 /** The function's environment as upstream's Terraform sets it, pointed at the local servers. */
@@ -55,7 +62,7 @@ function lambdaEnv(queueUrl: string, extra: Record<string, string | undefined> =
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: iam.endpoint,
     AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
     ...extra,
   };
@@ -286,5 +293,10 @@ describe('dist/lambda/reassembly-trigger.zip', () => {
   test('a missing environment variable: every invocation rejects naming it, an empty batch too', async () => {
     const run = await runContainer(fn.dir, lambdaEnv(await newQueue(), { REASSEMBLY_QUEUE_URL: undefined }), [[{ Records: [] }]]);
     expect(run.rounds).toEqual([[{ ok: false, error: { name: 'Error', message: 'REASSEMBLY_QUEUE_URL is not set: the reassembly-trigger Lambda needs it' } }]]);
+  });
+
+  test('every call stayed within upstream\'s IAM policy for the function (GetItem Jobs, Query SegmentCompletions, PutItem ReassemblyTriggered)', () => {
+    // The failing-job case sends a key DynamoDB refuses; the refusal must come from DynamoDB, not the policy.
+    expect(iam.denied).toEqual([]);
   });
 });

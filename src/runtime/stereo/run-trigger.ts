@@ -20,6 +20,12 @@ export interface TriggerDeps {
   now?: () => number;
   sendGraceSeconds?: number;
   staleSeconds?: number;
+  /**
+   * Decide as upstream's Lambda does, within its IAM policy (GetItem on Jobs, Query on
+   * SegmentCompletions, PutItem on ReassemblyTriggered): the lock is not read, so the
+   * conditional put alone finds a standing one, and its repairs are left to the reconciler.
+   */
+  lockUnread?: boolean;
 }
 
 export type TriggerOutcome = TriggerDecision['action'] | 'sent' | 'lost_race';
@@ -29,7 +35,7 @@ export type TriggerOutcome = TriggerDecision['action'] | 'sent' | 'lost_race';
 export async function runTrigger(deps: TriggerDeps, jobId: string): Promise<TriggerOutcome> {
   const now = (deps.now ?? unixNow)();
   const [job, completions, lock, finalExists] = await Promise.all([
-    deps.db.getJob(jobId), deps.db.countCompletions(jobId), deps.db.getLock(jobId),
+    deps.db.getJob(jobId), deps.db.countCompletions(jobId), deps.lockUnread ? Promise.resolve(null) : deps.db.getLock(jobId),
     deps.output ? deps.output.exists(finalKey(jobId)) : Promise.resolve(undefined),
   ]);
   const decision = triggerDecision({ job, completions, lock, now, finalExists, sendGraceSeconds: deps.sendGraceSeconds, staleSeconds: deps.staleSeconds });
@@ -61,12 +67,14 @@ export async function runTrigger(deps: TriggerDeps, jobId: string): Promise<Trig
 }
 
 async function putAndSend(deps: TriggerDeps, jobId: string, now: number, log: Logger): Promise<boolean> {
+  // Built first: a job id no message can carry must not leave a lock behind.
+  const body = reassemblyBody(jobId);
   if (!(await deps.db.putLock(jobId, now))) {
     log.info({ event_type: 'reassembly_already_triggered' }, 'another worker triggered the reassembly first');
     return false;
   }
   // A failed send leaves an untaken lock: the reconciler resends after the grace (lost-job 2).
-  await deps.reassembly.send(reassemblyBody(jobId));
+  await deps.reassembly.send(body);
   log.info({ event_type: 'reassembly_triggered' }, `reassembly of job ${jobId} triggered`);
   return true;
 }
