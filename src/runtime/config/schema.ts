@@ -28,7 +28,7 @@ export const schema = {
   SQS_TRANSCODE_QUEUE_URL: { doc: 'Transcode job queue (RugbyCodex), the name in the live .env.', format: 'optional-http-url', default: '', env: 'SQS_TRANSCODE_QUEUE_URL' },
   SQS_QUEUE_URL: { doc: 'The same queue under the seed README\'s name; when both are set they must be equal.', format: 'optional-http-url', default: '', env: 'SQS_QUEUE_URL' },
   SQS_VISIBILITY_TIMEOUT: { doc: 'Visibility of a received transcode message until the lease sized from the video takes over (the live .env has 600); 0 keeps the queue\'s own.', format: 'seconds-0-43200', default: 0, env: 'SQS_VISIBILITY_TIMEOUT' },
-  CHUNKING_QUEUE_URL: { doc: 'Chunking queue (stereo pipeline): S3 ObjectCreated events for input/{job_id}/… or {"job_id"}.', format: 'optional-http-url', default: '', env: 'CHUNKING_QUEUE_URL' },
+  CHUNKING_QUEUE_URL: { doc: 'Chunking queue (stereo pipeline): S3 ObjectCreated events for input/{job_id}/source.mp4.', format: 'optional-http-url', default: '', env: 'CHUNKING_QUEUE_URL' },
   VIDEO_WORKER_QUEUE_URL: { doc: 'Video-worker queue (stereo pipeline): S3 ObjectCreated events for segments/….', format: 'optional-http-url', default: '', env: 'VIDEO_WORKER_QUEUE_URL' },
   REASSEMBLY_QUEUE_URL: { doc: 'Reassembly queue (stereo pipeline): {"job_id"} messages.', format: 'optional-http-url', default: '', env: 'REASSEMBLY_QUEUE_URL' },
   SQS_LONG_POLL_WAIT_SECONDS: { doc: 'Long-poll wait of each receive (0 = short polling, for tests).', format: 'seconds-0-20', default: 20, env: 'SQS_LONG_POLL_WAIT_SECONDS' },
