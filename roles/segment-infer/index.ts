@@ -28,7 +28,8 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     const parsed = parseSegmentKey(object.bucket, object.key);
     if (!parsed.ok) throw new PermanentError(`${JSON.stringify(object.key)} is ${parsed.reason}`);
     const { jobId, segmentIndex, totalSegments, mode, segmentS3Uri } = parsed.payload;
-    const log = jobLogger(job.logger, jobId).child({ segment_index: segmentIndex });
+    // segment_index is bound by the consumer already (logFieldsOf): every line of the job has it.
+    const log = jobLogger(job.logger, jobId);
     const row = await db.getJob(jobId);
     const decision = segmentDecision(row?.status ?? null);
     if (decision === 'retry') throw new RetryableError(`job ${jobId} is ${row ? row.status : 'not in the Jobs table'} yet`);
@@ -53,6 +54,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     role: 'segment-infer', ctx, queue,
     // The segment's job id on the consumer's lines (job_started, job_failed, …), not the message id.
     jobIdOf: (object) => { const p = parseSegmentKey(object.bucket, object.key); return p.ok ? p.payload.jobId : ''; },
+    logFieldsOf: (object) => { const p = parseSegmentKey(object.bucket, object.key); return p.ok ? { segment_index: p.payload.segmentIndex } : {}; },
     handle: async (object, job) => {
       try {
         await infer(object, job);
@@ -62,7 +64,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
         // Upstream fails the job on any exception; here only when retrying cannot help.
         if (parsed.ok && !job.signal.aborted && (classifyError(err) === 'permanent' || last)) {
           if ((await db.updateJob(parsed.payload.jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
-          jobLogger(job.logger, parsed.payload.jobId).error({ event_type: 'segment_failed', segment_index: parsed.payload.segmentIndex, error_message: (err as Error).message }, `job failed: ${(err as Error).message}`);
+          jobLogger(job.logger, parsed.payload.jobId).error({ event_type: 'segment_failed', error_message: (err as Error).message }, `job failed: ${(err as Error).message}`);
         }
         throw err;
       }

@@ -61,6 +61,8 @@ export interface ConsumerOptions<T> {
   stopping: AbortSignal;
   /** The job id for logs (default: the message id). */
   jobIdOf?: (job: T) => string;
+  /** More fields for every line of the job, the consumer's own included (e.g. segment_index). */
+  logFieldsOf?: (job: T) => Record<string, unknown>;
   /**
    * How long an aborted job's handler gets, after its release, to clean up (kill FFmpeg,
    * remove its files); default 1.5 s, inside the 2 s the lifecycle allows a stop past the grace.
@@ -293,7 +295,8 @@ class QueueConsumer<T> implements Consumer {
     }
     const value = parsed.value;
     job.jobId = this.#jobIdOf(value, message);
-    const logger = this.#logger.child({ job_id: job.jobId, message_id: message.id });
+    const fields = this.#logFieldsOf(value);
+    const logger = this.#logger.child({ job_id: job.jobId, message_id: message.id, ...fields });
     const lag = message.sentAt === undefined ? {} : { queue_lag_seconds: round(Math.max(0, Date.now() - message.sentAt) / 1000) };
     logger.info({ event_type: 'job_started', receive_count: message.receiveCount, ...lag }, `${role}: job ${job.jobId} started`);
 
@@ -307,7 +310,8 @@ class QueueConsumer<T> implements Consumer {
         jobId: job.jobId,
         intervalSeconds: this.#opts.heartbeat?.intervalSeconds,
         extensionSeconds: this.#opts.heartbeat?.extensionSeconds,
-        logger: this.#logger,
+        // It writes job_id and message_id itself.
+        logger: Object.keys(fields).length > 0 ? this.#logger.child(fields) : this.#logger,
       });
       job.heartbeat = hb;
       // Awaited (not left to the heartbeat) so the handler starts with the lease in place.
@@ -452,6 +456,14 @@ class QueueConsumer<T> implements Consumer {
     if (parse) return parse(body);
     if (schema) return parseMessageBody(body, schema);
     throw new Error(`consumer ${this.#opts.role}: neither schema nor parse given`);
+  }
+
+  #logFieldsOf(value: T): Record<string, unknown> {
+    try {
+      return this.#opts.logFieldsOf?.(value) ?? {};
+    } catch {
+      return {};
+    }
   }
 
   #jobIdOf(value: T, message: QueueMessage): string {

@@ -283,7 +283,11 @@ describe('stereo pipeline on the built executable', () => {
       expect(events().filter((e) => e.severity === 'error').map((e) => e.event_type).sort())
         .toEqual(['chunking_failed', ...Array<string>(2 + badSegments.length - 1).fill('job_failed')]);
       // One job_id per line: a second (pino writes a child's bindings after its parent's) leaves parsers to pick one.
-      expect(stdout.split('\n').filter((l) => (l.match(/"job_id":/g) ?? []).length > 1)).toEqual([]);
+      expect(stdout.split('\n').filter((l) => (l.match(/"job_id":/g) ?? []).length > 1 || (l.match(/"segment_index":/g) ?? []).length > 1)).toEqual([]);
+      // Runbook 5: one query finds a segment's lines across roles; every segment-infer line of a job names its segment.
+      const segmentLines = events().filter((e) => e.role === 'segment-infer' && good.some((j) => j.jobId === e.job_id));
+      expect(segmentLines.length).toBeGreaterThan(4 * expectedTotal);
+      expect(segmentLines.filter((e) => typeof e.segment_index !== 'number').map((e) => e.event_type)).toEqual([]);
 
       // --- the per-role metrics (issue 9 §7) ---
       type Json = { counters: Record<string, Record<string, number>>; durations: Record<string, { count: number; p50: number | null; p95: number | null; p99: number | null }> };

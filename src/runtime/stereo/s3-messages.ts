@@ -19,6 +19,8 @@ export function consumeS3Objects(opts: {
   queue: Queue;
   /** The job an object belongs to, for the consumer's own lines; '' when it has none. */
   jobIdOf: (object: S3NotificationObject) => string;
+  /** Fields for every line of the object's job (segment_index), as the consumer's logFieldsOf. */
+  logFieldsOf?: (object: S3NotificationObject) => Record<string, unknown>;
   handle: (object: S3NotificationObject, job: HandlerContext) => Promise<void>;
 }): Consumer {
   const { ctx } = opts;
@@ -26,6 +28,7 @@ export function consumeS3Objects(opts: {
   return createConsumer<S3Message>({
     role: opts.role, queue: opts.queue, parse: s3Messages,
     jobIdOf: (m) => (m.kind === 'objects' && m.objects[0] ? opts.jobIdOf(m.objects[0]) : ''),
+    logFieldsOf: (m) => (m.kind === 'objects' && m.objects[0] && opts.logFieldsOf ? opts.logFieldsOf(m.objects[0]) : {}),
     concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
     heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
     logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
