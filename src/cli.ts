@@ -19,6 +19,7 @@ import type { Inference, Queue, RolePorts, MediaDb, ObjectStore, PipelineDb } fr
 import type { BucketKey, QueueUrlKey } from './domain/requirements.js';
 import { MemoryQueue } from './adapters/queue/memory.js';
 import { SqsQueue, createSqsClient } from './adapters/queue/sqs.js';
+import { PartPool } from './adapters/storage/part-pool.js';
 import { S3ObjectStore, createS3Client } from './adapters/storage/s3.js';
 import { lazyAsync } from './adapters/lazy.js';
 import { awsOptions, mediaStorageOptions } from './adapters/aws/client-config.js';
@@ -198,6 +199,7 @@ export function productionPorts(config: Config, logger: Logger): RolePorts & { c
   const stores = new Map<string, ObjectStore>();
   let db: MediaDb | undefined;
   const s3 = { aws: undefined as ReturnType<typeof createS3Client> | undefined, media: undefined as ReturnType<typeof createS3Client> | undefined };
+  const partPool = new PartPool(); // one per process: every S3 upload shares its part buffers (allocated on first use)
   return {
     queue(key) {
       let q = queues.get(key);
@@ -222,7 +224,7 @@ export function productionPorts(config: Config, logger: Logger): RolePorts & { c
         const client = media
           ? (s3.media ??= createS3Client(mediaStorageOptions(config)))
           : (s3.aws ??= createS3Client(awsOptions(config, 's3')));
-        store = new S3ObjectStore({ client, bucket: name });
+        store = new S3ObjectStore({ client, bucket: name, partPool });
         stores.set(id, store);
       }
       return store;
