@@ -83,6 +83,12 @@ export interface ObjectStore {
   download(key: string, file: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo>;
   /** A file path or a stream; large bodies go up in parallel parts. Resolves when the object is visible. */
   upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo>;
+  /**
+   * `sourceKey` of `source` (this store or another) copied to `key` with `contentType`:
+   * server-side where the backend reaches both (S3 CopyObject, a file copy), else streamed
+   * through this process. ObjectNotFoundError when the source is missing.
+   */
+  copyFrom(source: ObjectStore, sourceKey: string, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo>;
   /** Every object whose key starts with `prefix`, in key order, across all pages. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Missing keys count as deleted (as in S3); per-key failures land in `errors`, the call does not throw for them. */

@@ -17,6 +17,9 @@ export class DelegatingStore implements ObjectStore {
   upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> {
     return this.inner.upload(source, key, contentType, opts);
   }
+  copyFrom(source: ObjectStore, sourceKey: string, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> {
+    return this.inner.copyFrom(source, sourceKey, key, contentType, opts);
+  }
   list(prefix: string): AsyncIterable<ObjectInfo> { return this.inner.list(prefix); }
   deleteMany(keys: readonly string[]): ReturnType<ObjectStore['deleteMany']> { return this.inner.deleteMany(keys); }
 }

@@ -26,8 +26,10 @@ describeObjectStoreConformance('fs', async () => {
   const store = new FsObjectStore({ root, bucket: 'local-media' });
   return {
     store,
+    other: new FsObjectStore({ root: join(base, 'other'), bucket: 'local-other' }),
     storedContentType: async (key) => (await store.head(key))?.contentType,
     uploadParts: () => null,
+    serverCopies: () => null,
     deleteCalls: () => null,
     async makeUndeletable(key) {
       // A directory where the key's file would be: other objects live under "key/".

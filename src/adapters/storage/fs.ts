@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, constants as fsConstants } from 'node:fs';
 import type { Dirent } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, realpath, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readFile, readdir, realpath, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
@@ -19,6 +19,7 @@ import { ObjectNotFoundError, UnsafeKeyError, assertSafeKey, assertSafePrefix, s
 import { buildObjectCreatedEvent } from '../../domain/s3-event.js';
 import type { S3EventNotification } from '../../domain/s3-event.js';
 import type { ObjectInfo, ObjectStore } from '../../ports.js';
+import { streamCopy } from './stream-copy.js';
 
 const META_SUFFIX = '\\meta.json';
 
@@ -115,6 +116,50 @@ export class FsObjectStore implements ObjectStore {
       const input = typeof source === 'string' ? createReadStream(source) : source;
       // flush: fsync before close, so a power cut cannot leave a renamed but empty object.
       await pipeline(input, meter, out.createWriteStream({ flush: true }), opts.signal ? { signal: opts.signal } : {});
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw abortReason(opts.signal) ?? err;
+    }
+    return this.commit(tmp, target, key, contentType, `"${md5.digest('hex')}"`, size);
+  }
+
+  async copyFrom(source: ObjectStore, sourceKey: string, key: string, contentType: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
+    if (!(source instanceof FsObjectStore)) return streamCopy(this, source, sourceKey, key, contentType, opts);
+    const target = this.pathFor(key);
+    opts.signal?.throwIfAborted();
+    const { fh, info } = await source.openObject(sourceKey);
+    const st = await fh.stat().finally(() => fh.close());
+    // A file put there by hand has no ETag to carry over: the streamed copy computes one.
+    if (!info.etag) return streamCopy(this, source, sourceKey, key, contentType, opts);
+    const dir = dirname(target);
+    const tmp = join(dir, `${basename(target)}\\${randomUUID()}.tmp`);
+    try {
+      await (await this.createTemp(key, dir, tmp)).close();
+      // In the kernel (a reflink where the filesystem has them): no byte passes through here.
+      await copyFile(source.pathFor(sourceKey), tmp, fsConstants.COPYFILE_FICLONE);
+      const copied = await open(tmp, 'r');
+      try {
+        const got = await copied.stat();
+        // openObject refused a symlink; the path must still be that file, whole.
+        const now = await lstat(source.pathFor(sourceKey));
+        if (!now.isFile() || now.ino !== st.ino || now.dev !== st.dev || got.size !== st.size) {
+          throw new Error(`copy of ${source.describe(sourceKey)} to ${this.describe(key)} changed while copying`);
+        }
+        await copied.sync(); // as upload's flush: a power cut cannot leave a renamed but empty object
+      } finally {
+        await copied.close();
+      }
+      opts.signal?.throwIfAborted();
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw abortReason(opts.signal) ?? err;
+    }
+    return this.commit(tmp, target, key, contentType, info.etag, st.size);
+  }
+
+  /** The complete temp file becomes the object: renamed over it, its sidecar, its event. */
+  private async commit(tmp: string, target: string, key: string, contentType: string, etag: string, size: number): Promise<ObjectInfo> {
+    try {
       await rename(tmp, target).catch((err: NodeJS.ErrnoException) => {
         throw err.code === 'EISDIR' || err.code === 'ENOTEMPTY'
           ? new Error(`cannot store ${this.describe(key)}: other objects live under "${key}/"`, { cause: err })
@@ -122,10 +167,10 @@ export class FsObjectStore implements ObjectStore {
       });
     } catch (err) {
       await removeQuietly(tmp);
-      throw abortReason(opts.signal) ?? err;
+      throw err;
     }
     const st = await lstat(target);
-    const meta: Meta = { contentType, etag: `"${md5.digest('hex')}"`, size: st.size, mtimeMs: st.mtimeMs };
+    const meta: Meta = { contentType, etag, size: st.size, mtimeMs: st.mtimeMs };
     await writeMeta(target, meta);
     const info = objectInfo(key, size, st.mtime, meta);
     if (this.onObjectCreated) await this.onObjectCreated(this.createdEvent(info, meta.etag));
