@@ -1,4 +1,5 @@
-// INFERENCE_BACKEND=stub: upstream's pass-through, the segment copied to the output unchanged.
+// INFERENCE_BACKEND=stub: upstream's pass-through, the segment copied to the output unchanged
+// (server-side where the store can: CopyObject moves no byte through the worker).
 import type { Inference, InferenceRequest, ObjectStore } from '../../ports.js';
 import { parseS3Uri } from '../../domain/stereo/keys.js';
 import { PermanentError } from '../../runtime/consumer-errors.js';
@@ -19,7 +20,6 @@ export class StubInference implements Inference {
   async process(req: InferenceRequest): Promise<void> {
     const from = objectOf(req.inputUri);
     const to = objectOf(req.outputUri);
-    const body = await this.storeOf(from.bucket).getStream(from.key, { signal: req.signal });
-    await this.storeOf(to.bucket).upload(body, to.key, contentTypeFor(to.key), { signal: req.signal });
+    await this.storeOf(to.bucket).copyFrom(this.storeOf(from.bucket), from.key, to.key, contentTypeFor(to.key), { signal: req.signal });
   }
 }
