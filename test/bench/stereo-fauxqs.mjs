@@ -2,18 +2,18 @@
 // can be read apart from the bench's and the worker's and its event loop shares nothing.
 // Two changes to fauxqs as the tests run it, both for big objects:
 // - request bodies up to STEREO_FAUXQS_BODY_MIB (default 64): fauxqs takes at most 11 MiB
-//   a request, and the executable sends 16 MiB parts (S3ObjectStore's default, no setting);
+//   a request (the executable's parts are 8 MiB; bigger files get bigger parts);
 // - STEREO_FAUXQS_DISK=<dir>: objects and multipart parts kept in files under <dir> instead
 //   of Buffers in the heap (fauxqs's S3Store keeps every object in memory and joins a
 //   multipart upload with Buffer.concat, so a 4 GiB source, its segments, their outputs and
 //   final.mp4 would hold ~16 GiB). An object is the list of its part files, served in
-//   order as one stream; completing an upload moves no bytes. Range and conditional GETs and
-//   CopyObject are not served in this mode (the stereo roles use none of them). The directory
-//   is removed on exit.
+//   order as one stream; completing an upload moves no bytes; CopyObject copies the files
+//   (the stub backend's server-side copy). Range and conditional GETs are not served in this
+//   mode (the stereo roles use none). The directory is removed on exit.
 // Prints {"port": N} on stdout once listening. Exits on SIGTERM/SIGINT, or when stdin
 // closes (the bench is gone, however it died).
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -33,6 +33,13 @@ const noUpload = () => new S3Error('NoSuchUpload', 'The specified multipart uplo
 const badPart = () => new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', 400);
 const unlinkQuiet = (f) => { try { unlinkSync(f); } catch { /* already gone */ } };
 
+/** A disk object's body: fauxqs's CopyObject hands the source's `body` to putObject. */
+class FileBody {
+  constructor(files) {
+    this.files = files;
+  }
+}
+
 /** fauxqs's S3Store with bodies in files: the same API, the same errors, the same ETags. */
 class DiskS3Store extends S3Store {
   constructor(dir) {
@@ -45,7 +52,7 @@ class DiskS3Store extends S3Store {
   }
 
   #object(fields) {
-    return fields;
+    return { ...fields, body: new FileBody(fields.files) };
   }
 
   /** The object's bytes: every file in turn. */
@@ -64,7 +71,18 @@ class DiskS3Store extends S3Store {
   putObject(bucket, key, body, contentType, metadata) {
     const objects = this.buckets.get(bucket);
     if (!objects) throw new S3Error('NoSuchBucket', `The specified bucket does not exist: ${bucket}`, 404);
-    if (!Buffer.isBuffer(body)) throw new S3Error('NotImplemented', 'CopyObject is not served by the disk-backed bench store', 501);
+    if (body instanceof FileBody) {
+      // CopyObject: the files copied, so deleting either object leaves the other whole.
+      const files = body.files.map((f) => { const to = this.#newFile(); copyFileSync(f, to); return to; });
+      const src = [...this.buckets.values()].flatMap((o) => [...o.values()]).find((o) => o.body === body);
+      const obj = this.#object({
+        key, files, contentType: contentType ?? 'application/octet-stream', contentLength: src?.contentLength ?? 0,
+        etag: src?.etag ?? '""', lastModified: new Date(), metadata: metadata ?? {},
+      });
+      this.#replace(objects, key, obj);
+      return obj;
+    }
+    if (!Buffer.isBuffer(body)) throw new S3Error('NotImplemented', 'unexpected body in the disk-backed bench store', 501);
     const file = this.#newFile();
     writeFileSync(file, body);
     const obj = this.#object({
