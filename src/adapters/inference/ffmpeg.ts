@@ -4,12 +4,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Inference, InferenceRequest } from '../../ports.js';
-import { naiveStereoArgs } from '../../domain/stereo/media-args.js';
-import { runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
+import { naiveStereoArgs, passthroughFramesArgs } from '../../domain/stereo/media-args.js';
+import { ffmpegVersion, runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
 import { objectOf, type StoreOf } from './stub.js';
 
 export class FfmpegInference implements Inference {
   readonly name = 'ffmpeg';
+  /** The frame-keeping flag depends on the FFmpeg version: asked once. */
+  private passthrough: Promise<string[]> | undefined;
   constructor(private readonly opts: { storeOf: StoreOf; ffmpeg: () => Promise<FfmpegBinaries>; workDir: string; stallSeconds: number }) {}
 
   async process(req: InferenceRequest): Promise<void> {
@@ -21,7 +23,9 @@ export class FfmpegInference implements Inference {
       const output = join(dir, 'out.mp4');
       await this.opts.storeOf(from.bucket).download(from.key, input, { signal: req.signal });
       const ffmpeg = await this.opts.ffmpeg();
-      await runFfmpeg(ffmpeg.ffmpeg, naiveStereoArgs({ input, output, mode: req.mode }), { signal: req.signal, stallSeconds: this.opts.stallSeconds, logger: req.logger });
+      // A -version that failed is asked again by the next segment.
+      const passthrough = this.passthrough ??= ffmpegVersion(ffmpeg.ffmpeg).then(passthroughFramesArgs, (err: unknown) => { this.passthrough = undefined; throw err; });
+      await runFfmpeg(ffmpeg.ffmpeg, naiveStereoArgs({ input, output, mode: req.mode, passthrough: await passthrough }), { signal: req.signal, stallSeconds: this.opts.stallSeconds, logger: req.logger });
       await this.opts.storeOf(to.bucket).upload(output, to.key, 'video/mp4', { signal: req.signal });
     } finally {
       await rm(dir, { recursive: true, force: true });

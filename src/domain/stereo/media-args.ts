@@ -52,17 +52,31 @@ export function parseRate(rate: unknown): number | null {
 }
 
 /**
+ * Keeps every decoded frame with its own timestamp. FFmpeg's default for MP4 is constant
+ * frame rate, which duplicates a frame when a segment's video starts a little after its
+ * audio (the split leaves ~20 ms there): 61 frames out of 60. The flag is `-fps_mode` from
+ * FFmpeg 5.1 (FFmpeg 9 removed `-vsync`), `-vsync` before it (JetPack's FFmpeg is 4.x).
+ * `version` is `-version`'s token ("5.1.6-0+deb12u1", "n4.4.2", "N-113-gabc": a git build, new).
+ */
+export function passthroughFramesArgs(version: string): string[] {
+  const m = /^n?(\d+)\.(\d+)/.exec(version);
+  const old = m !== null && (Number(m[1]) < 5 || (Number(m[1]) === 5 && Number(m[2]) < 1));
+  return [old ? '-vsync' : '-fps_mode', 'passthrough'];
+}
+
+/**
  * A naive stereo picture from one view (the `ffmpeg` inference backend): sbs is full
  * side by side, twice the source width, the right eye shifted a little; anaglyph is the
- * red/cyan mix of the same two views, at the source size. Audio is copied.
+ * red/cyan mix of the same two views, at the source size. Every frame kept
+ * (`passthrough`: passthroughFramesArgs of the FFmpeg that runs it), audio copied.
  */
-export function naiveStereoArgs(opts: { input: string; output: string; mode: StereoMode; shiftPixels?: number }): string[] {
+export function naiveStereoArgs(opts: { input: string; output: string; mode: StereoMode; shiftPixels?: number; passthrough: readonly string[] }): string[] {
   const shift = Math.max(2, Math.round(opts.shiftPixels ?? 8));
   // The right view: the picture moved `shift` pixels left, its right edge repeated.
   const views = `[0:v]split[l][r0];[r0]crop=iw-${shift}:ih:${shift}:0,pad=iw+${shift}:ih:0:0,fillborders=right=${shift}:mode=smear[r];[l][r]hstack`;
   const graph = opts.mode === 'sbs' ? `${views},format=yuv420p[v]` : `${views},stereo3d=sbsl:arcd,format=yuv420p[v]`;
   return [
-    '-y', '-i', opts.input, '-filter_complex', graph, '-map', '[v]', '-map', '0:a?',
+    '-y', '-i', opts.input, '-filter_complex', graph, '-map', '[v]', '-map', '0:a?', ...opts.passthrough,
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'copy', '-movflags', '+faststart', opts.output,
   ];
 }
