@@ -26,7 +26,7 @@
 //     beside). Goal: ≤ 150 MB for chunk and for reassemble (segment-infer's stub copy printed
 //     against the same goal).
 // Stand-ins: fauxqs (SQS + S3) in a process of its own (test/bench/stereo-fauxqs.mjs: bodies up
-// to 64 MiB: fauxqs takes 11 MiB, and a big file gets parts above the 8 MiB default), dynalite for the
+// to 64 MiB: fauxqs takes 11 MiB, and a big file gets parts above the 5 MiB default), dynalite for the
 // three tables of test/helpers/stereo-tables.ts. fauxqs sends no S3 notifications: the bench
 // sends the source's event itself and, while a job runs, lists segments/{job}/ every 100 ms and
 // sends one event per new segment to the video-worker queue (as the e2e test does). fauxqs
@@ -96,7 +96,7 @@ if (!['memory', 'disk'].includes(TIME_STORE)) throw new Error(`BENCH_STEREO_TIME
 const GOAL_RATIO = 1.5;
 const GOAL_RSS_MB = 150;
 const SAMPLE_MS = 100;
-const PART = 8 * MiB; // the executable's S3 part size; the bench uploads the sources the same way
+const PART = 5 * MiB; // the executable's S3 part size; the bench uploads the sources the same way
 const INPUT = 'stereo-input';
 const OUTPUT = 'stereo-output';
 const ROLES_ALL = ['chunk', 'segment-infer', 'reassemble'];

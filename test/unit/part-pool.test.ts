@@ -93,6 +93,6 @@ describe('PartPool', () => {
     expect(() => new PartPool({ partSize: 0 })).toThrow('part pool buffer size must be a positive integer, got 0');
     expect(() => new PartPool({ buffers: 1.5 })).toThrow('part pool buffer count must be a positive integer, got 1.5');
     expect(() => new PartPool().release(Buffer.alloc(1))).toThrow('part pool: release without a matching acquire');
-    expect(new PartPool()).toMatchObject({ partSize: 8 * 1024 * 1024, buffers: 4 });
+    expect(new PartPool()).toMatchObject({ partSize: 5 * 1024 * 1024, buffers: 4 });
   });
 });

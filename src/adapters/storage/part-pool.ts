@@ -6,7 +6,7 @@
 // first served, so no upload starves the others.
 
 export interface PartPoolOptions {
-  /** Bytes of each buffer (default 8 MiB). */
+  /** Bytes of each buffer (default 5 MiB, lib-storage's own default and S3's minimum part). */
   partSize?: number;
   /** Buffers at most, in use or idle (default 4). */
   buffers?: number;
@@ -30,7 +30,7 @@ export class PartPool {
   private out = 0;
 
   constructor(options: PartPoolOptions = {}) {
-    this.partSize = options.partSize ?? 8 * MiB;
+    this.partSize = options.partSize ?? 5 * MiB;
     this.buffers = options.buffers ?? 4;
     if (!Number.isInteger(this.partSize) || this.partSize < 1) throw new RangeError(`part pool buffer size must be a positive integer, got ${this.partSize}`);
     if (!Number.isInteger(this.buffers) || this.buffers < 1) throw new RangeError(`part pool buffer count must be a positive integer, got ${this.buffers}`);
