@@ -25,6 +25,36 @@ export interface DeadLetter {
   readonly body: string;
   /** Why it was dead-lettered, when the adapter knows (invalid body, too many receives, …). */
   readonly reason: string | null;
+  /** Deliveries so far as the service counts them (SQS ApproximateReceiveCount, peeks included); absent when unknown. */
+  readonly receiveCount?: number;
+}
+
+/** How many messages a queue holds, for operators (`jobs diagnose`). */
+export interface QueueDepth {
+  /** Waiting to be received (delayed sends included). */
+  readonly visible: number;
+  /** Received and not yet acked, or released with a delay: hidden for now. */
+  readonly inflight: number;
+  /** In the dead-letter queue, hidden ones included; null without one. */
+  readonly dlq: number | null;
+}
+
+/**
+ * How a redrive moves the letters, which says what an interruption can leave behind:
+ * - move-task: SQS moves them itself (StartMessageMoveTask); stopping the caller does not stop it.
+ * - copy: one at a time, receive → send → delete; a crash can leave the one message in hand in both queues, never in neither.
+ * - atomic: in server-side steps that cannot be cut in half (a Redis script, the in-process queue).
+ */
+export type RedriveMethod = 'move-task' | 'copy' | 'atomic';
+
+export type RedriveProgress =
+  | { readonly kind: 'started'; readonly method: RedriveMethod; readonly waiting: number; readonly taskHandle?: string }
+  | { readonly kind: 'moved'; readonly moved: number };
+
+export interface RedriveOptions {
+  /** Stop after the message in hand (copy, atomic), or stop waiting for the move task (it goes on). */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: RedriveProgress) => void;
 }
 
 /** The lease on a message is gone (expired and taken by another worker, or acked). */
@@ -52,9 +82,14 @@ export interface Queue {
   deadLetter(msg: QueueMessage, reason: string): Promise<void>;
   send(body: string, opts?: { delaySeconds?: number }): Promise<void>;
   peekDeadLetters(max: number): Promise<DeadLetter[]>;
-  /** Moves every dead letter back to the main queue; resolves how many moved. */
-  redrive(): Promise<number>;
+  /** Moves every dead letter back to the main queue (until `signal` aborts); resolves how many moved. */
+  redrive(opts?: RedriveOptions): Promise<number>;
   purgeDeadLetters(): Promise<number>;
+  /**
+   * Messages waiting, in flight and dead-lettered (approximate on SQS). Every adapter has it;
+   * optional so that wrappers (test fakes, local taps) need not forward it.
+   */
+  depth?(): Promise<QueueDepth>;
   close(): Promise<void>;
 }
 

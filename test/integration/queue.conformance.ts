@@ -3,7 +3,7 @@
 // Each test gets a fresh queue from `setup` and gives it back with `teardown`.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { LeaseLostError } from '../../src/ports.js';
-import type { Queue, QueueMessage } from '../../src/ports.js';
+import type { Queue, QueueDepth, QueueMessage, RedriveProgress } from '../../src/ports.js';
 
 export interface QueueFixture {
   queue: Queue;
@@ -216,6 +216,44 @@ export function describeQueueConformance(
       await peekUntil(q, (b) => b.length === 2);
       expect(await q.purgeDeadLetters()).toBe(2);
       expect(await peekUntil(q, (b) => b.length === 0)).toEqual([]);
+    }, timeout);
+
+    it('depth counts waiting, leased and dead-lettered messages', async () => {
+      const depthUntil = async (want: QueueDepth): Promise<QueueDepth> => {
+        const deadline = Date.now() + 5000;
+        for (;;) {
+          const d = await q.depth!();
+          if ((d.visible === want.visible && d.inflight === want.inflight && d.dlq === want.dlq) || Date.now() > deadline) return d;
+          await sleep(100);
+        }
+      };
+      expect(await q.depth!()).toEqual({ visible: 0, inflight: 0, dlq: 0 });
+      for (const b of ['d1', 'd2', 'd3']) await q.send(b);
+      const [m] = await q.receive({ max: 1, waitSeconds: 2, visibilitySeconds: 30 });
+      expect(await depthUntil({ visible: 2, inflight: 1, dlq: 0 })).toEqual({ visible: 2, inflight: 1, dlq: 0 });
+      await q.deadLetter(m!, 'bad');
+      expect(await depthUntil({ visible: 2, inflight: 0, dlq: 1 })).toEqual({ visible: 2, inflight: 0, dlq: 1 });
+    }, timeout);
+
+    it('redrive reports how it moves and each step; with an aborted signal it moves nothing', async () => {
+      for (const b of ['r1', 'r2', 'r3']) await q.send(b);
+      for (const m of await collect(q, 3, 5000)) await q.deadLetter(m, 'later');
+      await peekUntil(q, (b) => b.length === 3);
+      const stopped = new AbortController();
+      stopped.abort();
+      const none: RedriveProgress[] = [];
+      expect(await q.redrive({ signal: stopped.signal, onProgress: (p) => none.push(p) })).toBe(0);
+      expect(none.filter((p) => p.kind === 'moved')).toEqual([]);
+      expect((await q.peekDeadLetters(10)).map((l) => l.body).sort()).toEqual(['r1', 'r2', 'r3']);
+
+      const events: RedriveProgress[] = [];
+      expect(await q.redrive({ onProgress: (p) => events.push(p) })).toBe(3);
+      expect(events[0]).toEqual(expect.objectContaining({ kind: 'started', waiting: 3 }));
+      expect(['move-task', 'copy', 'atomic']).toContain((events[0] as { method: string }).method);
+      expect(events.at(-1)).toEqual({ kind: 'moved', moved: 3 });
+      const back = await collect(q, 3, 10_000);
+      expect(back.map((m) => m.body).sort()).toEqual(['r1', 'r2', 'r3']);
+      for (const m of back) await q.ack(m);
     }, timeout);
 
     it('a batch: 25 sent, receive({max: 25}) gets them all across calls, no duplicates', async () => {

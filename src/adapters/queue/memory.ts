@@ -3,7 +3,7 @@
 // and tests. Long polls wait on timers and wake-ups, never by polling.
 import { randomUUID } from 'node:crypto';
 import { LeaseLostError } from '../../ports.js';
-import type { DeadLetter, Queue, QueueMessage } from '../../ports.js';
+import type { DeadLetter, Queue, QueueDepth, QueueMessage, RedriveOptions } from '../../ports.js';
 
 export interface MemoryQueueOptions {
   name: string;
@@ -103,13 +103,23 @@ export class MemoryQueue implements Queue {
     return this.dlq.slice(0, Math.max(0, max)).map((d) => ({ ...d }));
   }
 
-  async redrive(): Promise<number> {
+  async redrive(opts: RedriveOptions = {}): Promise<number> {
+    opts.onProgress?.({ kind: 'started', method: 'atomic', waiting: this.dlq.length });
+    if (opts.signal?.aborted) return 0;
     const moved = this.dlq.splice(0);
     const at = this.now();
     // Back in the main queue as new messages: the receive count starts again.
     for (const d of moved) this.entries.set(d.id, { id: d.id, body: d.body, receiveCount: 0, sentAt: Date.now(), visibleAt: at, receipt: null });
     if (moved.length > 0) this.wake();
+    opts.onProgress?.({ kind: 'moved', moved: moved.length });
     return moved.length;
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const at = this.now();
+    let visible = 0;
+    for (const e of this.entries.values()) if (e.visibleAt <= at) visible++;
+    return { visible, inflight: this.entries.size - visible, dlq: this.maxReceiveCount === null ? null : this.dlq.length };
   }
 
   async purgeDeadLetters(): Promise<number> {

@@ -211,6 +211,18 @@ end
 return #batch
 `);
 
+/**
+ * How many entries wait, are leased and are dead. Leased: a lease deadline still ahead (a
+ * release with a delay too); the other live stream entries and the delayed sends wait.
+ * KEYS: stream, leases, delayed, dlq. Returns { visible, inflight, dlq }.
+ */
+export const DEPTH = lua(`
+local inflight = redis.call('ZCOUNT', KEYS[2], '(' .. nowMs(), '+inf')
+local live = redis.call('XLEN', KEYS[1])
+local visible = math.max(0, live - inflight) + redis.call('ZCARD', KEYS[3])
+return { visible, inflight, redis.call('XLEN', KEYS[4]) }
+`);
+
 /** KEYS: dlq. Returns how many were dropped. */
 export const PURGE = lua(`
 local n = redis.call('XLEN', KEYS[1])

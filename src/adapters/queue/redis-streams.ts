@@ -9,7 +9,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { LeaseLostError } from '../../ports.js';
-import type { DeadLetter, Queue, QueueMessage } from '../../ports.js';
+import type { DeadLetter, Queue, QueueDepth, QueueMessage, RedriveOptions } from '../../ports.js';
 import { backoffDelayMs } from '../../domain/backoff.js';
 import { sleep } from '../../runtime/retry.js';
 import {
@@ -31,7 +31,7 @@ import {
   streamKeys,
 } from './redis-streams-keys.js';
 import type { StreamKeys } from './redis-streams-keys.js';
-import { ACK, CLAIM, DEAD_LETTER, EXTEND, FORGET_CONSUMER, LEASE, PURGE, REDRIVE, RELEASE, SEND_DELAYED, runScript } from './redis-streams-scripts.js';
+import { ACK, CLAIM, DEAD_LETTER, DEPTH, EXTEND, FORGET_CONSUMER, LEASE, PURGE, REDRIVE, RELEASE, SEND_DELAYED, runScript } from './redis-streams-scripts.js';
 import type { LuaScript } from './redis-streams-scripts.js';
 
 export interface RedisStreamQueueOptions {
@@ -349,13 +349,23 @@ export class RedisStreamQueue implements Queue {
     });
   }
 
-  async redrive(): Promise<number> {
+  /** Batches of REDRIVE_BATCH, each one script: an interruption falls between batches, so no entry is ever in both streams. */
+  async redrive(opts: RedriveOptions = {}): Promise<number> {
+    opts.onProgress?.({ kind: 'started', method: 'atomic', waiting: Number(await this.redis.call('XLEN', this.keys.dlq)) });
     let moved = 0;
-    for (;;) {
+    while (!opts.signal?.aborted) {
       const n = Number(await this.script(REDRIVE, [this.keys.dlq, this.keys.stream], [REDRIVE_BATCH]));
       moved += n;
-      if (n < REDRIVE_BATCH) return moved;
+      if (n > 0) opts.onProgress?.({ kind: 'moved', moved });
+      if (n < REDRIVE_BATCH) break;
     }
+    return moved;
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const [visible, inflight, dlq] = (await this.script(DEPTH, [this.keys.stream, this.keys.leases, this.keys.delayed, this.keys.dlq], [])) as [number, number, number];
+    // `<stream>:dlq` is always there for deadLetter(), whatever maxReceiveCount says.
+    return { visible: Number(visible), inflight: Number(inflight), dlq: Number(dlq) };
   }
 
   async purgeDeadLetters(): Promise<number> {

@@ -54,7 +54,11 @@ export function toQueueMessage(m: Message): QueueMessage | null {
 /** A message peeked from the DLQ; the reason is known only when this adapter put it there. */
 export function toDeadLetter(m: Message): DeadLetter | null {
   if (!m.MessageId) return null;
-  return { id: m.MessageId, body: m.Body ?? '', reason: m.MessageAttributes?.[REASON_ATTRIBUTE]?.StringValue ?? null };
+  const count = Number.parseInt(m.Attributes?.ApproximateReceiveCount ?? '', 10);
+  return {
+    id: m.MessageId, body: m.Body ?? '', reason: m.MessageAttributes?.[REASON_ATTRIBUTE]?.StringValue ?? null,
+    ...(Number.isFinite(count) && count > 0 ? { receiveCount: count } : {}),
+  };
 }
 
 /** SQS takes whole seconds in [0, limit]; round partial seconds up so a lease is never shorter than asked. */

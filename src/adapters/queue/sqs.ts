@@ -6,6 +6,7 @@ import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -18,7 +19,7 @@ import type { Config } from '../../runtime/config/schema.js';
 import { awsOptions } from '../aws/client-config.js';
 import { sleep } from '../../runtime/retry.js';
 import { LeaseLostError } from '../../ports.js';
-import type { DeadLetter, Queue, QueueMessage } from '../../ports.js';
+import type { DeadLetter, Queue, QueueDepth, QueueMessage, RedriveOptions } from '../../ports.js';
 import { MicroBatcher, type BatchOutcome } from './micro-batcher.js';
 import { isAbortError, isCredentialError, isLeaseLostError, isUnsupportedOperation } from './sqs-errors.js';
 import {
@@ -37,6 +38,10 @@ const MAX_WAIT_SECONDS = 20;
 const MAX_DELAY_SECONDS = 900;
 // Held while a dead letter is copied, so the original cannot be redelivered meanwhile.
 const DEAD_LETTER_LEASE_SECONDS = 60;
+// The lease on the one letter a copying redrive holds: one send and one delete. Short, so a
+// letter whose redrive was killed is back in the DLQ soon; a lapse does no harm while nobody
+// else reads the DLQ (the loop receives the next letter only after the delete).
+const REDRIVE_LEASE_SECONDS = 10;
 
 export interface SqsQueueOptions {
   client: SQSClient;
@@ -44,11 +49,15 @@ export interface SqsQueueOptions {
   logger?: Logger;
   /** Pause after a credentials error on receive, instead of retrying in a tight loop. */
   credentialBackoffMs?: number;
+  /** How often a redrive asks how its message move task is getting on (default 1000). */
+  moveTaskPollMs?: number;
 }
 
 interface DeadLetterTarget {
   url: string;
   arn: string;
+  /** This (main) queue's ARN: where a move task sends the letters. */
+  sourceArn: string;
 }
 
 /**
@@ -67,6 +76,7 @@ export class SqsQueue implements Queue {
   private readonly queueUrl: string;
   private readonly logger: Logger | undefined;
   private readonly credentialBackoffMs: number;
+  private readonly moveTaskPollMs: number;
   private readonly closing = new AbortController();
   private attributes: Promise<{ dlq: DeadLetterTarget | null; maxReceiveCount: number | null }> | undefined;
   private cachedMaxReceiveCount: number | null = null;
@@ -88,6 +98,7 @@ export class SqsQueue implements Queue {
     this.queueUrl = opts.queueUrl;
     this.logger = opts.logger;
     this.credentialBackoffMs = opts.credentialBackoffMs ?? 10_000;
+    this.moveTaskPollMs = opts.moveTaskPollMs ?? 1000;
     this.name = queueNameFromUrl(opts.queueUrl);
   }
 
@@ -231,6 +242,7 @@ export class SqsQueue implements Queue {
           WaitTimeSeconds: 0,
           VisibilityTimeout: 0,
           MessageAttributeNames: [REASON_ATTRIBUTE],
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
         }),
       );
       let fresh = 0;
@@ -246,21 +258,35 @@ export class SqsQueue implements Queue {
     return [...out.values()].slice(0, max);
   }
 
-  async redrive(): Promise<number> {
+  /**
+   * StartMessageMoveTask where the service has it (then waits for the task, which goes on
+   * if the caller stops waiting), else the copy: see redriveByCopy.
+   */
+  async redrive(opts: RedriveOptions = {}): Promise<number> {
     const dlq = await this.requireDlq();
     if (!this.moveTaskUnsupported) {
       const waiting = await this.dlqDepth(dlq.url);
+      let taskHandle: string | undefined;
       try {
-        // Without DestinationArn, SQS moves each letter back to the queue it came from.
-        await this.client.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn }));
-        return waiting;
+        // DestinationArn this queue: SQS's default ("back to the source") knows only letters its
+        // redrive policy moved, not those deadLetter() sent.
+        taskHandle = (await this.client.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: dlq.sourceArn }))).TaskHandle ?? '';
       } catch (err) {
         if (!isUnsupportedOperation(err)) throw err;
         this.moveTaskUnsupported = true;
         this.logger?.debug({ queue: this.name }, 'sqs_move_task_unsupported_using_copy');
       }
+      if (taskHandle !== undefined) {
+        opts.onProgress?.({ kind: 'started', method: 'move-task', waiting, taskHandle });
+        return this.awaitMoveTask(dlq.arn, opts);
+      }
     }
-    return this.redriveByCopy(dlq.url);
+    return this.redriveByCopy(dlq.url, opts);
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const [main, { dlq }] = await Promise.all([this.counts(this.queueUrl), this.redriveTarget()]);
+    return { visible: main.visible + main.delayed, inflight: main.inflight, dlq: dlq ? await this.dlqDepth(dlq.url) : null };
   }
 
   async purgeDeadLetters(): Promise<number> {
@@ -303,34 +329,60 @@ export class SqsQueue implements Queue {
     return batchOutcomes(items.length, r.Failed);
   }
 
-  /** Copies letters back as new messages (receive count starts again), deleting each only once it is sent. */
-  private async redriveByCopy(dlqUrl: string): Promise<number> {
+  /**
+   * Copies letters back as new messages (receive count starts again), one at a time: receive,
+   * send, delete. Killed between the send and the delete, the letter in hand is in both
+   * queues (delivered twice); at any other point it is in one. Never in neither.
+   */
+  private async redriveByCopy(dlqUrl: string, opts: RedriveOptions): Promise<number> {
+    opts.onProgress?.({ kind: 'started', method: 'copy', waiting: await this.dlqDepth(dlqUrl) });
+    let moved = 0;
+    while (!opts.signal?.aborted) {
+      // A 1 s long poll asks every SQS server, so an empty answer means the DLQ is empty.
+      const res = await this.client.send(
+        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, VisibilityTimeout: REDRIVE_LEASE_SECONDS }),
+      );
+      const m = (res.Messages ?? []).find((x): x is Message & { ReceiptHandle: string } => Boolean(x.ReceiptHandle));
+      if (!m) break;
+      await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: m.Body ?? '' }));
+      await this.client.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: m.ReceiptHandle }));
+      moved++;
+      opts.onProgress?.({ kind: 'moved', moved });
+    }
+    return moved;
+  }
+
+  /** Polls the DLQ's latest move task (one runs at a time per source) until it ends or `signal` aborts. */
+  private async awaitMoveTask(dlqArn: string, opts: RedriveOptions): Promise<number> {
     let moved = 0;
     for (;;) {
-      const res = await this.client.send(
-        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }),
-      );
-      const batch = (res.Messages ?? []).filter((m): m is Message & { ReceiptHandle: string } => Boolean(m.ReceiptHandle));
-      if (batch.length === 0) return moved;
-      for (const m of batch) {
-        await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: m.Body ?? '' }));
-        await this.client.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: m.ReceiptHandle }));
-        moved++;
-      }
+      const [task] = (await this.client.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 1 }))).Results ?? [];
+      const now = task?.ApproximateNumberOfMessagesMoved ?? moved;
+      if (now !== moved) opts.onProgress?.({ kind: 'moved', moved: now });
+      moved = now;
+      const status = task?.Status ?? 'COMPLETED';
+      if (status === 'FAILED') throw new Error(`message move task from ${dlqArn} failed after ${moved} moved: ${task?.FailureReason ?? 'no reason given'}`);
+      if (status !== 'RUNNING' && status !== 'CANCELLING') return moved;
+      if (opts.signal?.aborted) return moved;
+      await sleep(this.moveTaskPollMs, opts.signal).catch(() => undefined);
     }
   }
 
   private async dlqDepth(dlqUrl: string): Promise<number> {
+    const c = await this.counts(dlqUrl);
+    return c.visible + c.inflight + c.delayed;
+  }
+
+  private async counts(queueUrl: string): Promise<{ visible: number; inflight: number; delayed: number }> {
     const res = await this.client.send(
       new GetQueueAttributesCommand({
-        QueueUrl: dlqUrl,
+        QueueUrl: queueUrl,
         AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
       }),
     );
     const a = res.Attributes ?? {};
-    return [a.ApproximateNumberOfMessages, a.ApproximateNumberOfMessagesNotVisible, a.ApproximateNumberOfMessagesDelayed]
-      .map((v) => Number.parseInt(v ?? '0', 10) || 0)
-      .reduce((x, y) => x + y, 0);
+    const n = (v: string | undefined): number => Number.parseInt(v ?? '0', 10) || 0;
+    return { visible: n(a.ApproximateNumberOfMessages), inflight: n(a.ApproximateNumberOfMessagesNotVisible), delayed: n(a.ApproximateNumberOfMessagesDelayed) };
   }
 
   private async requireDlq(): Promise<DeadLetterTarget> {
@@ -348,7 +400,7 @@ export class SqsQueue implements Queue {
   }
 
   private async loadRedriveTarget(): Promise<{ dlq: DeadLetterTarget | null; maxReceiveCount: number | null }> {
-    const res = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['RedrivePolicy'] }));
+    const res = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['RedrivePolicy', 'QueueArn'] }));
     const policy = parseRedrivePolicy(res.Attributes?.RedrivePolicy);
     if (!policy) return { dlq: null, maxReceiveCount: null };
     const arn = parseQueueArn(policy.deadLetterTargetArn);
@@ -356,7 +408,8 @@ export class SqsQueue implements Queue {
     const { QueueUrl } = await this.client.send(new GetQueueUrlCommand({ QueueName: arn.name, QueueOwnerAWSAccountId: arn.account }));
     if (!QueueUrl) throw new Error(`queue ${this.name}: no URL for its dead-letter queue ${arn.name}`);
     this.cachedMaxReceiveCount = policy.maxReceiveCount;
-    return { dlq: { url: QueueUrl, arn: policy.deadLetterTargetArn }, maxReceiveCount: policy.maxReceiveCount };
+    const sourceArn = res.Attributes?.QueueArn ?? `arn:aws:sqs:${arn.region}:${arn.account}:${this.name}`;
+    return { dlq: { url: QueueUrl, arn: policy.deadLetterTargetArn, sourceArn }, maxReceiveCount: policy.maxReceiveCount };
   }
 }
 
