@@ -1,7 +1,8 @@
 // Flags → config → start roles, or run one of the commands. The only place that
 // chooses adapters for ports.
 import { Command, CommanderError, Option } from 'commander';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
+import { join } from 'node:path';
 import { ROLE_NAMES, ROLES, roleDefinition } from '../roles/index.js';
 import { missingSettings } from './domain/requirements.js';
 import { parseRoleSelection } from './domain/role-selection.js';
@@ -9,8 +10,12 @@ import type { RoleDefinition } from './ports.js';
 import { printConfig } from './commands/config.js';
 import { runWorkers } from './commands/run.js';
 import type { LocalAdapters } from './commands/transcode-local.js';
+import type { StereoBackend, StereoLocalAdapters } from './commands/stereo-local.js';
 import { FsObjectStore } from './adapters/storage/fs.js';
 import { MemoryMediaDb } from './adapters/db/memory.js';
+import { MemoryPipelineDb } from './adapters/db/memory-pipeline.js';
+import { STEREO_MODES, type StereoMode } from './domain/stereo/records.js';
+import type { S3EventNotification } from './domain/s3-event.js';
 import { loadConfig } from './runtime/config/load.js';
 import { LOG_LEVELS, type Config, type ConfigKey } from './runtime/config/schema.js';
 import { ConfigError, EXIT, UsageError, UserError } from './runtime/errors.js';
@@ -107,6 +112,25 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
       setCode(await transcodeLocal({
         file, out: cmdOpts.out, serve: cmdOpts.serve === true, config, io, adapters: localAdapters,
         renditions: cmdOpts.renditions === undefined ? undefined : parseHeights(cmdOpts.renditions),
+        segmentSeconds: cmdOpts.segmentSeconds === undefined ? undefined : parsePositiveInt('--segment-seconds', cmdOpts.segmentSeconds),
+      }));
+    });
+
+  program
+    .command('stereo <file>')
+    .description('turn a local video into stereo with the chunk, segment-infer, trigger and reassemble roles, no cloud needed')
+    .addOption(new Option('--mode <mode>', 'sbs: full side by side (twice as wide); anaglyph: red/cyan, same size').choices(STEREO_MODES).makeOptionMandatory())
+    .requiredOption('--out <file>', 'where the stereo mp4 goes')
+    .option('--segment-seconds <n>', 'segment length (CHUNK_SEGMENT_DURATION_SEC, default 300; cuts land on keyframes)')
+    .addOption(new Option('--backend <name>', 'segment inference: ffmpeg (a naive visible stereo) or stub (segments unchanged); http and sagemaker need S3 buckets, so they are refused here').choices(['ffmpeg', 'stub', 'http', 'sagemaker'] satisfies StereoBackend[]).default('ffmpeg'))
+    .action(async (file: string, cmdOpts: { mode: StereoMode; out: string; segmentSeconds?: string; backend: StereoBackend }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const config = loadFor(globals, io);
+      const { stereoLocal } = await import('./commands/stereo-local.js');
+      setCode(await stereoLocal({
+        file, out: cmdOpts.out, mode: cmdOpts.mode, backend: cmdOpts.backend, config, io, adapters: stereoLocalAdapters,
+        // Segments are inferred in parallel: one per core unless told otherwise.
+        concurrency: globals.concurrency !== undefined || io.env.CONCURRENCY !== undefined ? config.CONCURRENCY : availableParallelism(),
         segmentSeconds: cmdOpts.segmentSeconds === undefined ? undefined : parsePositiveInt('--segment-seconds', cmdOpts.segmentSeconds),
       }));
     });
@@ -261,6 +285,22 @@ function localAdapters(bucketRoot: string): LocalAdapters {
     queue: new MemoryQueue({ name: 'local-transcode', visibilitySeconds: 3600, maxReceiveCount: 1 }),
     store: new FsObjectStore({ root: bucketRoot, bucket: 'local' }),
     db: new MemoryMediaDb(),
+  };
+}
+
+function stereoLocalAdapters(root: string, config: Config, inputCreated: (event: S3EventNotification) => Promise<void>): StereoLocalAdapters {
+  const input = new FsObjectStore({ root: join(root, 'input'), bucket: config.INPUT_BUCKET_NAME, onObjectCreated: inputCreated });
+  const output = new FsObjectStore({ root: join(root, 'output'), bucket: config.OUTPUT_BUCKET_NAME });
+  // One delivery each: on a laptop a failure is reported, not retried; the heartbeat holds longer work.
+  const queue = (name: string) => new MemoryQueue({ name, visibilitySeconds: 3600, maxReceiveCount: 1 });
+  return {
+    input, output, db: new MemoryPipelineDb(),
+    queues: { CHUNKING_QUEUE_URL: queue('local-chunking'), VIDEO_WORKER_QUEUE_URL: queue('local-video-worker'), REASSEMBLY_QUEUE_URL: queue('local-reassembly') },
+    inference: () => chooseInference(config, (bucket) => {
+      if (bucket === input.bucket) return input;
+      if (bucket === output.bucket) return output;
+      throw new Error(`local stereo has no bucket ${bucket}`);
+    }),
   };
 }
 
