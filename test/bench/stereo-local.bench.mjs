@@ -26,7 +26,7 @@ const { concatArgs, ffconcatList, naiveStereoArgs, passthroughFramesArgs, splitA
 const { ffmpegVersion, locateFfmpeg, runFfmpeg } = await import('../../src/runtime/ffmpeg/index.ts');
 const { countFrames } = await import('../../src/runtime/stereo/media.ts');
 const { mapLimit } = await import('../../src/runtime/parallel.ts');
-const { cleanEnv, exeCommand, exePath } = await import('../helpers/binary.ts');
+const { cleanEnv, exeCommand } = await import('../helpers/binary.ts');
 
 const SECONDS = Number(process.env.BENCH_STEREO_LOCAL_SECONDS ?? 120);
 const SEGMENT = Number(process.env.BENCH_STEREO_LOCAL_SEGMENT_SEC ?? 20);
