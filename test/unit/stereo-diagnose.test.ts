@@ -9,7 +9,7 @@ const lock = (triggeredAgo: number, startedAgo: number | null = null): Reassembl
   jobId: 'j1', triggeredAt: NOW - triggeredAgo, ttl: NOW + 1, reassemblyStartedAt: startedAgo === null ? null : NOW - startedAgo,
 });
 
-function facts(over: Partial<DiagnoseFacts> & { queues?: Partial<DiagnoseFacts['queues']> }): DiagnoseFacts {
+function facts(over: Partial<Omit<DiagnoseFacts, 'queues'>> & { queues?: Partial<DiagnoseFacts['queues']> }): DiagnoseFacts {
   return {
     job: job('chunking_complete'), completions: 3, lock: null, finalExists: false, segmentObjects: null, now: NOW, staleSeconds: 1800,
     ...over,

@@ -53,7 +53,10 @@ export function planChunkingRecovery(input: ChunkingRecoveryInput): ChunkingReco
     // The prefix also lists the segments of job "{job_id}/…": another job's, not a problem.
     else if (p.payload.jobId === jobId) parsed.push({ key, index: p.payload.segmentIndex, total: p.payload.totalSegments, mode: p.payload.mode });
   }
-  if (unparsed.length > 0) warnings.push(`${unparsed.length} key${s(unparsed.length)} under ${where} ${unparsed.length === 1 ? 'is' : 'are'} not segment keys and ${unparsed.length === 1 ? 'was' : 'were'} ignored: ${named(unparsed)}`);
+  if (unparsed.length > 0) {
+    const one = unparsed.length === 1;
+    warnings.push(`${unparsed.length} key${s(unparsed.length)} under ${where} ${one ? 'is not a segment key and was' : 'are not segment keys and were'} ignored: ${named(unparsed)}`);
+  }
   if (parsed.length === 0) return { ok: false, reason: `no segments under ${where}${unparsed.length > 0 ? ' (only keys that do not parse)' : ''}`, warnings };
 
   const byTotal = new Map<number, string[]>();
