@@ -21,7 +21,9 @@ import { LOG_LEVELS, type Config, type ConfigKey } from './runtime/config/schema
 import { ConfigError, EXIT, UsageError, UserError } from './runtime/errors.js';
 import { versionLine } from './runtime/version.js';
 import type { Inference, Queue, RolePorts, MediaDb, ObjectStore, PipelineDb } from './ports.js';
-import type { BucketKey, QueueUrlKey } from './domain/requirements.js';
+import type { BucketKey, QueueUrlKey, RoleNeeds } from './domain/requirements.js';
+import { QUEUE_NAMES, type QueueName } from './domain/queue-names.js';
+import type { OperatorContext } from './commands/operator.js';
 import { MemoryQueue } from './adapters/queue/memory.js';
 import { SqsQueue, createSqsClient } from './adapters/queue/sqs.js';
 import { PartPool } from './adapters/storage/part-pool.js';
@@ -152,7 +154,75 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
       setCode(await runDoctor({ roles, config, io }));
     });
 
+  const jobs = program.command('jobs').description('repair a stuck stereo job (seed 002 runbooks 1 and 3) on the configured tables, buckets and queues');
+  jobs
+    .command('recover-chunking <job_id>')
+    .description('record chunking_complete with total_segments from the segments in the input bucket (runbook 1)')
+    .option('--yes', 'change the job without asking (required without a terminal)')
+    .action(async (jobId: string, o: { yes?: boolean }, cmd: Command) => {
+      const m = await import('./commands/jobs/recover-chunking.js');
+      setCode(await operatorCommand(cmd, io, 'jobs recover-chunking', m.needs, (ctx) => m.recoverChunking(ctx, { jobId, yes: o.yes === true }), jobId));
+    });
+  jobs
+    .command('diagnose <job_id>')
+    .description('the job, its completions, lock, final.mp4 and queue depths; which step is stuck and the command that repairs it (runbook 3)')
+    .option('--json', 'print one JSON object')
+    .action(async (jobId: string, o: { json?: boolean }, cmd: Command) => {
+      const m = await import('./commands/jobs/diagnose.js');
+      setCode(await operatorCommand(cmd, io, 'jobs diagnose', m.needs, (ctx) => m.diagnoseJob(ctx, { jobId, json: o.json === true }), jobId));
+    });
+  jobs
+    .command('trigger-reassembly <job_id>')
+    .description('put the reassembly lock and send {"job_id"} to the reassembly queue (runbook 3 step 4)')
+    .option('--reset-lock', 'delete a standing lock first (a lost message, a dead reassembly)')
+    .action(async (jobId: string, o: { resetLock?: boolean }, cmd: Command) => {
+      const m = await import('./commands/jobs/trigger-reassembly.js');
+      setCode(await operatorCommand(cmd, io, 'jobs trigger-reassembly', m.needs, (ctx) => m.triggerReassembly(ctx, { jobId, resetLock: o.resetLock === true }), jobId));
+    });
+
+  const dlq = program.command('dlq').description("a queue's dead letters: inspect, replay or purge them (seed 002 runbook 2)");
+  const queueOption = () => new Option('--queue <name>', 'the main queue; its DLQ comes from its redrive policy (Redis: <stream>:dlq)').choices(QUEUE_NAMES).makeOptionMandatory();
+  dlq
+    .command('inspect')
+    .description('show each dead letter (id, receive count, reason, body) without consuming it')
+    .addOption(queueOption())
+    .option('--max <n>', 'show at most N (default 10)')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { queue: QueueName; max?: string; json?: boolean }, cmd: Command) => {
+      const max = o.max === undefined ? 10 : /^\d+$/.test(o.max) && Number(o.max) >= 1 ? Number(o.max) : undefined;
+      if (max === undefined) throw new UsageError(`--max takes a whole number ≥ 1 (got ${JSON.stringify(o.max)})`);
+      const m = await import('./commands/dlq/inspect.js');
+      const { dlqNeeds } = await import('./commands/dlq/target.js');
+      setCode(await operatorCommand(cmd, io, 'dlq inspect', dlqNeeds(o.queue), (ctx) => m.inspectDeadLetters(ctx, { queue: o.queue, max, json: o.json === true })));
+    });
+  dlq
+    .command('replay')
+    .description('move the dead letters back to the main queue (asks on a terminal; --yes otherwise)')
+    .addOption(queueOption())
+    .option('--yes', 'replay without asking (required without a terminal)')
+    .action(async (o: { queue: QueueName; yes?: boolean }, cmd: Command) => {
+      const [m, { dlqNeeds }] = await Promise.all([import('./commands/dlq/replay.js'), import('./commands/dlq/target.js')]);
+      setCode(await operatorCommand(cmd, io, 'dlq replay', dlqNeeds(o.queue), (ctx) => m.replayDeadLetters(ctx, { queue: o.queue, yes: o.yes === true })));
+    });
+  dlq
+    .command('purge')
+    .description('delete every dead letter (asks on a terminal; --yes otherwise)')
+    .addOption(queueOption())
+    .option('--yes', 'purge without asking (required without a terminal)')
+    .action(async (o: { queue: QueueName; yes?: boolean }, cmd: Command) => {
+      const [m, { dlqNeeds }] = await Promise.all([import('./commands/dlq/purge.js'), import('./commands/dlq/target.js')]);
+      setCode(await operatorCommand(cmd, io, 'dlq purge', dlqNeeds(o.queue), (ctx) => m.purgeDeadLetters(ctx, { queue: o.queue, yes: o.yes === true })));
+    });
+
   return program;
+}
+
+/** A jobs or dlq command on the configuration's own adapters (productionPorts), its settings checked first. */
+async function operatorCommand(cmd: Command, io: Io, name: string, needs: RoleNeeds, run: (ctx: OperatorContext) => Promise<number>, jobId?: string): Promise<number> {
+  const { runOperator, checkJobId } = await import('./commands/operator.js');
+  if (jobId !== undefined) checkJobId(jobId);
+  const config = loadFor(cmd.optsWithGlobals<GlobalOptions>(), io);
+  return runOperator({ name, needs, config, io, run, ports: (logger) => productionPorts(config, logger) });
 }
 
 async function runDefault(opts: GlobalOptions, io: Io): Promise<number> {

@@ -1,0 +1,27 @@
+// `rugbyworker dlq inspect --queue NAME [--max N] [--json]`: seed 002 runbook 2's "receive
+// without deleting": each dead letter's id, receive count, body and, where this worker
+// dead-lettered it, the reason. Peeking leaves every letter where it is (on SQS it counts as
+// a receive: ApproximateReceiveCount includes the peeks).
+import type { QueueName } from '../../domain/queue-names.js';
+import type { DeadLetter } from '../../ports.js';
+import { EXIT } from '../../runtime/errors.js';
+import { attempt, type OperatorContext } from '../operator.js';
+import { openDeadLetters } from './target.js';
+
+export async function inspectDeadLetters(ctx: OperatorContext, args: { queue: QueueName; max: number; json: boolean }): Promise<number> {
+  const target = await openDeadLetters(ctx, args.queue);
+  const letters: DeadLetter[] = await attempt(...target.on('peek'), () => target.queue.peekDeadLetters(args.max));
+  const { io } = ctx;
+  if (args.json) {
+    io.stdout(`${JSON.stringify({
+      queue: args.queue, dead_letters: target.count,
+      messages: letters.map((l) => ({ id: l.id, receive_count: l.receiveCount ?? null, reason: l.reason, body: l.body })),
+    })}\n`);
+    return EXIT.OK;
+  }
+  io.stdout(`${target.count} dead letter${target.count === 1 ? '' : 's'} in the DLQ of ${target.queue.name}${letters.length < target.count ? ` (showing ${letters.length}; --max N for more)` : ''}\n`);
+  for (const l of letters) {
+    io.stdout(`\n${l.id}  received ${l.receiveCount ?? '?'} time${l.receiveCount === 1 ? '' : 's'}  reason: ${l.reason ?? '(none recorded)'}\n  ${l.body}\n`);
+  }
+  return EXIT.OK;
+}
