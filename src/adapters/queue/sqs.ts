@@ -355,12 +355,13 @@ export class SqsQueue implements Queue {
   /** Polls the DLQ's latest move task (one runs at a time per source) until it ends or `signal` aborts. */
   private async awaitMoveTask(dlqArn: string, opts: RedriveOptions): Promise<number> {
     let moved = 0;
-    for (;;) {
+    for (let unlisted = 0; ; ) {
       const [task] = (await this.client.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 1 }))).Results ?? [];
       const now = task?.ApproximateNumberOfMessagesMoved ?? moved;
       if (now !== moved) opts.onProgress?.({ kind: 'moved', moved: now });
       moved = now;
-      const status = task?.Status ?? 'COMPLETED';
+      // A task just started may not be listed yet: a few polls' patience, then take it as done.
+      const status = task?.Status ?? (++unlisted > 5 ? 'COMPLETED' : 'RUNNING');
       if (status === 'FAILED') throw new Error(`message move task from ${dlqArn} failed after ${moved} moved: ${task?.FailureReason ?? 'no reason given'}`);
       if (status !== 'RUNNING' && status !== 'CANCELLING') return moved;
       if (opts.signal?.aborted) return moved;
