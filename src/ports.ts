@@ -85,11 +85,8 @@ export interface Queue {
   /** Moves every dead letter back to the main queue (until `signal` aborts); resolves how many moved. */
   redrive(opts?: RedriveOptions): Promise<number>;
   purgeDeadLetters(): Promise<number>;
-  /**
-   * Messages waiting, in flight and dead-lettered (approximate on SQS). Every adapter has it;
-   * optional so that wrappers (test fakes, local taps) need not forward it.
-   */
-  depth?(): Promise<QueueDepth>;
+  /** Messages waiting, in flight and dead-lettered (approximate on SQS). */
+  depth(): Promise<QueueDepth>;
   close(): Promise<void>;
 }
 

@@ -51,5 +51,6 @@ export class TappedQueue implements Queue {
   peekDeadLetters(...a: Parameters<Queue['peekDeadLetters']>) { return this.queue.peekDeadLetters(...a); }
   redrive(...a: Parameters<Queue['redrive']>) { return this.queue.redrive(...a); }
   purgeDeadLetters() { return this.queue.purgeDeadLetters(); }
+  depth() { return this.queue.depth(); }
   close() { return this.queue.close(); }
 }

@@ -61,6 +61,7 @@ function recording(inner: Queue, overrides: Partial<Pick<Queue, 'extend'>> = {})
     },
     send: (b, o) => inner.send(b, o),
     peekDeadLetters: (n) => inner.peekDeadLetters(n),
+    depth: () => inner.depth(),
     redrive: () => inner.redrive(),
     purgeDeadLetters: () => inner.purgeDeadLetters(),
     close: () => inner.close(),

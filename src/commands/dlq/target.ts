@@ -22,9 +22,7 @@ export async function openDeadLetters(ctx: OperatorContext, name: QueueName): Pr
   const key = QUEUE_SETTING[name];
   const resource = queueResource(ctx.config, key);
   const queue = await attempt(queueCall(ctx.config, 'open'), resource, () => ctx.ports.queue(key));
-  const depth = queue.depth?.bind(queue);
-  if (!depth) throw new UserError(`queue ${queue.name} cannot tell its depth`, EXIT.FAILURE);
-  const { dlq } = await attempt(queueCall(ctx.config, 'depth'), resource, () => depth());
+  const { dlq } = await attempt(queueCall(ctx.config, 'depth'), resource, () => queue.depth());
   if (dlq === null) throw new UserError(`queue ${queue.name} (${key}) has no dead-letter queue (no RedrivePolicy)`, EXIT.FAILURE);
   return { queue, count: dlq, on: (op) => [queueCall(ctx.config, op), `the DLQ of ${resource}`] };
 }

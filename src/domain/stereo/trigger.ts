@@ -91,7 +91,8 @@ export function triggerDecision(input: TriggerInput): TriggerDecision {
   // More completions than segments: completions of an earlier chunking with more segments
   // (a re-chunk) are still in the table. The count then proves nothing about the current
   // segments, so we do not trigger; upstream does not either (it needs count == total).
-  // The repair is a re-chunk that clears the job's completions (jobs recover-chunking).
+  // The repair is by hand: delete the job's stale completions, then re-chunk (upstream's
+  // runbook has no step for it, and neither has `jobs recover-chunking`).
   if (completions > total) return none(`${completions} completions for ${total} segments: stale completions of an earlier chunking; clear them and re-chunk`);
 
   if (lock === null) return { action: 'trigger', reason: `all ${total} segments complete` };
