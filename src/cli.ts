@@ -2,7 +2,9 @@
 // chooses adapters for ports.
 import { Command, CommanderError, Option } from 'commander';
 import { availableParallelism, hostname } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type * as Sea from 'node:sea';
 import { ROLE_NAMES, ROLES, roleDefinition } from '../roles/index.js';
 import { missingSettings } from './domain/requirements.js';
 import { parseRoleSelection } from './domain/role-selection.js';
@@ -180,6 +182,20 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
       setCode(await operatorCommand(cmd, io, 'jobs trigger-reassembly', m.needs, (ctx) => m.triggerReassembly(ctx, { jobId, resetLock: o.resetLock === true }), jobId));
     });
 
+  program
+    .command('install-service')
+    .description('write the systemd unit rugbyworker@.service for this executable and .env (--role NAME: the instance to enable; a list gives one each); prints the systemctl commands to run')
+    // Not --env-file: Node itself takes that flag from the executable's arguments.
+    .option('--environment-file <path>', 'the .env the unit reads (EnvironmentFile=; default ./.env, must exist)')
+    .option('--unit-dir <dir>', 'where the unit goes (default /etc/systemd/system)')
+    .option('--force', 'replace a unit file that differs from the one it would write')
+    .action(async (o: { environmentFile?: string; unitDir?: string; force?: boolean }, cmd: Command) => {
+      const { role } = cmd.optsWithGlobals<GlobalOptions>();
+      if (!role) throw new UsageError(`install-service needs --role NAME (${ROLE_NAMES.join(', ')}, or all)`);
+      const { installService } = await import('./commands/install-service.js');
+      setCode(installService({ envFile: o.environmentFile, unitDir: o.unitDir, role, force: o.force === true, execPath: executablePath(), io }));
+    });
+
   const dlq = program.command('dlq').description("a queue's dead letters: inspect, replay or purge them (seed 002 runbook 2)");
   const queueOption = () => new Option('--queue <name>', 'the main queue; its DLQ comes from its redrive policy (Redis: <stream>:dlq)').choices(QUEUE_NAMES).makeOptionMandatory();
   dlq
@@ -260,6 +276,13 @@ async function runDefault(opts: GlobalOptions, io: Io): Promise<number> {
     instanceId: config.INSTANCE_ID || config.RC_DEVICE_NAME || `${hostname()}-${process.pid}`,
     ports: (logger) => productionPorts(config, logger),
   });
+}
+
+/** This executable's path; from source (node dist/bundle.cjs) there is none to put in a unit. */
+function executablePath(): string {
+  const sea = createRequire(import.meta.url)('node:sea') as typeof Sea;
+  if (!sea.isSea()) throw new UserError('install-service writes a unit for the executable: run it from dist/rugbyworker-linux-<arch>, not from node', EXIT.FAILURE);
+  return process.execPath;
 }
 
 function selectRoles(spec: string): RoleDefinition[] {

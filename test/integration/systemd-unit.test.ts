@@ -1,0 +1,42 @@
+// The committed unit template passes `systemd-analyze verify` for every role, with its
+// ExecStart and EnvironmentFile pointed at files that exist here (a stub executable, an empty .env).
+import { describe, expect, it } from '@jest/globals';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ROLE_NAMES } from '../../roles/index.js';
+import { DEFAULT_UNIT, systemdUnit } from '../../src/domain/systemd-unit.js';
+import { systemdAnalyzeMissing, verifyTemplate } from '../helpers/systemd.js';
+
+const missing = systemdAnalyzeMissing();
+if (missing) console.warn(`SKIPPED systemd-unit tests: ${missing}`);
+
+(missing ? describe.skip : describe)('systemd-analyze verify', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rw-unit-files-'));
+  const stub = join(dir, 'rugbyworker');
+  writeFileSync(stub, '#!/bin/sh\nexit 0\n');
+  chmodSync(stub, 0o755);
+  const envFile = join(dir, '.env');
+  writeFileSync(envFile, '');
+  const committed = readFileSync(fileURLToPath(new URL('../../deploy/systemd/rugbyworker@.service', import.meta.url)), 'utf8');
+  const local = committed
+    .replace(`ExecStart=${DEFAULT_UNIT.execPath} `, `ExecStart=${stub} `)
+    .replace(`EnvironmentFile=${DEFAULT_UNIT.envFile}\n`, `EnvironmentFile=${envFile}\n`);
+
+  it.each([...ROLE_NAMES, 'all'])('deploy/systemd/rugbyworker@.service as rugbyworker@%s', (role) => {
+    expect(local).not.toBe(committed);
+    expect(verifyTemplate(local, role)).toEqual({ code: 0, output: '' });
+  });
+
+  it('a WORK_DIR outside /tmp and a longer grace', () => {
+    const text = systemdUnit({ ...DEFAULT_UNIT, execPath: stub, envFile, workDir: '/var/lib/rugbyworker', shutdownGraceSeconds: 600 });
+    expect(verifyTemplate(text)).toEqual({ code: 0, output: '' });
+  });
+
+  it('catches a mistake (so a pass means something)', () => {
+    const r = verifyTemplate(local.replace('LimitNOFILE=65536', 'LimitNOFILE=lots'));
+    expect(r.output).toMatch(/LimitNOFILE|resource value/);
+    expect(verifyTemplate(committed).code).not.toBe(0); // /usr/local/bin/rugbyworker is not here
+  });
+});
