@@ -4,6 +4,8 @@ import { createLogger } from '../runtime/logger/index.js';
 import { HealthServer } from '../runtime/health.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { Metrics } from '../runtime/metrics.js';
+import { ScaleInGuard } from '../runtime/in-flight.js';
+import { EcsTaskProtection } from '../adapters/ecs/task-protection.js';
 import { secretValues } from '../runtime/config/secrets.js';
 import { version } from '../runtime/version.js';
 import type { RoleDefinition, RolePorts, RoleService } from '../ports.js';
@@ -47,6 +49,10 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
   const rolePorts = ports(logger);
   // Added before the roles, so it is stopped after them.
   lifecycle.add({ name: 'ports', stop: () => rolePorts.close() });
+  // On ECS (the agent sets ECS_AGENT_URI): scale-in protection while a job is in flight.
+  // Added before the roles, so it is cleared after they have released their jobs.
+  const agentUri = process.env.ECS_AGENT_URI;
+  if (agentUri) lifecycle.add(new ScaleInGuard({ port: new EcsTaskProtection({ agentUri }), logger }).attach(metrics));
   const ctx = { config, instanceId, logger, metrics, stopping: lifecycle.stopping, concurrency: config.CONCURRENCY, once, dryRun: dryRun === true, ports: rolePorts };
   const services: RoleService[] = [];
   try {

@@ -20,6 +20,7 @@ import type { Heartbeat, HeartbeatStopReason } from './heartbeat.js';
 import { classifyError, errorMessage } from './consumer-errors.js';
 import { parseMessageBody, type ParseResult } from './validation.js';
 import { addCurrentJobs } from './current-jobs.js';
+import { jobEnded, jobStarted } from './in-flight.js';
 import { consumerMetrics } from './consumer-metrics.js';
 import type { ConsumerMetrics } from './consumer-metrics.js';
 
@@ -255,6 +256,7 @@ class QueueConsumer<T> implements Consumer {
     this.#jobs.add(job);
     this.#metrics.received.inc();
     this.#metrics.inFlight.inc();
+    jobStarted(this.#opts.metrics);
     // Redeliveries would count retry delays and leases as waiting: the first receive only.
     if (message.sentAt !== undefined && message.receiveCount === 1) this.#metrics.queueLag.observe(Math.max(0, Date.now() - message.sentAt) / 1000);
     job.settled = this.#process(job).then(
@@ -275,6 +277,7 @@ class QueueConsumer<T> implements Consumer {
     job.finished = true;
     this.#jobs.delete(job);
     this.#metrics.inFlight.dec();
+    jobEnded(this.#opts.metrics);
     job.resolveDone();
     this.#wake();
   }
