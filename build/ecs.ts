@@ -120,7 +120,7 @@ function autoscaling(family: string, queueKey: string): object {
           MetricName: 'ApproximateNumberOfMessagesVisible',
           Namespace: 'AWS/SQS',
           Dimensions: [{ Name: 'QueueName', Value: placeholder(`${queueKey} queue name`) }],
-          Statistic: 'Average',
+          Statistic: 'Sum', // as upstream's ecs.tf
         },
         ScaleOutCooldown: 60,
         ScaleInCooldown: 300,
