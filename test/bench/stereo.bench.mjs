@@ -590,7 +590,7 @@ async function measureTime(bins) {
     console.log(`  i.e. chunk ${s2(ph('chunked'))} s (download, probe, split, upload ${mb(size)} MB), inference after chunking ${s2(ph('lastSegment') - ph('chunked'))} s, `
       + `reassembly ${s2(ph('done') - ph('reassemblyStarted'))} s (download, count frames, concat, check, upload); retries ${jobs.reduce((s, j) => s + j.retries, 0)}`);
     console.log(`source upload to the stand-in before each job (not timed): ${s2(median(jobs.map((j) => j.upload)))} s; in the pipeline the whole source crosses S3 `
-      + 'six times more (chunk down, segments up, stub down and up, reassembly down, final.mp4 up), in the bare run never');
+      + 'four times more (chunk down, segments up, reassembly down, final.mp4 up; the stub copies server-side), in the bare run never');
     console.log(`worker (3 roles, one process) VmHWM ${s1(stopped.hwmMB)} MB; fauxqs process VmHWM ${s1(fauxqsPeak)} MB (objects in ${TIME_STORE === 'memory' ? 'its heap' : 'files'})`);
     return { ratio, job, bare, floor, hwm: stopped.hwmMB };
   } finally {
