@@ -12,7 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { roleDefinition } from '../../roles/index.js';
 import type { Io } from '../cli.js';
 import { decodeEventKey, type S3EventNotification } from '../domain/s3-event.js';
-import { finalKey, inputKey } from '../domain/stereo/keys.js';
+import { SEGMENT_NOTIFICATION, SOURCE_NOTIFICATION, finalKey, inputKey } from '../domain/stereo/keys.js';
 import type { QueueUrlKey } from '../domain/requirements.js';
 import type { Inference, ObjectStore, PipelineDb, Queue, RoleDefinition, RolePorts, StereoMode } from '../ports.js';
 import { notifyQueues } from '../adapters/storage/s3-notifications.js';
@@ -139,8 +139,8 @@ async function run(opts: StereoLocalOptions, p: RunPaths): Promise<number> {
   };
   // The input bucket's notification configuration (STEREO-SPOT.md §Resources).
   notify = notifyQueues([
-    { prefix: 'input/', suffix: '.mp4', queue: queues.CHUNKING_QUEUE_URL },
-    { prefix: 'segments/', suffix: '.mp4', queue: queues.VIDEO_WORKER_QUEUE_URL },
+    { ...SOURCE_NOTIFICATION, queue: queues.CHUNKING_QUEUE_URL },
+    { ...SEGMENT_NOTIFICATION, queue: queues.VIDEO_WORKER_QUEUE_URL },
   ]);
   const db = new TappedPipelineDb(a.db, watch);
 

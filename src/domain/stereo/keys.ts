@@ -30,6 +30,11 @@ const UPSTREAM_SEGMENT_FILE = /^\p{Nd}{5}_\p{Nd}{5}_(?:anaglyph|sbs)\.mp4\n?$/u;
 /** Five digits: the largest index or count a segment key can carry. */
 export const MAX_SEGMENTS = 99_999;
 
+/** The input bucket's S3 notification filters (STEREO-SPOT.md §Resources): sources → the chunking queue. */
+export const SOURCE_NOTIFICATION = { prefix: INPUT_PREFIX, suffix: '.mp4' } as const;
+/** …and segments → the video-worker queue. */
+export const SEGMENT_NOTIFICATION = { prefix: SEGMENTS_PREFIX, suffix: '.mp4' } as const;
+
 const SAFETY = 'object-key safety rule';
 const UPSTREAM_SEGMENT = 'stereo-spot segment key rule';
 const UPSTREAM_INPUT = 'stereo-spot input key rule';
