@@ -28,6 +28,18 @@ export function gitCommit() {
   }
 }
 
+/** The full commit hash when git knows it (release notes, image labels), else gitCommit()'s. */
+export function fullCommit() {
+  if (process.env.RUGBYWORKER_COMMIT) return process.env.RUGBYWORKER_COMMIT;
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim() || gitCommit();
+  } catch {
+    return gitCommit();
+  }
+}
+
 // In a CJS bundle esbuild turns `import.meta` into an empty object, so ESM-only
 // packages that do `fileURLToPath(import.meta.url)` (execa and friends) would crash.
 // Point the `import.meta` properties at values computed once in the banner. Inside a

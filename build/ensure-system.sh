@@ -7,7 +7,8 @@
 set -euo pipefail
 
 ALL=(ffmpeg redis-server qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
-     binutils-aarch64-linux-gnu binutils chromium postgresql-15)
+     binutils-aarch64-linux-gnu binutils chromium postgresql-15
+     buildah debootstrap umoci)
 
 # Succeeds when the package's files are present (checked by command or file, not dpkg,
 # so a tool installed some other way counts too).
@@ -25,6 +26,10 @@ present() {
     chromium) command -v chromium >/dev/null || [ -x /usr/bin/chromium ] ;;
     # The migration test runs the SQL in deploy/supabase on a throwaway cluster.
     postgresql-15) [ -x /usr/lib/postgresql/15/bin/postgres ] ;;
+    # npm run image (build/image.mjs) and its test, which unpacks the archive with umoci.
+    buildah) command -v buildah >/dev/null ;;
+    debootstrap) command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] ;;
+    umoci) command -v umoci >/dev/null ;;
     *) echo "ensure-system: unknown package '$1' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 }
@@ -40,6 +45,9 @@ what() {
     binutils) echo "strip" ;;
     chromium) echo "chromium" ;;
     postgresql-15) echo "postgres server binaries" ;;
+    buildah) echo "buildah" ;;
+    debootstrap) echo "debootstrap" ;;
+    umoci) echo "umoci" ;;
   esac
 }
 

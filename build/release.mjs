@@ -8,6 +8,7 @@
 // Builds first (build/build.mjs) unless --no-build. Options:
 //   --no-build     use dist/ as it is (fails, naming the file, when something is missing)
 //   --tag TAG      fail unless TAG is v<package.json version> (the release workflow passes the git tag)
+//                  and the OCI image archive is there
 //   --out DIR      write there instead of dist/release (the tests use it)
 //   --dist DIR     take the built files from DIR instead of dist/ (the tests use it)
 // Files are hard-linked from dist/ (copied when that is not possible): ~200 MB in no time.
@@ -17,15 +18,16 @@ import { createReadStream, existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gitCommit, packageVersion } from '../esbuild.config.mjs';
+import { fullCommit, packageVersion } from '../esbuild.config.mjs';
 import { ARCHES } from './node-dist.mjs';
 import { lambdaZip } from './lambda.mjs';
+import { imageName } from './image.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, 'dist');
 
 export function imageArchive(version = packageVersion(), from = dist) {
-  return join(from, `rugbyworker-${version}-linux-x64.oci.tar`);
+  return join(from, imageName(version));
 }
 
 function parseArgs(argv) {
@@ -64,13 +66,6 @@ export function installSection(readme) {
   return lines.slice(start + 1, end).join('\n').trim();
 }
 
-/** The full commit hash when git knows it (the notes name it exactly), else gitCommit()'s. */
-function fullCommit() {
-  if (process.env.RUGBYWORKER_COMMIT) return process.env.RUGBYWORKER_COMMIT;
-  const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : gitCommit();
-}
-
 /** A path as the messages show it: relative to the checkout when inside it. */
 function shown(path) {
   return path.startsWith(root + '/') ? path.slice(root.length + 1) : path;
@@ -101,6 +96,10 @@ export async function release({ build = true, tag, out = join(dist, 'release'), 
   }
   const image = imageArchive(version, from);
   const hasImage = existsSync(image);
+  // A tagged release (the workflow) ships the image; a local one may go without it.
+  if (tag !== undefined && !hasImage) {
+    throw new Error(`${shown(image)} is missing: a tagged release ships the OCI image (npm run image)`);
+  }
   const sources = hasImage ? [...required, image] : required;
 
   // out is emptied first: never the checkout, dist/ itself or a folder that holds them.
