@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, link, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { distDir, repoRoot } from '../helpers/binary.js';
@@ -79,7 +79,8 @@ describe('GitHub workflows', () => {
     expect(rel).toMatch(/permissions:\n {2}contents: write/);
     const at = (s: string) => rel.indexOf(s);
     expect(at('run: .ci/run')).toBeGreaterThan(0);
-    expect(at('node build/release.mjs --no-build --tag "$GITHUB_REF_NAME"')).toBeGreaterThan(at('run: .ci/run'));
+    expect(at('run: npm run image -- --no-build')).toBeGreaterThan(at('run: .ci/run'));
+    expect(at('node build/release.mjs --no-build --tag "$GITHUB_REF_NAME"')).toBeGreaterThan(at('run: npm run image -- --no-build'));
     expect(rel).toContain('body_path: dist/release/RELEASE_NOTES.md');
     expect(rel).toContain('files: dist/release/*');
     expect(Number(/timeout-minutes: (\d+)/.exec(rel)?.[1])).toBeLessThan(90);
@@ -156,7 +157,7 @@ describe('build/release.mjs --no-build', () => {
     for (const f of BUILT) await link(join(distDir, f), join(from, f)).catch(() => copyFile(join(distDir, f), join(from, f)));
     await writeFile(join(from, image), 'not really an image, but bytes to sum\n');
     const out = join(work, 'with-image');
-    const r = await release('--dist', from, '--out', out);
+    const r = await release('--dist', from, '--out', out, '--tag', `v${version}`);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const notes = await check(out, ['rugbyworker-linux-x64', 'rugbyworker-linux-arm64', 'reassembly-trigger.zip', image]);
@@ -168,6 +169,13 @@ describe('build/release.mjs --no-build', () => {
     const wrong = await release('--tag', 'v999.0.0', '--out', join(work, 'never'));
     expect(wrong.code).toBe(1);
     expect(wrong.stderr.trim()).toBe(`release failed: tag v999.0.0 does not match package.json version ${version} (expected tag v${version})`);
+    // A tagged release without the image fails naming it (the workflow makes it first).
+    const from = join(work, 'no-image');
+    await mkdir(join(from, 'lambda'), { recursive: true });
+    for (const f of BUILT) await link(join(distDir, f), join(from, f)).catch(() => copyFile(join(distDir, f), join(from, f)));
+    const noImage = await release('--dist', from, '--tag', `v${version}`, '--out', join(work, 'never'));
+    expect(noImage.code).toBe(1);
+    expect(noImage.stderr.trim()).toBe(`release failed: ${relative(repoRoot, from)}/${image} is missing: a tagged release ships the OCI image (npm run image)`);
     const empty = join(work, 'empty');
     await mkdir(empty);
     const none = await release('--dist', empty, '--out', join(work, 'never'));
