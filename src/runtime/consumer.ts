@@ -313,6 +313,8 @@ class QueueConsumer<T> implements Consumer {
         jobId: job.jobId,
         intervalSeconds: this.#opts.heartbeat?.intervalSeconds,
         extensionSeconds: this.#opts.heartbeat?.extensionSeconds,
+        // What the receive asked for; without it the heartbeat assumes one extension's worth.
+        leaseSeconds: this.#opts.visibilitySeconds,
         // It writes job_id and message_id itself.
         logger: Object.keys(fields).length > 0 ? this.#logger.child(fields) : this.#logger,
       });

@@ -3,9 +3,14 @@
 // Never extends after stop (sqs-consumer #280/#303 extended after delete): the timer is
 // cleared, every extension re-checks the state right before calling the queue, and stop()
 // awaits an extension already in flight, so the caller can ack or release safely after it.
-// A failed extension means the lease may be gone: `signal` aborts so the job stops instead
-// of finishing as a duplicate of whoever takes the message next.
+// An extension the queue refuses (LeaseLostError: the message was taken or acked) means
+// the lease is gone: `signal` aborts so the job stops instead of finishing as a duplicate
+// of whoever takes the message next. Any other failure (the queue unreachable for a while)
+// is retried with backoff for as long as the lease last granted still holds; the job is
+// aborted as lease-lost only when that lease has really run out.
 import type { Logger } from 'pino';
+import { backoffDelayMs } from '../domain/backoff.js';
+import { LeaseLostError } from '../ports.js';
 import type { Queue, QueueMessage } from '../ports.js';
 
 export type HeartbeatStopReason = 'acked' | 'released' | 'dead_lettered' | 'aborted';
@@ -24,6 +29,12 @@ export interface HeartbeatOptions {
   extensionSeconds?: number;
   /** When given, the lease is first set to this (one extension) before the periodic ones. */
   initialTimeoutSeconds?: number;
+  /** The lease the message was received with (its visibility timeout); default extensionSeconds. */
+  leaseSeconds?: number;
+  /** Retry delays after a transient failure (default 0.5 s doubling to 5 s, jittered). */
+  retry?: { baseMs: number; maxMs: number };
+  /** Jitter source for the retry delays (tests fix it). */
+  random?: () => number;
   logger: Logger;
   onFailure?: (err: unknown) => void;
   /** Tests inject fake timers; defaults resolve the globals at call time (jest fake timers work). */
@@ -32,6 +43,7 @@ export interface HeartbeatOptions {
 
 export interface HeartbeatStats {
   extensions: number;
+  /** Failed extension calls, retried ones included. */
   errors: number;
 }
 
@@ -83,14 +95,22 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
   // Extensions run one after another; stop() awaits the tail of this chain.
   let chain: Promise<void> = Promise.resolve();
   let stopped: Promise<void> | undefined;
+  // Until when the queue has granted the lease (ms since the epoch); the expiry timer fires then.
+  let leaseUntil = Date.now() + (opts.leaseSeconds ?? extensionSeconds) * 1000;
+  let expiry: unknown;
+  // A retry waiting out its backoff; stop() wakes it so stopping never waits for a delay.
+  let wake: (() => void) | undefined;
+  const retry = opts.retry ?? { baseMs: 500, maxMs: 5000 };
 
   const end = (): void => {
     state = 'ended';
+    if (expiry !== undefined) timers.clearTimeout(expiry);
+    expiry = undefined;
     logger.info({ event_type: 'heartbeat_stats', ...fields, extensions, errors }, `heartbeat: ${extensions} extension(s), ${errors} error(s)`);
   };
 
   const fail = (err: unknown, seconds: number): void => {
-    errors++;
+    if (lost.signal.aborted) return;
     if (timer !== undefined) timers.clearTimeout(timer);
     timer = undefined;
     logger.error(
@@ -98,6 +118,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       `heartbeat: extending the lease failed: ${err instanceof Error ? err.message : String(err)}`,
     );
     lost.abort(err);
+    wake?.();
     try {
       onFailure?.(err);
     } catch (cbErr) {
@@ -107,22 +128,58 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
     if (state === 'running') end();
   };
 
-  const extendNow = (seconds: number): Promise<void> => {
-    const run = chain.then(async () => {
+  let lastError: unknown;
+  const armExpiry = (): void => {
+    if (expiry !== undefined) timers.clearTimeout(expiry);
+    expiry = timers.setTimeout(() => {
+      expiry = undefined;
+      if (state === 'ended' || lost.signal.aborted) return;
+      const why = lastError === undefined ? 'no extension answered in time' : `extending kept failing: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+      fail(new LeaseLostError(`the lease on message ${message.id} expired (${why})`), extensionSeconds);
+    }, Math.max(0, leaseUntil - Date.now()));
+  };
+
+  const pause = (ms: number): Promise<void> => new Promise<void>((resolve) => {
+    const t = timers.setTimeout(() => { wake = undefined; resolve(); }, ms);
+    wake = () => { wake = undefined; timers.clearTimeout(t); resolve(); };
+  });
+
+  /** One extension, retried while the failure is transient and the current lease holds. */
+  const attempt = async (seconds: number): Promise<void> => {
+    for (let n = 1; ; n++) {
       // The guard against the timer/stop race: checked when the call is about to happen.
-      if (state !== 'running') return;
+      if (state !== 'running' || lost.signal.aborted) return;
+      const calledAt = Date.now();
       try {
         await queue.extend(message, seconds);
       } catch (err) {
-        fail(err, seconds);
-        return;
+        errors++;
+        lastError = err;
+        if (err instanceof LeaseLostError) { fail(err, seconds); return; }
+        // No giving up early: the expiry timer aborts (and wakes this) when the lease runs out.
+        const delay = backoffDelayMs(n, { ...retry, jitter: 'equal' }, opts.random);
+        logger.warn(
+          { event_type: 'heartbeat_retry', ...fields, err, attempt: n, retry_in_ms: Math.round(delay), lease_left_ms: leaseUntil - Date.now() },
+          `heartbeat: extending the lease failed (${err instanceof Error ? err.message : String(err)}); retrying while the lease holds`,
+        );
+        await pause(delay);
+        continue;
       }
+      if (lost.signal.aborted) return; // answered after the lease had run out: too late
+      lastError = undefined;
+      leaseUntil = Math.max(leaseUntil, calledAt + seconds * 1000);
+      if (state !== 'ended') armExpiry();
       extensions++;
       logger.info(
-        { event_type: 'heartbeat_extended', ...fields, extension_count: extensions, new_timeout_seconds: seconds },
+        { event_type: 'heartbeat_extended', ...fields, extension_count: extensions, new_timeout_seconds: seconds, ...(n > 1 ? { attempts: n } : {}) },
         `heartbeat: lease extended to ${seconds} s (extension ${extensions})`,
       );
-    });
+      return;
+    }
+  };
+
+  const extendNow = (seconds: number): Promise<void> => {
+    const run = chain.then(() => attempt(seconds));
     chain = run;
     return run;
   };
@@ -133,13 +190,14 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
   };
 
   function schedule(): void {
-    if (state === 'running' && timer === undefined) timer = timers.setTimeout(beat, intervalSeconds * 1000);
+    if (state === 'running' && timer === undefined && !lost.signal.aborted) timer = timers.setTimeout(beat, intervalSeconds * 1000);
   }
 
   logger.info(
     { event_type: 'heartbeat_started', ...fields, interval_seconds: intervalSeconds, extension_seconds: extensionSeconds, initial_timeout_seconds: initialTimeoutSeconds },
     `heartbeat started: every ${intervalSeconds} s by ${extensionSeconds} s`,
   );
+  armExpiry();
   if (initialTimeoutSeconds !== undefined) void extendNow(initialTimeoutSeconds);
   schedule();
 
@@ -155,6 +213,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       state = 'stopping';
       if (timer !== undefined) timers.clearTimeout(timer);
       timer = undefined;
+      wake?.();
       stopped = chain.then(() => {
         logger.info({ event_type: 'heartbeat_stopped', ...fields, reason, extensions, lease_lost: lost.signal.aborted },
           `heartbeat stopped (${reason})`);

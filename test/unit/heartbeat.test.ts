@@ -124,7 +124,7 @@ describe('startHeartbeat', () => {
     const h = harness();
     await jest.advanceTimersByTimeAsync(239_999);
     jest.advanceTimersByTime(1); // the beat ran synchronously; its extension is only queued
-    expect(jest.getTimerCount()).toBe(0);
+    expect(jest.getTimerCount()).toBe(1); // only the lease-expiry timer
     await h.hb.stop('acked');
     await jest.advanceTimersByTimeAsync(240_000 * 3);
     expect(h.q.calls).toHaveLength(0);
@@ -178,12 +178,79 @@ describe('startHeartbeat', () => {
     expect(h.events('heartbeat_stopped')).toHaveLength(0);
   });
 
-  it('any error fails the heartbeat, not only LeaseLostError', async () => {
-    const h = harness();
+  it('a transient failure is retried with backoff and the lease kept; no abort', async () => {
+    const h = harness({ random: () => 0 });
+    let failures = 2;
+    h.q.queue.extend.mockImplementation(async (_msg: QueueMessage, seconds: number) => {
+      h.q.calls.push({ at: Date.now(), seconds });
+      if (failures-- > 0) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' });
+    });
+    await jest.advanceTimersByTimeAsync(240_000);
+    expect(h.hb.signal.aborted).toBe(false);
+    // equal jitter with random 0: half the ceiling, 0.25 s then 0.5 s
+    await jest.advanceTimersByTimeAsync(250);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(h.offsets()).toEqual([240, 240.25, 240.75]);
+    expect(h.hb.signal.aborted).toBe(false);
+    expect(h.hb.stats()).toEqual({ extensions: 1, errors: 2 });
+    expect(h.events('heartbeat_retry').map((l) => l.attempt)).toEqual([1, 2]);
+    expect(h.events('heartbeat_extended')).toMatchObject([{ attempts: 3 }]);
+    // The next beat keeps the schedule.
+    await jest.advanceTimersByTimeAsync(240_000);
+    expect(h.q.calls).toHaveLength(4);
+    await h.hb.stop('acked');
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('transient failures abort only when the lease granted last has really run out', async () => {
+    const onFailure = jest.fn();
+    const h = harness({ onFailure, leaseSeconds: 300 });
+    await jest.advanceTimersByTimeAsync(240_000); // extended at 240 s: lease until 540 s
+    h.q.failWith(new Error('network down'));
+    await jest.advanceTimersByTimeAsync(240_000); // 480 s: failing, retried
+    expect(h.hb.signal.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(59_000); // 539 s
+    expect(h.hb.signal.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1_000); // 540 s
+    expect(h.hb.signal.aborted).toBe(true);
+    expect(h.hb.signal.reason).toBeInstanceOf(Error);
+    expect(onFailure).toHaveBeenCalledTimes(1);
+    expect(h.events('heartbeat_retry').length).toBeGreaterThan(5);
+    expect(h.events('heartbeat_failed')).toHaveLength(1);
+    expect(String((h.hb.signal.reason as Error).message)).toMatch(/network down/);
+    await h.hb.stop('aborted');
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('an extension that never answers (a black-holed connection) aborts when the lease expires', async () => {
+    const h = harness({ leaseSeconds: 300 });
+    h.q.holdNext();
+    await jest.advanceTimersByTimeAsync(299_000);
+    expect(h.hb.signal.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(h.hb.signal.aborted).toBe(true);
+    expect(h.hb.signal.reason).toBeInstanceOf(LeaseLostError);
+    expect(String((h.hb.signal.reason as Error).message)).toMatch(/expired \(no extension answered in time\)/);
+    // The late answer changes nothing.
+    h.q.releaseHeld();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(h.events('heartbeat_extended')).toHaveLength(0);
+    await h.hb.stop('aborted');
+  });
+
+  it('stop during a retry backoff resolves at once, with no further call', async () => {
+    const h = harness({ retry: { baseMs: 60_000, maxMs: 60_000 }, random: () => 0.99 });
     h.q.failWith(new Error('network down'));
     await jest.advanceTimersByTimeAsync(240_000);
-    expect(h.hb.signal.aborted).toBe(true);
-    expect(h.hb.stats()).toEqual({ extensions: 0, errors: 1 });
+    expect(h.q.calls).toHaveLength(1);
+    let done = false;
+    void h.hb.stop('released').then(() => { done = true; });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(done).toBe(true);
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(h.q.calls).toHaveLength(1);
+    expect(h.hb.signal.aborted).toBe(false);
+    expect(jest.getTimerCount()).toBe(0);
   });
 
   it('an extension in flight that fails during stop still aborts the signal', async () => {
@@ -218,11 +285,13 @@ describe('startHeartbeat', () => {
     const scheduled: Array<{ fn: () => void; ms: number }> = [];
     const timers = { setTimeout: (fn: () => void, ms: number) => scheduled.push({ fn, ms }), clearTimeout: jest.fn() };
     const h = harness({ timers, intervalSeconds: 0.3, extensionSeconds: 1 });
-    expect(scheduled.map((s) => s.ms)).toEqual([300]);
-    scheduled[0]?.fn();
+    // The lease-expiry timer (the whole lease), then the first beat.
+    expect(scheduled.map((s) => s.ms)).toEqual([1000, 300]);
+    scheduled[1]?.fn();
     await jest.advanceTimersByTimeAsync(0);
     expect(h.q.calls.map((c) => c.seconds)).toEqual([1]);
-    expect(scheduled).toHaveLength(2);
+    // The expiry re-armed for the new lease, and the next beat.
+    expect(scheduled.slice(2).map((s) => s.ms)).toEqual([1000, 300]);
     await h.hb.stop('acked');
     expect(timers.clearTimeout).toHaveBeenCalled();
   });
