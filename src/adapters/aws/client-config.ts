@@ -1,6 +1,8 @@
 // One place that turns settings into AWS SDK client options, so every adapter and the
 // doctor agree on endpoints, credentials and path style.
 import type { Config } from '../../runtime/config/schema.js';
+import { requestTimeouts } from '../../domain/request-timeouts.js';
+import type { RequestTimeouts } from '../../domain/request-timeouts.js';
 
 export interface AwsClientOptions {
   region: string;
@@ -8,6 +10,8 @@ export interface AwsClientOptions {
   forcePathStyle?: boolean;
   credentials?: { accessKeyId: string; secretAccessKey: string };
   maxAttempts?: number;
+  /** The SDK's NodeHttpHandler options: a dead connection fails instead of hanging. */
+  requestHandler?: RequestTimeouts;
 }
 
 export type AwsService = 'sqs' | 's3' | 'dynamodb' | 'sagemaker-runtime';
@@ -27,6 +31,7 @@ export function awsOptions(config: Config, service: AwsService, env: Readonly<Re
     ...(endpoint ? { endpoint } : {}),
     ...(config.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY } } : {}),
     forcePathStyle: config.S3_FORCE_PATH_STYLE || Boolean(endpoint),
+    ...(service === 'sagemaker-runtime' ? {} : { requestHandler: requestTimeouts(service, config.SQS_LONG_POLL_WAIT_SECONDS) }),
   };
 }
 
@@ -38,5 +43,6 @@ export function mediaStorageOptions(config: Config): AwsClientOptions {
     endpoint: config.WASABI_ENDPOINT,
     credentials: { accessKeyId: config.WASABI_KEY, secretAccessKey: config.WASABI_SECRET },
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    requestHandler: requestTimeouts('s3'),
   };
 }

@@ -67,9 +67,10 @@ export interface DynamoDbPipelineDbOptions {
 
 /** A DynamoDB client for awsOptions(config, 'dynamodb') (AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL). */
 export function createDynamoDbClient(options: AwsClientOptions): DynamoDBClient {
-  const { region, endpoint, credentials, maxAttempts } = options;
+  const { region, endpoint, credentials, maxAttempts, requestHandler } = options;
   return new DynamoDBClient({
     region,
+    ...(requestHandler ? { requestHandler } : {}),
     ...(endpoint ? { endpoint } : {}),
     ...(credentials ? { credentials } : {}),
     ...(maxAttempts !== undefined ? { maxAttempts } : {}),

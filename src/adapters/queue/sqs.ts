@@ -66,8 +66,8 @@ interface DeadLetterTarget {
  * without it, a queue URL's host picks the region's endpoint, as the SDK does.
  */
 export function createSqsClient(config: Config): SQSClient {
-  const { region, endpoint, credentials, maxAttempts } = awsOptions(config, 'sqs');
-  return new SQSClient({ region, endpoint, credentials, maxAttempts, useQueueUrlAsEndpoint: endpoint === undefined });
+  const { region, endpoint, credentials, maxAttempts, requestHandler } = awsOptions(config, 'sqs');
+  return new SQSClient({ region, endpoint, credentials, maxAttempts, requestHandler, useQueueUrlAsEndpoint: endpoint === undefined });
 }
 
 export class SqsQueue implements Queue {
