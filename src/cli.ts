@@ -9,6 +9,8 @@ import { ROLE_NAMES, ROLES, roleDefinition } from '../roles/index.js';
 import { missingSettings } from './domain/requirements.js';
 import { parseRoleSelection } from './domain/role-selection.js';
 import type { RoleDefinition } from './ports.js';
+import { watched } from './runtime/dependency-health.js';
+import type { DependencyHealth } from './runtime/dependency-health.js';
 import { printConfig } from './commands/config.js';
 import { runWorkers } from './commands/run.js';
 import type { LocalAdapters } from './commands/transcode-local.js';
@@ -274,7 +276,7 @@ async function runDefault(opts: GlobalOptions, io: Io): Promise<number> {
     once: opts.once === true,
     dryRun: opts.dryRun === true,
     instanceId: config.INSTANCE_ID || config.RC_DEVICE_NAME || `${hostname()}-${process.pid}`,
-    ports: (logger) => productionPorts(config, logger),
+    ports: (logger, deps) => productionPorts(config, logger, deps),
   });
 }
 
@@ -308,8 +310,12 @@ const STREAMS: Record<QueueUrlKey, string> = {
   REASSEMBLY_QUEUE_URL: 'rugbyworker:reassembly',
 };
 
-/** Adapters for worker mode, from the configuration; each created on first use and shared. */
-export function productionPorts(config: Config, logger: Logger): RolePorts & { close(): Promise<void> } {
+/**
+ * Adapters for worker mode, from the configuration; each created on first use and shared.
+ * With `deps`, every call to a remote service is reported there (what /health says).
+ */
+export function productionPorts(config: Config, logger: Logger, deps?: DependencyHealth): RolePorts & { close(): Promise<void> } {
+  const watch = <T extends object>(port: T, name: string): T => (deps ? watched(port, name, deps) : port);
   const queues = new Map<QueueUrlKey, Promise<Queue>>();
   let pipeline: Promise<PipelineDb> | undefined;
   let inference: Promise<Inference> | undefined;
@@ -323,9 +329,9 @@ export function productionPorts(config: Config, logger: Logger): RolePorts & { c
       if (!q) {
         const stream = STREAMS[key];
         q = config.QUEUE_BACKEND === 'sqs'
-          ? SqsQueue.open({ client: createSqsClient(config), queueUrl: config[key], logger })
+          ? watch(SqsQueue, 'sqs').open({ client: createSqsClient(config), queueUrl: config[key], logger }).then((queue) => watch(queue, 'sqs'))
           : config.QUEUE_BACKEND === 'redis'
-            ? import('./adapters/queue/redis-streams.js').then(({ RedisStreamQueue }) => new RedisStreamQueue({ url: config.REDIS_URL, stream, logger }))
+            ? import('./adapters/queue/redis-streams.js').then(({ RedisStreamQueue }) => watch(new RedisStreamQueue({ url: config.REDIS_URL, stream, logger }), 'redis'))
             : Promise.resolve(new MemoryQueue({ name: stream }));
         queues.set(key, q);
       }
@@ -341,27 +347,29 @@ export function productionPorts(config: Config, logger: Logger): RolePorts & { c
         const client = media
           ? (s3.media ??= createS3Client(mediaStorageOptions(config)))
           : (s3.aws ??= createS3Client(awsOptions(config, 's3')));
-        store = new S3ObjectStore({ client, bucket: name, partPool });
+        store = watch(new S3ObjectStore({ client, bucket: name, partPool }), media && config.WASABI_ENDPOINT ? 'wasabi' : 's3');
         stores.set(id, store);
       }
       return store;
     },
     pipelineDb() {
       // The DynamoDB SDK is loaded by the first stereo role, not by every process.
-      return (pipeline ??= import('./adapters/db/dynamodb-pipeline.js').then(({ DynamoDbPipelineDb, createDynamoDbClient }) => new DynamoDbPipelineDb({
+      return (pipeline ??= import('./adapters/db/dynamodb-pipeline.js').then(({ DynamoDbPipelineDb, createDynamoDbClient }) => watch(new DynamoDbPipelineDb({
         client: createDynamoDbClient(awsOptions(config, 'dynamodb')), logger,
         tables: { jobs: config.JOBS_TABLE_NAME, segmentCompletions: config.SEGMENT_COMPLETIONS_TABLE_NAME, reassemblyTriggered: config.REASSEMBLY_TRIGGERED_TABLE_NAME },
-      })));
+      }), 'dynamodb')));
     },
     inference() {
-      return (inference ??= chooseInference(config, (bucket) => this.storage({ aws: bucket })));
+      // A remote model is a dependency; FFmpeg and the stub run here.
+      const remote = config.INFERENCE_BACKEND === 'http' || config.INFERENCE_BACKEND === 'sagemaker';
+      return (inference ??= chooseInference(config, (bucket) => this.storage({ aws: bucket })).then((i) => (remote ? watch(i, 'inference') : i)));
     },
     mediaDb() {
       // supabase-js is loaded by the first query, not by every process that might make one.
-      return (db ??= lazyAsync<MediaDb>(async () => {
+      return (db ??= watch(lazyAsync<MediaDb>(async () => {
         const { SupabaseMediaDb } = await import('./adapters/db/supabase.js');
         return new SupabaseMediaDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY });
-      }));
+      }), 'supabase'));
     },
     async close() {
       // After the roles: open SQS polls give back what they got, Redis connections close.

@@ -2,6 +2,8 @@
 import type { Config } from '../runtime/config/schema.js';
 import { createLogger } from '../runtime/logger/index.js';
 import { HealthServer } from '../runtime/health.js';
+import { DependencyHealth } from '../runtime/dependency-health.js';
+import { checkCredentials } from '../runtime/startup-checks.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { Metrics } from '../runtime/metrics.js';
 import { ScaleInGuard } from '../runtime/in-flight.js';
@@ -18,8 +20,8 @@ export interface RunOptions {
   /** --dry-run, for roles that honour it (the command line has checked). */
   dryRun?: boolean;
   instanceId: string;
-  /** The adapters behind the roles' ports (chosen by src/cli.ts). */
-  ports: (logger: Logger) => RolePorts & { close(): Promise<void> };
+  /** The adapters behind the roles' ports (chosen by src/cli.ts), reporting their calls to `deps`. */
+  ports: (logger: Logger, deps: DependencyHealth) => RolePorts & { close(): Promise<void> };
   /** Where log lines go instead of stdout (local mode draws a progress bar from them). */
   logOutput?: { write(line: string): unknown };
 }
@@ -38,15 +40,18 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
   lifecycle.install();
   const roleNames = roles.map((r) => r.name);
 
+  const deps = new DependencyHealth({ logger, metrics });
   let healthPort: number | null = null;
   if (config.HEALTH_PORT !== null) {
     const health = new HealthServer({ port: config.HEALTH_PORT, host: config.HEALTH_HOST, instanceId, roles: roleNames, version, metrics, logger });
+    // One check per service the roles have called: 503 naming it while it is down.
+    deps.onAdded((name) => health.addCheck(name, () => deps.check(name)));
     healthPort = (await health.start()).port;
     lifecycle.add({ name: 'health', stop: () => health.stop() });
   }
   logger.info({ event_type: 'worker_started', roles: roleNames, version, health_port: healthPort, pid: process.pid }, `rugbyworker ${version} started`);
 
-  const rolePorts = ports(logger);
+  const rolePorts = ports(logger, deps);
   // Added before the roles, so it is stopped after them.
   lifecycle.add({ name: 'ports', stop: () => rolePorts.close() });
   // On ECS (the agent sets ECS_AGENT_URI): scale-in protection while a job is in flight.
@@ -56,6 +61,7 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
   const ctx = { config, instanceId, logger, metrics, stopping: lifecycle.stopping, concurrency: config.CONCURRENCY, once, dryRun: dryRun === true, ports: rolePorts };
   const services: RoleService[] = [];
   try {
+    await checkCredentials(roles, rolePorts);
     for (const role of roles) {
       if (!role.start) continue;
       const service = await role.start({ ...ctx, logger: logger.child({ role: role.name }) });

@@ -1,0 +1,153 @@
+// What /health says about the services a worker depends on (SQS, Redis, S3/Wasabi,
+// Supabase, DynamoDB, inference), learnt from the calls the roles make anyway: a call that
+// fails because the service cannot be reached (or refuses our credentials) marks it down,
+// the next call that gets an answer, even a "no such key", marks it up again. So /health
+// is 503 naming the dependency while it is down and 200 after, with no extra traffic.
+import type { Logger } from 'pino';
+import type { HealthCheckResult } from './health.js';
+import type { Metrics } from './metrics.js';
+import { errorMessage } from './consumer-errors.js';
+
+// Node's and undici's socket-level codes: nothing answered.
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
+  'ENETUNREACH', 'ECONNABORTED', 'ESOCKETTIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+]);
+const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RedisUnavailableError', 'ServiceUnavailable', 'InternalError']);
+
+function statusOf(err: Record<string, unknown>): number | undefined {
+  const meta = err.$metadata as { httpStatusCode?: unknown } | undefined;
+  const s = meta?.httpStatusCode ?? err.status ?? err.statusCode;
+  return typeof s === 'number' && s > 0 ? s : undefined;
+}
+
+/** A socket-level failure anywhere in `err`'s cause chain: the connection broke or never came. */
+export function isNetworkError(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 4) return false;
+  const e = err as Record<string, unknown>;
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (e.name === 'TimeoutError') return true;
+  return isNetworkError(e.cause, depth + 1);
+}
+
+/**
+ * Whether `err` says the dependency is unusable: unreachable (connection refused, reset,
+ * timed out, a 5xx) or refusing our credentials (401/403). Errors with an answer in them
+ * (a missing object, a failed condition, a lost lease) say it is up.
+ */
+export function isDependencyFailure(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 4) return false;
+  const e = err as Record<string, unknown>;
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (typeof e.name === 'string' && NETWORK_NAMES.has(e.name)) return true;
+  const status = statusOf(e);
+  if (status !== undefined) return status >= 500 || status === 401 || status === 403;
+  // PostgREST/supabase-js: no status at all when nothing came back.
+  if (e.name === 'DbError' && e.status === 0) return true;
+  return isDependencyFailure(e.cause, depth + 1);
+}
+
+interface State {
+  ok: boolean;
+  since: number;
+  detail: string;
+}
+
+export class DependencyHealth {
+  readonly #states = new Map<string, State>();
+  readonly #added: Array<(name: string) => void> = [];
+  readonly #logger: Logger | undefined;
+  readonly #gauge: ReturnType<Metrics['gauge']> | undefined;
+  readonly #now: () => number;
+
+  constructor(opts: { logger?: Logger; metrics?: Metrics; now?: () => number } = {}) {
+    this.#logger = opts.logger;
+    this.#now = opts.now ?? Date.now;
+    this.#gauge = opts.metrics?.gauge('dependency_up', '1 while the dependency answers, 0 while it is unreachable or refuses the credentials', ['dependency']);
+  }
+
+  /** Calls `fn` with each dependency's name the first time it is seen (now, for those known). */
+  onAdded(fn: (name: string) => void): void {
+    this.#added.push(fn);
+    for (const name of this.#states.keys()) fn(name);
+  }
+
+  /** A call to `name` got an answer. */
+  succeeded(name: string): void {
+    const s = this.#states.get(name);
+    if (s?.ok) return;
+    if (s) {
+      this.#logger?.info({ event_type: 'dependency_up', dependency: name, down_seconds: (this.#now() - s.since) / 1000 }, `${name} answers again`);
+    }
+    this.#set(name, { ok: true, since: this.#now(), detail: 'answering' });
+  }
+
+  /** A call to `name` failed: down when the error says it is unreachable or refuses us. */
+  failed(name: string, err: unknown): void {
+    if (!isDependencyFailure(err)) return this.succeeded(name);
+    const detail = errorMessage(err).slice(0, 300);
+    const s = this.#states.get(name);
+    if (s && !s.ok) { s.detail = detail; return; }
+    this.#logger?.warn({ event_type: 'dependency_down', dependency: name, err }, `${name} unreachable: ${detail}`);
+    this.#set(name, { ok: false, since: this.#now(), detail });
+  }
+
+  check(name: string): HealthCheckResult {
+    const s = this.#states.get(name);
+    if (!s) return { ok: true, detail: 'not used yet' };
+    if (s.ok) return { ok: true, detail: s.detail };
+    return { ok: false, detail: `down for ${Math.round((this.#now() - s.since) / 1000)} s: ${s.detail}` };
+  }
+
+  #set(name: string, state: State): void {
+    const isNew = !this.#states.has(name);
+    this.#states.set(name, state);
+    this.#gauge?.set({ dependency: name }, state.ok ? 1 : 0);
+    if (isNew) for (const fn of this.#added) fn(name);
+  }
+}
+
+/**
+ * `target` with every method call reported to `health` under `name`: promises when they
+ * settle, async iterables (ObjectStore.list) page by page. Properties pass through.
+ */
+export function watched<T extends object>(target: T, name: string, health: DependencyHealth): T {
+  const report = <V>(value: V): V => {
+    if (value && typeof (value as { then?: unknown }).then === 'function') {
+      return (value as unknown as Promise<unknown>).then(
+        (v) => { health.succeeded(name); return v; },
+        (err: unknown) => { health.failed(name, err); throw err; },
+      ) as V;
+    }
+    if (value && typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function') {
+      const iterable = value as unknown as AsyncIterable<unknown>;
+      return {
+        [Symbol.asyncIterator]() {
+          const it = iterable[Symbol.asyncIterator]();
+          return {
+            next: () => report(it.next()),
+            return: (v?: unknown) => (it.return ? it.return(v) : Promise.resolve({ done: true as const, value: v })),
+          };
+        },
+      } as V;
+    }
+    return value;
+  };
+  return new Proxy(target, {
+    get(obj, prop, receiver) {
+      const value: unknown = Reflect.get(obj, prop, receiver);
+      if (typeof value !== 'function' || prop === 'constructor' || prop === 'then' || typeof prop === 'symbol') return value;
+      return (...args: unknown[]) => {
+        let result: unknown;
+        try {
+          result = (value as (...a: unknown[]) => unknown).apply(obj, args);
+        } catch (err) {
+          health.failed(name, err);
+          throw err;
+        }
+        return report(result);
+      };
+    },
+  });
+}

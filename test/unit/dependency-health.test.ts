@@ -1,0 +1,108 @@
+// What /health learns from the roles' own calls (src/runtime/dependency-health.ts): which
+// errors mean "the service is down or refuses us" and which are answers; the tracker's
+// down/up transitions, logs and gauge; and the proxy that reports every call of a port.
+import { describe, expect, it } from '@jest/globals';
+import { pino } from 'pino';
+import { DependencyHealth, isDependencyFailure, watched } from '../../src/runtime/dependency-health.js';
+import { Metrics } from '../../src/runtime/metrics.js';
+import { LeaseLostError } from '../../src/ports.js';
+
+const net = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code });
+const aws = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+
+describe('isDependencyFailure', () => {
+  it.each([
+    ['connection refused', net('ECONNREFUSED')],
+    ['connection reset', net('ECONNRESET')],
+    ['a timeout (smithy)', Object.assign(new Error('a request has exceeded the configured 30000 ms requestTimeout'), { name: 'TimeoutError', code: 'ETIMEDOUT' })],
+    ['an AWS 503', aws('ServiceUnavailable', 503)],
+    ['an AWS 500', aws('InternalFailure', 500)],
+    ['AWS refusing the credentials (403)', aws('InvalidClientTokenId', 403)],
+    ['PostgREST 401', Object.assign(new Error('jobs: Invalid API key'), { name: 'DbError', status: 401 })],
+    ['PostgREST with no answer', Object.assign(new Error('jobs: fetch failed'), { name: 'DbError', status: 0 })],
+    ['Redis unavailable', Object.assign(new Error('redis is reconnecting'), { name: 'RedisUnavailableError' })],
+    ['a cause two levels down', new Error('upload failed', { cause: new Error('part 3', { cause: net('EPIPE') }) })],
+  ])('%s: down', (_what, err) => {
+    expect(isDependencyFailure(err)).toBe(true);
+  });
+
+  it.each([
+    ['a missing key (404)', aws('NoSuchKey', 404)],
+    ['a failed condition (400)', aws('ConditionalCheckFailedException', 400)],
+    ['a lost lease', new LeaseLostError('receipt handle expired')],
+    ['a PostgREST 400 (bad column)', Object.assign(new Error('jobs: column x does not exist'), { name: 'DbError', status: 400 })],
+    ['a plain error', new Error('ffmpeg exited 1')],
+    ['not an error', 'boom'],
+  ])('%s: up (it answered)', (_what, err) => {
+    expect(isDependencyFailure(err)).toBe(false);
+  });
+});
+
+describe('DependencyHealth', () => {
+  function tracker() {
+    let now = 1_000_000;
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({}, { write(s: string) { lines.push(JSON.parse(s) as Record<string, unknown>); } });
+    const metrics = new Metrics({ instanceId: 't', defaultMetrics: false });
+    const deps = new DependencyHealth({ logger, metrics, now: () => now });
+    return { deps, lines, metrics, tick: (ms: number) => { now += ms; } };
+  }
+
+  it('down on an unreachable error, naming it, until the next answer; logs each transition once', async () => {
+    const { deps, lines, metrics, tick } = tracker();
+    const added: string[] = [];
+    deps.onAdded((n) => added.push(n));
+    expect(deps.check('sqs')).toEqual({ ok: true, detail: 'not used yet' });
+    deps.succeeded('sqs');
+    deps.failed('sqs', net('ECONNREFUSED'));
+    tick(12_000);
+    deps.failed('sqs', net('ECONNRESET'));
+    expect(deps.check('sqs')).toEqual({ ok: false, detail: 'down for 12 s: connect ECONNRESET 127.0.0.1:1' });
+    const gauge = async () => (await metrics.registry.getSingleMetric('rugbyworker_dependency_up')!.get()).values.map((v) => [v.labels.dependency, v.value]);
+    expect(await gauge()).toEqual([['sqs', 0]]);
+    deps.failed('sqs', aws('NoSuchKey', 404)); // an answer: it is back
+    expect(deps.check('sqs')).toEqual({ ok: true, detail: 'answering' });
+    expect(await gauge()).toEqual([['sqs', 1]]);
+    expect(lines.filter((l) => String(l.event_type).startsWith('dependency_')).map((l) => [l.event_type, l.dependency])).toEqual([
+      ['dependency_down', 'sqs'], ['dependency_up', 'sqs'],
+    ]);
+    expect(lines.find((l) => l.event_type === 'dependency_up')?.down_seconds).toBe(12);
+    expect(added).toEqual(['sqs']);
+    // A late subscriber hears about the known ones.
+    const late: string[] = [];
+    deps.onAdded((n) => late.push(n));
+    expect(late).toEqual(['sqs']);
+  });
+});
+
+describe('watched', () => {
+  class Store {
+    readonly bucket = 'b';
+    #fail: unknown;
+    failWith(err: unknown) { this.#fail = err; }
+    async head(key: string) { if (this.#fail) throw this.#fail; return { key }; }
+    sync() { return 42; }
+    async *list() { yield 1; if (this.#fail) throw this.#fail; yield 2; }
+  }
+
+  it('reports every promise and every page of an async iterable; properties and sync methods pass through', async () => {
+    const deps = new DependencyHealth();
+    const raw = new Store();
+    const store = watched(raw, 's3', deps);
+    expect(store.bucket).toBe('b');
+    expect(store.sync()).toBe(42);
+    await expect(store.head('k')).resolves.toEqual({ key: 'k' });
+    expect(deps.check('s3').ok).toBe(true);
+    raw.failWith(net('ECONNREFUSED'));
+    await expect(store.head('k')).rejects.toThrow('ECONNREFUSED');
+    expect(deps.check('s3').ok).toBe(false);
+    raw.failWith(undefined);
+    const seen: unknown[] = [];
+    for await (const v of store.list()) seen.push(v);
+    expect(seen).toEqual([1, 2]);
+    expect(deps.check('s3').ok).toBe(true);
+    raw.failWith(net('ETIMEDOUT'));
+    await expect((async () => { for await (const _ of store.list()) { /* drain */ } })()).rejects.toThrow('ETIMEDOUT');
+    expect(deps.check('s3').ok).toBe(false);
+  });
+});
