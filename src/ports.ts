@@ -211,6 +211,8 @@ export interface CleanupJob {
  * (src/domain/transcode-state.ts), so a redelivery or a stale worker never undoes a settled row.
  */
 export interface MediaDb {
+  /** One cheap read: rejects as a real query would (credentials refused, unreachable). */
+  ping(): Promise<void>;
   /** The job with its asset, in one read; null when there is no such job. */
   transcodeJob(jobId: string): Promise<TranscodeJob | null>;
   /** Job → running (started_at, attempt); asset → transcoding. False when the job finished meanwhile. */

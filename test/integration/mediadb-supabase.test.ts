@@ -138,6 +138,11 @@ describeIfPostgres('on PostgreSQL', () => {
 
     const db = (): SupabaseMediaDb => new SupabaseMediaDb({ url: standin.url, serviceRoleKey: KEY });
 
+    it('ping with a key Supabase refuses rejects with status 401 (what start-up turns into exit 78)', async () => {
+      const wrong = new SupabaseMediaDb({ url: standin.url, serviceRoleKey: 'not-the-key' });
+      await expect(wrong.ping()).rejects.toMatchObject({ name: 'DbError', status: 401 });
+    });
+
     it('a 500 becomes a transient DbError naming the table and carrying PostgREST’s message', async () => {
       await standin.seed('media_assets', assetRow({ processing_stage: 'transcoding' }) as Row);
       await standin.seed('jobs', jobRow({ state: 'running' }) as Row);

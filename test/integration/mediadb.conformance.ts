@@ -74,6 +74,10 @@ export function describeMediaDbConformance(name: string, makeHarness: (clock: Te
       h = await makeHarness(clock);
     });
 
+    it('ping resolves against a reachable database', async () => {
+      await expect(h.db.ping()).resolves.toBeUndefined();
+    });
+
     describe('transcodeJob', () => {
       it('reads the job with its asset', async () => {
         await seed({ attempt: 2, state: 'running' }, { bucket: 'second-bucket', base_org_storage_path: '' });

@@ -28,6 +28,10 @@ export class MemoryMediaDb implements MediaDb {
     this.now = options.now ?? (() => new Date());
   }
 
+  async ping(): Promise<void> {
+    // Always reachable.
+  }
+
   /** Inserts or replaces an asset as complete-upload leaves it (uploaded); unspecified columns take the table's defaults. */
   seedAsset(row: Partial<MediaAssetRow> & Pick<MediaAssetRow, 'org_id' | 'storage_path'>): MediaAssetRow {
     const full: MediaAssetRow = {

@@ -62,6 +62,10 @@ export class SupabaseMediaDb implements MediaDb {
     this.now = options.now ?? (() => new Date());
   }
 
+  async ping(): Promise<void> {
+    rows('jobs', 'select', await this.client.from('jobs').select('id').limit(1));
+  }
+
   async transcodeJob(jobId: string): Promise<TranscodeJob | null> {
     const [row] = rows('jobs', 'select', await this.client.from('jobs').select(JOB_WITH_ASSET).eq('id', jobId)) as JobWithAsset[];
     if (!row) return null;

@@ -1,0 +1,51 @@
+// Before any role takes a message: credentials the services refuse stop the worker with
+// exit 78 naming the settings to fix, instead of a retry loop that ends every job in the
+// dead-letter queue. A service that is merely unreachable does not stop the start: the
+// roles wait for it (and /health says so).
+import type { QueueUrlKey } from '../domain/requirements.js';
+import type { RoleDefinition, RolePorts } from '../ports.js';
+import { ConfigError } from './errors.js';
+import { errorMessage } from './consumer-errors.js';
+
+const CREDENTIAL_CODES = /^(InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch|InvalidAccessKeyId|ExpiredToken(Exception)?|AccessDenied(Exception)?|MissingAuthenticationToken|CredentialsProviderError)$/;
+
+function statusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { status?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const s = e.$metadata?.httpStatusCode ?? e.status;
+  return typeof s === 'number' ? s : undefined;
+}
+
+/** The service answered that these credentials are not accepted. */
+export function isRefusedCredential(err: unknown): boolean {
+  const status = statusOf(err);
+  if (status === 401 || status === 403) return true;
+  const name = typeof err === 'object' && err !== null ? String((err as { name?: unknown }).name ?? '') : '';
+  return CREDENTIAL_CODES.test(name);
+}
+
+async function refused(what: Promise<unknown>, settings: string, service: string): Promise<void> {
+  try {
+    await what;
+  } catch (err) {
+    if (isRefusedCredential(err)) throw new ConfigError(`${service} refused the credentials (${settings}): ${errorMessage(err)}`);
+    // Unreachable or anything else: the roles' own calls will retry it.
+  }
+}
+
+/** Rejects with a ConfigError when a service the roles need refuses its credentials. */
+export async function checkCredentials(roles: readonly RoleDefinition[], ports: RolePorts): Promise<void> {
+  const checks: Array<Promise<void>> = [];
+  if (roles.some((r) => r.needs.mediaDb)) {
+    checks.push(refused(ports.mediaDb().ping(), 'SUPABASE_SERVICE_ROLE_KEY', 'Supabase'));
+  }
+  const queues = new Set<QueueUrlKey>(roles.flatMap((r) => [r.needs.consumes, ...(r.needs.sendsTo ?? [])].filter((k): k is QueueUrlKey => k !== undefined)));
+  for (const key of queues) {
+    // Opening reads the queue's attributes (SQS GetQueueAttributes): a call the role makes anyway.
+    checks.push(refused(ports.queue(key), 'AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or the instance/task role', `the queue of ${key}`));
+  }
+  // Settled together, so the first refusal found is reported after every check has run.
+  const results = await Promise.allSettled(checks);
+  const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (first) throw first.reason;
+}
