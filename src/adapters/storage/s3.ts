@@ -17,10 +17,15 @@ import { ObjectNotFoundError, assertSafeKey, assertSafePrefix, safeKeyProblem } 
 import type { ObjectInfo, ObjectStore } from '../../ports.js';
 import type { AwsClientOptions } from '../aws/client-config.js';
 import { PartPool } from './part-pool.js';
+import { backoffDelayMs } from '../../domain/backoff.js';
+import { isNetworkError } from '../../runtime/dependency-health.js';
+import { sleep } from '../../runtime/retry.js';
 import { uploadFileMultipart } from './s3-file-upload.js';
 import { streamCopy } from './stream-copy.js';
 
 const MiB = 1024 * 1024;
+/** Times a download goes on after a broken connection before the failure is the job's. */
+const MAX_RESUMES = 5;
 /** DeleteObjects takes at most 1000 keys a call. */
 const DELETE_BATCH = 1000;
 /** CopyObject takes sources up to 5 GiB; bigger ones would need UploadPartCopy. */
@@ -93,7 +98,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async download(key: string, file: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
-    const { body, out } = await this.get(key, opts.signal);
+    const first = await this.get(key, opts.signal);
+    const { out } = first;
+    let body = first.body;
     const part = `${file}.part`;
     const onAbort = (): void => void body.destroy(new Error('download aborted')); // rethrown below as the caller's reason
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -105,13 +112,25 @@ export class S3ObjectStore implements ObjectStore {
       // nothing queues between socket and disk, and 4 parallel downloads peaked ~20 MB lower
       // (the socket's 64 KiB chunks are garbage once written; fewer pile up before V8 collects).
       let written = 0;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        await writeFully(fh, chunk);
-        written += chunk.length;
-      }
-      // A connection cut mid-body can end the stream early without an error.
-      if (out.ContentLength !== undefined && written !== out.ContentLength) {
-        throw new Error(`download of s3://${this.bucket}/${key} ended after ${written} of ${out.ContentLength} bytes`);
+      for (let resumes = 0; ; resumes++) {
+        try {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            await writeFully(fh, chunk);
+            written += chunk.length;
+          }
+          // A connection cut mid-body can end the stream early without an error.
+          if (out.ContentLength !== undefined && written !== out.ContentLength) {
+            throw Object.assign(new Error(`download of s3://${this.bucket}/${key} ended after ${written} of ${out.ContentLength} bytes`), { code: 'ECONNRESET' });
+          }
+          break;
+        } catch (err) {
+          // A connection reset on a slow or flaky link: go on from the bytes we have, from the
+          // same version of the object (If-Match), instead of failing the whole job.
+          if (opts.signal?.aborted || !isNetworkError(err) || resumes >= MAX_RESUMES || out.ContentLength === undefined) throw err;
+          body.destroy();
+          await sleep(backoffDelayMs(resumes + 1, { baseMs: 200, maxMs: 2000 }), opts.signal);
+          body = (await this.get(key, opts.signal, { Range: `bytes=${written}-`, ...(out.ETag ? { IfMatch: out.ETag } : {}) })).body;
+        }
       }
       await fh.close();
       fh = undefined;
@@ -254,12 +273,12 @@ export class S3ObjectStore implements ObjectStore {
     return { deleted, errors };
   }
 
-  private async get(key: string, signal: AbortSignal | undefined): Promise<{ body: Readable; out: GetObjectCommandOutput }> {
+  private async get(key: string, signal: AbortSignal | undefined, range: { Range?: string; IfMatch?: string } = {}): Promise<{ body: Readable; out: GetObjectCommandOutput }> {
     assertSafeKey(key);
     signal?.throwIfAborted();
     let out: GetObjectCommandOutput;
     try {
-      out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), signal ? { abortSignal: signal } : {});
+      out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...range }), signal ? { abortSignal: signal } : {});
     } catch (err) {
       if (isNotFound(err)) throw new ObjectNotFoundError(this.bucket, key);
       throw err;
