@@ -168,7 +168,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       if (lost.signal.aborted) return; // answered after the lease had run out: too late
       lastError = undefined;
       leaseUntil = Math.max(leaseUntil, calledAt + seconds * 1000);
-      if (state !== 'ended') armExpiry();
+      if ((state as State) !== 'ended') armExpiry(); // state may change while extend() is awaited
       extensions++;
       logger.info(
         { event_type: 'heartbeat_extended', ...fields, extension_count: extensions, new_timeout_seconds: seconds, ...(n > 1 ? { attempts: n } : {}) },
