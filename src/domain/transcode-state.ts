@@ -68,7 +68,8 @@ export function needsAssetCompletion(state: JobState, asset: { processingStage: 
  */
 export type TranscodeFailure =
   | { kind: 'invalid_input' }
-  | { kind: 'ffmpeg'; reason: 'exit' | 'stall' | 'aborted' | 'spawn'; exitCode?: number | null }
+  // disk_full: FFmpeg could not write (ENOSPC): the work disk's trouble, not the input's.
+  | { kind: 'ffmpeg'; reason: 'exit' | 'stall' | 'aborted' | 'spawn' | 'disk_full'; exitCode?: number | null }
   | { kind: 'download' }
   | { kind: 'upload' }
   | { kind: 'db'; transient?: boolean }

@@ -104,6 +104,7 @@ describe('classifyTranscodeError', () => {
     [{ kind: 'ffmpeg', reason: 'exit', exitCode: null }, 'FFMPEG_ERROR', false],
     [{ kind: 'ffmpeg', reason: 'stall' }, 'FFMPEG_ERROR', false],
     [{ kind: 'ffmpeg', reason: 'spawn' }, 'FFMPEG_ERROR', false],
+    [{ kind: 'ffmpeg', reason: 'disk_full', exitCode: 1 }, 'FFMPEG_ERROR', false], // WORK_DIR full: retried
     [{ kind: 'ffmpeg', reason: 'aborted' }, 'ABORTED', false],
     [{ kind: 'download' }, 'DOWNLOAD_ERROR', false],
     [{ kind: 'upload' }, 'UPLOAD_ERROR', false],

@@ -3,6 +3,8 @@
 import type { TranscodeFailure } from '../../domain/transcode-state.js';
 import { FfmpegError } from '../ffmpeg/index.js';
 
+const DISK_FULL = /No space left on device|ENOSPC/i;
+
 export class TranscodeStepError extends Error {
   constructor(readonly failure: TranscodeFailure, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -28,6 +30,11 @@ export function toStepError(kind: 'download' | 'upload' | 'db' | 'ffmpeg', err: 
   if (err instanceof TranscodeStepError) return err;
   const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
   if (err instanceof FfmpegError) {
+    // A non-zero exit is the input's fault, unless FFmpeg says it could not write: a full
+    // WORK_DIR must not mark the upload failed for good.
+    if (err.reason === 'exit' && DISK_FULL.test(err.stderrTail)) {
+      return new TranscodeStepError({ kind: 'ffmpeg', reason: 'disk_full', exitCode: err.exitCode ?? null }, `the work disk (WORK_DIR) is full: ${message}`, { cause: err });
+    }
     return new TranscodeStepError({ kind: 'ffmpeg', reason: err.reason, exitCode: err.exitCode ?? null }, message, { cause: err });
   }
   if (kind === 'ffmpeg') return new TranscodeStepError({ kind: 'ffmpeg', reason: 'spawn', exitCode: null }, message, { cause: err });
