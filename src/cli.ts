@@ -315,7 +315,7 @@ const STREAMS: Record<QueueUrlKey, string> = {
  * With `deps`, every call to a remote service is reported there (what /health says).
  */
 export function productionPorts(config: Config, logger: Logger, deps?: DependencyHealth): RolePorts & { close(): Promise<void> } {
-  const watch = <T extends object>(port: T, name: string): T => (deps ? watched(port, name, deps) : port);
+  const watch = <T extends object>(port: T, name: string, isFailure?: (err: unknown) => boolean): T => (deps ? watched(port, name, deps, isFailure) : port);
   const queues = new Map<QueueUrlKey, Promise<Queue>>();
   let pipeline: Promise<PipelineDb> | undefined;
   let inference: Promise<Inference> | undefined;
@@ -331,7 +331,7 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
         q = config.QUEUE_BACKEND === 'sqs'
           ? watch(SqsQueue, 'sqs').open({ client: createSqsClient(config), queueUrl: config[key], logger }).then((queue) => watch(queue, 'sqs'))
           : config.QUEUE_BACKEND === 'redis'
-            ? import('./adapters/queue/redis-streams.js').then(({ RedisStreamQueue }) => watch(new RedisStreamQueue({ url: config.REDIS_URL, stream, logger }), 'redis'))
+            ? import('./adapters/queue/redis-streams.js').then(({ RedisStreamQueue, isRedisOutage }) => watch(new RedisStreamQueue({ url: config.REDIS_URL, stream, logger }), 'redis', isRedisOutage))
             : Promise.resolve(new MemoryQueue({ name: stream }));
         queues.set(key, q);
       }

@@ -84,8 +84,8 @@ export class DependencyHealth {
   }
 
   /** A call to `name` failed: down when the error says it is unreachable or refuses us. */
-  failed(name: string, err: unknown): void {
-    if (!isDependencyFailure(err)) return this.succeeded(name);
+  failed(name: string, err: unknown, isFailure: (err: unknown) => boolean = isDependencyFailure): void {
+    if (!isFailure(err)) return this.succeeded(name);
     const detail = errorMessage(err).slice(0, 300);
     const s = this.#states.get(name);
     if (s && !s.ok) { s.detail = detail; return; }
@@ -111,13 +111,14 @@ export class DependencyHealth {
 /**
  * `target` with every method call reported to `health` under `name`: promises when they
  * settle, async iterables (ObjectStore.list) page by page. Properties pass through.
+ * `isFailure`: the adapter's own word on which errors mean unreachable (default isDependencyFailure).
  */
-export function watched<T extends object>(target: T, name: string, health: DependencyHealth): T {
+export function watched<T extends object>(target: T, name: string, health: DependencyHealth, isFailure?: (err: unknown) => boolean): T {
   const report = <V>(value: V): V => {
     if (value && typeof (value as { then?: unknown }).then === 'function') {
       return (value as unknown as Promise<unknown>).then(
         (v) => { health.succeeded(name); return v; },
-        (err: unknown) => { health.failed(name, err); throw err; },
+        (err: unknown) => { health.failed(name, err, isFailure); throw err; },
       ) as V;
     }
     if (value && typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function') {
@@ -143,7 +144,7 @@ export function watched<T extends object>(target: T, name: string, health: Depen
         try {
           result = (value as (...a: unknown[]) => unknown).apply(obj, args);
         } catch (err) {
-          health.failed(name, err);
+          health.failed(name, err, isFailure);
           throw err;
         }
         return report(result);

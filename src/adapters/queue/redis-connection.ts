@@ -15,6 +15,18 @@ export function reconnectDelay(attempt: number): number {
 export const RECONNECT_OPTIONS: Partial<RedisOptions> = { retryStrategy: reconnectDelay };
 
 /**
+ * Options of the shared connection (extend, ack, release, send, …): a command waits for a
+ * reconnect at most 5 s, and one cut off by a disconnect fails instead of being resent.
+ * Without them a heartbeat's extend sat in ioredis's offline queue for the whole outage,
+ * neither failing (so no retry, no 503) nor succeeding, while the lease ran out.
+ */
+export const SHARED_OPTIONS: Partial<RedisOptions> = {
+  ...RECONNECT_OPTIONS,
+  commandTimeout: 5000,
+  autoResendUnfulfilledCommands: false,
+};
+
+/**
  * Options of the connection that blocks in XREADGROUP: no offline queue (a read asked for
  * while disconnected fails at once, and receive() backs off on its own clock), and no
  * silent resend of a read cut off by a disconnect (receive() decides what to do next).
@@ -73,7 +85,7 @@ export function isTransientRedisError(err: unknown): boolean {
 }
 
 // What ioredis says when a command meets a closed or not-yet-ready connection.
-const CONNECTION_MESSAGES = /Connection is closed|isn't writeable|Connection timeout|connect ETIMEDOUT/;
+const CONNECTION_MESSAGES = /Connection is closed|isn't writeable|Connection timeout|connect ETIMEDOUT|Command timed out/;
 
 /** Redis did not become reachable in time; receive() treats it like any outage. */
 export class RedisUnavailableError extends Error {

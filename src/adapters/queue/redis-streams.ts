@@ -14,7 +14,7 @@ import { backoffDelayMs } from '../../domain/backoff.js';
 import { sleep } from '../../runtime/retry.js';
 import {
   BLOCKING_OPTIONS,
-  RECONNECT_OPTIONS,
+  SHARED_OPTIONS,
   RedisUnavailableError,
   isNoGroupError,
   isTransientRedisError,
@@ -56,6 +56,9 @@ export interface RedisStreamQueueOptions {
 const OUTAGE_BACKOFF = { baseMs: 100, maxMs: 5000, jitter: 'equal' } as const;
 /** How long receive() waits for a connection to come up before counting an outage. */
 const READY_WAIT_MS = 1000;
+
+/** What /health counts as Redis being down (the adapter's own outage test, minus our aborts). */
+export const isRedisOutage = (err: unknown): boolean => isTransientRedisError(err) && (err as Error).name !== 'AbortError';
 const REDRIVE_BATCH = 100;
 
 type ClaimReply = [Array<[string, string, number]>, number, Array<[string, number]>];
@@ -99,7 +102,7 @@ export class RedisStreamQueue implements Queue {
       this.redis = opts.redis;
       this.ownsRedis = false;
     } else if (opts.url !== undefined) {
-      this.redis = new Redis(opts.url, RECONNECT_OPTIONS);
+      this.redis = new Redis(opts.url, SHARED_OPTIONS);
       this.ownsRedis = true;
     } else {
       throw new TypeError('RedisStreamQueue needs either `redis` or `url`');
