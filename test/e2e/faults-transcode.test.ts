@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
-import { spawnExe, waitForExit, waitForHttp } from '../helpers/binary.js';
+import { runExe, spawnExe, waitForExit, waitForHttp } from '../helpers/binary.js';
+import { startCredentialGate } from '../helpers/aws-credential-gate.js';
 import { proxyEndpoint, type FaultProxy } from '../helpers/fault-proxy.js';
 import { freePort } from '../helpers/servers.js';
 import { BUCKET, EMPTY, makeClip, startRugbyCodex, type RugbyCodex, type Upload } from '../helpers/rugbycodex.js';
@@ -245,7 +246,6 @@ describe('faults during a transcode', () => {
   it('Supabase refusing the service role key at start-up: exit 78 at once naming SUPABASE_SERVICE_ROLE_KEY', async () => {
     const queues = await codex.createQueues({ visibilitySeconds: 30 });
     const started = Date.now();
-    const { runExe } = await import('../helpers/binary.js');
     const r = await runExe(['--role', 'transcode'], {
       env: codex.workerEnv(queues.queueUrl, join(tmp, 'work-key'), { SUPABASE_SERVICE_ROLE_KEY: 'not-the-key', AWS_ENDPOINT_URL_S3: s3Proxy.endpoint }),
       timeoutMs: 30_000,
@@ -256,4 +256,26 @@ describe('faults during a transcode', () => {
     expect(r.stderr).toMatch(/Supabase refused the credentials \(SUPABASE_SERVICE_ROLE_KEY\): .*401/);
     expect(r.stdout + r.stderr).not.toContain('not-the-key');
   }, 60_000);
+
+  it('AWS refusing the access key at start-up: exit 78 at once naming the AWS credential settings', async () => {
+    const queues = await codex.createQueues({ visibilitySeconds: 30 });
+    const gate = await startCredentialGate(codex.fauxqs.endpoint, ['test']);
+    try {
+      const started = Date.now();
+      const r = await runExe(['--role', 'transcode'], {
+        env: codex.workerEnv(queues.queueUrl, join(tmp, 'work-aws-key'), { AWS_ENDPOINT_URL_SQS: gate.endpoint, AWS_ACCESS_KEY_ID: 'AKIAWRONGWRONGWRONG1', AWS_SECRET_ACCESS_KEY: 'wrong-secret-never-printed' }),
+        timeoutMs: 30_000,
+      });
+      expect(r.code).toBe(78);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(gate.refused()).toBeGreaterThan(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/refused the credentials \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or the instance\/task role\): .*InvalidClientTokenId|security token/);
+      expect(r.stdout + r.stderr).not.toContain('wrong-secret-never-printed');
+      expect(await codex.depth(queues.queueUrl)).toEqual(EMPTY);
+    } finally {
+      await gate.close();
+    }
+  }, 60_000);
 });
+
