@@ -9,15 +9,12 @@ import { mkdirSync, readdirSync, statfsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
-import { spawnExe, waitForExit } from '../helpers/binary.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
 import { BUCKET, EMPTY, makeClip, startRugbyCodex, type RugbyCodex } from '../helpers/rugbycodex.js';
-
-type LogEvent = Record<string, unknown> & { event_type?: string; job_id?: string };
 
 function tryMount(dir: string): boolean {
   if (process.getuid?.() !== 0) return false;
@@ -62,31 +59,11 @@ describe('WORK_DIR full mid-transcode', () => {
     const queues = await codex.createQueues({ visibilitySeconds: 30 });
     const first = await codex.seedUpload(clip);
     const second = await codex.seedUpload(clip);
-    const child: ChildProcess = spawnExe(['--role', 'transcode'], {
-      env: codex.workerEnv(queues.queueUrl, workDir, { HLS_RENDITIONS: '360', HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_EXTENSION_SECONDS: '10' }),
-    });
-    const events: LogEvent[] = [];
-    let buf = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (c: string) => {
-      buf += c;
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        try { events.push(JSON.parse(buf.slice(0, nl)) as LogEvent); } catch { /* not JSON */ }
-        buf = buf.slice(nl + 1);
-      }
-    });
-    child.stderr!.resume();
-    const waitFor = async (pred: (e: LogEvent) => boolean, ms: number): Promise<LogEvent> => {
-      for (const until = Date.now() + ms; Date.now() < until;) {
-        const e = events.find(pred);
-        if (e) return e;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      throw new Error(`no such event in ${ms} ms; last: ${JSON.stringify(events.slice(-4))}`);
-    };
+    const w = await startWorkerProcess(['--role', 'transcode'],
+      codex.workerEnv(queues.queueUrl, workDir, { HLS_RENDITIONS: '360', HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_EXTENSION_SECONDS: '10' }), 'disk');
+    const { events, waitFor } = w;
     const filler = join(disk, 'filler');
     try {
-      await waitFor((e) => e.event_type === 'consumer_started', 30_000);
       await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: first.body }));
       // The source is in the job's directory once `input` exists (downloads land as input.part).
       const downloaded = (): boolean => {
@@ -120,8 +97,7 @@ describe('WORK_DIR full mid-transcode', () => {
       expect(await codex.depth(queues.queueUrl)).toEqual(EMPTY);
     } finally {
       await rm(filler, { force: true });
-      child.kill('SIGTERM');
-      expect(await waitForExit(child, 30_000)).toBe(0);
+      expect(await w.stop()).toBe(0);
     }
     expect(readdirSync(workDir).filter((f) => !f.startsWith('.'))).toEqual([]);
   }, 240_000);
