@@ -75,6 +75,8 @@ function requests(): Array<{ method: string; query: unknown; body: unknown }> {
   return standin.requests.map((q) => ({ method: q.method, query: q.query, body: q.body }));
 }
 
+// The start-up check that Supabase accepts the service role key (src/runtime/startup-checks.ts).
+const PING = { method: 'GET', query: { select: 'id', limit: '1' }, body: undefined };
 const PENDING = { method: 'GET', query: { select: 'id,bucket,storage_path', processed_at: 'is.null', order: 'created_at.asc,id.asc', offset: '0', limit: '500' }, body: undefined };
 const mark = (id: string, body: Row) => ({ method: 'PATCH', query: { id: `eq.${id}`, processed_at: 'is.null' }, body });
 
@@ -122,7 +124,7 @@ describeIfPostgres('rugbyworker --role cleanup', () => {
     expect(events(r.stdout).find((e) => e.event_type === 'cleanup_started')).toMatchObject({ jobs: 2, buckets: [MEDIA, ARCHIVE], dry_run: true });
     expect({ media: await keys(MEDIA), archive: await keys(ARCHIVE) }).toEqual(before);
     expect(await standin.rows('media_cleanup_jobs')).toEqual(rows);
-    expect(requests()).toEqual([PENDING]);
+    expect(requests()).toEqual([PING, PENDING]);
   });
 
   it('--once deletes each folder from its row\'s bucket only, marks the rows, and exits 1 when another row failed', async () => {
@@ -146,6 +148,7 @@ describeIfPostgres('rugbyworker --role cleanup', () => {
     });
     // Oldest first: good (08:00), bad (08:30), archived (09:00).
     expect(requests()).toEqual([
+      PING,
       PENDING,
       mark(good, { processed_at: expect.stringMatching(ISO), error: null }),
       mark(bad, { processed_at: expect.stringMatching(ISO), error: expect.stringMatching(/^unsafe path /) }),
@@ -162,7 +165,7 @@ describeIfPostgres('rugbyworker --role cleanup', () => {
     expect(await keys(MEDIA)).toEqual([sibling]);
     expect(await keys(ARCHIVE)).toEqual([sibling]);
     expect(await standin.row('media_cleanup_jobs', id)).toMatchObject({ processed_at: expect.any(String), error: null });
-    expect(requests()).toEqual([PENDING, mark(id, { processed_at: expect.stringMatching(ISO), error: null })]);
+    expect(requests()).toEqual([PING, PENDING, mark(id, { processed_at: expect.stringMatching(ISO), error: null })]);
   });
 
   it('refuses --dry-run for a role that does not support it (exit 64), before anything starts', async () => {

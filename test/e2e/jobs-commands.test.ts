@@ -3,10 +3,13 @@
 // upstream tables: every refusal, the warnings about segment keys, diagnose's JSON and its
 // verdicts for STEREO-SPOT.md's lost jobs 1–3, each repaired by the command it names.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { runExe, type RunResult } from '../helpers/binary.js';
 import { INPUT, NINETY_DAYS, OUTPUT, startStereoWorld, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+
+// Each case runs the executable a few times: ~1.5 s alone, more on a loaded CI machine.
+jest.setTimeout(30_000);
 
 let w: StereoWorld;
 
