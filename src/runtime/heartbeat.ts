@@ -167,7 +167,9 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       }
       if (lost.signal.aborted) return; // answered after the lease had run out: too late
       lastError = undefined;
-      leaseUntil = Math.max(leaseUntil, calledAt + seconds * 1000);
+      // "`seconds` from now" replaces the lease, shorter or longer (SQS ChangeMessageVisibility);
+      // counted from the call, the earliest the queue can have applied it.
+      leaseUntil = calledAt + seconds * 1000;
       if ((state as State) !== 'ended') armExpiry(); // state may change while extend() is awaited
       extensions++;
       logger.info(

@@ -222,6 +222,17 @@ describe('startHeartbeat', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
+  it('an extension replaces the lease, shorter or longer: the expiry follows the last one granted, not the receive', async () => {
+    const h = harness({ leaseSeconds: 600, intervalSeconds: 1, extensionSeconds: 3 });
+    await jest.advanceTimersByTimeAsync(1_000); // extended at 1 s for 3 s: the lease is now until 4 s, not 600 s
+    h.q.failWith(new Error('network down'));
+    await jest.advanceTimersByTimeAsync(2_900);
+    expect(h.hb.signal.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(h.hb.signal.aborted).toBe(true);
+    await h.hb.stop('aborted');
+  });
+
   it('an extension that never answers (a black-holed connection) aborts when the lease expires', async () => {
     const h = harness({ leaseSeconds: 300 });
     h.q.holdNext();
