@@ -59,7 +59,9 @@ describe('faults during a transcode', () => {
   it('SQS unreachable for 6 s mid-job, within the lease: heartbeats retried, the job finishes once, /health names sqs', async () => {
     const queues = await codex.createQueues({ visibilitySeconds: 30 });
     const u = await codex.seedUpload(clip);
-    const w = await startWorker(queues.queueUrl, 'sqs');
+    // The receive's lease is known (the live .env sets SQS_VISIBILITY_TIMEOUT): the heartbeat
+    // may retry for its 30 s, not just one extension's 10 s, which a loaded machine can overrun.
+    const w = await startWorker(queues.queueUrl, 'sqs', { SQS_VISIBILITY_TIMEOUT: '30' });
     try {
       await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
       await w.waitFor((e) => e.event_type === 'job_started');
@@ -154,6 +156,36 @@ describe('faults during a transcode', () => {
       expect(await w.stop()).toBe(0);
     }
     expect(await workFilesLeft(w.workDir)).toEqual([]);
+  }, 150_000);
+
+  it('a 2 Mbit/s link with 200 ms latency to S3 and SQS: the lease is kept throughout, progress moves, done once', async () => {
+    const queues = await codex.createQueues({ visibilitySeconds: 30 });
+    const u = await codex.seedUpload(clip);
+    // Extensions of 3 s every second: a beat that took too long would let the lease lapse.
+    const w = await startWorker(queues.queueUrl, 'slow', { HEARTBEAT_EXTENSION_SECONDS: '3', SQS_VISIBILITY_TIMEOUT: '30' });
+    s3Proxy.set({ kind: 'bandwidth', bytesPerSecond: 250_000, latencyMs: 200 });
+    sqsProxy.set({ kind: 'latency', ms: 200 });
+    try {
+      const t0 = Date.now();
+      await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
+      const end = await w.waitFor((e) => ['job_succeeded', 'job_failed', 'job_retry', 'job_lease_lost'].includes(String(e.event_type)) && e.job_id === u.job, 120_000);
+      expect(end.event_type).toBe('job_succeeded');
+      const seconds = (Date.now() - t0) / 1000;
+      expect(seconds).toBeGreaterThan(4); // the link really was slow
+      await expectTranscodedOnce(codex, w.events, u);
+      const beats = w.events.filter((e) => e.event_type === 'heartbeat_extended' && e.job_id === u.job).length;
+      expect(beats).toBeGreaterThanOrEqual(Math.floor(seconds / 2));
+      expect(w.events.filter((e) => e.event_type === 'heartbeat_failed')).toEqual([]);
+      const percents = w.events.filter((e) => e.event_type === 'transcode_progress' && e.job_id === u.job).map((e) => Number(e.percent));
+      expect(percents.length).toBeGreaterThanOrEqual(2);
+      expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+      expect(percents.at(-1)!).toBeGreaterThan(percents[0]!);
+      expect(await codex.depth(queues.queueUrl)).toEqual(EMPTY);
+    } finally {
+      s3Proxy.set({ kind: 'pass' });
+      sqsProxy.set({ kind: 'pass' });
+      expect(await w.stop()).toBe(0);
+    }
   }, 150_000);
 
   it('Supabase refusing the service role key at start-up: exit 78 at once naming SUPABASE_SERVICE_ROLE_KEY', async () => {
