@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { HealthCheckResult } from './health.js';
 import type { Metrics } from './metrics.js';
 import { errorMessage } from './consumer-errors.js';
+import { isCredentialError } from '../domain/aws-error-codes.js';
 
 // Node's and undici's socket-level codes: nothing answered.
 const NETWORK_CODES = new Set([
@@ -31,6 +32,13 @@ export function isNetworkError(err: unknown, depth = 0): boolean {
   return isNetworkError(e.cause, depth + 1);
 }
 
+/** The service answered that these credentials are not accepted (401/403, or an AWS credential code). */
+export function isRefusedCredential(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const status = statusOf(err as Record<string, unknown>);
+  return status === 401 || status === 403 || isCredentialError(err);
+}
+
 /**
  * Whether `err` says the dependency is unusable: unreachable (connection refused, reset,
  * timed out, a 5xx) or refusing our credentials (401/403). Errors with an answer in them
@@ -41,8 +49,9 @@ export function isDependencyFailure(err: unknown, depth = 0): boolean {
   const e = err as Record<string, unknown>;
   if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
   if (typeof e.name === 'string' && NETWORK_NAMES.has(e.name)) return true;
+  if (isRefusedCredential(e)) return true;
   const status = statusOf(e);
-  if (status !== undefined) return status >= 500 || status === 401 || status === 403;
+  if (status !== undefined) return status >= 500;
   // PostgREST/supabase-js: no status at all when nothing came back.
   if (e.name === 'DbError' && e.status === 0) return true;
   return isDependencyFailure(e.cause, depth + 1);

@@ -6,23 +6,7 @@ import type { QueueUrlKey } from '../domain/requirements.js';
 import type { RoleDefinition, RolePorts } from '../ports.js';
 import { ConfigError } from './errors.js';
 import { errorMessage } from './consumer-errors.js';
-
-const CREDENTIAL_CODES = /^(InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch|InvalidAccessKeyId|ExpiredToken(Exception)?|AccessDenied(Exception)?|MissingAuthenticationToken|CredentialsProviderError)$/;
-
-function statusOf(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { status?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  const s = e.$metadata?.httpStatusCode ?? e.status;
-  return typeof s === 'number' ? s : undefined;
-}
-
-/** The service answered that these credentials are not accepted. */
-export function isRefusedCredential(err: unknown): boolean {
-  const status = statusOf(err);
-  if (status === 401 || status === 403) return true;
-  const name = typeof err === 'object' && err !== null ? String((err as { name?: unknown }).name ?? '') : '';
-  return CREDENTIAL_CODES.test(name);
-}
+import { isRefusedCredential } from './dependency-health.js';
 
 async function refused(what: Promise<unknown>, settings: string, service: string): Promise<void> {
   try {

@@ -1,20 +1,9 @@
 // Classifies SQS / AWS SDK errors by code, so the adapter can tell a lost lease,
 // a credentials problem and an abort apart without string-matching at call sites.
-// Codes arrive in several spellings: `name` (JSON protocol), `Code`, or the query
-// protocol's `AWS.SimpleQueueService.X` — compare on the last segment.
+// The code itself and the credential codes: src/domain/aws-error-codes.ts.
+import { errorCode, isCredentialError } from '../../domain/aws-error-codes.js';
 
-const CREDENTIAL_CODES = new Set([
-  'CredentialsProviderError',
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
-  'SignatureDoesNotMatch',
-  'AccessDenied',
-  'AccessDeniedException',
-  'InvalidAccessKeyId',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'MissingAuthenticationToken',
-]);
+export { isCredentialError };
 
 const LEASE_LOST_CODES = new Set(['ReceiptHandleIsInvalid', 'MessageNotInflight', 'InvalidReceiptHandle']);
 
@@ -23,23 +12,8 @@ const LEASE_LOST_MESSAGE = /receipt ?handle|not available for visibility timeout
 
 const UNSUPPORTED_CODES = new Set(['InvalidAction', 'UnknownOperationException', 'UnsupportedOperation', 'InvalidAction.NotSupported']);
 
-/** The error's code in its plainest form ('' when it has none). */
-export function errorCode(err: unknown): string {
-  if (typeof err !== 'object' || err === null) return '';
-  const e = err as { name?: unknown; Code?: unknown; code?: unknown; __type?: unknown };
-  const raw = [e.Code, e.code, e.name, e.__type].find((v): v is string => typeof v === 'string' && v !== '' && v !== 'Error') ?? '';
-  // "com.amazonaws.sqs#MessageNotInflight", "AWS.SimpleQueueService.MessageNotInflight"
-  const afterHash = raw.slice(raw.lastIndexOf('#') + 1);
-  return afterHash.startsWith('AWS.SimpleQueueService.') ? afterHash.slice('AWS.SimpleQueueService.'.length) : afterHash;
-}
-
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Credentials are missing, wrong or expired: retrying at once will not help. */
-export function isCredentialError(err: unknown): boolean {
-  return CREDENTIAL_CODES.has(errorCode(err));
 }
 
 /** The receipt no longer designates a message we hold (deleted, expired, redelivered). */
