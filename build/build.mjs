@@ -7,8 +7,6 @@
 //   injection: stripping afterwards segfaults), inject the blob with postject.
 // Runs on the system Node (20); the Node 24 binaries come from build/node-dist.mjs.
 import { execFile, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +14,7 @@ import { promisify } from 'node:util';
 import { bundle, outfile as bundleFile, gitCommit, packageVersion } from '../esbuild.config.mjs';
 import { ARCHES, NODE_VERSION, hostArch, nodeBinary, EXEC_ARGV } from './node-dist.mjs';
 import { buildLambda } from './lambda.mjs';
+import { sha256, size } from './files.mjs';
 
 const run = promisify(execFile);
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -61,16 +60,6 @@ function ensureStripTools(arches) {
   if (still.length > 0) {
     throw new Error(still.map((s) => `${s.tool} not found: install apt package ${s.pkg}`).join('; '));
   }
-}
-
-function size(bytes) {
-  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
-}
-
-async function sha256(file) {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk);
-  return hash.digest('hex');
 }
 
 /** Copies the arch's Node binary into `work`, strips it, injects the blob; returns the finished path. */

@@ -17,13 +17,14 @@
 //   --mirror URL   Debian mirror for debootstrap (default: DEBIAN_MIRROR, else apt's own)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, link, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fullCommit, packageVersion } from '../esbuild.config.mjs';
 import { mirrorFor, parseAptSources } from './apt-sources.mjs';
+import { sha256, size } from './files.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, 'dist');
@@ -93,14 +94,6 @@ function output(cmd, args) {
   return r.stdout.trim();
 }
 
-async function sha256(file) {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk);
-  return hash.digest('hex');
-}
-
-const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
-
 /** The slimming, deb822 sources and clean-up a debootstrapped tree gets to match debian:bookworm-slim. */
 function slimScript(mirror, security) {
   const cfg = [...SLIM_EXCLUDES.map((p) => `path-exclude ${p}`), ...SLIM_INCLUDES.map((p) => `path-include ${p}`)];
@@ -143,7 +136,7 @@ async function baseTar({ cache, mirror, security, log, say }) {
     // Device nodes are the runtime's to provide; an image ships an empty /dev.
     run(log, 'tar', ['-C', rootfs, '--numeric-owner', '--exclude=./dev/*', '-cf', `${tar}.partial`, '.'], 'tar of the base');
     await rename(`${tar}.partial`, tar);
-    say(`base: ${mb((await stat(tar)).size)} in ${((Date.now() - t0) / 1000).toFixed(0)} s, cached as ${tar}`);
+    say(`base: ${size((await stat(tar)).size)} in ${((Date.now() - t0) / 1000).toFixed(0)} s, cached as ${tar}`);
     return tar;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -222,7 +215,7 @@ export async function buildImage({ build = true, out = dist, cache, mirror, say 
   await writeFile(`${archive}.sha256`, `${sum}  ${basename(archive)}\n`);
   const bytes = (await stat(archive)).size;
   const seconds = (Date.now() - t0) / 1000;
-  say(`image: ${archive} ${mb(bytes)} (gzip layers), sha256 ${sum}, built in ${seconds.toFixed(0)} s`);
+  say(`image: ${archive} ${size(bytes)} (gzip layers), sha256 ${sum}, built in ${seconds.toFixed(0)} s`);
   return { archive, sha256: sum, bytes, seconds };
 }
 

@@ -13,8 +13,7 @@
 //   --dist DIR     take the built files from DIR instead of dist/ (the tests use it)
 // Files are hard-linked from dist/ (copied when that is not possible): ~200 MB in no time.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +21,7 @@ import { fullCommit, packageVersion } from '../esbuild.config.mjs';
 import { ARCHES } from './node-dist.mjs';
 import { lambdaZip } from './lambda.mjs';
 import { imageName } from './image.mjs';
+import { sha256, size } from './files.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, 'dist');
@@ -44,16 +44,6 @@ function parseArgs(argv) {
     } else throw new Error(`unknown argument '${a}' (known: --no-build, --tag TAG, --out DIR, --dist DIR)`);
   }
   return opts;
-}
-
-async function sha256(file) {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk);
-  return hash.digest('hex');
-}
-
-function size(bytes) {
-  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
 }
 
 /** The README's "## Install" section, without its heading, up to the next "## " heading. */
