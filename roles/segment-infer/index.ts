@@ -8,7 +8,7 @@ import type { S3NotificationObject } from '../../src/domain/stereo/s3-notificati
 import { parseSegmentKey, segmentOutputKey, segmentOutputUri } from '../../src/domain/stereo/keys.js';
 import { segmentDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
 import type { HandlerContext } from '../../src/runtime/consumer.js';
-import { classifyError, PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
+import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { unixSeconds } from '../../src/runtime/clock.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
@@ -60,9 +60,8 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
         await infer(object, job);
       } catch (err) {
         const parsed = parseSegmentKey(object.bucket, object.key);
-        const last = queue.maxReceiveCount !== null && job.message.receiveCount >= queue.maxReceiveCount;
         // Upstream fails the job on any exception; here only when retrying cannot help.
-        if (parsed.ok && !job.signal.aborted && (classifyError(err) === 'permanent' || last)) {
+        if (parsed.ok && !job.signal.aborted && job.isFinalFailure(err)) {
           if ((await db.updateJob(parsed.payload.jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
           jobLogger(job.logger, parsed.payload.jobId).error({ event_type: 'segment_failed', error_message: (err as Error).message }, `job failed: ${(err as Error).message}`);
         }

@@ -125,10 +125,10 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         const failure = err instanceof TranscodeStepError ? err.failure : { kind: 'download' as const };
         const { code, permanent } = classifyTranscodeError(failure);
         const message = (err as Error).message;
-        const last = queue.maxReceiveCount !== null && job.message.receiveCount >= queue.maxReceiveCount;
+        const last = !permanent && job.isFinalFailure(err);
         job.logger.error({ event_type: 'transcode_failed', error_code: code, error_message: message, permanent, last_attempt: last, err }, `transcode failed: ${message}`);
         // A permanent failure is recorded and acked (no retry storm); a transient one is retried
-        // by the engine, and recorded too when this was the last receive before the DLQ.
+        // by the engine (an outage on the same receive), and recorded too when it ends the job.
         if (permanent || last) await db.failTranscode(ref, code, message);
         if (!permanent) throw err;
       }

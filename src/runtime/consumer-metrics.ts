@@ -10,6 +10,7 @@ export interface ConsumerMetrics {
   deadLettered: Counter.Internal;
   retried: Counter.Internal;
   leaseLost: Counter.Internal;
+  outageWaits: Counter.Internal;
   inFlight: Gauge.Internal<string>;
   /** Labels `role` and `outcome` (succeeded, failed, lease_lost, aborted). */
   duration: Histogram<string>;
@@ -34,6 +35,7 @@ export function consumerMetrics(metrics: Metrics, role: string): ConsumerMetrics
     deadLettered: counter('messages_dead_lettered_total', 'Messages sent to the dead-letter queue (invalid, permanent failure, retries exhausted)'),
     retried: counter('jobs_retried_total', 'Failed jobs released for another attempt'),
     leaseLost: counter('jobs_lease_lost_total', 'Jobs abandoned because their lease was lost'),
+    outageWaits: counter('job_outage_waits_total', 'Tries of a job that failed on an outage and were run again with the message kept'),
     inFlight,
     duration: metrics.histogram('job_duration_seconds', 'Job duration from receive to outcome', ['role', 'outcome']),
     queueLag: metrics.histogram('queue_lag_seconds', 'Seconds a message waited in the queue before its first receive', ['role']).labels(labels),

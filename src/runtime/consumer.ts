@@ -3,9 +3,10 @@
 // are in flight, each with its own heartbeat and AbortSignal. A message is acked only after
 // its handler resolved and its heartbeat has stopped (so no extension can follow the ack).
 //
-// Outcomes: invalid body → DLQ at once; success → ack; PermanentError → DLQ; other errors →
-// release with backoff, or DLQ on the last allowed receive; lease lost → nothing (someone
-// else owns the message now). Stop: polling ends at once (the long poll is aborted),
+// Outcomes: invalid body → DLQ at once; success → ack; PermanentError → DLQ; an outage of a
+// dependency (src/domain/outage-wait.ts) → the message kept and the job run again once the
+// service answers; other errors → release with backoff, or DLQ on the last allowed receive;
+// lease lost → nothing (someone else owns the message now). Stop: polling ends at once (the long poll is aborted),
 // in-flight work may finish; when the deadline aborts, jobs are aborted and their messages
 // released with delay 0 so another worker takes them at once.
 import type { Logger } from 'pino';
@@ -20,6 +21,8 @@ import type { Heartbeat, HeartbeatStopReason } from './heartbeat.js';
 import { classifyError, errorMessage } from './consumer-errors.js';
 import { parseMessageBody, type ParseResult } from './validation.js';
 import { addCurrentJobs } from './current-jobs.js';
+import { isOutage } from './dependency-health.js';
+import { OUTAGE_WAIT, outageDelayMs, type OutageWait } from '../domain/outage-wait.js';
 import { jobEnded, jobStarted } from './in-flight.js';
 import { consumerMetrics } from './consumer-metrics.js';
 import type { ConsumerMetrics } from './consumer-metrics.js';
@@ -32,6 +35,11 @@ export interface HandlerContext {
   readonly logger: Logger;
   /** Keeps the lease for `seconds` from now (e.g. once the input's size is known). */
   extendTo(seconds: number): Promise<void>;
+  /**
+   * Whether `err`, thrown now, ends the job for good: permanent, or the message's last receive
+   * and not an outage the engine waits out. A role records a job as failed only then.
+   */
+  isFinalFailure(err: unknown): boolean;
 }
 
 export type Handler<T> = (job: T, ctx: HandlerContext) => Promise<void>;
@@ -56,6 +64,10 @@ export interface ConsumerOptions<T> {
   initialTimeoutSeconds?: (job: T) => Promise<number> | number;
   /** Release delay in seconds after a retryable failure of delivery `receiveCount`. */
   retryDelay?: (receiveCount: number) => number;
+  /** How outages are waited out with the message kept (default OUTAGE_WAIT); false: never. */
+  outageWait?: OutageWait | false;
+  /** Which failures are outages of a dependency (default isOutage). */
+  isOutage?: (err: unknown) => boolean;
   logger: Logger;
   metrics: Metrics;
   /** Aborted when shutdown starts: stop polling at once. */
@@ -80,6 +92,9 @@ export interface Consumer extends Service {
 export function defaultRetryDelay(receiveCount: number, random: () => number = Math.random): number {
   return Math.ceil(backoffDelayMs(receiveCount, { baseMs: 5000, maxMs: 300_000, jitter: 'equal' }, random) / 1000);
 }
+
+/** Ack, release and dead-letter calls that failed on an outage: 0.5 s … 5 s while the lease holds. */
+const QUEUE_OP_RETRY = { baseMs: 500, maxMs: 5000, jitter: 'equal' } as const;
 
 /** Receive failures (network, throttling) back off 1 s … 30 s instead of spinning. */
 const RECEIVE_BACKOFF = { baseMs: 1000, maxMs: 30_000, jitter: 'equal' } as const;
@@ -106,7 +121,8 @@ interface Job {
   settled: Promise<void>;
 }
 
-type Outcome = { ok: true } | { ok: false; err: unknown };
+/** `outage`: the last try failed on an outage and shutdown ended the wait. */
+type Outcome = { ok: true } | { ok: false; err: unknown; outage?: boolean };
 
 export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   return new QueueConsumer(opts);
@@ -283,7 +299,7 @@ class QueueConsumer<T> implements Consumer {
   }
 
   async #process(job: Job): Promise<void> {
-    const { queue, handler, role } = this.#opts;
+    const { queue, role } = this.#opts;
     const { message } = job;
 
     const parsed = this.#parse(message.body);
@@ -324,14 +340,58 @@ class QueueConsumer<T> implements Consumer {
       if (job.phase !== 'working') return;
       hb.signal.throwIfAborted();
       const signal = AbortSignal.any([job.deadline.signal, hb.signal]);
-      await handler(value, { message, signal, jobId: job.jobId, logger, extendTo: (seconds) => hb.extend(seconds) });
-      outcome = { ok: true };
+      outcome = await this.#runHandler(value, job, signal, logger);
     } catch (err) {
       outcome = { ok: false, err };
     }
     if (job.phase !== 'working') return; // the deadline took it: released, outcome ignored
     job.phase = 'settling';
     await this.#settle(job, outcome, logger);
+  }
+
+  /**
+   * The handler, run again on the same receive while it fails on an outage: the message kept
+   * and its lease extended, so the outage costs no receive. Shutdown ends the wait.
+   */
+  async #runHandler(value: T, job: Job, signal: AbortSignal, logger: Logger): Promise<Outcome> {
+    const { role } = this.#opts;
+    const { message } = job;
+    const hb = job.heartbeat!;
+    const heldSince = performance.now();
+    const waits = new WeakMap<object, number | null>();
+    let tries = 1;
+    // Decided once per error: the handler's isFinalFailure and the engine agree.
+    const waitFor = (err: unknown): number | null => {
+      const key = typeof err === 'object' && err !== null ? err : undefined;
+      if (key && waits.has(key)) return waits.get(key)!;
+      const wait = this.#opts.outageWait ?? OUTAGE_WAIT;
+      const delay = wait === false || signal.aborted || this.#opts.stopping.aborted || classifyError(err) === 'permanent' || !(this.#opts.isOutage ?? isOutage)(err)
+        ? null : outageDelayMs(tries, (performance.now() - heldSince) / 1000, wait);
+      if (key) waits.set(key, delay);
+      return delay;
+    };
+    const isFinalFailure = (err: unknown): boolean => {
+      if (classifyError(err) === 'permanent') return true;
+      const max = this.#opts.queue.maxReceiveCount;
+      return max !== null && message.receiveCount >= max && waitFor(err) === null;
+    };
+    for (;; tries++) {
+      try {
+        await this.#opts.handler(value, { message, signal, jobId: job.jobId, logger, extendTo: (seconds) => hb.extend(seconds), isFinalFailure });
+        return { ok: true };
+      } catch (err) {
+        const delay = waitFor(err);
+        if (delay === null) return { ok: false, err };
+        this.#metrics.outageWaits.inc();
+        logger.warn(
+          { event_type: 'job_waiting', try: tries, retry_in_ms: Math.round(delay), held_seconds: round((performance.now() - heldSince) / 1000), reason: errorMessage(err), err },
+          `${role}: job ${job.jobId} hit an outage (${errorMessage(err)}); keeping its message and trying again in ${Math.round(delay / 100) / 10} s`,
+        );
+        await sleep(delay, AbortSignal.any([signal, this.#opts.stopping])).catch(() => undefined);
+        if (signal.aborted) return { ok: false, err };
+        if (this.#opts.stopping.aborted) return { ok: false, err, outage: true };
+      }
+    }
   }
 
   async #settle(job: Job, outcome: Outcome, logger: Logger): Promise<void> {
@@ -350,7 +410,7 @@ class QueueConsumer<T> implements Consumer {
 
     if (outcome.ok) {
       if (!(await stopHeartbeat('acked'))) return;
-      if (!(await this.#queueOp('ack', message, () => queue.ack(message), logger))) return;
+      if (!(await this.#queueOp('ack', message, () => queue.ack(message), logger, hb?.leaseUntil()))) return;
       this.#metrics.succeeded.inc();
       this.#metrics.duration.observe({ role, outcome: 'succeeded' }, seconds);
       logger.info({ event_type: 'job_succeeded', duration_seconds: round(seconds) }, `${role}: job ${job.jobId} succeeded in ${round(seconds)} s`);
@@ -361,6 +421,14 @@ class QueueConsumer<T> implements Consumer {
     if (hb?.signal.aborted) {
       await hb.stop('aborted');
       this.#leaseLost(job, logger, seconds, err);
+      return;
+    }
+    if (outcome.outage) {
+      // Stopping while waiting out an outage: not the job's failure, back for the next worker at once.
+      if (!(await stopHeartbeat('released'))) return;
+      logger.warn({ event_type: 'job_released', reason: errorMessage(err), duration_seconds: round(seconds) },
+        `${role}: job ${job.jobId} released at shutdown while waiting out an outage`);
+      await this.#queueOp('release', message, () => queue.release(message, 0), logger, hb?.leaseUntil());
       return;
     }
     this.#metrics.failed.inc();
@@ -377,7 +445,7 @@ class QueueConsumer<T> implements Consumer {
         { event_type: 'job_failed', permanent, receive_count: message.receiveCount, max_receive_count: max, reason, err, duration_seconds: round(seconds) },
         `${role}: job ${job.jobId} failed${permanent ? ' permanently' : ` on its last receive (${message.receiveCount}/${max})`}: ${reason}`,
       );
-      await this.#deadLetter(message, dlqReason, logger);
+      await this.#deadLetter(message, dlqReason, logger, hb?.leaseUntil());
       return;
     }
 
@@ -387,7 +455,7 @@ class QueueConsumer<T> implements Consumer {
       { event_type: 'job_retry', receive_count: message.receiveCount, max_receive_count: max, delay_seconds: delaySeconds, reason, err, duration_seconds: round(seconds) },
       `${role}: job ${job.jobId} failed (receive ${message.receiveCount}); retrying in ${delaySeconds} s: ${reason}`,
     );
-    if (await this.#queueOp('release', message, () => queue.release(message, delaySeconds), logger)) this.#metrics.retried.inc();
+    if (await this.#queueOp('release', message, () => queue.release(message, delaySeconds), logger, hb?.leaseUntil())) this.#metrics.retried.inc();
   }
 
   #leaseLost(job: Job, logger: Logger, seconds: number, err: unknown): void {
@@ -431,28 +499,43 @@ class QueueConsumer<T> implements Consumer {
    * message anywhere: it is logged with the reason and deleted, as the Python worker does,
    * rather than redelivered forever.
    */
-  async #deadLetter(message: QueueMessage, reason: string, logger: Logger): Promise<void> {
+  async #deadLetter(message: QueueMessage, reason: string, logger: Logger, until?: number): Promise<void> {
     const { queue, role } = this.#opts;
     if (queue.maxReceiveCount === null) {
       logger.error({ event_type: 'message_discarded', queue: queue.name, message_id: message.id, reason, body: message.body.slice(0, 1000) },
         `${role}: ${queue.name} has no dead-letter queue; deleting message ${message.id}: ${reason}`);
-      if (await this.#queueOp('ack', message, () => queue.ack(message), logger)) this.#metrics.deadLettered.inc();
+      if (await this.#queueOp('ack', message, () => queue.ack(message), logger, until)) this.#metrics.deadLettered.inc();
       return;
     }
-    if (await this.#queueOp('deadLetter', message, () => queue.deadLetter(message, reason), logger)) this.#metrics.deadLettered.inc();
+    if (await this.#queueOp('deadLetter', message, () => queue.deadLetter(message, reason), logger, until)) this.#metrics.deadLettered.inc();
   }
 
-  /** Runs a queue call; a failure is logged (the message comes back after its timeout) and resolves false. */
-  async #queueOp(op: string, message: QueueMessage, call: () => Promise<void>, logger: Logger = this.#logger): Promise<boolean> {
-    try {
-      await call();
-      return true;
-    } catch (err) {
-      logger.error(
-        { event_type: 'queue_operation_failed', queue: this.#opts.queue.name, operation: op, message_id: message.id, err },
-        `${this.#opts.role}: ${op} of message ${message.id} failed: ${errorMessage(err)}`,
-      );
-      return false;
+  /**
+   * Runs a queue call; a failure is logged (the message comes back after its timeout) and
+   * resolves false. With `until` (the lease's end), an outage of the queue is retried while
+   * the lease holds: an ack lost to a 30 s SQS outage would have the finished job redone.
+   */
+  async #queueOp(op: string, message: QueueMessage, call: () => Promise<void>, logger: Logger = this.#logger, until?: number): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await call();
+        return true;
+      } catch (err) {
+        const delayMs = backoffDelayMs(attempt, QUEUE_OP_RETRY);
+        if (until !== undefined && (this.#opts.isOutage ?? isOutage)(err) && Date.now() + delayMs < until) {
+          logger.warn(
+            { event_type: 'queue_operation_retry', queue: this.#opts.queue.name, operation: op, message_id: message.id, attempt, retry_in_ms: Math.round(delayMs), lease_left_ms: until - Date.now(), err },
+            `${this.#opts.role}: ${op} of message ${message.id} failed (${errorMessage(err)}); retrying while its lease holds`,
+          );
+          await sleep(delayMs);
+          continue;
+        }
+        logger.error(
+          { event_type: 'queue_operation_failed', queue: this.#opts.queue.name, operation: op, message_id: message.id, attempt, err },
+          `${this.#opts.role}: ${op} of message ${message.id} failed: ${errorMessage(err)}`,
+        );
+        return false;
+      }
     }
   }
 

@@ -57,6 +57,27 @@ export function isDependencyFailure(err: unknown, depth = 0): boolean {
   return isDependencyFailure(e.cause, depth + 1);
 }
 
+// Only "nobody answered" or "the service says it is unavailable": a 500 is an answer about
+// this request (an inference server rejecting a segment), and must not be waited out.
+const OUTAGE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RedisUnavailableError', 'ServiceUnavailable', 'SlowDown']);
+const OUTAGE_STATUSES = new Set([502, 503, 504]);
+
+/**
+ * Whether `err` is an outage of the service a call went to (connection refused, reset or
+ * timed out; 502/503/504; PostgREST with no answer): the job itself is not at fault, and the
+ * engine waits it out (src/domain/outage-wait.ts). A definite answer anywhere (a 4xx) is not.
+ */
+export function isOutage(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 4) return false;
+  const e = err as Record<string, unknown>;
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (typeof e.name === 'string' && OUTAGE_NAMES.has(e.name)) return true;
+  if (e.name === 'DbError' && e.status === 0) return true;
+  const status = statusOf(e);
+  if (status !== undefined) return OUTAGE_STATUSES.has(status);
+  return isOutage(e.cause, depth + 1);
+}
+
 interface State {
   ok: boolean;
   since: number;

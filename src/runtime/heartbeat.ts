@@ -55,6 +55,8 @@ export interface Heartbeat {
   /** Stops extending; resolves once any extension in flight has settled. Idempotent. */
   stop(reason: HeartbeatStopReason): Promise<void>;
   stats(): HeartbeatStats;
+  /** Until when (ms since the epoch) the queue has granted the lease, as last known. */
+  leaseUntil(): number;
 }
 
 const defaultTimers: HeartbeatTimers = {
@@ -224,5 +226,6 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       return stopped;
     },
     stats: () => ({ extensions, errors }),
+    leaseUntil: () => leaseUntil,
   };
 }

@@ -37,7 +37,7 @@ const aborted = (signal: AbortSignal): Promise<unknown> =>
 type Op = 'ack' | 'release' | 'deadLetter' | 'extend';
 
 /** Delegates to `inner`, recording ack/release/deadLetter/extend calls; `extend` may be overridden. */
-function recording(inner: Queue, overrides: Partial<Pick<Queue, 'extend'>> = {}) {
+function recording(inner: Queue, overrides: Partial<Pick<Queue, 'extend' | 'ack'>> = {}) {
   const calls: Array<{ op: Op; id: string; arg?: unknown }> = [];
   const queue: Queue = {
     name: inner.name,
@@ -53,7 +53,7 @@ function recording(inner: Queue, overrides: Partial<Pick<Queue, 'extend'>> = {})
     },
     ack: async (m) => {
       calls.push({ op: 'ack', id: m.id });
-      return inner.ack(m);
+      return overrides.ack ? overrides.ack(m) : inner.ack(m);
     },
     deadLetter: async (m, r) => {
       calls.push({ op: 'deadLetter', id: m.id, arg: r });
@@ -213,6 +213,123 @@ describe('consumer outcomes', () => {
     expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['release', 'release', 'deadLetter']);
     expect(await mq.peekDeadLetters(10)).toMatchObject([{ reason: 'failed on receive 3 of 3: nope' }]);
     expect(h.events('job_failed')).toMatchObject([{ permanent: false, receive_count: 3, max_receive_count: 3 }]);
+  });
+});
+
+/** What a socket-level failure looks like when it reaches a handler: wrapped, the code on the cause. */
+const outage = (what: string): Error => new Error(`${what} unreachable`, { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) });
+const SHORT_WAIT = { baseMs: 20, maxMs: 40, limitSeconds: 5 };
+
+describe('consumer waiting out an outage of a dependency', () => {
+  it('keeps the message and runs the job again on the same receive until the service answers: no release, no receive spent', async () => {
+    const mq = memoryQueue({ maxReceiveCount: 1 });
+    const rec = recording(mq);
+    await send(mq, { id: 'during-outage' });
+    const tries: Array<[number, boolean]> = [];
+    const h = setup({
+      queue: rec.queue, once: true, outageWait: SHORT_WAIT,
+      handler: async (_job, ctx) => {
+        const err = outage('s3');
+        // The last receive of a maxReceiveCount-1 queue, yet an outage does not end the job.
+        tries.push([ctx.message.receiveCount, ctx.isFinalFailure(err)]);
+        if (tries.length < 4) throw err;
+      },
+    });
+    await h.consumer.done;
+
+    expect(tries).toEqual([[1, false], [1, false], [1, false], [1, false]]);
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['ack']);
+    expect(h.events('job_waiting')).toMatchObject([1, 2, 3].map((t) => ({ job_id: 'during-outage', try: t, reason: 's3 unreachable' })));
+    expect(h.events('job_retry')).toEqual([]);
+    expect(await mq.peekDeadLetters(10)).toEqual([]);
+    const json = await h.metrics.json();
+    expect(json.counters.job_outage_waits_total).toEqual({ 'role=video': 3 });
+    expect(json.counters.jobs_succeeded_total).toEqual({ 'role=video': 1 });
+    expect(json.counters.jobs_failed_total).toEqual({ 'role=video': 0 });
+  });
+
+  it('past the wait limit an outage takes the normal path: the last receive dead-letters it, and the handler was told so', async () => {
+    const mq = memoryQueue({ maxReceiveCount: 1 });
+    const rec = recording(mq);
+    await send(mq, { id: 'long-outage' });
+    const finals: boolean[] = [];
+    const h = setup({
+      queue: rec.queue, once: true, outageWait: { baseMs: 40, maxMs: 40, limitSeconds: 0.1 },
+      handler: async (_job, ctx) => { const err = outage('supabase'); finals.push(ctx.isFinalFailure(err)); throw err; },
+    });
+    await h.consumer.done;
+
+    // 0 ms, ~20–40 ms, ~40–80 ms: a fourth try would start past 100 ms.
+    expect(finals.length).toBeGreaterThanOrEqual(2);
+    expect(finals.at(-1)).toBe(true);
+    expect(finals.slice(0, -1).every((f) => !f)).toBe(true);
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['deadLetter']);
+    expect((await mq.peekDeadLetters(10))[0]?.reason).toBe('failed on receive 1 of 1: supabase unreachable');
+  });
+
+  it('does not wait out an error with an answer in it (a 500, a 404), nor a permanent one', async () => {
+    const mq = memoryQueue({ maxReceiveCount: 5 });
+    const rec = recording(mq);
+    await send(mq, { id: 'answered' }, { id: 'permanent' });
+    const h = setup({
+      queue: rec.queue, once: true, outageWait: SHORT_WAIT, concurrency: 2,
+      handler: async (job, ctx) => {
+        if (job.id === 'permanent') throw new PermanentError('bad input', { cause: outage('s3') });
+        if (ctx.message.receiveCount === 1) throw Object.assign(new Error('inference said 500'), { status: 500, cause: outage('x') });
+      },
+    });
+    await h.consumer.done;
+
+    expect(h.events('job_waiting')).toEqual([]);
+    expect(h.events('job_retry')).toMatchObject([{ job_id: 'answered', receive_count: 1 }]);
+    expect(h.events('job_failed')).toMatchObject([{ job_id: 'permanent', permanent: true }]);
+    expect(rec.count('ack', undefined)).toBe(1);
+  });
+
+  it('a stop during the wait gives the message straight back (delay 0), not to the DLQ on its last receive', async () => {
+    const mq = memoryQueue({ maxReceiveCount: 1 });
+    const rec = recording(mq);
+    await send(mq, { id: 'stopping' });
+    let tries = 0;
+    const h = setup({ queue: rec.queue, outageWait: { baseMs: 60_000, maxMs: 60_000, limitSeconds: 600 }, handler: async () => { tries++; throw outage('dynamodb'); } });
+    await until(() => h.events('job_waiting').length === 1, 5000, 'the wait');
+    h.stopping.abort();
+    await h.consumer.stop(AbortSignal.timeout(5000));
+
+    expect(tries).toBe(1);
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => [c.op, c.arg])).toEqual([['release', 0]]);
+    expect(h.events('job_released')).toMatchObject([{ job_id: 'stopping', reason: 'dynamodb unreachable' }]);
+    expect(await mq.peekDeadLetters(10)).toEqual([]);
+  });
+
+  it('an ack that fails on a queue outage is retried while the lease holds: acked once, not redone', async () => {
+    const mq = memoryQueue();
+    let failures = 2;
+    const rec = recording(mq, { ack: async (m) => { if (failures-- > 0) throw outage('sqs'); return mq.ack(m); } });
+    await send(mq, { id: 'done-during-outage' });
+    let runs = 0;
+    const h = setup({ queue: rec.queue, once: true, handler: async () => { runs++; } });
+    await h.consumer.done;
+
+    expect(runs).toBe(1);
+    expect(rec.count('ack')).toBe(3);
+    expect(h.events('queue_operation_retry')).toMatchObject([{ operation: 'ack', attempt: 1 }, { operation: 'ack', attempt: 2 }]);
+    expect(h.events('queue_operation_failed')).toEqual([]);
+    expect(h.events('job_succeeded')).toHaveLength(1);
+    expect(mq.size).toBe(0);
+  });
+
+  it('a lost lease ends the wait: nothing acked or released by this worker', async () => {
+    const mq = memoryQueue({ maxReceiveCount: 5 });
+    const rec = recording(mq, { extend: async () => { throw new LeaseLostError('taken'); } });
+    await send(mq, { id: 'lost' });
+    const h = setup({
+      queue: rec.queue, outageWait: { baseMs: 60_000, maxMs: 60_000, limitSeconds: 600 },
+      heartbeat: { intervalSeconds: 0.05, extensionSeconds: 1 }, handler: async () => { throw outage('s3'); },
+    });
+    await until(() => h.events('job_lease_lost').length === 1, 5000, 'the lease lost');
+    expect(h.events('job_waiting')).toHaveLength(1);
+    expect(rec.calls.filter((c) => c.op !== 'extend')).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@
 // down/up transitions, logs and gauge; and the proxy that reports every call of a port.
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import { DependencyHealth, isDependencyFailure, watched } from '../../src/runtime/dependency-health.js';
+import { DependencyHealth, isDependencyFailure, isOutage, watched } from '../../src/runtime/dependency-health.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { LeaseLostError } from '../../src/ports.js';
 
@@ -35,6 +35,33 @@ describe('isDependencyFailure', () => {
     ['not an error', 'boom'],
   ])('%s: up (it answered)', (_what, err) => {
     expect(isDependencyFailure(err)).toBe(false);
+  });
+});
+
+describe('isOutage (what the engine waits out with the message kept)', () => {
+  it.each([
+    ['connection refused', net('ECONNREFUSED')],
+    ['connection reset, wrapped by a transcode step', new Error('download failed', { cause: net('ECONNRESET') })],
+    ['a timeout (smithy)', Object.assign(new Error('requestTimeout exceeded'), { name: 'TimeoutError' })],
+    ['an AWS 503', aws('ServiceUnavailable', 503)],
+    ['S3 SlowDown', aws('SlowDown', 503)],
+    ['a 504 from a gateway', Object.assign(new Error('gateway timeout'), { status: 504 })],
+    ['PostgREST with no answer', Object.assign(new Error('jobs: fetch failed'), { name: 'DbError', status: 0 })],
+  ])('%s: an outage', (_what, err) => {
+    expect(isOutage(err)).toBe(true);
+  });
+
+  it.each([
+    ['an AWS 500 (an answer about this request)', aws('InternalFailure', 500)],
+    ['refused credentials (403): waiting does not fix a key', aws('InvalidClientTokenId', 403)],
+    ['PostgREST 401', Object.assign(new Error('jobs: Invalid API key'), { name: 'DbError', status: 401 })],
+    ['a 4xx whose cause was a reset: the answer counts', Object.assign(new Error('conflict'), { status: 409, cause: net('ECONNRESET') })],
+    ['a missing key (404)', aws('NoSuchKey', 404)],
+    ['a plain error', new Error('FFmpeg exited 1')],
+    ['a lost lease', new LeaseLostError('taken')],
+    ['not an object', 'ECONNRESET'],
+  ])('%s: not an outage', (_what, err) => {
+    expect(isOutage(err)).toBe(false);
   });
 });
 

@@ -27,6 +27,9 @@ export class HttpInference implements Inference {
     const attempts = this.opts.attempts ?? 4;
     for (let attempt = 1; ; attempt++) {
       let problem: string;
+      // What the last failure was, kept as the cause: the engine waits out an unreachable or
+      // unavailable server (isOutage) with the message kept, but not a 500 about this segment.
+      let cause: unknown;
       try {
         const res = await fetch(this.endpoint, {
           method: 'POST', headers: { 'Content-Type': 'application/json' }, body,
@@ -36,11 +39,13 @@ export class HttpInference implements Inference {
         if (res.ok) return;
         if (res.status < 500) throw new PermanentError(`inference server refused the segment: HTTP ${res.status} from ${this.endpoint}`);
         problem = `HTTP ${res.status}`;
+        cause = { status: res.status };
       } catch (err) {
         if (err instanceof PermanentError || req.signal.aborted) throw err;
         problem = problemOf(err);
+        cause = err;
       }
-      if (attempt >= attempts) throw new Error(`inference server ${this.endpoint} failed ${attempts} times, last: ${problem}`);
+      if (attempt >= attempts) throw new Error(`inference server ${this.endpoint} failed ${attempts} times, last: ${problem}`, { cause });
       const delay = backoffDelayMs(attempt, { baseMs: this.opts.baseDelayMs ?? 1000, maxMs: 30_000, jitter: 'equal' });
       req.logger.warn({ event_type: 'inference_retry', attempt, delay_ms: Math.round(delay), problem }, `inference failed (${problem}); retrying`);
       await sleep(delay, req.signal);
