@@ -1,5 +1,5 @@
-// How long an AWS SDK call may wait on the network before it counts as failed (and the
-// SDK retries it). Without these a black-holed connection (a dead NAT, a Wi-Fi drop on a
+// How long an AWS SDK or PostgREST call may wait on the network before it counts as failed
+// (and is retried). Without these a black-holed connection (a dead NAT, a Wi-Fi drop on a
 // club's line) hangs a call forever: no error, no retry, a heartbeat that never answers.
 // `connectionTimeout`: TCP + TLS set-up. `requestTimeout`: the socket idle for this long.
 
@@ -24,3 +24,10 @@ export function requestTimeouts(service: 'sqs' | 's3' | 'dynamodb', longPollSeco
       return { connectionTimeout: CONNECT_MS, requestTimeout: 15_000, throwOnRequestTimeout: true };
   }
 }
+
+/**
+ * A whole PostgREST request (supabase-js aborts it). Every request the workers make is one
+ * small row or a short page, answered in well under a second; a black-holed Supabase shows on
+ * /health and in the job's retries after this, not after 30 s.
+ */
+export const SUPABASE_REQUEST_TIMEOUT_MS = 15_000;

@@ -139,16 +139,35 @@ export class DependencyHealth {
 }
 
 /**
+ * Port methods that run long by design (a long poll, a transfer, an inference); every other
+ * call is a small request, and one still unanswered after UNANSWERED_MS says the service is
+ * not answering. A black-holed connection gives no error for as long as the SDK keeps
+ * retrying its timeouts (DynamoDB: 15 s a try), and /health must say so meanwhile.
+ */
+const LONG_CALLS = new Set(['receive', 'download', 'upload', 'copyFrom', 'getStream', 'process', 'redrive', 'close']);
+export const UNANSWERED_MS = 10_000;
+
+class NoAnswerError extends Error {
+  override readonly name = 'TimeoutError';
+  readonly code = 'ETIMEDOUT';
+}
+
+/**
  * `target` with every method call reported to `health` under `name`: promises when they
- * settle, async iterables (ObjectStore.list) page by page. Properties pass through.
+ * settle (and a short call as down while it has gone unanswered for `unansweredMs`), async
+ * iterables (ObjectStore.list) page by page. Properties pass through.
  * `isFailure`: the adapter's own word on which errors mean unreachable (default isDependencyFailure).
  */
-export function watched<T extends object>(target: T, name: string, health: DependencyHealth, isFailure?: (err: unknown) => boolean): T {
-  const report = <V>(value: V): V => {
+export function watched<T extends object>(target: T, name: string, health: DependencyHealth, isFailure?: (err: unknown) => boolean, unansweredMs = UNANSWERED_MS): T {
+  const report = <V>(value: V, method: string): V => {
     if (value && typeof (value as { then?: unknown }).then === 'function') {
+      const timer = LONG_CALLS.has(method) ? undefined : setTimeout(() => {
+        health.failed(name, new NoAnswerError(`${method}: no answer for ${unansweredMs / 1000} s`));
+      }, unansweredMs);
+      timer?.unref();
       return (value as unknown as Promise<unknown>).then(
-        (v) => { health.succeeded(name); return v; },
-        (err: unknown) => { health.failed(name, err, isFailure); throw err; },
+        (v) => { clearTimeout(timer); health.succeeded(name); return v; },
+        (err: unknown) => { clearTimeout(timer); health.failed(name, err, isFailure); throw err; },
       ) as V;
     }
     if (value && typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function') {
@@ -157,7 +176,7 @@ export function watched<T extends object>(target: T, name: string, health: Depen
         [Symbol.asyncIterator]() {
           const it = iterable[Symbol.asyncIterator]();
           return {
-            next: () => report(it.next()),
+            next: () => report(it.next(), method),
             return: (v?: unknown) => (it.return ? it.return(v) : Promise.resolve({ done: true as const, value: v })),
           };
         },
@@ -177,7 +196,7 @@ export function watched<T extends object>(target: T, name: string, health: Depen
           health.failed(name, err, isFailure);
           throw err;
         }
-        return report(result);
+        return report(result, String(prop));
       };
     },
   });

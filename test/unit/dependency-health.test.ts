@@ -132,4 +132,25 @@ describe('watched', () => {
     await expect((async () => { for await (const _ of store.list()) { /* drain */ } })()).rejects.toThrow('ETIMEDOUT');
     expect(deps.check('s3').ok).toBe(false);
   });
+
+  it('marks the service down while a short call goes unanswered, up when it answers; long calls (a download, a long poll) may take their time', async () => {
+    const deps = new DependencyHealth();
+    let answer: (v: unknown) => void = () => undefined;
+    const port = {
+      head: () => new Promise((r) => { answer = r; }),
+      download: () => new Promise((r) => setTimeout(r, 120)),
+      receive: () => new Promise((r) => setTimeout(r, 120)),
+    };
+    const watchedPort = watched(port, 'dynamodb', deps, undefined, 50);
+    const long = Promise.all([watchedPort.download(), watchedPort.receive()]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(deps.check('dynamodb').ok).toBe(true);
+    await long;
+    const hung = watchedPort.head();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(deps.check('dynamodb')).toEqual({ ok: false, detail: expect.stringMatching(/^down for \d+ s: TimeoutError: head: no answer for 0.05 s$/) });
+    answer('late');
+    await expect(hung).resolves.toBe('late');
+    expect(deps.check('dynamodb').ok).toBe(true);
+  });
 });

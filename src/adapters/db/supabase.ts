@@ -6,6 +6,7 @@ import { createClient } from '@supabase/supabase-js';
 import type { PostgrestError, SupabaseClient, SupabaseClientOptions } from '@supabase/supabase-js';
 import type { CleanupJob, JobRef, MediaDb, StoryboardRecord, TranscodeErrorCode, TranscodeJob, TranscodeOutcome } from '../../ports.js';
 import { jobStatesBefore, stagesBefore } from '../../domain/transcode-state.js';
+import { SUPABASE_REQUEST_TIMEOUT_MS } from '../../domain/request-timeouts.js';
 import { DbError } from './db-error.js';
 import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
@@ -17,7 +18,7 @@ export interface SupabaseMediaDbOptions {
   serviceRoleKey: string;
   /** The clock for started_at, finished_at, updated_at and processed_at. */
   now?: () => Date;
-  /** Per-request timeout; a hung request fails as a transient DbError. Default 30 s. */
+  /** Per-request timeout; a hung request fails as a transient DbError. Default SUPABASE_REQUEST_TIMEOUT_MS. */
   timeoutMs?: number;
 }
 
@@ -56,7 +57,7 @@ export class SupabaseMediaDb implements MediaDb {
     // A worker has no user session: the service role key is the credential for every request.
     this.client = createClient(options.url, options.serviceRoleKey, {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-      db: { timeout: options.timeoutMs ?? 30_000 },
+      db: { timeout: options.timeoutMs ?? SUPABASE_REQUEST_TIMEOUT_MS },
       realtime: { transport: NoRealtime as unknown as RealtimeTransport },
     });
     this.now = options.now ?? (() => new Date());
