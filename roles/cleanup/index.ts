@@ -11,6 +11,7 @@ import { surveyPrefix } from '../../src/runtime/cleanup/survey-prefix.js';
 import { cleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
 import { addCurrentJobs } from '../../src/runtime/current-jobs.js';
 import { startPeriodic, type PassSignals } from '../../src/runtime/periodic.js';
+import { isOutage } from '../../src/runtime/dependency-health.js';
 
 export interface CleanupOptions {
   /** Jitter source for the pass interval (tests fix it). */
@@ -18,6 +19,9 @@ export interface CleanupOptions {
 }
 
 type Outcome = 'completed' | 'failed' | 'interrupted';
+
+/** `outage`: the failure was Supabase or the bucket unreachable, not the row. */
+interface JobResult { outcome: Outcome; objects: number; bytes: number; outage?: boolean }
 
 interface PassTotals { completed: number; failed: number; interrupted: number; skipped: number; objects: number; bytes: number }
 
@@ -36,7 +40,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
     seconds: seconds(current.startedAt),
   }]);
 
-  async function cleanJob(job: CleanupJob, deadline: AbortSignal): Promise<{ outcome: Outcome; objects: number; bytes: number }> {
+  async function cleanJob(job: CleanupJob, deadline: AbortSignal): Promise<JobResult> {
     const log = logger.child({ job_id: job.id });
     const target = cleanupPrefix(job.storagePath);
     if (!target.ok) return fail(job, unsafePathError(job.storagePath, target.reason), { storage_path: job.storagePath }, { final: true });
@@ -47,7 +51,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
 
     if (dryRun) {
       const survey = await surveyPrefix(store, prefix, DRY_RUN_KEYS).catch((err: unknown) => err as Error);
-      if (survey instanceof Error) return fail(job, `listing ${prefix} failed: ${survey.message}`, { bucket: job.bucket, prefix });
+      if (survey instanceof Error) return fail(job, `listing ${prefix} failed: ${survey.message}`, { bucket: job.bucket, prefix }, { outage: isOutage(survey) });
       log.info(
         { event_type: 'cleanup_job_dry_run', bucket: job.bucket, prefix, objects: survey.objects, bytes: survey.bytes, first_keys: survey.firstKeys, dry_run: true },
         `would delete ${survey.objects} objects (${survey.bytes} bytes) under ${prefix}`,
@@ -66,12 +70,12 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
       log.warn({ event_type: 'cleanup_job_interrupted', ...done }, `stopped by shutdown after deleting ${r.deleted} objects under ${prefix}`);
       return { outcome: 'interrupted', objects: r.deleted, bytes: r.bytes };
     }
-    if (!r.empty) return fail(job, deleteFailureMessage(prefix, r), { ...done, failed_keys: r.errors.length });
+    if (!r.empty) return fail(job, deleteFailureMessage(prefix, r), { ...done, failed_keys: r.errors.length }, { outage: r.outage });
     try {
       await db.markCleanupProcessed(job.id);
     } catch (err) {
       // The folder is gone; the next pass finds it empty and marks the row then.
-      return fail(job, `folder deleted but marking the row failed: ${(err as Error).message}`, done);
+      return fail(job, `folder deleted but marking the row failed: ${(err as Error).message}`, done, { outage: isOutage(err) });
     }
     metrics.jobsCompleted.inc();
     log.info({ event_type: 'cleanup_job_completed', ...done }, `deleted ${r.deleted} objects (${r.bytes} bytes) under ${prefix}`);
@@ -79,7 +83,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
   }
 
   /** Records the failure on the row (not in a dry run; `final`: no pass retries it) and logs it; never throws. */
-  async function fail(job: CleanupJob, error: string, fields: Record<string, unknown>, { final } = { final: false }): Promise<{ outcome: Outcome; objects: number; bytes: number }> {
+  async function fail(job: CleanupJob, error: string, fields: Record<string, unknown>, { final = false, outage = false } = {}): Promise<JobResult> {
     failedJobs++;
     metrics.jobsFailed.inc();
     let recorded = false;
@@ -97,10 +101,10 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
     );
     const objects = typeof fields.objects === 'number' ? fields.objects : 0;
     const bytes = typeof fields.bytes === 'number' ? fields.bytes : 0;
-    return { outcome: 'failed', objects, bytes };
+    return { outcome: 'failed', objects, bytes, outage };
   }
 
-  /** One pass over the pending rows; resolves false when the rows could not even be read. */
+  /** One pass over the pending rows; resolves false when it met an outage (the rows could not be read, or one failed on it). */
   async function pass({ halted, deadline }: PassSignals): Promise<boolean> {
     const startedAt = performance.now();
     let jobs: CleanupJob[];
@@ -116,6 +120,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
       `cleanup pass: ${jobs.length} pending job${jobs.length === 1 ? '' : 's'}${dryRun ? ' (dry run: nothing is changed)' : ''}`,
     );
     const totals: PassTotals = { completed: 0, failed: 0, interrupted: 0, skipped: 0, objects: 0, bytes: 0 };
+    let outage = false;
     for (const [i, job] of jobs.entries()) {
       if (halted.aborted) {
         totals.skipped = jobs.length - i;
@@ -123,19 +128,20 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
       }
       const r = await cleanJob(job, deadline).catch((err: unknown) => fail(job, `unexpected error: ${(err as Error).message}`, {}));
       totals[r.outcome]++;
+      outage ||= r.outage === true;
       totals.objects += r.objects;
       totals.bytes += r.bytes;
     }
     logger.info(
-      { event_type: 'cleanup_pass_completed', jobs: jobs.length, ...totals, seconds: seconds(startedAt), dry_run: dryRun },
+      { event_type: 'cleanup_pass_completed', jobs: jobs.length, ...totals, outage, seconds: seconds(startedAt), dry_run: dryRun },
       `cleanup pass done: ${totals.completed} ${dryRun ? 'would complete' : 'completed'}, ${totals.failed} failed, ${totals.objects} objects${dryRun ? ' would go' : ' deleted'}`,
     );
-    return true;
+    return !outage;
   }
 
   const service = startPeriodic({
     name: 'cleanup', once: ctx.once, stopping: ctx.stopping, logger, pass, onEnd: removeReporter,
-    nextDelayMs: (listed) => nextPassDelayMs(config.CLEANUP_INTERVAL_SECONDS, { listFailed: !listed, ...(opts.random ? { random: opts.random } : {}) }),
+    nextDelayMs: (clean) => nextPassDelayMs(config.CLEANUP_INTERVAL_SECONDS, { outage: !clean, ...(opts.random ? { random: opts.random } : {}) }),
   });
   return { ...service, exitCode: () => (failedJobs > 0 ? 1 : 0) };
 }

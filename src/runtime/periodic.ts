@@ -17,10 +17,10 @@ export interface PeriodicOptions {
   once: boolean;
   /** The lifecycle's "stopping": the sleep between passes ends the moment it aborts. */
   stopping: AbortSignal;
-  /** One pass; resolves whether it could run at all (false: the next one may come sooner). */
+  /** One pass; resolves whether it ran clean (false: it met an outage, the next one may come sooner). */
   pass(signals: PassSignals): Promise<boolean>;
-  /** Milliseconds until the next pass, after a pass that did (true) or did not (false) run. */
-  nextDelayMs(ran: boolean): number;
+  /** Milliseconds until the next pass, after a pass that ran clean (true) or met an outage (false). */
+  nextDelayMs(clean: boolean): number;
   logger: Logger;
   /** Called once the loop has ended, whatever ended it. */
   onEnd?: () => void;
@@ -34,9 +34,9 @@ export function startPeriodic(opts: PeriodicOptions): RoleService & { readonly d
   async function loop(): Promise<void> {
     try {
       for (;;) {
-        const ran = await opts.pass({ halted, deadline: deadline.signal });
+        const clean = await opts.pass({ halted, deadline: deadline.signal });
         if (opts.once || halted.aborted) return;
-        const delayMs = opts.nextDelayMs(ran);
+        const delayMs = opts.nextDelayMs(clean);
         opts.logger.debug({ event_type: `${opts.name}_sleeping`, seconds: delayMs / 1000 }, `next ${opts.name} pass in ${Math.round(delayMs / 1000)} s`);
         // Rejects the moment shutdown starts: a 6 h sleep must not hold up a stop.
         if (!(await sleep(delayMs, halted).then(() => true, () => false))) return;

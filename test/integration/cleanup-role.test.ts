@@ -652,6 +652,38 @@ describeIfPostgres('cleanup role', () => {
     expect(cleanupRequests().slice(0, 2)).toEqual([PENDING_QUERY, PENDING_QUERY]);
   });
 
+  it('a pass that met an outage of the bucket sleeps CLEANUP_RETRY_SECONDS, not the 6 h interval; a refused key does not', async () => {
+    const sleeps: Record<string, number> = {};
+    for (const failure of ['outage', 'refused'] as const) {
+      await standin.reset();
+      const folder = assetFolder(`orgs/o/uploads/${failure}`, 1);
+      await put(bucket, folder);
+      await standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), `orgs/o/uploads/${failure}/raw/match.mp4`));
+      // An outage: the call never got an answer. Refused: S3 answered, per key, AccessDenied.
+      const wrapStore = (store: ObjectStore): ObjectStore => new (class extends DelegatingStore {
+        override async deleteMany(keys: readonly string[]): ReturnType<ObjectStore['deleteMany']> {
+          if (failure === 'outage') throw new Error('DeleteObjects failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) });
+          return { deleted: [], errors: keys.map((key) => ({ key, message: 'AccessDenied: Access Denied' })) };
+        }
+      })(store);
+      const run = await startRole({ once: false, wrapStore, env: { CLEANUP_INTERVAL_SECONDS: '21600' } });
+      try {
+        const deadline = Date.now() + 10_000;
+        while (run.of('cleanup_sleeping').length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(run.of('cleanup_pass_completed')).toEqual([expect.objectContaining({ jobs: 1, failed: 1, outage: failure === 'outage' })]);
+        sleeps[failure] = run.of('cleanup_sleeping')[0]!.seconds as number;
+        run.stopping.abort();
+        await run.service.stop(new AbortController().signal);
+      } finally {
+        await run.close();
+      }
+    }
+    // ±5 % jitter around 300 s and 21600 s.
+    expect(sleeps.outage).toBeGreaterThanOrEqual(285);
+    expect(sleeps.outage).toBeLessThanOrEqual(315);
+    expect(sleeps.refused).toBeGreaterThanOrEqual(20_520);
+  });
+
   it('keeps CLEANUP_DELETE_CONCURRENCY DeleteObjects calls in flight, never more, while the listing goes on', async () => {
     const folder = assetFolder('orgs/o/uploads/big', 1250); // 5008 objects: 6 batches
     await put(archive, folder);

@@ -88,8 +88,8 @@ describe('nextPassDelayMs', () => {
   });
 
   it('retries sooner when the pass could not read its jobs, never later than the interval', () => {
-    expect(nextPassDelayMs(21_600, { listFailed: true, random: () => 0.5 })).toBe(CLEANUP_RETRY_SECONDS * 1000);
-    expect(nextPassDelayMs(60, { listFailed: true, random: () => 0.5 })).toBe(60_000);
+    expect(nextPassDelayMs(21_600, { outage: true, random: () => 0.5 })).toBe(CLEANUP_RETRY_SECONDS * 1000);
+    expect(nextPassDelayMs(60, { outage: true, random: () => 0.5 })).toBe(60_000);
   });
 
   it('clamps a misbehaving random source', () => {

@@ -5,6 +5,7 @@
 // After a round the prefix is listed again: the folder counts as gone only when a listing
 // finds nothing (objects written meanwhile, or missed by a listing, get another round).
 import type { ObjectInfo, ObjectStore } from '../../ports.js';
+import { isOutage } from '../dependency-health.js';
 
 /** S3's DeleteObjects limit. */
 export const MAX_DELETE_BATCH = 1000;
@@ -32,6 +33,8 @@ export interface DeletePrefixResult {
   errors: Array<{ key: string; message: string }>;
   /** A listing failed; objects may remain. */
   listError: string | null;
+  /** A failed call (listing or delete) was an outage of the bucket's service: worth retrying soon. */
+  outage: boolean;
   /** `signal` aborted before the folder was empty. */
   aborted: boolean;
   /** True only when the last listing found nothing under the prefix. */
@@ -44,7 +47,7 @@ export async function deletePrefix(opts: DeletePrefixOptions): Promise<DeletePre
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new RangeError(`delete concurrency must be an integer ≥ 1, got ${opts.concurrency}`);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_DELETE_BATCH) throw new RangeError(`delete batch must be 1…${MAX_DELETE_BATCH} keys, got ${batchSize}`);
   if (!opts.prefix.endsWith('/')) throw new RangeError(`cleanup prefix must end with "/", got ${JSON.stringify(opts.prefix)}`);
-  const result: DeletePrefixResult = { deleted: 0, bytes: 0, errors: [], listError: null, aborted: false, empty: false, rounds: 0 };
+  const result: DeletePrefixResult = { deleted: 0, bytes: 0, errors: [], listError: null, outage: false, aborted: false, empty: false, rounds: 0 };
   const maxRounds = opts.maxRounds ?? 3;
   while (result.rounds < maxRounds) {
     result.rounds++;
@@ -75,7 +78,10 @@ async function deleteRound(opts: DeletePrefixOptions, batchSize: number, result:
         result.errors.push(...out.errors);
       },
       // deleteMany reports per-key failures itself; a throw means none of these went.
-      (err: unknown) => { result.errors.push(...objects.map((o) => ({ key: o.key, message: errorText(err) }))); },
+      (err: unknown) => {
+        result.errors.push(...objects.map((o) => ({ key: o.key, message: errorText(err) })));
+        result.outage ||= isOutage(err);
+      },
     );
     const tracked = call.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
@@ -101,6 +107,7 @@ async function deleteRound(opts: DeletePrefixOptions, batchSize: number, result:
     if (!result.aborted && batch.length > 0) void send(batch);
   } catch (err) {
     result.listError = errorText(err);
+    result.outage ||= isOutage(err);
   } finally {
     await Promise.all(inFlight);
   }
