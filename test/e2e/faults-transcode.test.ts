@@ -1,10 +1,10 @@
 // Issue 12's faults on the main job, on the shipped executable: the transcode role against
 // fauxqs (SQS, S3) and the PostgREST stand-in, each behind its own fault proxy
-// (test/helpers/fault-proxy.ts). Each scenario asserts its own "nothing lost, nothing
-// duplicated": every job succeeded exactly once (one `running`, one `succeeded` write,
-// attempt 1, one transcode_completed), the player folder complete, the queue empty, no
-// work files left, the worker alive, and /health 503 naming the dependency while it is
-// down, 200 after. Heartbeats every second, so an outage spans several of them.
+// (test/helpers/fault-proxy.ts): SQS gone for longer than the lease, connections reset in
+// mid-transfer, a slow link, refused credentials at start-up. Each scenario asserts its own
+// "nothing lost, nothing duplicated": every job succeeded exactly once, the player folder
+// complete, the queue empty, no work files left, the worker alive. (Each dependency down for
+// 30 s mid-job, within the lease: faults-outage-rugbycodex.test.ts.)
 // FAULTS_LOG_DIR=DIR keeps each worker's log lines there, for looking into a failure.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
-import { runExe, waitForHttp } from '../helpers/binary.js';
+import { runExe } from '../helpers/binary.js';
 import { startCredentialGate } from '../helpers/aws-credential-gate.js';
 import { proxyEndpoint, type FaultProxy } from '../helpers/fault-proxy.js';
 import { EMPTY, makeClip, startRugbyCodex, type RugbyCodex } from '../helpers/rugbycodex.js';
 import { expectTranscodedOnce, stateWrites, workFilesLeft } from '../helpers/transcode-checks.js';
-import { healthOf, startWorkerProcess, watchHealth, type WorkerProcess } from '../helpers/worker-process.js';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 
 let codex: RugbyCodex;
 let tmp: string;
@@ -53,34 +53,8 @@ async function startWorker(queueUrl: string, name: string, extra: Record<string,
   return Object.assign(await startWorkerProcess(['--role', 'transcode'], env, name), { workDir });
 }
 
-const labels = async (w: Worker, until: Promise<unknown>): Promise<string[]> => (await watchHealth(w.health, until)).map((h) => h.label);
 
 describe('faults during a transcode', () => {
-  it('SQS unreachable for 6 s mid-job, within the lease: heartbeats retried, the job finishes once, /health names sqs', async () => {
-    const queues = await codex.createQueues({ visibilitySeconds: 30 });
-    const u = await codex.seedUpload(clip);
-    // The receive's lease is known (the live .env sets SQS_VISIBILITY_TIMEOUT): the heartbeat
-    // may retry for its 30 s, not just one extension's 10 s, which a loaded machine can overrun.
-    const w = await startWorker(queues.queueUrl, 'sqs', { SQS_VISIBILITY_TIMEOUT: '30' });
-    try {
-      await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
-      await w.waitFor((e) => e.event_type === 'job_started');
-      sqsProxy.set({ kind: 'reset' });
-      const outage = new Promise((r) => setTimeout(r, 6_000)).then(() => sqsProxy.set({ kind: 'pass' }));
-      const seen = await labels(w, outage.then(() => w.waitFor((e) => e.event_type === 'job_succeeded' && e.job_id === u.job)));
-      expect(seen).toContain('503 sqs');
-      expect(seen.at(-1)).toBe('200');
-      await expectTranscodedOnce(codex, w.events, u);
-      expect(w.events.filter((e) => e.event_type === 'heartbeat_retry').length).toBeGreaterThan(0);
-      expect(w.events.filter((e) => e.event_type === 'heartbeat_failed')).toEqual([]);
-      expect(await codex.depth(queues.queueUrl)).toEqual(EMPTY);
-    } finally {
-      sqsProxy.set({ kind: 'pass' });
-      expect(await w.stop()).toBe(0);
-    }
-    expect(await workFilesLeft(w.workDir)).toEqual([]);
-  }, 120_000);
-
   it('SQS unreachable for longer than the lease: aborted as lease-lost only when the lease ran out, then redone once', async () => {
     const queues = await codex.createQueues({ visibilitySeconds: 30 });
     const u = await codex.seedUpload(clip);
@@ -105,31 +79,6 @@ describe('faults during a transcode', () => {
       expect(await codex.depth(queues.queueUrl)).toEqual(EMPTY);
     } finally {
       sqsProxy.set({ kind: 'pass' });
-      expect(await w.stop()).toBe(0);
-    }
-    expect(await workFilesLeft(w.workDir)).toEqual([]);
-  }, 150_000);
-
-  it('Supabase refusing connections mid-job: /health names supabase while it is down; the job still ends succeeded once', async () => {
-    const queues = await codex.createQueues({ visibilitySeconds: 30 });
-    const u = await codex.seedUpload(clip);
-    const w = await startWorker(queues.queueUrl, 'db');
-    try {
-      await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
-      await w.waitFor((e) => e.event_type === 'transcode_started');
-      dbProxy.set({ kind: 'reset' });
-      await waitForHttp(w.health, 30_000, { status: 503 });
-      expect((await healthOf(w.health)).failing).toEqual(['supabase']);
-      await new Promise((r) => setTimeout(r, 3_000));
-      dbProxy.set({ kind: 'pass' });
-      await w.waitFor((e) => e.event_type === 'job_succeeded' && e.job_id === u.job, 90_000);
-      await waitForHttp(w.health, 10_000, { status: 200 });
-      expect(stateWrites(codex, 'jobs', u.job).filter((b) => b.state === 'succeeded')).toHaveLength(1);
-      expect(await codex.standin.row('jobs', u.job)).toMatchObject({ state: 'succeeded', progress: 1 });
-      expect(await codex.standin.row('media_assets', u.asset)).toMatchObject({ status: 'ready', processing_stage: 'complete', streaming_ready: true });
-      expect(await codex.depth(queues.queueUrl)).toEqual(EMPTY);
-    } finally {
-      dbProxy.set({ kind: 'pass' });
       expect(await w.stop()).toBe(0);
     }
     expect(await workFilesLeft(w.workDir)).toEqual([]);

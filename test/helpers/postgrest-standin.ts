@@ -56,6 +56,8 @@ export interface PostgrestStandin {
   /** What to give createClient as SUPABASE_URL. */
   url: string;
   port: number;
+  /** The PostgreSQL it runs on: another stand-in may share it (a database of its own). */
+  readonly cluster: PostgresCluster;
   readonly requests: RecordedRequest[];
   /** Inserts rows, one statement each (so created_at follows the order given), only the keys given (so defaults apply), through json_populate_record: a bad seed fails as a bad insert would. */
   seed(table: string, ...rows: Row[]): Promise<void>;
@@ -321,6 +323,7 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
   const api: PostgrestStandin = {
     url: `http://127.0.0.1:${port}`,
     port,
+    cluster,
     requests,
     async seed(name, ...rows) {
       await known(name);

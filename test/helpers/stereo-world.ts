@@ -46,8 +46,8 @@ export interface StereoWorld {
   probeVideo(file: string): Promise<Probe>;
   /** A test clip: 640x360, 30 fps, AAC, a keyframe every second. */
   makeClip(file: string, seconds: number): Promise<void>;
-  /** S3 → video-worker notifications, emulated (fauxqs sends none): one event per new segments/… object. */
-  notifySegments(queueUrl: string): { notified: Map<string, number>; stop(): Promise<void> };
+  /** S3 → video-worker notifications, emulated (fauxqs sends none): one event per new object under `prefix` (default segments/). */
+  notifySegments(queueUrl: string, prefix?: string): { notified: Map<string, number>; stop(): Promise<void> };
   /** The worker's environment for these servers and tables. */
   workerEnv(queues: { chunking: string; videoWorker: string; reassembly: string }, extra: Record<string, string>): Record<string, string>;
   stop(): Promise<void>;
@@ -143,12 +143,12 @@ export async function startStereoWorld(): Promise<StereoWorld> {
         '-c:a', 'aac', '-y', file,
       ]);
     },
-    notifySegments(queueUrl) {
+    notifySegments(queueUrl, prefix = 'segments/') {
       const notified = new Map<string, number>();
       let running = true;
       const loop = (async () => {
         while (running) {
-          for (const o of await listKeys(INPUT, 'segments/')) {
+          for (const o of await listKeys(INPUT, prefix)) {
             if (notified.has(o.key)) continue;
             notified.set(o.key, 1);
             await send(queueUrl, s3Event(INPUT, o.key, o.size));
