@@ -1,6 +1,7 @@
 // `rugbyworker transcode FILE --out DIR`: the transcode role itself, run on a laptop with
 // the in-process queue, a directory as the bucket and an in-memory database.
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Io } from '../cli.js';
@@ -36,6 +37,9 @@ export interface LocalAdapters {
   };
 }
 
+const EXIT_ON_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+type Stop = keyof typeof EXIT_ON_SIGNAL;
+
 export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<number> {
   const file = resolve(opts.file);
   const info = await stat(file).catch(() => null);
@@ -43,6 +47,21 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
   const out = resolve(opts.out);
   const work = join(out, '.rugbyworker');
   await mkdir(work, { recursive: true });
+  // Ctrl-C while the job runs: the lifecycle stops it (FFmpeg killed within the 1 s grace) and
+  // exits the process itself, with 0 after a clean stop. Here the work folder goes, the exit
+  // code says it was interrupted, and nothing is left in DIR (it held no playlist yet).
+  let signalled: Stop | null = null;
+  const onSigint = (): void => { signalled ??= 'SIGINT'; };
+  const onSigterm = (): void => { signalled ??= 'SIGTERM'; };
+  const onExit = (): void => {
+    if (!signalled) return;
+    try { rmSync(work, { recursive: true, force: true }); } catch { /* an FFmpeg still dying may hold it */ }
+    opts.io.stderr(`rugbyworker: transcode of ${opts.file} interrupted (${signalled}); nothing written\n`);
+    process.exitCode = EXIT_ON_SIGNAL[signalled];
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  process.on('exit', onExit);
   try {
     // The rows and message complete-upload would make for this file.
     const ids = { job: randomUUID(), asset: randomUUID(), org: randomUUID() };
@@ -70,6 +89,8 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
       QUEUE_BACKEND: 'memory', SQS_LONG_POLL_WAIT_SECONDS: 0,
       HLS_SEGMENT_SECONDS: opts.segmentSeconds ?? opts.config.HLS_SEGMENT_SECONDS,
       WORK_DIR: join(work, 'tmp'), HEALTH_PORT: null,
+      // A person pressed Ctrl-C: stop now, not after 25 s of a job nobody will keep.
+      SHUTDOWN_GRACE_SECONDS: 1,
     };
     const code = await runWorkers({
       roles: [role], config, once: true, instanceId: 'local', ports: () => ports,
@@ -84,8 +105,20 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
     const layout = streamingLayout({ baseOrgStoragePath: '', orgId: ids.org, mediaId: ids.asset });
     if (!layout.ok) throw new Error(layout.reason);
     const { prefix } = layout.layout;
-    for await (const obj of store.list(prefix)) await store.download(obj.key, join(out, obj.key.slice(prefix.length)));
+    const written: string[] = [];
+    for await (const obj of store.list(prefix)) {
+      if (signalled) break;
+      written.push(join(out, obj.key.slice(prefix.length)));
+      await store.download(obj.key, written.at(-1)!);
+    }
+    if (signalled) {
+      for (const path of written) await rm(path, { force: true });
+      return EXIT_ON_SIGNAL[signalled];
+    }
   } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    process.off('exit', onExit);
     await rm(work, { recursive: true, force: true });
   }
   const master = join(out, MASTER_PLAYLIST);

@@ -2,7 +2,8 @@
 // on a laptop would run it: an 8 s 1280x720 clip with audio → DIR/index.m3u8 with two
 // renditions, VOD playlists whose segments are all there, DIR/thumbnails/ (the storyboard); `--serve` plays
 // in headless Chromium (hls.js) and stops cleanly on SIGTERM; HLS_SEGMENT_TYPE=fmp4 plays
-// too; a file of random bytes fails with one line on stderr and leaves no index.m3u8.
+// too; a file of random bytes fails with one line on stderr and leaves no index.m3u8; SIGTERM
+// mid-transcode exits 143 at once, leaving nothing.
 // Not a TTY, so the executable logs JSON events on stdout and the path of index.m3u8 last.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -201,6 +202,31 @@ describe('rugbyworker transcode (local mode)', () => {
     expect(played.levels).toBe(2);
     await stopServe(child, url);
   }, 180_000);
+
+  it('SIGTERM mid-transcode: exit 143 within seconds, one line on stderr, nothing in DIR, no FFmpeg left', async () => {
+    const out = join(work, 'out-sigterm');
+    const child = spawnExe(['transcode', clip, '--out', out, ...ARGS], { cwd: work });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no transcoding progress within 60 s; stdout tail: ${stdout.slice(-2000)}`)), 60_000);
+      child.stdout!.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        if (/"event_type":"transcode_progress"[^\n]*"phase":"transcoding"/.test(stdout)) { clearTimeout(timer); resolve(); }
+      });
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited (${code}) before transcoding`)); });
+    });
+    const stopped = Date.now();
+    child.kill('SIGTERM');
+    expect(await waitForExit(child, 30_000)).toBe(143);
+    expect(Date.now() - stopped).toBeLessThan(10_000);
+    expect(stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^rugbyworker: transcode of .*match clip\.mp4 interrupted \(SIGTERM\); nothing written$/)]);
+    expect(stdout).not.toContain('index.m3u8\n');
+    expect(await readdir(out)).toEqual([]);
+    expect((await execa('pgrep', ['-f', out], { reject: false })).stdout).toBe('');
+  }, 90_000);
 
   it('a file of random bytes: exit 1, one line on stderr naming the file and the problem, no index.m3u8', async () => {
     const bad = join(work, 'not-a-video.mp4');
