@@ -29,6 +29,10 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   const ffmpeg = await locateConfiguredFfmpeg(config);
   const counts = stereoMetrics(ctx.metrics, 'reassemble', ['completed']);
   const lockTiming = reassemblyLockTiming(config.HEARTBEAT_INTERVAL_SECONDS, config.HEARTBEAT_EXTENSION_SECONDS);
+  // Locks this process took and could not give back (DynamoDB down at the release): still ours
+  // to take again at once. Else the next try found a fresh lock, took it for another worker's,
+  // acked, and the job waited for no one.
+  const unreleased = new Map<string, number>();
 
   async function reassemble(jobId: string, job: HandlerContext): Promise<void> {
     const log = job.logger;
@@ -42,10 +46,13 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     }
     const held = await db.getLock(jobId);
     const startedAt = unixNow();
-    if (!(await db.takeLock(jobId, startedAt, { staleBefore: startedAt - lockTiming.takeoverSeconds }))) {
+    const ours = unreleased.get(jobId);
+    const mine = ours !== undefined && held?.reassemblyStartedAt === ours;
+    if (!(await db.takeLock(jobId, startedAt, { staleBefore: Math.max(startedAt - lockTiming.takeoverSeconds, mine ? ours + 1 : -Infinity) }))) {
       return void log.info({ event_type: 'reassembly_skipped', reason: 'taken' }, 'another reassembly has this job');
     }
-    if (held?.reassemblyStartedAt != null) {
+    unreleased.delete(jobId);
+    if (held?.reassemblyStartedAt != null && !mine) {
       log.warn({ event_type: 'reassembly_taken_over', last_refreshed_at: held.reassemblyStartedAt }, `the reassembly holding this job stopped ${startedAt - held.reassemblyStartedAt} s ago; taking it over`);
     }
     const hold = holdLock({ db, jobId, startedAt, refreshSeconds: lockTiming.refreshSeconds, logger: log });
@@ -73,7 +80,10 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     } catch (err) {
       await hold.stop();
       // Given back, so the retry (or another worker) can take it again; only if still ours.
-      await db.releaseLock(jobId, hold.current()).catch((e: unknown) => log.error({ event_type: 'reassembly_release_failed', err: e }, 'could not release the reassembly lock'));
+      await db.releaseLock(jobId, hold.current()).catch((e: unknown) => {
+        unreleased.set(jobId, hold.current());
+        log.error({ event_type: 'reassembly_release_failed', err: e }, 'could not release the reassembly lock');
+      });
       throw err;
     } finally {
       await hold.stop();
