@@ -16,11 +16,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { waitForExit } from '../helpers/binary.js';
 import { startWorkerProcess, watchHealth, type HealthSample, type LogEvent } from '../helpers/worker-process.js';
 import { proxyEndpoint, type FaultMode, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startInferenceHttpServer, type InferenceHttpServer } from '../helpers/inference-standin.js';
+import { createStereoTables, type CreatedStereoTables } from '../helpers/stereo-tables.js';
 import { INPUT, OUTPUT, s3Event, startStereoWorld, until, type Probe, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
 
 const OUTAGE_MS = 30_000;
@@ -77,11 +78,15 @@ const SCENARIOS: Scenario[] = [
   { name: 'all-sqs', dep: 'sqs', mode: { kind: 'blackhole' }, when: inferring },
 ];
 
-async function completionsOf(jobId: string): Promise<Array<Record<string, unknown>>> {
+async function completionsOf(tables: CreatedStereoTables, jobId: string): Promise<Array<Record<string, unknown>>> {
   const r = await w.ddb.send(new QueryCommand({
-    TableName: w.tables.segmentCompletions, KeyConditionExpression: 'job_id = :j', ExpressionAttributeValues: { ':j': jobId }, ConsistentRead: true,
+    TableName: tables.segmentCompletions, KeyConditionExpression: 'job_id = :j', ExpressionAttributeValues: { ':j': jobId }, ConsistentRead: true,
   }));
   return r.Items ?? [];
+}
+
+async function jobOf(tables: CreatedStereoTables, jobId: string): Promise<Record<string, unknown> | undefined> {
+  return (await w.ddb.send(new GetCommand({ TableName: tables.jobs, Key: { job_id: jobId }, ConsistentRead: true }))).Item;
 }
 
 async function runScenario(s: Scenario) {
@@ -90,9 +95,12 @@ async function runScenario(s: Scenario) {
   const target = { sqs: w.fauxqs.endpoint, s3: w.fauxqs.endpoint, dynamodb: w.dynalite.endpoint, inference: inference.url }[s.dep];
   const proxy = await proxyEndpoint(target);
   proxies.push(proxy);
+  // Tables of its own: a trigger reconciler takes every job of its tables, and one pipeline's
+  // must not send another's job to its own reassembly queue.
+  const tables = await createStereoTables(w.ddbClient, `outage-${s.name}`);
   const jobId = randomUUID();
   const now = Math.floor(Date.now() / 1000);
-  await w.ddb.send(new PutCommand({ TableName: w.tables.jobs, Item: { job_id: jobId, mode: 'sbs', status: 'created', created_at: now } }));
+  await w.ddb.send(new PutCommand({ TableName: tables.jobs, Item: { job_id: jobId, mode: 'sbs', status: 'created', created_at: now } }));
   const workDir = join(w.tmp, `work-${s.name}`);
   const via = {
     sqs: { AWS_ENDPOINT_URL_SQS: proxy.endpoint }, s3: { AWS_ENDPOINT_URL_S3: proxy.endpoint }, dynamodb: { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint },
@@ -101,7 +109,8 @@ async function runScenario(s: Scenario) {
   // Leases of 45 s: a 30 s SQS outage is within them (heartbeats retried), as with the live 5 min.
   const env = w.workerEnv({ chunking: chunking.url, videoWorker: videoWorker.url, reassembly: reassembly.url }, {
     CHUNK_SEGMENT_DURATION_SEC: '1', TRIGGER_INTERVAL_SECONDS: '2', HEARTBEAT_INTERVAL_SECONDS: '2', HEARTBEAT_EXTENSION_SECONDS: '45',
-    WORK_DIR: workDir, SHUTDOWN_GRACE_SECONDS: '10', LOG_LEVEL: 'info', ...via,
+    WORK_DIR: workDir, SHUTDOWN_GRACE_SECONDS: '10', LOG_LEVEL: 'info',
+    JOBS_TABLE_NAME: tables.jobs, SEGMENT_COMPLETIONS_TABLE_NAME: tables.segmentCompletions, REASSEMBLY_TRIGGERED_TABLE_NAME: tables.reassemblyTriggered, ...via,
   });
   const x = await startWorkerProcess(['--role', 'chunk,segment-infer,trigger,reassemble'], env, `outage-${s.name}`);
   const emulator = w.notifySegments(videoWorker.url, `segments/${jobId}/`);
@@ -112,14 +121,14 @@ async function runScenario(s: Scenario) {
     await x.waitFor((e) => s.when(e) && e.job_id === jobId, 60_000).catch((err: unknown) => { throw new Error(`${(err as Error).message}\n${diag()}`); });
     proxy.set(s.mode);
     const back = sleep(OUTAGE_MS).then(() => { proxy.set({ kind: 'pass' }); return Date.now(); });
-    const completed = back.then(() => until(`${s.name}: the job completed`, 90_000, async () => ((await w.getJob(jobId))?.status === 'completed' ? Date.now() : undefined), diag));
+    const completed = back.then(() => until(`${s.name}: the job completed`, 90_000, async () => ((await jobOf(tables, jobId))?.status === 'completed' ? Date.now() : undefined), diag));
     const health = await watchHealth(x.health, completed.then(() => until(`${s.name}: /health 200`, 20_000, async () => (await fetch(x.health)).status === 200 || undefined).catch(() => undefined)));
     const recovered = (await completed - await back) / 1000;
     await until(`${s.name}: the queues idle`, 30_000, async () => {
       for (const q of [chunking, videoWorker, reassembly]) if ((await w.depth(q.url)) + (await w.depth(q.dlq)) > 0) return undefined;
       return true;
     }, diag);
-    return { s, x, jobId, now, workDir, health, recovered, notified: emulator.notified };
+    return { s, x, tables, jobId, now, workDir, health, recovered, notified: emulator.notified };
   } finally {
     proxy.set({ kind: 'pass' });
     await emulator.stop();
@@ -130,9 +139,9 @@ describe('each dependency down for 30 s in the middle of a stereo job', () => {
   it('chunk, segment-infer and reassemble each losing S3 or DynamoDB, segment-infer its inference server, every role SQS: each job completed once', async () => {
     const results = await Promise.all(SCENARIOS.map(runScenario));
 
-    for (const { s, x, jobId, now, workDir, health, recovered, notified } of results) {
+    for (const { s, x, tables, jobId, now, workDir, health, recovered, notified } of results) {
       const of = (type: string): LogEvent[] => x.events.filter((e) => e.event_type === type && e.job_id === jobId);
-      const job = (await w.getJob(jobId))!;
+      const job = (await jobOf(tables, jobId))!;
       const total = job.total_segments as number;
       const perSegment = new Map<number, number>();
       for (const e of of('segment_completed')) perSegment.set(Number(e.segment_index), (perSegment.get(Number(e.segment_index)) ?? 0) + 1);
@@ -144,7 +153,7 @@ describe('each dependency down for 30 s in the middle of a stereo job', () => {
 
       expect([s.name, job]).toEqual([s.name, { job_id: jobId, mode: 'sbs', status: 'completed', created_at: now, total_segments: expect.any(Number), completed_at: expect.any(Number) }]);
       expect(total).toBe(4);
-      const completions = await completionsOf(jobId);
+      const completions = await completionsOf(tables, jobId);
       expect([s.name, completions.map((c) => c.segment_index)]).toEqual([s.name, [0, 1, 2, 3]]);
       for (const c of completions) {
         expect(c).toEqual({ job_id: jobId, segment_index: c.segment_index, total_segments: total,
