@@ -8,6 +8,7 @@ export interface ConsumerMetrics {
   succeeded: Counter.Internal;
   failed: Counter.Internal;
   deadLettered: Counter.Internal;
+  discarded: Counter.Internal;
   retried: Counter.Internal;
   leaseLost: Counter.Internal;
   outageWaits: Counter.Internal;
@@ -33,6 +34,7 @@ export function consumerMetrics(metrics: Metrics, role: string): ConsumerMetrics
     succeeded: counter('jobs_succeeded_total', 'Jobs completed and acked'),
     failed: counter('jobs_failed_total', 'Jobs whose handler failed (retried or dead-lettered)'),
     deadLettered: counter('messages_dead_lettered_total', 'Messages sent to the dead-letter queue (invalid, permanent failure, retries exhausted)'),
+    discarded: counter('messages_discarded_total', 'Messages deleted for a reason the dead-letter queue would have kept, on a queue that has none'),
     retried: counter('jobs_retried_total', 'Failed jobs released for another attempt'),
     leaseLost: counter('jobs_lease_lost_total', 'Jobs abandoned because their lease was lost'),
     outageWaits: counter('job_outage_waits_total', 'Tries of a job that failed on an outage and were run again with the message kept'),

@@ -504,7 +504,7 @@ class QueueConsumer<T> implements Consumer {
     if (queue.maxReceiveCount === null) {
       logger.error({ event_type: 'message_discarded', queue: queue.name, message_id: message.id, reason, body: message.body.slice(0, 1000) },
         `${role}: ${queue.name} has no dead-letter queue; deleting message ${message.id}: ${reason}`);
-      if (await this.#queueOp('ack', message, () => queue.ack(message), logger, until)) this.#metrics.deadLettered.inc();
+      if (await this.#queueOp('ack', message, () => queue.ack(message), logger, until)) this.#metrics.discarded.inc();
       return;
     }
     if (await this.#queueOp('deadLetter', message, () => queue.deadLetter(message, reason), logger, until)) this.#metrics.deadLettered.inc();

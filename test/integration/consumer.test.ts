@@ -352,6 +352,10 @@ describe('consumer on a queue without a dead-letter queue (maxReceiveCount null)
     expect(discarded[0]).toMatchObject({ level: 50, queue: 'jobs', body: '{not json' });
     expect(discarded[0]!.reason).toMatch(/^invalid message: invalid JSON: /);
     expect(h.events('message_invalid')).toHaveLength(1);
+    // Deleted, not dead-lettered: a dashboard's DLQ count must not include it.
+    const json = await h.metrics.json();
+    expect(json.counters.messages_discarded_total).toEqual({ 'role=video': 1 });
+    expect(json.counters.messages_dead_lettered_total).toEqual({ 'role=video': 0 });
   });
 
   it('acks a PermanentError and logs message_discarded with the reason', async () => {
