@@ -121,7 +121,7 @@ interface Job {
   settled: Promise<void>;
 }
 
-/** `outage`: the last try failed on an outage and shutdown ended the wait. */
+/** `outage`: the last try failed on an outage while (or until) the worker was stopping: give it back. */
 type Outcome = { ok: true } | { ok: false; err: unknown; outage?: boolean };
 
 export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
@@ -358,30 +358,37 @@ class QueueConsumer<T> implements Consumer {
     const { message } = job;
     const hb = job.heartbeat!;
     const heldSince = performance.now();
-    const waits = new WeakMap<object, number | null>();
+    // What a failed try leads to: wait `ms` and try again, give the message back (an outage met
+    // while stopping), or the normal path. Decided once per error, so the handler's
+    // isFinalFailure and the engine agree.
+    type Next = { wait: number } | 'release' | 'settle';
+    const decisions = new WeakMap<object, Next>();
     let tries = 1;
-    // Decided once per error: the handler's isFinalFailure and the engine agree.
-    const waitFor = (err: unknown): number | null => {
+    const next = (err: unknown): Next => {
       const key = typeof err === 'object' && err !== null ? err : undefined;
-      if (key && waits.has(key)) return waits.get(key)!;
+      const known = key && decisions.get(key);
+      if (known) return known;
       const wait = this.#opts.outageWait ?? OUTAGE_WAIT;
-      const delay = wait === false || signal.aborted || this.#opts.stopping.aborted || classifyError(err) === 'permanent' || !(this.#opts.isOutage ?? isOutage)(err)
-        ? null : outageDelayMs(tries, (performance.now() - heldSince) / 1000, wait);
-      if (key) waits.set(key, delay);
-      return delay;
+      const outage = wait !== false && !signal.aborted && classifyError(err) !== 'permanent' && (this.#opts.isOutage ?? isOutage)(err);
+      const delay = outage && !this.#opts.stopping.aborted ? outageDelayMs(tries, (performance.now() - heldSince) / 1000, wait) : null;
+      const decided: Next = !outage ? 'settle' : this.#opts.stopping.aborted ? 'release' : delay === null ? 'settle' : { wait: delay };
+      if (key) decisions.set(key, decided);
+      return decided;
     };
     const isFinalFailure = (err: unknown): boolean => {
       if (classifyError(err) === 'permanent') return true;
       const max = this.#opts.queue.maxReceiveCount;
-      return max !== null && message.receiveCount >= max && waitFor(err) === null;
+      return max !== null && message.receiveCount >= max && next(err) === 'settle';
     };
     for (;; tries++) {
       try {
         await this.#opts.handler(value, { message, signal, jobId: job.jobId, logger, extendTo: (seconds) => hb.extend(seconds), isFinalFailure });
         return { ok: true };
       } catch (err) {
-        const delay = waitFor(err);
-        if (delay === null) return { ok: false, err };
+        const decided = next(err);
+        if (decided === 'settle') return { ok: false, err };
+        if (decided === 'release') return { ok: false, err, outage: true };
+        const delay = decided.wait;
         this.#metrics.outageWaits.inc();
         logger.warn(
           { event_type: 'job_waiting', try: tries, retry_in_ms: Math.round(delay), held_seconds: round((performance.now() - heldSince) / 1000), reason: errorMessage(err), err },

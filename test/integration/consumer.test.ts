@@ -302,6 +302,34 @@ describe('consumer waiting out an outage of a dependency', () => {
     expect(await mq.peekDeadLetters(10)).toEqual([]);
   });
 
+  it('an outage met during the shutdown grace, on the last receive: given back at once, not dead-lettered, not recorded as failed', async () => {
+    const mq = memoryQueue({ maxReceiveCount: 1 });
+    const rec = recording(mq);
+    await send(mq, { id: 'in-grace' });
+    const finals: boolean[] = [];
+    let started = false;
+    let h: ReturnType<typeof setup> | undefined;
+    h = setup({
+      queue: rec.queue, outageWait: SHORT_WAIT,
+      handler: async (_job, ctx) => {
+        started = true;
+        await aborted(h!.stopping.signal);
+        const err = outage('s3');
+        finals.push(ctx.isFinalFailure(err));
+        throw err;
+      },
+    });
+    await until(() => started, 5000, 'the job');
+    h.stopping.abort();
+    await h.consumer.stop(AbortSignal.timeout(5000));
+
+    expect(finals).toEqual([false]);
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => [c.op, c.arg])).toEqual([['release', 0]]);
+    expect(h.events('job_waiting')).toEqual([]);
+    expect(h.events('job_released')).toMatchObject([{ job_id: 'in-grace' }]);
+    expect(await mq.peekDeadLetters(10)).toEqual([]);
+  });
+
   it('an ack that fails on a queue outage is retried while the lease holds: acked once, not redone', async () => {
     const mq = memoryQueue();
     let failures = 2;
