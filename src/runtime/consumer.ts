@@ -364,15 +364,17 @@ class QueueConsumer<T> implements Consumer {
     type Next = { wait: number } | 'release' | 'settle';
     const decisions = new WeakMap<object, Next>();
     let tries = 1;
-    const next = (err: unknown): Next => {
-      const key = typeof err === 'object' && err !== null ? err : undefined;
-      const known = key && decisions.get(key);
-      if (known) return known;
+    const decide = (err: unknown): Next => {
       const wait = this.#opts.outageWait ?? OUTAGE_WAIT;
-      const outage = wait !== false && !signal.aborted && classifyError(err) !== 'permanent' && (this.#opts.isOutage ?? isOutage)(err);
-      const delay = outage && !this.#opts.stopping.aborted ? outageDelayMs(tries, (performance.now() - heldSince) / 1000, wait) : null;
-      const decided: Next = !outage ? 'settle' : this.#opts.stopping.aborted ? 'release' : delay === null ? 'settle' : { wait: delay };
-      if (key) decisions.set(key, decided);
+      if (wait === false || signal.aborted || classifyError(err) === 'permanent' || !(this.#opts.isOutage ?? isOutage)(err)) return 'settle';
+      if (this.#opts.stopping.aborted) return 'release';
+      const delay = outageDelayMs(tries, (performance.now() - heldSince) / 1000, wait);
+      return delay === null ? 'settle' : { wait: delay };
+    };
+    const next = (err: unknown): Next => {
+      if (typeof err !== 'object' || err === null) return decide(err);
+      const decided = decisions.get(err) ?? decide(err);
+      decisions.set(err, decided);
       return decided;
     };
     const isFinalFailure = (err: unknown): boolean => {

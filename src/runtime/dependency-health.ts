@@ -23,13 +23,23 @@ function statusOf(err: Record<string, unknown>): number | undefined {
   return typeof s === 'number' && s > 0 ? s : undefined;
 }
 
-/** A socket-level failure anywhere in `err`'s cause chain: the connection broke or never came. */
-export function isNetworkError(err: unknown, depth = 0): boolean {
+/**
+ * The first verdict `test` gives on `err` or its causes (4 deep), nearest first: a layer it
+ * has no word on (undefined) passes to its cause; none at all is false.
+ */
+function verdict(err: unknown, test: (e: Record<string, unknown>) => boolean | undefined, depth = 0): boolean {
   if (typeof err !== 'object' || err === null || depth > 4) return false;
   const e = err as Record<string, unknown>;
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
-  if (e.name === 'TimeoutError') return true;
-  return isNetworkError(e.cause, depth + 1);
+  return test(e) ?? verdict(e.cause, test, depth + 1);
+}
+
+const socketFailed = (e: Record<string, unknown>): boolean => typeof e.code === 'string' && NETWORK_CODES.has(e.code);
+// PostgREST/supabase-js: no status at all when nothing came back.
+const noPostgrestAnswer = (e: Record<string, unknown>): boolean => e.name === 'DbError' && e.status === 0;
+
+/** A socket-level failure anywhere in `err`'s cause chain: the connection broke or never came. */
+export function isNetworkError(err: unknown): boolean {
+  return verdict(err, (e) => (socketFailed(e) || e.name === 'TimeoutError' ? true : undefined));
 }
 
 /** The service answered that these credentials are not accepted (401/403, or an AWS credential code). */
@@ -44,17 +54,12 @@ export function isRefusedCredential(err: unknown): boolean {
  * timed out, a 5xx) or refusing our credentials (401/403). Errors with an answer in them
  * (a missing object, a failed condition, a lost lease) say it is up.
  */
-export function isDependencyFailure(err: unknown, depth = 0): boolean {
-  if (typeof err !== 'object' || err === null || depth > 4) return false;
-  const e = err as Record<string, unknown>;
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
-  if (typeof e.name === 'string' && NETWORK_NAMES.has(e.name)) return true;
-  if (isRefusedCredential(e)) return true;
-  const status = statusOf(e);
-  if (status !== undefined) return status >= 500;
-  // PostgREST/supabase-js: no status at all when nothing came back.
-  if (e.name === 'DbError' && e.status === 0) return true;
-  return isDependencyFailure(e.cause, depth + 1);
+export function isDependencyFailure(err: unknown): boolean {
+  return verdict(err, (e) => {
+    if (socketFailed(e) || (typeof e.name === 'string' && NETWORK_NAMES.has(e.name)) || isRefusedCredential(e) || noPostgrestAnswer(e)) return true;
+    const status = statusOf(e);
+    return status === undefined ? undefined : status >= 500;
+  });
 }
 
 // Only "nobody answered" or "the service says it is unavailable": a 500 is an answer about
@@ -67,15 +72,12 @@ const OUTAGE_STATUSES = new Set([502, 503, 504]);
  * timed out; 502/503/504; PostgREST with no answer): the job itself is not at fault, and the
  * engine waits it out (src/domain/outage-wait.ts). A definite answer anywhere (a 4xx) is not.
  */
-export function isOutage(err: unknown, depth = 0): boolean {
-  if (typeof err !== 'object' || err === null || depth > 4) return false;
-  const e = err as Record<string, unknown>;
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
-  if (typeof e.name === 'string' && OUTAGE_NAMES.has(e.name)) return true;
-  if (e.name === 'DbError' && e.status === 0) return true;
-  const status = statusOf(e);
-  if (status !== undefined) return OUTAGE_STATUSES.has(status);
-  return isOutage(e.cause, depth + 1);
+export function isOutage(err: unknown): boolean {
+  return verdict(err, (e) => {
+    if (socketFailed(e) || (typeof e.name === 'string' && OUTAGE_NAMES.has(e.name)) || noPostgrestAnswer(e)) return true;
+    const status = statusOf(e);
+    return status === undefined ? undefined : OUTAGE_STATUSES.has(status);
+  });
 }
 
 interface State {

@@ -308,12 +308,11 @@ describe('consumer waiting out an outage of a dependency', () => {
     await send(mq, { id: 'in-grace' });
     const finals: boolean[] = [];
     let started = false;
-    let h: ReturnType<typeof setup> | undefined;
-    h = setup({
+    const h = setup({
       queue: rec.queue, outageWait: SHORT_WAIT,
       handler: async (_job, ctx) => {
         started = true;
-        await aborted(h!.stopping.signal);
+        await aborted(h.stopping.signal);
         const err = outage('s3');
         finals.push(ctx.isFinalFailure(err));
         throw err;
