@@ -20,6 +20,7 @@ import { unixSeconds } from '../runtime/clock.js';
 import type { Config } from '../runtime/config/schema.js';
 import { EXIT, UsageError, UserError } from '../runtime/errors.js';
 import { progressBarOutput } from './progress-bar.js';
+import { EXIT_ON_SIGNAL, trapInterrupt, type Stop } from './interrupt.js';
 import { runWorkers } from './run.js';
 import { JobWatch } from './stereo-watch.js';
 import { TappedPipelineDb, TappedQueue } from './stereo-taps.js';
@@ -52,8 +53,6 @@ export interface StereoLocalOptions {
 
 const BUCKETS = { input: 'local-input', output: 'local-output' } as const;
 const PIPELINE_ROLES = ['chunk', 'segment-infer', 'trigger', 'reassemble'] as const;
-const EXIT_ON_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
-type Stop = keyof typeof EXIT_ON_SIGNAL;
 
 export async function stereoLocal(opts: StereoLocalOptions): Promise<number> {
   if (opts.backend === 'http' || opts.backend === 'sagemaker') {
@@ -75,29 +74,12 @@ export async function stereoLocal(opts: StereoLocalOptions): Promise<number> {
       try { rmSync(path, { recursive: true, force: true }); } catch { /* an FFmpeg still dying may hold it; nothing more to do */ }
     }
   };
-  const interrupt = new AbortController();
-  let signalled: Stop | null = null;
-  const onSignal = (sig: Stop): void => {
-    signalled ??= sig;
-    interrupt.abort(new Error(`interrupted (${sig})`));
-  };
-  const onSigint = (): void => onSignal('SIGINT');
-  const onSigterm = (): void => onSignal('SIGTERM');
-  // While the roles run, the lifecycle handles the signal and exits the process itself (with
-  // 0 after a clean stop): the temp files go here, and the exit code says it was interrupted.
-  const onExit = (): void => {
-    removeTemp();
-    if (signalled) process.exitCode = EXIT_ON_SIGNAL[signalled];
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
-  process.on('exit', onExit);
+  // Should the lifecycle exit the process on a signal, the temp files go then.
+  const trap = trapInterrupt(removeTemp);
   try {
-    return await run(opts, { file, out, work, partial, interrupt: interrupt.signal, signalled: () => signalled });
+    return await run(opts, { file, out, work, partial, interrupt: trap.signal, signalled: trap.signalled });
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
-    process.off('exit', onExit);
+    trap.release();
     removeTemp();
   }
 }

@@ -13,6 +13,7 @@ import type { Config } from '../runtime/config/schema.js';
 import { UsageError } from '../runtime/errors.js';
 import { serveHls } from '../runtime/hls/serve.js';
 import { progressBarOutput } from './progress-bar.js';
+import { EXIT_ON_SIGNAL, trapInterrupt } from './interrupt.js';
 import { runWorkers } from './run.js';
 
 export interface LocalTranscodeOptions {
@@ -37,9 +38,6 @@ export interface LocalAdapters {
   };
 }
 
-const EXIT_ON_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
-type Stop = keyof typeof EXIT_ON_SIGNAL;
-
 export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<number> {
   const file = resolve(opts.file);
   const info = await stat(file).catch(() => null);
@@ -50,18 +48,11 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
   // Ctrl-C while the job runs: the lifecycle stops it (FFmpeg killed within the 1 s grace) and
   // exits the process itself, with 0 after a clean stop. Here the work folder goes, the exit
   // code says it was interrupted, and nothing is left in DIR (it held no playlist yet).
-  let signalled: Stop | null = null;
-  const onSigint = (): void => { signalled ??= 'SIGINT'; };
-  const onSigterm = (): void => { signalled ??= 'SIGTERM'; };
-  const onExit = (): void => {
+  const trap = trapInterrupt((signalled) => {
     if (!signalled) return;
     try { rmSync(work, { recursive: true, force: true }); } catch { /* an FFmpeg still dying may hold it */ }
     opts.io.stderr(`rugbyworker: transcode of ${opts.file} interrupted (${signalled}); nothing written\n`);
-    process.exitCode = EXIT_ON_SIGNAL[signalled];
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
-  process.on('exit', onExit);
+  });
   try {
     // The rows and message complete-upload would make for this file.
     const ids = { job: randomUUID(), asset: randomUUID(), org: randomUUID() };
@@ -107,18 +98,17 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
     const { prefix } = layout.layout;
     const written: string[] = [];
     for await (const obj of store.list(prefix)) {
-      if (signalled) break;
+      if (trap.signalled()) break;
       written.push(join(out, obj.key.slice(prefix.length)));
       await store.download(obj.key, written.at(-1)!);
     }
+    const signalled = trap.signalled();
     if (signalled) {
       for (const path of written) await rm(path, { force: true });
       return EXIT_ON_SIGNAL[signalled];
     }
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
-    process.off('exit', onExit);
+    trap.release();
     await rm(work, { recursive: true, force: true });
   }
   const master = join(out, MASTER_PLAYLIST);
