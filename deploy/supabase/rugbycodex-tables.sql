@@ -102,3 +102,47 @@ create table if not exists public.media_cleanup_jobs (
   processed_at timestamptz,
   error text
 );
+
+do $$
+begin
+  create type public.compute_device_status as enum ('online', 'offline', 'degraded');
+exception when duplicate_object then null;
+end
+$$;
+
+-- The admin dashboard's devices widget (offline when last_heartbeat_at is older than 60 s).
+-- Each worker process with RC_DEVICE_NAME upserts its own row on `name` every 15 s.
+create table if not exists public.compute_devices (
+  id uuid primary key default gen_random_uuid(),
+  name text not null unique,
+  hostname text,
+  device_type text not null default 'jetson_orin',
+  status public.compute_device_status not null default 'offline',
+  last_heartbeat_at timestamptz,
+  cpu_cores integer,
+  memory_total_mb integer,
+  gpu_model text,
+  cuda_version text,
+  jetpack_version text,
+  cpu_utilization numeric,
+  memory_used_mb integer,
+  gpu_utilization numeric,
+  temperature_c numeric,
+  last_error text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+-- Coach audio to delete (orgs/{org}/insights/segments/{segment}/coach.mp3 in storage_bucket,
+-- or where coach_audio_url points); the cleanup role drains the pending rows.
+create table if not exists public.segment_insight_audio_deletions (
+  id uuid primary key default gen_random_uuid(),
+  coach_audio_url text not null,
+  storage_bucket text,
+  storage_key text,
+  status text not null default 'pending' check (status in ('pending', 'processing', 'completed', 'failed')),
+  attempt_count integer not null default 0,
+  last_error text,
+  created_at timestamptz not null default now(),
+  processed_at timestamptz
+);

@@ -25,6 +25,16 @@ export function errorCode(err: unknown): string {
   return afterHash.startsWith('AWS.SimpleQueueService.') ? afterHash.slice('AWS.SimpleQueueService.'.length) : afterHash;
 }
 
+// Authorization, not authentication: the credentials are good but their policy does not
+// allow this one call. A role made for the Python worker lacks some calls we would make;
+// each is a fallback to take, never a reason to stop.
+const DENIED_CODES = new Set(['AccessDenied', 'AccessDeniedException', 'AuthorizationError', 'UnauthorizedOperation']);
+
+/** The policy refuses this call (IAM AccessDenied), while the credentials themselves are accepted. */
+export function isAccessDenied(err: unknown): boolean {
+  return DENIED_CODES.has(errorCode(err));
+}
+
 /** Credentials are missing, wrong or expired: retrying at once will not help. */
 export function isCredentialError(err: unknown): boolean {
   return CREDENTIAL_CODES.has(errorCode(err));

@@ -13,4 +13,12 @@ export const MEDIA_COLUMNS = {
     'result', 'created_at', 'updated_at', 'started_at', 'finished_at',
   ],
   media_cleanup_jobs: ['id', 'media_asset_id', 'bucket', 'storage_path', 'created_at', 'processed_at', 'error'],
+  compute_devices: [
+    'id', 'name', 'hostname', 'device_type', 'status', 'last_heartbeat_at', 'cpu_cores', 'memory_total_mb', 'gpu_model',
+    'cuda_version', 'jetpack_version', 'cpu_utilization', 'memory_used_mb', 'gpu_utilization', 'temperature_c', 'last_error',
+    'created_at', 'updated_at',
+  ],
+  segment_insight_audio_deletions: [
+    'id', 'coach_audio_url', 'storage_bucket', 'storage_key', 'status', 'attempt_count', 'last_error', 'created_at', 'processed_at',
+  ],
 } as const satisfies Record<string, readonly string[]>;

@@ -69,14 +69,41 @@ media_cleanup_jobs|bucket|text|NO|
 media_cleanup_jobs|storage_path|text|NO|
 media_cleanup_jobs|created_at|timestamp with time zone|NO|now()
 media_cleanup_jobs|processed_at|timestamp with time zone|YES|
-media_cleanup_jobs|error|text|YES|`.trim();
+media_cleanup_jobs|error|text|YES|
+compute_devices|id|uuid|NO|gen_random_uuid()
+compute_devices|name|text|NO|
+compute_devices|hostname|text|YES|
+compute_devices|device_type|text|NO|'jetson_orin'::text
+compute_devices|status|compute_device_status|NO|'offline'::compute_device_status
+compute_devices|last_heartbeat_at|timestamp with time zone|YES|
+compute_devices|cpu_cores|integer|YES|
+compute_devices|memory_total_mb|integer|YES|
+compute_devices|gpu_model|text|YES|
+compute_devices|cuda_version|text|YES|
+compute_devices|jetpack_version|text|YES|
+compute_devices|cpu_utilization|numeric|YES|
+compute_devices|memory_used_mb|integer|YES|
+compute_devices|gpu_utilization|numeric|YES|
+compute_devices|temperature_c|numeric|YES|
+compute_devices|last_error|text|YES|
+compute_devices|created_at|timestamp with time zone|NO|now()
+compute_devices|updated_at|timestamp with time zone|NO|now()
+segment_insight_audio_deletions|id|uuid|NO|gen_random_uuid()
+segment_insight_audio_deletions|coach_audio_url|text|NO|
+segment_insight_audio_deletions|storage_bucket|text|YES|
+segment_insight_audio_deletions|storage_key|text|YES|
+segment_insight_audio_deletions|status|text|NO|'pending'::text
+segment_insight_audio_deletions|attempt_count|integer|NO|0
+segment_insight_audio_deletions|last_error|text|YES|
+segment_insight_audio_deletions|created_at|timestamp with time zone|NO|now()
+segment_insight_audio_deletions|processed_at|timestamp with time zone|YES|`.trim();
 
 const COLUMNS_QUERY = `
   select c.table_name, c.column_name, format_type(a.atttypid, a.atttypmod), c.is_nullable, coalesce(c.column_default, '')
     from information_schema.columns c
     join pg_attribute a on a.attrelid = format('public.%I', c.table_name)::regclass and a.attname = c.column_name
    where c.table_schema = 'public'
-   order by c.table_name, c.ordinal_position`;
+   order by array_position(array['jobs', 'media_assets', 'media_cleanup_jobs', 'compute_devices', 'segment_insight_audio_deletions'], c.table_name::text), c.ordinal_position`;
 
 /** Everything in the public schema that the file could touch, and the rows, as text. */
 const SNAPSHOT = `
@@ -106,6 +133,10 @@ const SNAPSHOT = `
   select 'rows jobs ' || coalesce(json_agg(t order by t.id)::text, '') from public.jobs t
   union all
   select 'rows media_cleanup_jobs ' || coalesce(json_agg(t order by t.id)::text, '') from public.media_cleanup_jobs t
+  union all
+  select 'rows compute_devices ' || coalesce(json_agg(t order by t.id)::text, '') from public.compute_devices t
+  union all
+  select 'rows segment_insight_audio_deletions ' || coalesce(json_agg(t order by t.id)::text, '') from public.segment_insight_audio_deletions t
   order by 1`;
 
 // A database shaped like the live project: the same tables and types, in some other shape
@@ -158,6 +189,28 @@ const LIVE = `
     created_at timestamptz not null default now(),
     processed_at timestamptz
   );
+  create type public.compute_device_status as enum ('online', 'offline', 'degraded', 'maintenance');
+  create table public.compute_devices (
+    id uuid primary key default gen_random_uuid(),
+    name text not null unique,
+    hostname text,
+    device_type text not null default 'jetson_orin',
+    status public.compute_device_status not null default 'offline',
+    last_heartbeat_at timestamptz,
+    rack text,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+  );
+  create table public.segment_insight_audio_deletions (
+    id uuid primary key default gen_random_uuid(),
+    coach_audio_url text not null,
+    storage_bucket text,
+    storage_key text,
+    status text not null default 'pending' check (status = any (array['pending', 'processing', 'completed', 'failed'])),
+    attempt_count integer not null default 0,
+    created_at timestamptz not null default now()
+  );
+  insert into public.compute_devices (name, status) values ('jetson-1', 'maintenance');
   create function public.touch_updated_at() returns trigger language plpgsql as $$ begin new.updated_at := now(); return new; end $$;
   create trigger jobs_touch before update on public.jobs for each row execute function public.touch_updated_at();
   alter table public.media_assets enable row level security;
@@ -191,7 +244,7 @@ describeIfPostgres('deploy/supabase/rugbycodex-tables.sql on PostgreSQL', () => 
   it('only creates: no statement alters, drops, grants, enables or writes anything', () => {
     expect(SQL_CODE).not.toMatch(/\b(alter|drop|grant|revoke|truncate|delete|update|insert|comment\s+on|enable|disable|policy|trigger|function|index|replace)\b/i);
     const creates = [...SQL_CODE.matchAll(/\bcreate\s+(\w+(?:\s+\w+)?)/gi)].map((m) => m[1]?.toLowerCase().replace(/\s+/g, ' '));
-    expect(creates).toEqual(['type public', 'type public', 'type public', 'type public', 'table if', 'table if', 'table if']);
+    expect(creates).toEqual(['type public', 'type public', 'type public', 'type public', 'table if', 'table if', 'table if', 'type public', 'table if', 'table if']);
   });
 
   it('applies a second time without changing anything', async () => {
@@ -221,18 +274,23 @@ describeIfPostgres('deploy/supabase/rugbycodex-tables.sql on PostgreSQL', () => 
       job_type: ['transcode'],
       media_asset_status: ['intent', 'uploading', 'uploaded', 'processing', 'ready', 'failed', 'interrupted'],
       processing_stage: ['uploaded', 'transcoding', 'transcoded', 'complete', 'failed'],
+      compute_device_status: ['online', 'offline', 'degraded'],
     });
   }, LONG);
 
   it('has the constraints of the file and enforces them: progress 0..1, attempt >= 1, the asset foreign key', async () => {
     expect((await pg.psql(`select conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) from pg_constraint
       where connamespace = 'public'::regnamespace order by 1`, 'fresh')).split('\n')).toEqual([
+      'compute_devices compute_devices_name_key UNIQUE (name)',
+      'compute_devices compute_devices_pkey PRIMARY KEY (id)',
       'jobs jobs_attempt_check CHECK ((attempt >= 1))',
       'jobs jobs_media_asset_id_fkey FOREIGN KEY (media_asset_id) REFERENCES media_assets(id)',
       'jobs jobs_pkey PRIMARY KEY (id)',
       'jobs jobs_progress_check CHECK (((progress >= (0)::numeric) AND (progress <= (1)::numeric)))',
       'media_assets media_assets_pkey PRIMARY KEY (id)',
       'media_cleanup_jobs media_cleanup_jobs_pkey PRIMARY KEY (id)',
+      "segment_insight_audio_deletions segment_insight_audio_deletions_pkey PRIMARY KEY (id)",
+      "segment_insight_audio_deletions segment_insight_audio_deletions_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text])))",
     ]);
     await pg.psql('create database checks');
     await pg.applySchema('checks');
