@@ -176,10 +176,14 @@ export interface RoleDefinition {
 import type { JobRef } from './domain/transcode-message.js';
 import type { TranscodeJob } from './domain/transcode-job.js';
 import type { TranscodeErrorCode } from './domain/transcode-state.js';
+import type { ClaimFrom } from './domain/transcode-delivery.js';
+import type { JobHolder } from './domain/transcode-hold.js';
+import type { RequeueCandidate } from './domain/transcode-requeue.js';
 
 export type { JobRef } from './domain/transcode-message.js';
 export type { TranscodeAsset, TranscodeJob } from './domain/transcode-job.js';
 export type { JobState, ProcessingStage, TranscodeErrorCode } from './domain/transcode-state.js';
+export type { RequeueCandidate } from './domain/transcode-requeue.js';
 
 /** What the asset row records about the storyboard (RUGBYCODEX.md step 9). */
 export interface StoryboardRecord {
@@ -205,30 +209,71 @@ export interface CleanupJob {
   readonly storagePath: string;
 }
 
+/** A delivery's hold on its job (src/domain/transcode-hold.ts): the token its claim wrote. */
+export interface JobHold {
+  readonly ref: JobRef;
+  /** jobs.started_at as the claim wrote it; every write of the holder is conditional on it. */
+  readonly token: string;
+}
+
+export interface TranscodeClaim {
+  readonly from: ClaimFrom;
+  /** The message's receive count (jobs.attempt). */
+  readonly attempt: number;
+  readonly holder: JobHolder;
+}
+
+/** The job is no longer held with this token: another delivery took it over. Stop, change nothing, ack. */
+export class HoldLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HoldLostError';
+  }
+}
+
 /**
  * The RugbyCodex database (Supabase in production, memory in local mode), written in the
- * order of RUGBYCODEX.md. Every write is conditional on the states it may come from
- * (src/domain/transcode-state.ts), so a redelivery or a stale worker never undoes a settled row.
+ * order of RUGBYCODEX.md. Every write is conditional: on the states it may come from
+ * (src/domain/transcode-state.ts) and, for a holder, on its token, so a redelivery, a second
+ * worker or a stale holder never undoes a settled row. Writes of a holder that was taken
+ * over reject with HoldLostError.
  */
 export interface MediaDb {
   /** One cheap read: rejects as a real query would (credentials refused, unreachable). */
   ping(): Promise<void>;
   /** The job with its asset, in one read; null when there is no such job. */
   transcodeJob(jobId: string): Promise<TranscodeJob | null>;
-  /** Job → running (started_at, attempt); asset → transcoding. False when the job finished meanwhile. */
-  startTranscode(ref: JobRef, attempt: number): Promise<boolean>;
-  /** media_assets.transcode_progress (integer %) of the encode, jobs.progress (0–1) of the whole job. */
-  reportProgress(ref: JobRef, progress: { encodePercent: number; jobFraction: number }): Promise<void>;
+  /**
+   * Job → running with a new token (started_at, attempt, updated_at, payload naming the holder),
+   * only if it is still where `claim.from` says; asset → transcoding. Null when another delivery moved first.
+   */
+  claimTranscode(ref: JobRef, claim: TranscodeClaim): Promise<JobHold | null>;
+  /** The holder's heartbeat (jobs.updated_at); false when the job is no longer held with this token. */
+  refreshHold(hold: JobHold): Promise<boolean>;
+  /** media_assets.transcode_progress (integer %, and processing_stage transcoding again), jobs.progress (0–1). */
+  reportProgress(hold: JobHold, progress: { encodePercent: number; jobFraction: number }): Promise<void>;
   /** Asset → transcoded (the encode is done). */
-  markTranscoded(ref: JobRef): Promise<void>;
+  markTranscoded(hold: JobHold): Promise<void>;
   /** Asset: streaming_ready and the storyboard columns. */
-  publishStreaming(ref: JobRef, storyboard: StoryboardRecord | null): Promise<void>;
-  /** Job → succeeded (finished_at, progress 1, result). */
-  succeedJob(ref: JobRef, outcome: TranscodeOutcome): Promise<void>;
+  publishStreaming(hold: JobHold, storyboard: StoryboardRecord | null): Promise<void>;
+  /** Job → succeeded (finished_at, progress 1, result); done again by the same holder is harmless. */
+  succeedJob(hold: JobHold, outcome: TranscodeOutcome): Promise<void>;
   /** Asset → complete, status ready: the player shows it. */
-  completeAsset(ref: JobRef): Promise<void>;
-  /** Job → failed (finished_at, error_code, error_message); asset → processing_stage failed. */
-  failTranscode(ref: JobRef, code: TranscodeErrorCode, message: string): Promise<void>;
+  completeAsset(hold: JobHold): Promise<void>;
+  /**
+   * Job → failed (finished_at, error_code, error_message): the held job, or without a hold a
+   * queued one; then its asset → failed (processing_stage and status), never over complete.
+   * Nothing when the job is someone else's.
+   */
+  failTranscode(ref: JobRef, hold: JobHold | null, code: TranscodeErrorCode, message: string): Promise<void>;
+  /** A succeeded job's asset, moved back by another actor, complete and ready again (its output exists). */
+  restoreAsset(ref: JobRef): Promise<void>;
+  /** A failed job's asset, moved back to uploaded by another actor, failed again. */
+  refailAsset(ref: JobRef): Promise<void>;
+  /** Transcode jobs queued, or running, not updated since the given times; oldest first, at most `limit` of each. */
+  requeueCandidates(query: { queuedBefore: string; runningBefore: string; limit: number }): Promise<RequeueCandidate[]>;
+  /** Takes a resend: the job → queued, updated_at `at`, only if updated_at is still the one read (one reconciler wins). */
+  markRequeued(job: RequeueCandidate, at: string): Promise<boolean>;
   /** Rows with processed_at null, oldest first. */
   pendingCleanupJobs(): Promise<CleanupJob[]>;
   markCleanupProcessed(id: string): Promise<void>;

@@ -1,24 +1,35 @@
 // transcode (RUGBYCODEX.md): a message names a `jobs` row → the job and its asset read in
-// one request → job running, asset transcoding → the raw video from the asset's bucket →
-// one FFmpeg pass makes the HLS ladder and the storyboard, uploaded while it encodes, under
-// the folder the player looks in → asset transcoded → streaming ready → job succeeded →
-// asset complete → message deleted.
+// one request → what this delivery does is decided from the row (src/domain/transcode-delivery.ts:
+// a duplicate of a held or finished job is acked; a finished job's asset moved back by
+// complete-upload is put right) → the job claimed under a token this delivery holds while it
+// works → the raw video from the asset's bucket → one FFmpeg pass makes the HLS ladder and the
+// storyboard, uploaded while it encodes, under the folder the player looks in → asset
+// transcoded → streaming ready → job succeeded → asset complete → message deleted.
+// Beside the queue, a reconciler sends again the messages of jobs whose message was lost.
 import { join } from 'node:path';
-import type { JobRef, RoleContext, RoleService, StoryboardRecord } from '../../src/ports.js';
+import { HoldLostError } from '../../src/ports.js';
+import type { JobHold, JobRef, RoleContext, RoleService, StoryboardRecord, TranscodeAsset } from '../../src/ports.js';
 import { calculateInitialTimeout } from '../../src/domain/lease-timeouts.js';
-import { classifyTranscodeError, isFinished, needsAssetCompletion } from '../../src/domain/transcode-state.js';
+import { classifyTranscodeError } from '../../src/domain/transcode-state.js';
 import { jobRefOf, transcodeMessageSchema, type TranscodeMessage } from '../../src/domain/transcode-message.js';
-import { checkJob } from '../../src/domain/transcode-job.js';
+import { checkJob, type CheckedJob } from '../../src/domain/transcode-job.js';
+import { decideDelivery, isPlayable, RESTORE_RECHECK_SECONDS, RESTORE_ROUNDS, type ClaimFrom } from '../../src/domain/transcode-delivery.js';
+import { HOLD_REFRESH_SECONDS } from '../../src/domain/transcode-hold.js';
+import { orphanSeconds } from '../../src/domain/transcode-requeue.js';
 import { streamingLayout, type StreamingLayout } from '../../src/domain/streaming-layout.js';
 import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
 import { renditionsFor } from '../../src/domain/hls-ladder.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError } from '../../src/runtime/consumer-errors.js';
 import { cachedHwDecode, locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
+import { keepHold } from '../../src/runtime/keep-hold.js';
+import { startPeriodic } from '../../src/runtime/periodic.js';
+import { sleep } from '../../src/runtime/retry.js';
 import { assertFreeSpace, sweepStaleJobDirs, withJobDir } from '../../src/runtime/workdir.js';
 import { invalidInput, step, TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
 import { createProgressReporter } from '../../src/runtime/transcode/progress.js';
+import { createRequeuer } from './requeue.js';
 
 export interface TranscodeOptions {
   /** Rung heights (local mode's --renditions); default HLS_RENDITIONS. */
@@ -43,72 +54,129 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
   const swept = await sweepStaleJobDirs(config.WORK_DIR);
   if (swept.length > 0) logger.warn({ event_type: 'workdir_swept', dirs: swept }, `removed ${swept.length} work directories of jobs whose worker is gone`);
 
-  async function transcode(ref: JobRef, job: HandlerContext): Promise<void> {
+  /** One delivery: decide from the row, then ack, put the asset right, or claim and encode. */
+  async function deliver(ref: JobRef, job: HandlerContext, held: (hold: JobHold) => void): Promise<void> {
     const log = job.logger;
-    const checked = checkJob(ref, await step('db', () => db.transcodeJob(ref.jobId)));
-    if (!checked.ok) throw new InvalidJobError(checked.reason);
-    const { state, asset } = checked.job;
-    if (isFinished(state)) {
-      // A redelivery after the worker stopped between the job and asset writes finishes the asset.
-      if (needsAssetCompletion(state, asset)) await step('db', () => db.completeAsset(ref));
-      log.info({ event_type: 'transcode_skipped', state }, `job is already ${state}; nothing to do`);
-      return;
-    }
-    const layout = streamingLayout({ baseOrgStoragePath: asset.baseOrgStoragePath, orgId: ref.orgId, mediaId: ref.mediaId });
+    const read = async (): Promise<CheckedJob> => {
+      const checked = checkJob(ref, await step('db', () => db.transcodeJob(ref.jobId)));
+      if (!checked.ok) throw new InvalidJobError(checked.reason);
+      return checked.job;
+    };
+    const found = await read();
+    const layout = streamingLayout({ baseOrgStoragePath: found.asset.baseOrgStoragePath, orgId: ref.orgId, mediaId: ref.mediaId });
     if (!layout.ok) throw new InvalidJobError(layout.reason);
-    const store = ports.storage({ media: asset.bucket });
+    const store = ports.storage({ media: found.asset.bucket });
 
-    if (!(await step('db', () => db.startTranscode(ref, job.message.receiveCount)))) {
-      log.info({ event_type: 'transcode_skipped', reason: 'finished meanwhile' }, 'job finished while this delivery started; nothing to do');
+    const decision = decideDelivery({ job: found, messageId: job.message.id, nowMs: Date.now() });
+    let from: ClaimFrom;
+    switch (decision.action) {
+      case 'ack':
+        log.info({ event_type: 'transcode_skipped', state: found.state, reason: decision.reason }, `nothing to do: ${decision.reason}`);
+        return;
+      case 'refail':
+        await step('db', () => db.refailAsset(ref));
+        log.info({ event_type: 'transcode_skipped', state: found.state, reason: 'failed; its asset said failed again' }, 'the job already failed; its asset, moved back to uploaded, says failed again');
+        return;
+      case 'restore':
+        if (await step('download', () => store.exists(layout.layout.playlistKey))) {
+          await restore(ref, read, job);
+          return;
+        }
+        log.warn({ event_type: 'transcode_output_missing', playlist: layout.layout.playlistKey }, `the job succeeded but ${layout.layout.playlistKey} is gone: encoding again`);
+        from = decision.from;
+        break;
+      case 'claim':
+        from = decision.from;
+        if (from.state === 'running') log.warn({ event_type: 'transcode_taking_over', reason: decision.why }, `taking the job over: ${decision.why}`);
+    }
+
+    const hold = await step('db', () => db.claimTranscode(ref, { from, attempt: job.message.receiveCount, holder: { messageId: job.message.id, worker: ctx.instanceId } }));
+    if (!hold) {
+      log.info({ event_type: 'transcode_skipped', reason: 'another delivery claimed it first' }, 'another delivery claimed the job first; nothing to do');
       return;
     }
+    held(hold);
+    await encode(hold, found.asset, layout.layout, job);
+  }
+
+  /** A succeeded job's asset complete again; looked at once more after complete-upload's late write may have landed. */
+  async function restore(ref: JobRef, read: () => Promise<CheckedJob>, job: HandlerContext): Promise<void> {
+    for (let round = 1; ; round++) {
+      await step('db', () => db.restoreAsset(ref));
+      job.logger.info({ event_type: 'transcode_asset_restored', round }, 'the job had succeeded and its output is there: asset complete and ready again');
+      if (round >= RESTORE_ROUNDS) return;
+      await sleep(RESTORE_RECHECK_SECONDS * 1000, job.signal);
+      const again = await read();
+      if (again.state !== 'succeeded' || isPlayable(again.asset)) return;
+    }
+  }
+
+  async function encode(hold: JobHold, asset: TranscodeAsset, layout: StreamingLayout, job: HandlerContext): Promise<void> {
+    const log = job.logger;
     const started = performance.now();
+    // The row says this delivery is alive; a refresh that finds it taken over stops the work.
+    const kept = keepHold({
+      refresh: () => db.refreshHold(hold), intervalSeconds: HOLD_REFRESH_SECONDS,
+      lostError: () => new HoldLostError(`job ${hold.ref.jobId} was taken over by another delivery`),
+      onRefreshFailed: (err) => log.warn({ event_type: 'transcode_hold_refresh_failed', err }, `could not refresh the job's hold: ${(err as Error).message}`),
+    });
+    const signal = AbortSignal.any([job.signal, kept.lost]);
     log.info({ event_type: 'transcode_started', attempt: job.message.receiveCount, bucket: asset.bucket, key: asset.storagePath }, `transcoding ${asset.bucket}/${asset.storagePath}`);
     const progress = createProgressReporter({
-      logger: log, save: (p) => db.reportProgress(ref, p),
+      logger: log, save: (p) => db.reportProgress(hold, p),
       ...(opts.progressLogSeconds ? { logIntervalMs: opts.progressLogSeconds * 1000 } : {}),
     });
 
-    await withJobDir(config.WORK_DIR, ref.jobId, async (dir) => {
-      const raw = await step('download', () => store.head(asset.storagePath));
-      if (!raw) throw invalidInput(`raw video ${asset.storagePath} not found in bucket ${asset.bucket}`);
-      // The lease now follows the video's size (seed table), before the long download.
-      await job.extendTo(calculateInitialTimeout(raw.size));
-      // Room for the download and the ladder in progress.
-      await assertFreeSpace(dir, raw.size * 2 + 256 * 1024 * 1024);
-      const input = join(dir, 'input');
-      progress.report('downloading', 0);
-      await step('download', () => store.download(asset.storagePath, input, { signal: job.signal }));
-      const source = await probe(ffmpeg.ffprobe, input, { signal: job.signal }).catch((err: unknown) => {
-        // Name the object, not our scratch copy of it: this line ends up in the job's error_message.
-        throw invalidInput(`cannot read the video: ${(err as Error).message.replaceAll(input, asset.storagePath)}`);
-      });
-      if (!source.video || !source.video.width || !source.video.height) throw invalidInput('the file has no video stream');
+    try {
+      await withJobDir(config.WORK_DIR, hold.ref.jobId, async (dir) => {
+        const store = ports.storage({ media: asset.bucket });
+        const raw = await step('download', () => store.head(asset.storagePath));
+        if (!raw) throw invalidInput(`raw video ${asset.storagePath} not found in bucket ${asset.bucket}`);
+        // The lease now follows the video's size (seed table), before the long download.
+        await job.extendTo(calculateInitialTimeout(raw.size));
+        // Room for the download and the ladder in progress.
+        await assertFreeSpace(dir, raw.size * 2 + 256 * 1024 * 1024);
+        const input = join(dir, 'input');
+        progress.report('downloading', 0);
+        await step('download', () => store.download(asset.storagePath, input, { signal }));
+        const source = await probe(ffmpeg.ffprobe, input, { signal }).catch((err: unknown) => {
+          // Name the object, not our scratch copy of it: this line ends up in the job's error_message.
+          throw invalidInput(`cannot read the video: ${(err as Error).message.replaceAll(input, asset.storagePath)}`);
+        });
+        if (!source.video || !source.video.width || !source.video.height) throw invalidInput('the file has no video stream');
 
-      progress.report('transcoding', 0);
-      const ladder = await produceLadder({
-        ffmpeg, hw, input, source, workDir: dir, store, prefix: layout.layout.prefix, storyboard: true,
-        rungHeights: opts.rungHeights ?? config.HLS_RENDITIONS, preset: opts.preset,
-        segmentSeconds: config.HLS_SEGMENT_SECONDS, segmentType: config.HLS_SEGMENT_TYPE as 'ts' | 'fmp4', stallSeconds: config.FFMPEG_STALL_SECONDS,
-        signal: job.signal, logger: log, onProgress: (p) => progress.report('transcoding', p.percent, p.speed),
-      });
+        progress.report('transcoding', 0);
+        const ladder = await produceLadder({
+          ffmpeg, hw, input, source, workDir: dir, store, prefix: layout.prefix, storyboard: true,
+          rungHeights: opts.rungHeights ?? config.HLS_RENDITIONS, preset: opts.preset,
+          segmentSeconds: config.HLS_SEGMENT_SECONDS, segmentType: config.HLS_SEGMENT_TYPE as 'ts' | 'fmp4', stallSeconds: config.FFMPEG_STALL_SECONDS,
+          signal, logger: log, onProgress: (p) => progress.report('transcoding', p.percent, p.speed),
+        });
+        await kept.stop();
+        if (kept.lost.aborted) throw kept.lost.reason;
 
-      await step('db', () => db.markTranscoded(ref));
-      await step('db', () => db.publishStreaming(ref, storyboardRecord(layout.layout, ladder.storyboard, config.HLS_SEGMENT_SECONDS)));
-      await step('db', () => db.succeedJob(ref, {
-        playlistKey: layout.layout.playlistKey, durationSeconds: source.durationSeconds,
-        renditions: renditionsFor(ladder.rungs, source.audio !== null).map(({ name, width, height, bandwidth }) => ({ name, width, height, bandwidth })),
-      }));
-      await step('db', () => db.completeAsset(ref));
-      log.info({
-        event_type: 'transcode_completed', duration_seconds: round((performance.now() - started) / 1000), video_seconds: source.durationSeconds,
-        renditions: ladder.rungs.map((r) => r.name), hardware_decode: ladder.hardwareDecode, objects: ladder.objects, bytes: ladder.bytes,
-        storyboard_frames: ladder.storyboard?.frameCount ?? 0, playlist: layout.layout.playlistKey,
-      }, `transcoded ${asset.storagePath} into ${ladder.rungs.length} renditions at ${layout.layout.playlistKey}`);
-    });
+        await step('db', () => db.markTranscoded(hold));
+        await step('db', () => db.publishStreaming(hold, storyboardRecord(layout, ladder.storyboard, config.HLS_SEGMENT_SECONDS)));
+        await step('db', () => db.succeedJob(hold, {
+          playlistKey: layout.playlistKey, durationSeconds: source.durationSeconds,
+          renditions: renditionsFor(ladder.rungs, source.audio !== null).map(({ name, width, height, bandwidth }) => ({ name, width, height, bandwidth })),
+        }));
+        await step('db', () => db.completeAsset(hold));
+        log.info({
+          event_type: 'transcode_completed', duration_seconds: round((performance.now() - started) / 1000), video_seconds: source.durationSeconds,
+          renditions: ladder.rungs.map((r) => r.name), hardware_decode: ladder.hardwareDecode, objects: ladder.objects, bytes: ladder.bytes,
+          storyboard_frames: ladder.storyboard?.frameCount ?? 0, playlist: layout.playlistKey,
+        }, `transcoded ${asset.storagePath} into ${ladder.rungs.length} renditions at ${layout.playlistKey}`);
+      });
+    } catch (err) {
+      // Whatever the work died of, a hold taken over is the news: the job is another delivery's.
+      throw kept.lost.aborted ? kept.lost.reason : err;
+    } finally {
+      await kept.stop();
+    }
   }
 
-  return createConsumer<TranscodeMessage>({
+  const consumer = createConsumer<TranscodeMessage>({
     role: 'transcode', queue, schema: transcodeMessageSchema, jobIdOf: (m) => m.job_id,
     concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
     ...(config.SQS_VISIBILITY_TIMEOUT > 0 ? { visibilitySeconds: config.SQS_VISIBILITY_TIMEOUT } : {}),
@@ -116,9 +184,14 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
     logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
     handler: async (msg, job) => {
       const ref = jobRefOf(msg);
+      let hold: JobHold | null = null;
       try {
-        await transcode(ref, job);
+        await deliver(ref, job, (h) => { hold = h; });
       } catch (err) {
+        if (err instanceof HoldLostError) {
+          job.logger.warn({ event_type: 'transcode_superseded', reason: err.message }, `another delivery has the job now; stopping and leaving it to it: ${err.message}`);
+          return;
+        }
         // Lease lost or shutdown: the engine gives the message back. A message naming the wrong
         // job: dead-lettered, and that job's rows are not ours to touch.
         if (job.signal.aborted || err instanceof InvalidJobError) throw err;
@@ -129,11 +202,35 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         job.logger.error({ event_type: 'transcode_failed', error_code: code, error_message: message, permanent, last_attempt: last, err }, `transcode failed: ${message}`);
         // A permanent failure is recorded and acked (no retry storm); a transient one is retried
         // by the engine (an outage on the same receive), and recorded too when it ends the job.
-        if (permanent || last) await db.failTranscode(ref, code, message);
+        if (permanent || last) await db.failTranscode(ref, hold, code, message);
         if (!permanent) throw err;
       }
     },
   });
+  if (ctx.once) return consumer;
+
+  const requeueSeconds = config.TRANSCODE_REQUEUE_MINUTES * 60;
+  const requeuer = createRequeuer({
+    db, queue, logger, metrics: ctx.metrics,
+    limits: () => ({
+      queuedSeconds: requeueSeconds,
+      orphanSeconds: orphanSeconds({ visibilitySeconds: config.SQS_VISIBILITY_TIMEOUT, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS, maxReceiveCount: queue.maxReceiveCount }),
+    }),
+  });
+  // A quarter of the requeue age, at most a minute: a lost message waits at most 25 % longer than said.
+  // Not at start-up: a fleet restarting together would only query together.
+  const passMs = Math.min(60, Math.max(1, requeueSeconds / 4)) * 1000;
+  const reconciler = startPeriodic({
+    name: 'transcode_requeue', once: false, stopping: ctx.stopping, logger, pass: () => requeuer.pass(),
+    firstDelayMs: passMs, nextDelayMs: () => passMs,
+  });
+  return {
+    name: consumer.name,
+    done: consumer.done,
+    async stop(deadline) {
+      await Promise.all([consumer.stop(deadline), reconciler.stop(deadline)]);
+    },
+  };
 }
 
 function storyboardRecord(layout: StreamingLayout, files: { frameCount: number; width: number; height: number } | null, intervalSeconds: number): StoryboardRecord | null {

@@ -14,7 +14,8 @@ const TABLE: ReadonlyArray<readonly [number, number]> = [
   [4 * GB, 2700], // 45 min
 ];
 /** ≥ 4 GB: 60 min, the seed's ceiling. */
-const LARGEST = 3600;
+export const LARGEST_INITIAL_TIMEOUT_SECONDS = 3600;
+const LARGEST = LARGEST_INITIAL_TIMEOUT_SECONDS;
 
 /** Initial visibility timeout in seconds for an input of `sizeBytes` (seed's table). */
 export function calculateInitialTimeout(sizeBytes: number): number {

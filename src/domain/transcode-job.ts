@@ -1,7 +1,7 @@
 // A `jobs` row with its `media_assets` row, as the transcode worker reads it (one request),
 // and the check that a message really names it (RUGBYCODEX.md step 1).
 import type { JobRef } from './transcode-message.js';
-import type { JobState, ProcessingStage } from './transcode-state.js';
+import type { JobState, MediaAssetStatus, ProcessingStage } from './transcode-state.js';
 
 export interface TranscodeAsset {
   readonly id: string;
@@ -12,6 +12,7 @@ export interface TranscodeAsset {
   /** The player's base folder; blank means orgs/{org_id}/uploads/. */
   readonly baseOrgStoragePath: string | null;
   readonly processingStage: ProcessingStage;
+  readonly status: MediaAssetStatus;
   readonly streamingReady: boolean;
 }
 
@@ -22,6 +23,12 @@ export interface TranscodeJob {
   readonly type: string;
   readonly state: JobState;
   readonly attempt: number;
+  /** The holder's fencing token (src/domain/transcode-hold.ts); null before the first start. */
+  readonly startedAt: string | null;
+  /** The holder's heartbeat while running. */
+  readonly updatedAt: string;
+  /** jobs.payload as stored: who holds the job (transcode-hold.ts), or whatever else was there. */
+  readonly payload: unknown;
   /** Null when the job names no asset (or the asset row is gone). */
   readonly asset: TranscodeAsset | null;
 }

@@ -25,3 +25,8 @@ export interface JobRef {
 export function jobRefOf(msg: TranscodeMessage): JobRef {
   return { jobId: msg.job_id, mediaId: msg.media_id, orgId: msg.org_id };
 }
+
+/** The body complete-upload sends for a job, as the reconciler sends it again. */
+export function transcodeMessageBody(ref: JobRef): string {
+  return JSON.stringify({ job_id: ref.jobId, media_id: ref.mediaId, org_id: ref.orgId, type: 'transcode' } satisfies TranscodeMessage);
+}

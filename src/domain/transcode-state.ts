@@ -1,11 +1,17 @@
-// The RugbyCodex transcode lifecycle (RUGBYCODEX.md, DESIGN §4): `jobs.state` and
-// `media_assets.processing_stage`. The only place that decides which changes are legal
-// (the adapters turn them into conditional writes) and which failures are worth a retry.
+// The RugbyCodex transcode lifecycle (RUGBYCODEX.md, DESIGN §4): `jobs.state`,
+// `media_assets.processing_stage` and `status`. The only place that decides which changes
+// are legal (the adapters turn them into conditional writes) and which failures are worth
+// a retry. Other actors write the same asset (RUGBYCODEX.md §"The other actors"):
+// complete-upload puts it back to `uploaded` at any moment, after it sends our message, so
+// every write of a delivery that holds the job accepts `uploaded` as where it comes from.
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const PROCESSING_STAGES = ['uploaded', 'transcoding', 'transcoded', 'complete', 'failed'] as const;
 export type ProcessingStage = (typeof PROCESSING_STAGES)[number];
+
+export const MEDIA_ASSET_STATUSES = ['intent', 'uploading', 'uploaded', 'processing', 'ready', 'failed', 'interrupted'] as const;
+export type MediaAssetStatus = (typeof MEDIA_ASSET_STATUSES)[number];
 
 export type TranscodeErrorCode = 'INVALID_INPUT' | 'FFMPEG_ERROR' | 'DOWNLOAD_ERROR' | 'UPLOAD_ERROR' | 'DB_ERROR' | 'ABORTED';
 
@@ -13,54 +19,55 @@ const JOB_NEXT: Readonly<Record<JobState, readonly JobState[]>> = {
   // queued → failed: every delivery failed before the start (the database was down, say)
   // and the last one is going to the DLQ; left queued, the row would wait forever.
   queued: ['running', 'failed'],
-  // running → running: a redelivery after the previous worker died mid-job.
-  running: ['running', 'succeeded', 'failed'],
-  // Finished: a redelivered message is acked without work (a user completing twice).
-  succeeded: [],
+  // running → running: a delivery takes over from a holder that is gone.
+  // running → queued: the reconciler sends a job whose holder and message are both gone again.
+  running: ['running', 'succeeded', 'failed', 'queued'],
+  // succeeded → running: complete-upload ran again and the output is gone: encoded again.
+  succeeded: ['running'],
   failed: [],
   canceled: [],
-};
-
-const STAGE_NEXT: Readonly<Record<ProcessingStage, readonly ProcessingStage[]>> = {
-  uploaded: ['transcoding', 'failed'],
-  transcoding: ['transcoding', 'transcoded', 'failed'],
-  // transcoded → transcoding: the worker died before completing and the job came back.
-  transcoded: ['transcoding', 'complete', 'failed'],
-  complete: [],
-  // failed → transcoding: an operator re-queued the job.
-  failed: ['transcoding'],
 };
 
 export function canJobBecome(from: JobState, to: JobState): boolean {
   return JOB_NEXT[from]?.includes(to) ?? false;
 }
 
-export function canStageBecome(from: ProcessingStage, to: ProcessingStage): boolean {
-  return STAGE_NEXT[from]?.includes(to) ?? false;
-}
-
-/** The states a job may be in for a write that moves it to `to` (a conditional update's filter). */
-export function jobStatesBefore(to: JobState): JobState[] {
-  return JOB_STATES.filter((from) => canJobBecome(from, to));
-}
-
-export function stagesBefore(to: ProcessingStage): ProcessingStage[] {
-  return PROCESSING_STAGES.filter((from) => canStageBecome(from, to));
-}
-
-/** A job nothing more is done for: its message is acked as it comes. */
+/** A job whose message is acked as it comes, its asset at most put right (never encoded again, but for a lost output). */
 export function isFinished(state: JobState): boolean {
-  return JOB_NEXT[state]?.length === 0;
+  return state === 'succeeded' || state === 'failed' || state === 'canceled';
 }
 
-/**
- * A succeeded job whose asset the worker left short of `complete` (it stopped between the
- * job and asset writes): a redelivery finishes the asset rather than leaving the player on
- * "Preparing video…" forever.
- */
-export function needsAssetCompletion(state: JobState, asset: { processingStage: ProcessingStage; streamingReady: boolean }): boolean {
-  return state === 'succeeded' && asset.streamingReady && asset.processingStage === 'transcoded';
+/** Every write of the asset row a transcode makes; each is conditional on the stages it may come from. */
+export type AssetWrite = 'start' | 'progress' | 'transcoded' | 'publish' | 'complete' | 'fail' | 'restore' | 'refail';
+
+export interface AssetWriteRule {
+  /** The stage written; null: the stage is left as it is (the streaming columns). */
+  readonly stage: ProcessingStage | null;
+  readonly status: MediaAssetStatus | null;
+  readonly from: readonly ProcessingStage[];
 }
+
+const ANY_STAGE = PROCESSING_STAGES;
+
+export const ASSET_WRITES: Readonly<Record<AssetWrite, AssetWriteRule>> = {
+  // From any stage: only a claim starts, and a claim of a job that succeeded means its output
+  // is gone (the asset may still say complete); failed → transcoding: an operator re-queued it.
+  start: { stage: 'transcoding', status: null, from: ANY_STAGE },
+  // Each progress write says `transcoding` again, as the Python worker's do: complete-upload's
+  // late `uploaded` would otherwise hide the bar for the whole encode.
+  progress: { stage: 'transcoding', status: null, from: ['uploaded', 'transcoding'] },
+  transcoded: { stage: 'transcoded', status: null, from: ['uploaded', 'transcoding', 'transcoded'] },
+  // transcoding: a progress write still in flight when the encode ended may land after `transcoded`.
+  publish: { stage: null, status: null, from: ['uploaded', 'transcoding', 'transcoded'] },
+  // complete → complete: a redelivery finishing what an earlier one started is harmless.
+  complete: { stage: 'complete', status: 'ready', from: ['uploaded', 'transcoding', 'transcoded', 'complete'] },
+  // Never over complete: another delivery's finished video wins over a late failure.
+  fail: { stage: 'failed', status: 'failed', from: ['uploaded', 'transcoding', 'transcoded'] },
+  // A succeeded job whose asset another actor moved back, its output still there.
+  restore: { stage: 'complete', status: 'ready', from: ANY_STAGE },
+  // A failed job whose asset complete-upload moved back: the player says so rather than "queued" forever.
+  refail: { stage: 'failed', status: 'failed', from: ['uploaded'] },
+};
 
 /**
  * What went wrong, as the role saw it. `ffmpeg` carries FfmpegError's reason and exit
@@ -92,7 +99,7 @@ export function classifyTranscodeError(failure: TranscodeFailure): TranscodeErro
     case 'upload':
       return { code: 'UPLOAD_ERROR', permanent: false };
     case 'db':
-      // Not transient: the row is gone or moved on (the video was deleted mid-transcode, say).
+      // Not transient: the row is gone (the video was deleted mid-transcode, say).
       return { code: 'DB_ERROR', permanent: failure.transient === false };
     case 'aborted':
       return { code: 'ABORTED', permanent: false };

@@ -21,6 +21,8 @@ export interface PeriodicOptions {
   pass(signals: PassSignals): Promise<boolean>;
   /** Milliseconds until the next pass, after a pass that ran clean (true) or met an outage (false). */
   nextDelayMs(clean: boolean): number;
+  /** Wait this long before the first pass (default: none, the first pass runs at start-up). */
+  firstDelayMs?: number;
   logger: Logger;
   /** Called once the loop has ended, whatever ended it. */
   onEnd?: () => void;
@@ -33,6 +35,7 @@ export function startPeriodic(opts: PeriodicOptions): RoleService & { readonly d
 
   async function loop(): Promise<void> {
     try {
+      if (opts.firstDelayMs && !(await sleep(opts.firstDelayMs, halted).then(() => true, () => false))) return;
       for (;;) {
         const clean = await opts.pass({ halted, deadline: deadline.signal });
         if (opts.once || halted.aborted) return;

@@ -34,6 +34,8 @@ describeIfPostgres('on PostgreSQL', () => {
       seedAsset: (row) => s.seed('media_assets', row as Row),
       seedJob: (row) => s.seed('jobs', row as Row),
       seedCleanupJob: (row) => s.seed('media_cleanup_jobs', row as Row),
+      patchAsset: (id, patch) => s.update('media_assets', id, patch as Row),
+      patchJob: (id, patch) => s.update('jobs', id, patch as Row),
       asset: async (id) => (await s.row('media_assets', id)) as MediaAssetRow | undefined,
       job: async (id) => (await s.row('jobs', id)) as JobRow | undefined,
       cleanupJob: async (id) => (await s.row('media_cleanup_jobs', id)) as CleanupJobRow | undefined,
@@ -64,60 +66,85 @@ describeIfPostgres('on PostgreSQL', () => {
       await db.transcodeJob(JOB);
       expect(standin.requests.map((r) => ({ ...shape(r), path: r.path, apikey: r.headers.apikey, auth: r.headers.authorization }))).toEqual([{
         method: 'GET', table: 'jobs', path: '/rest/v1/jobs', apikey: KEY, auth: `Bearer ${KEY}`, prefer: undefined, body: undefined,
-        query: { select: 'id,org_id,media_asset_id,type,state,attempt,media_assets:media_asset_id(id,org_id,bucket,storage_path,base_org_storage_path,processing_stage,streaming_ready)', id: J },
+        query: {
+          select: 'id,org_id,media_asset_id,type,state,attempt,started_at,updated_at,payload,media_assets:media_asset_id(id,org_id,bucket,storage_path,base_org_storage_path,processing_stage,status,streaming_ready)',
+          id: J,
+        },
       }]);
     });
 
-    it('start: a conditional PATCH of the job, then of the asset filtered by id, org and stage', async () => {
+    it('claim: a PATCH of the job conditional on its state (and the started_at read), then of the asset filtered by id, org and stage', async () => {
       await seed();
-      await db.startTranscode(REF, 2);
+      await db.claimTranscode(REF, { from: { state: 'queued' }, attempt: 2, holder: { messageId: 'm-1', worker: 'w-1' } });
+      await db.claimTranscode(REF, { from: { state: 'running', startedAt: NOW }, attempt: 3, holder: { messageId: 'm-2', worker: 'w-2' } });
+      const claimed = { state: 'running', started_at: NOW, updated_at: NOW, progress: 0, finished_at: null, error_code: null, error_message: null };
       expect(standin.requests.map(shape)).toEqual([
-        { method: 'PATCH', table: 'jobs', query: { id: J, state: 'in.(queued,running)', select: 'id' }, prefer: 'return=representation', body: { state: 'running', started_at: NOW, attempt: 2, updated_at: NOW } },
+        { method: 'PATCH', table: 'jobs', query: { id: J, state: 'eq.queued', select: 'id' }, prefer: 'return=representation', body: { ...claimed, attempt: 2, payload: { holder: { message_id: 'm-1', worker: 'w-1' } } } },
         {
-          method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(uploaded,transcoding,transcoded,failed)', select: 'id' }, prefer: 'return=representation',
+          method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(uploaded,transcoding,transcoded,complete,failed)', select: 'id' }, prefer: 'return=representation',
           body: { processing_stage: 'transcoding', transcode_progress: 0 },
         },
+        {
+          method: 'PATCH', table: 'jobs', query: { id: J, state: 'eq.running', started_at: `eq.${NOW}`, select: 'id' }, prefer: 'return=representation',
+          body: { ...claimed, started_at: '2026-11-24T11:00:00.001Z', updated_at: '2026-11-24T11:00:00.001Z', attempt: 3, payload: { holder: { message_id: 'm-2', worker: 'w-2' } } },
+        },
+        expect.objectContaining({ table: 'media_assets' }),
       ]);
     });
 
-    it('start of a job another worker finished meanwhile writes only the refused job update', async () => {
+    it('a claim that loses the race writes only the refused job update', async () => {
       await seed();
       standin.onRequest(async (req) => {
-        if (req.method === 'PATCH' && req.table === 'jobs') await standin.update('jobs', JOB, { state: 'succeeded' });
+        if (req.method === 'PATCH' && req.table === 'jobs') await standin.update('jobs', JOB, { state: 'running' });
       });
-      await expect(db.startTranscode(REF, 1)).resolves.toBe(false);
+      await expect(db.claimTranscode(REF, { from: { state: 'queued' }, attempt: 1, holder: { messageId: 'm', worker: 'w' } })).resolves.toBeNull();
       expect(standin.requests.map((r) => `${r.method} ${r.table}`)).toEqual(['PATCH jobs']);
       expect(await standin.row('media_assets', ASSET)).toMatchObject({ processing_stage: 'uploaded' });
     });
 
-    it('progress: two PATCHes without representation, each only forward and only while transcoding/running', async () => {
-      await seed({ state: 'running', progress: 0.2 }, { processing_stage: 'transcoding' });
-      await db.reportProgress(REF, { encodePercent: 41.9, jobFraction: 0.45 });
-      expect(standin.requests.map(shape).sort((x, y) => x.table.localeCompare(y.table))).toEqual([
-        { method: 'PATCH', table: 'jobs', query: { id: J, state: 'eq.running', progress: 'lt.0.45' }, prefer: undefined, body: { progress: 0.45, updated_at: NOW } },
-        { method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'eq.transcoding' }, prefer: undefined, body: { transcode_progress: 41 } },
+    it('progress: the fenced job PATCH first, then the asset, saying transcoding again over uploaded', async () => {
+      await seed({ state: 'running', started_at: NOW, progress: 0.2 }, { processing_stage: 'uploaded' });
+      await db.reportProgress({ ref: REF, token: NOW }, { encodePercent: 41.9, jobFraction: 0.45 });
+      expect(standin.requests.map(shape)).toEqual([
+        { method: 'PATCH', table: 'jobs', query: { id: J, state: 'eq.running', started_at: `eq.${NOW}`, select: 'id' }, prefer: 'return=representation', body: { updated_at: NOW, progress: 0.45 } },
+        { method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(uploaded,transcoding)', select: 'id' }, prefer: 'return=representation', body: { transcode_progress: 41, processing_stage: 'transcoding' } },
       ]);
     });
 
     it('the success writes and cleanup writes carry only live columns (PostgreSQL took them all)', async () => {
-      await seed({ state: 'running' }, { processing_stage: 'transcoding' });
-      await db.markTranscoded(REF);
-      await db.publishStreaming(REF, STORYBOARD);
-      await db.succeedJob(REF, OUTCOME);
-      await db.completeAsset(REF);
+      await seed({ state: 'running', started_at: NOW }, { processing_stage: 'transcoding' });
+      const hold = { ref: REF, token: NOW };
+      await db.markTranscoded(hold);
+      await db.publishStreaming(hold, STORYBOARD);
+      await db.succeedJob(hold, OUTCOME);
+      await db.completeAsset(hold);
       await standin.seed('media_cleanup_jobs', cleanupRow({ id: '0d5c8a3e-aaaa-4a1b-9c1d-00000000000a' }) as Row);
       await db.markCleanupFailed('0d5c8a3e-aaaa-4a1b-9c1d-00000000000a', 'boom', { final: false });
       await db.markCleanupProcessed('0d5c8a3e-aaaa-4a1b-9c1d-00000000000a');
       const patches = standin.requests.filter((r) => r.method === 'PATCH');
       expect(patches.map((r) => [r.table, Object.keys(r.body as Row).sort().join(','), r.status])).toEqual([
+        ['jobs', 'updated_at', 200],
         ['media_assets', 'processing_stage,transcode_progress', 200],
+        ['jobs', 'updated_at', 200],
         ['media_assets', 'streaming_ready,thumbnail_frame_count,thumbnail_height,thumbnail_interval_seconds,thumbnail_path,thumbnail_sprite_path,thumbnail_vtt_path,thumbnail_width', 200],
         ['jobs', 'finished_at,progress,result,state,updated_at', 200],
-        ['media_assets', 'processing_stage,status', 200],
+        ['jobs', 'updated_at', 200],
+        ['media_assets', 'processing_stage,status,streaming_ready', 200],
         ['media_cleanup_jobs', 'error', 204],
         ['media_cleanup_jobs', 'error,processed_at', 204],
       ]);
       expect(patches.at(-1)!.query).toEqual({ id: 'eq.0d5c8a3e-aaaa-4a1b-9c1d-00000000000a', processed_at: 'is.null' });
+    });
+
+    it('the reconciler reads each kind with its own filter and takes a resend only with the updated_at it read', async () => {
+      await seed({ state: 'queued', updated_at: '2026-11-24T10:30:00.000Z' });
+      const [candidate] = await db.requeueCandidates({ queuedBefore: NOW, runningBefore: '2026-11-24T08:00:00.000Z', limit: 7 });
+      await db.markRequeued(candidate!, NOW);
+      expect(standin.requests.map(shape)).toEqual([
+        expect.objectContaining({ method: 'GET', query: { select: 'id,org_id,media_asset_id,state,updated_at,started_at', type: 'eq.transcode', state: 'eq.queued', updated_at: `lt.${NOW}`, order: 'updated_at.asc', limit: '7' } }),
+        expect.objectContaining({ method: 'GET', query: expect.objectContaining({ state: 'eq.running', updated_at: 'lt.2026-11-24T08:00:00.000Z' }) }),
+        { method: 'PATCH', table: 'jobs', query: { id: J, state: 'eq.queued', updated_at: `eq.${candidate!.updatedAt}`, select: 'id' }, prefer: 'return=representation', body: { state: 'queued', updated_at: NOW } },
+      ]);
     });
   });
 
@@ -145,9 +172,9 @@ describeIfPostgres('on PostgreSQL', () => {
 
     it('a 500 becomes a transient DbError naming the table and carrying PostgREST’s message', async () => {
       await standin.seed('media_assets', assetRow({ processing_stage: 'transcoding' }) as Row);
-      await standin.seed('jobs', jobRow({ state: 'running' }) as Row);
+      await standin.seed('jobs', jobRow({ state: 'running', started_at: NOW }) as Row);
       standin.failNext(1, { status: 500, code: 'XX000', message: 'could not write\nblock 7' });
-      const err = await db().markTranscoded(REF).catch((e: unknown) => e);
+      const err = await db().restoreAsset(REF).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DbError);
       expect(err).toMatchObject({ name: 'DbError', table: 'media_assets', transient: true, status: 500, code: 'XX000', message: 'media_assets: update failed (HTTP 500): could not write block 7' });
       expect(await standin.row('media_assets', ASSET)).toMatchObject({ processing_stage: 'transcoding' });
@@ -155,10 +182,10 @@ describeIfPostgres('on PostgreSQL', () => {
 
     it('what PostgreSQL refuses comes back as PostgREST says it (a value the live CHECK rejects is never sent)', async () => {
       await standin.seed('media_assets', assetRow({ processing_stage: 'transcoding' }) as Row);
-      await standin.seed('jobs', jobRow({ state: 'running' }) as Row);
+      await standin.seed('jobs', jobRow({ state: 'running', started_at: NOW }) as Row);
       // The adapter clamps to the CHECK's range; the stand-in would refuse 1.5 with 23514.
-      await db().reportProgress(REF, { encodePercent: 180, jobFraction: 1.5 });
-      expect(standin.requests.map((r) => r.status)).toEqual([204, 204]);
+      await db().reportProgress({ ref: REF, token: NOW }, { encodePercent: 180, jobFraction: 1.5 });
+      expect(standin.requests.map((r) => r.status)).toEqual([200, 200]);
       expect(await standin.row('jobs', JOB)).toMatchObject({ progress: 1 });
     });
 

@@ -3,9 +3,9 @@
 // Rows are read back through the harness, as the backend itself keeps them; timestamps
 // are compared as instants (PostgreSQL answers +00:00, the memory adapter Z).
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import { DbError } from '../../src/adapters/db/db-error.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from '../../src/adapters/db/schema.js';
-import type { JobRef, MediaDb, StoryboardRecord, TranscodeOutcome } from '../../src/ports.js';
+import { HoldLostError } from '../../src/ports.js';
+import type { JobHold, JobRef, MediaDb, StoryboardRecord, TranscodeClaim, TranscodeOutcome } from '../../src/ports.js';
 
 export const T0 = '2026-11-24T10:00:00.000Z';
 export const NOW = '2026-11-24T11:00:00.000Z';
@@ -48,6 +48,9 @@ export interface MediaDbHarness {
   seedAsset(row: Partial<MediaAssetRow>): Promise<void>;
   seedJob(row: Partial<JobRow>): Promise<void>;
   seedCleanupJob(row: Partial<CleanupJobRow>): Promise<void>;
+  /** Changes a row as another client would (complete-upload, say). */
+  patchAsset(id: string, patch: Partial<MediaAssetRow>): Promise<void>;
+  patchJob(id: string, patch: Partial<JobRow>): Promise<void>;
   asset(id: string): Promise<MediaAssetRow | undefined>;
   job(id: string): Promise<JobRow | undefined>;
   cleanupJob(id: string): Promise<CleanupJobRow | undefined>;
@@ -78,14 +81,32 @@ export function describeMediaDbConformance(name: string, makeHarness: (clock: Te
       await expect(h.db.ping()).resolves.toBeUndefined();
     });
 
+    const CLAIM: TranscodeClaim = { from: { state: 'queued' }, attempt: 1, holder: { messageId: 'msg-1', worker: 'jetson-1' } };
+    const held = async (job: Partial<JobRow> = {}, asset: Partial<MediaAssetRow> = {}): Promise<JobHold> => {
+      await seed(job, asset);
+      const hold = await h.db.claimTranscode(REF, CLAIM);
+      if (!hold) throw new Error('claim failed');
+      return hold;
+    };
+    /** Another delivery takes the job over: the first holder's token no longer holds it. */
+    const takeOver = async (): Promise<JobHold> => {
+      const row = await h.job(JOB);
+      clock.now = new Date(Date.parse(clock.now.toISOString()) + 100_000);
+      const hold = await h.db.claimTranscode(REF, { from: { state: 'running', startedAt: row!.started_at }, attempt: 2, holder: { messageId: 'msg-2', worker: 'jetson-2' } });
+      if (!hold) throw new Error('take-over failed');
+      return hold;
+    };
+
     describe('transcodeJob', () => {
-      it('reads the job with its asset', async () => {
-        await seed({ attempt: 2, state: 'running' }, { bucket: 'second-bucket', base_org_storage_path: '' });
-        await expect(h.db.transcodeJob(JOB)).resolves.toEqual({
+      it('reads the job with its asset, the holder columns and the asset status', async () => {
+        await seed({ attempt: 2, state: 'running', started_at: T0, payload: { holder: { message_id: 'm', worker: 'w' } } }, { bucket: 'second-bucket', base_org_storage_path: '' });
+        const job = await h.db.transcodeJob(JOB);
+        expect({ ...job, startedAt: instant(job?.startedAt), updatedAt: instant(job?.updatedAt) }).toEqual({
           id: JOB, orgId: ORG, mediaAssetId: ASSET, type: 'transcode', state: 'running', attempt: 2,
+          startedAt: T0, updatedAt: T0, payload: { holder: { message_id: 'm', worker: 'w' } },
           asset: {
             id: ASSET, orgId: ORG, bucket: 'second-bucket', storagePath: `orgs/${ORG}/uploads/${ASSET}/raw/match.mp4`, baseOrgStoragePath: '',
-            processingStage: 'uploaded', streamingReady: false,
+            processingStage: 'uploaded', status: 'uploaded', streamingReady: false,
           },
         });
       });
@@ -97,127 +118,224 @@ export function describeMediaDbConformance(name: string, makeHarness: (clock: Te
       });
     });
 
-    describe('startTranscode', () => {
-      it('queued → running (started_at, attempt = receive count), asset → transcoding', async () => {
-        await seed({}, { transcode_progress: 40 });
-        await expect(h.db.startTranscode(REF, 3)).resolves.toBe(true);
-        expect(await h.job(JOB)).toMatchObject({ state: 'running', attempt: 3 });
-        expect(instant((await h.job(JOB))?.started_at)).toBe(NOW);
+    describe('claimTranscode', () => {
+      it('queued → running under a new token (started_at = updated_at = now), the holder in payload; asset → transcoding', async () => {
+        await seed({ progress: 0.3 }, { transcode_progress: 40 });
+        const hold = await h.db.claimTranscode(REF, { ...CLAIM, attempt: 3 });
+        expect(hold).toEqual({ ref: REF, token: NOW });
+        const job = await h.job(JOB);
+        expect(job).toMatchObject({ state: 'running', attempt: 3, payload: { holder: { message_id: 'msg-1', worker: 'jetson-1' } } });
+        expect([instant(job?.started_at), instant(job?.updated_at), Number(job?.progress)]).toEqual([NOW, NOW, 0]);
         expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'transcoding', transcode_progress: 0, status: 'uploaded' });
       });
 
-      it('a redelivered running job (its worker died after the encode) starts again', async () => {
-        await seed({ state: 'running', attempt: 1 }, { processing_stage: 'transcoded' });
-        await expect(h.db.startTranscode(REF, 2)).resolves.toBe(true);
-        expect(await h.job(JOB)).toMatchObject({ state: 'running', attempt: 2 });
+      it('a second claim from queued finds the job taken: null, nothing written', async () => {
+        await held();
+        clock.now = new Date('2026-11-24T11:00:05.000Z');
+        await expect(h.db.claimTranscode(REF, { ...CLAIM, holder: { messageId: 'msg-2', worker: 'jetson-2' } })).resolves.toBeNull();
+        expect(instant((await h.job(JOB))?.started_at)).toBe(NOW);
+      });
+
+      it('a take-over needs the started_at it read: the right one wins, a stale one is refused', async () => {
+        await held();
+        await expect(h.db.claimTranscode(REF, { ...CLAIM, from: { state: 'running', startedAt: T0 } })).resolves.toBeNull();
+        const next = await takeOver();
+        expect(next.token).not.toBe(NOW);
+        expect(await h.job(JOB)).toMatchObject({ state: 'running', attempt: 2, payload: { holder: { message_id: 'msg-2', worker: 'jetson-2' } } });
+      });
+
+      it('a take-over in the same millisecond still gets a token of its own', async () => {
+        await held();
+        const hold = await h.db.claimTranscode(REF, { ...CLAIM, from: { state: 'running', startedAt: NOW } });
+        expect(hold?.token).toBe('2026-11-24T11:00:00.001Z');
+      });
+
+      it('a succeeded job whose output is gone is claimed again: running, finished_at cleared, even from a complete asset', async () => {
+        await seed({ state: 'succeeded', progress: 1, started_at: T0, finished_at: T0 }, { processing_stage: 'complete', status: 'uploaded', streaming_ready: true });
+        const hold = await h.db.claimTranscode(REF, { ...CLAIM, from: { state: 'succeeded', startedAt: T0 } });
+        expect(hold?.token).toBe(NOW);
+        expect(await h.job(JOB)).toMatchObject({ state: 'running', finished_at: null });
         expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'transcoding' });
       });
 
-      it.each(['succeeded', 'failed', 'canceled'] as const)('a %s job is not started and nothing is written', async (state) => {
+      it.each(['failed', 'canceled'] as const)('a %s job is never claimed', async (state) => {
         await seed({ state });
-        await expect(h.db.startTranscode(REF, 2)).resolves.toBe(false);
-        expect(await h.job(JOB)).toMatchObject({ state, attempt: 1, started_at: null });
-        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'uploaded' });
+        await expect(h.db.claimTranscode(REF, CLAIM)).resolves.toBeNull();
+        await expect(h.db.claimTranscode(REF, { ...CLAIM, from: { state: 'running', startedAt: null } })).resolves.toBeNull();
+        expect(await h.job(JOB)).toMatchObject({ state, started_at: null });
       });
 
-      it('an asset already complete (or of another org) is refused with a permanent DbError', async () => {
-        await seed({}, { processing_stage: 'complete', status: 'ready' });
-        const err = await h.db.startTranscode(REF, 1).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(DbError);
-        expect(err).toMatchObject({ transient: false, table: 'media_assets' });
-        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'complete', status: 'ready' });
-        await expect(h.db.startTranscode({ ...REF, orgId: '0d5c8a3e-9999-4a1b-9c1d-000000000009' }, 1)).rejects.toMatchObject({ transient: false });
+      it('an asset of another org is refused with a permanent DbError', async () => {
+        await seed();
+        await expect(h.db.claimTranscode({ ...REF, orgId: '0d5c8a3e-9999-4a1b-9c1d-000000000009' }, CLAIM)).rejects.toMatchObject({ transient: false, table: 'media_assets' });
+      });
+    });
+
+    describe('the hold', () => {
+      it('refreshHold moves updated_at while held, and says false once taken over', async () => {
+        const hold = await held();
+        clock.now = new Date('2026-11-24T11:00:15.000Z');
+        await expect(h.db.refreshHold(hold)).resolves.toBe(true);
+        expect(instant((await h.job(JOB))?.updated_at)).toBe('2026-11-24T11:00:15.000Z');
+        await takeOver();
+        await expect(h.db.refreshHold(hold)).resolves.toBe(false);
+      });
+
+      it('every write of a holder that was taken over is refused with HoldLostError and changes nothing', async () => {
+        const hold = await held();
+        const next = await takeOver();
+        await h.db.reportProgress(next, { encodePercent: 30, jobFraction: 0.3 });
+        for (const write of [
+          () => h.db.reportProgress(hold, { encodePercent: 90, jobFraction: 0.9 }), () => h.db.markTranscoded(hold),
+          () => h.db.publishStreaming(hold, STORYBOARD), () => h.db.succeedJob(hold, OUTCOME), () => h.db.completeAsset(hold),
+        ]) await expect(write()).rejects.toBeInstanceOf(HoldLostError);
+        await h.db.failTranscode(REF, hold, 'FFMPEG_ERROR', 'late');
+        expect(await h.job(JOB)).toMatchObject({ state: 'running', error_code: null, attempt: 2 });
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'transcoding', transcode_progress: 30, streaming_ready: false });
       });
     });
 
     describe('reportProgress', () => {
-      it('writes the encode percent (integer) and the job fraction, never backwards', async () => {
-        await seed({ state: 'running' }, { processing_stage: 'transcoding' });
-        await h.db.reportProgress(REF, { encodePercent: 42.7, jobFraction: 0.4629 });
+      it('writes the encode percent (integer) and the job fraction (clamped to the CHECK)', async () => {
+        const hold = await held();
+        await h.db.reportProgress(hold, { encodePercent: 42.7, jobFraction: 0.4629 });
         expect(await h.asset(ASSET)).toMatchObject({ transcode_progress: 42 });
         expect(Number((await h.job(JOB))?.progress)).toBeCloseTo(0.4629, 4);
-        await h.db.reportProgress(REF, { encodePercent: 50, jobFraction: 0.3 });
-        expect(Number((await h.job(JOB))?.progress)).toBeCloseTo(0.4629, 4);
-        await h.db.reportProgress(REF, { encodePercent: 100, jobFraction: 1.7 });
+        await h.db.reportProgress(hold, { encodePercent: 100, jobFraction: 1.7 });
         expect(await h.asset(ASSET)).toMatchObject({ transcode_progress: 100 });
         expect(Number((await h.job(JOB))?.progress)).toBe(1);
       });
 
-      it('touches nothing once the asset is past transcoding or the job is finished', async () => {
-        await seed({ state: 'succeeded', progress: 1 }, { processing_stage: 'complete', transcode_progress: 100 });
-        await h.db.reportProgress(REF, { encodePercent: 10, jobFraction: 0.1 });
-        expect(await h.asset(ASSET)).toMatchObject({ transcode_progress: 100 });
-        expect(Number((await h.job(JOB))?.progress)).toBe(1);
+      it('says transcoding again when complete-upload moved the asset back to uploaded', async () => {
+        const hold = await held();
+        await h.patchAsset(ASSET, { processing_stage: 'uploaded', status: 'uploaded', transcode_progress: 12 });
+        await h.db.reportProgress(hold, { encodePercent: 55, jobFraction: 0.5 });
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'transcoding', transcode_progress: 55 });
+      });
+
+      it('never moves a transcoded asset back', async () => {
+        const hold = await held();
+        await h.db.markTranscoded(hold);
+        await h.db.reportProgress(hold, { encodePercent: 90, jobFraction: 0.9 });
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'transcoded', transcode_progress: 100 });
       });
     });
 
     describe('the success path, in the order of RUGBYCODEX.md', () => {
       it('transcoded → streaming ready with the storyboard → job succeeded → asset complete and ready', async () => {
-        await seed({ state: 'running' }, { processing_stage: 'transcoding', transcode_progress: 80 });
-        await h.db.markTranscoded(REF);
+        const hold = await held({}, { transcode_progress: 80 });
+        await h.db.markTranscoded(hold);
         expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'transcoded', transcode_progress: 100, streaming_ready: false });
-        await h.db.publishStreaming(REF, STORYBOARD);
+        await h.db.publishStreaming(hold, STORYBOARD);
         expect(await h.asset(ASSET)).toMatchObject({
           processing_stage: 'transcoded', streaming_ready: true, status: 'uploaded',
           thumbnail_path: STORYBOARD.spriteKey, thumbnail_sprite_path: STORYBOARD.spriteKey, thumbnail_vtt_path: STORYBOARD.vttKey,
           thumbnail_frame_count: 11, thumbnail_interval_seconds: 6, thumbnail_width: 320, thumbnail_height: 180,
         });
         clock.now = new Date('2026-11-24T11:05:00.000Z');
-        await h.db.succeedJob(REF, OUTCOME);
+        await h.db.succeedJob(hold, OUTCOME);
         const job = await h.job(JOB);
         expect(job).toMatchObject({ state: 'succeeded', error_code: null, error_message: null });
         expect(Number(job?.progress)).toBe(1);
         expect(instant(job?.finished_at)).toBe('2026-11-24T11:05:00.000Z');
         expect(job?.result).toEqual({ playlist: OUTCOME.playlistKey, renditions: OUTCOME.renditions, duration_seconds: 61.44 });
-        await h.db.completeAsset(REF);
+        await h.db.completeAsset(hold);
         expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'complete', status: 'ready', streaming_ready: true });
-        // Idempotent: a redelivery that completes again changes nothing.
-        await h.db.completeAsset(REF);
-        await h.db.succeedJob(REF, OUTCOME);
+        // Idempotent: the same holder completing again changes nothing.
+        clock.now = new Date('2026-11-24T11:06:00.000Z');
+        await h.db.completeAsset(hold);
+        await h.db.succeedJob(hold, OUTCOME);
         expect(instant((await h.job(JOB))?.finished_at)).toBe('2026-11-24T11:05:00.000Z');
       });
 
-      it('each asset step refuses an asset in the wrong stage (permanent), and publish without a storyboard sets only streaming_ready', async () => {
-        await seed({ state: 'running' }, { processing_stage: 'uploaded' });
-        await expect(h.db.markTranscoded(REF)).rejects.toMatchObject({ transient: false });
-        await expect(h.db.publishStreaming(REF, null)).rejects.toMatchObject({ transient: false });
-        await expect(h.db.completeAsset(REF)).rejects.toMatchObject({ transient: false });
-        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'uploaded', streaming_ready: false });
-        await h.db.startTranscode(REF, 1);
-        await h.db.markTranscoded(REF);
-        await h.db.publishStreaming(REF, null);
-        expect(await h.asset(ASSET)).toMatchObject({ streaming_ready: true, thumbnail_path: null, thumbnail_frame_count: null });
+      it('every step accepts an asset complete-upload moved back to uploaded: a good encode still ends complete', async () => {
+        const hold = await held();
+        const back = () => h.patchAsset(ASSET, { processing_stage: 'uploaded', status: 'uploaded' });
+        await back();
+        await h.db.markTranscoded(hold);
+        await back();
+        await h.db.publishStreaming(hold, null);
+        expect(await h.asset(ASSET)).toMatchObject({ streaming_ready: true, thumbnail_path: null });
+        await h.db.succeedJob(hold, OUTCOME);
+        await back();
+        await h.db.completeAsset(hold);
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'complete', status: 'ready', streaming_ready: true });
       });
 
-      it('a job canceled meanwhile cannot succeed: a permanent DbError, the row stays canceled', async () => {
-        await seed({ state: 'canceled' });
-        await expect(h.db.succeedJob(REF, OUTCOME)).rejects.toMatchObject({ transient: false, table: 'jobs' });
-        expect(await h.job(JOB)).toMatchObject({ state: 'canceled', finished_at: null });
+      it('an asset that is gone refuses the steps with a permanent DbError', async () => {
+        const hold = await held();
+        await h.patchAsset(ASSET, { org_id: '0d5c8a3e-9999-4a1b-9c1d-000000000009' });
+        await expect(h.db.markTranscoded(hold)).rejects.toMatchObject({ transient: false, table: 'media_assets' });
       });
     });
 
     describe('failTranscode', () => {
-      it('job failed with the code and a one-line message; asset processing_stage failed, status left alone', async () => {
-        await seed({ state: 'running' }, { processing_stage: 'transcoding' });
-        await h.db.failTranscode(REF, 'FFMPEG_ERROR', 'ffmpeg exited with code 1\n  Invalid data found');
+      it('the held job failed with the code and a one-line message; asset failed, in processing_stage and status', async () => {
+        const hold = await held();
+        await h.db.failTranscode(REF, hold, 'FFMPEG_ERROR', 'ffmpeg exited with code 1\n  Invalid data found');
         const job = await h.job(JOB);
         expect(job).toMatchObject({ state: 'failed', error_code: 'FFMPEG_ERROR', error_message: 'ffmpeg exited with code 1 Invalid data found' });
-        expect(instant(job?.finished_at)).toBe(NOW);
-        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'failed', status: 'uploaded' });
+        expect([instant(job?.finished_at), instant(job?.updated_at)]).toEqual([NOW, NOW]);
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'failed', status: 'failed' });
       });
 
-      it('a queued job (every delivery failed before the start) fails too', async () => {
+      it('a queued job (every delivery failed before the start) fails too, without a hold', async () => {
         await seed();
-        await h.db.failTranscode(REF, 'DB_ERROR', 'supabase down');
+        await h.db.failTranscode(REF, null, 'DB_ERROR', 'supabase down');
         expect(await h.job(JOB)).toMatchObject({ state: 'failed', error_code: 'DB_ERROR' });
-        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'failed' });
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'failed', status: 'failed' });
       });
 
-      it('never touches a succeeded job or a complete asset', async () => {
-        await seed({ state: 'succeeded', progress: 1 }, { processing_stage: 'complete', status: 'ready', streaming_ready: true });
-        await h.db.failTranscode(REF, 'UPLOAD_ERROR', 'late');
+      it('never touches a job held by someone else, a succeeded job or a complete asset', async () => {
+        await seed({ state: 'running', started_at: T0 }, { processing_stage: 'transcoding' });
+        await h.db.failTranscode(REF, null, 'UPLOAD_ERROR', 'not mine');
+        expect(await h.job(JOB)).toMatchObject({ state: 'running', error_code: null });
+        await h.patchJob(JOB, { state: 'succeeded', progress: 1 });
+        await h.patchAsset(ASSET, { processing_stage: 'complete', status: 'ready', streaming_ready: true });
+        await h.db.failTranscode(REF, null, 'UPLOAD_ERROR', 'late');
         expect(await h.job(JOB)).toMatchObject({ state: 'succeeded', error_code: null });
         expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'complete', status: 'ready' });
+      });
+    });
+
+    describe('putting an asset right after another actor moved it', () => {
+      it('restoreAsset: complete, ready and streaming_ready again, from wherever it was', async () => {
+        await seed({ state: 'succeeded' }, { processing_stage: 'uploaded', status: 'uploaded', streaming_ready: false });
+        await h.db.restoreAsset(REF);
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'complete', status: 'ready', streaming_ready: true });
+      });
+
+      it('refailAsset: an asset moved back to uploaded says failed again; any other stage is left alone', async () => {
+        await seed({ state: 'failed' }, { processing_stage: 'uploaded', status: 'uploaded' });
+        await h.db.refailAsset(REF);
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'failed', status: 'failed' });
+        await h.patchAsset(ASSET, { processing_stage: 'complete', status: 'ready' });
+        await h.db.refailAsset(REF);
+        expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'complete', status: 'ready' });
+      });
+    });
+
+    describe('the reconciler', () => {
+      const OLD = '2026-11-24T10:30:00.000Z';
+      it('lists transcode jobs queued, or running, not changed since the given times, oldest first', async () => {
+        await seed({ state: 'queued', updated_at: OLD });
+        const candidates = await h.db.requeueCandidates({ queuedBefore: '2026-11-24T10:45:00.000Z', runningBefore: '2026-11-24T10:00:00.000Z', limit: 10 });
+        expect(candidates.map((c) => ({ ...c, updatedAt: instant(c.updatedAt) }))).toEqual([
+          { jobId: JOB, mediaId: ASSET, orgId: ORG, state: 'queued', updatedAt: OLD, startedAt: null },
+        ]);
+        await expect(h.db.requeueCandidates({ queuedBefore: '2026-11-24T10:15:00.000Z', runningBefore: NOW, limit: 10 })).resolves.toEqual([]);
+        await h.patchJob(JOB, { state: 'running', updated_at: OLD, started_at: T0 });
+        expect((await h.db.requeueCandidates({ queuedBefore: NOW, runningBefore: NOW, limit: 10 })).map((c) => c.state)).toEqual(['running']);
+      });
+
+      it('markRequeued: one reconciler wins (updated_at still the one read); a running job goes back to queued', async () => {
+        await seed({ state: 'running', updated_at: OLD, started_at: T0 });
+        const [candidate] = await h.db.requeueCandidates({ queuedBefore: NOW, runningBefore: NOW, limit: 10 });
+        await expect(h.db.markRequeued(candidate!, NOW)).resolves.toBe(true);
+        await expect(h.db.markRequeued(candidate!, NOW)).resolves.toBe(false);
+        const job = await h.job(JOB);
+        expect(job).toMatchObject({ state: 'queued' });
+        expect(instant(job?.updated_at)).toBe(NOW);
       });
     });
 

@@ -14,7 +14,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { pino } from 'pino';
 import { roleDefinition } from '../../roles/index.js';
@@ -27,7 +27,7 @@ import { cleanEnv, exePath, repoRoot } from '../helpers/binary.js';
 import { BUCKET, EMPTY, SECOND_BUCKET, SERVICE_KEY, liveMessage, makeClip, startRugbyCodex, type Queues, type RugbyCodex, type Upload, type UploadOptions } from '../helpers/rugbycodex.js';
 
 const TYPES = { m3u8: 'application/vnd.apple.mpegurl', ts: 'video/mp2t', jpg: 'image/jpeg', vtt: 'text/vtt' } as const;
-const JOB_WITH_ASSET = 'id,org_id,media_asset_id,type,state,attempt,media_assets:media_asset_id(id,org_id,bucket,storage_path,base_org_storage_path,processing_stage,streaming_ready)';
+const JOB_WITH_ASSET = 'id,org_id,media_asset_id,type,state,attempt,started_at,updated_at,payload,media_assets:media_asset_id(id,org_id,bucket,storage_path,base_org_storage_path,processing_stage,status,streaming_ready)';
 
 type LogEvent = Record<string, unknown> & { event_type?: string };
 
@@ -165,9 +165,11 @@ function shape(r: RecordedRequest): { method: string; table: string; query: Reco
 }
 
 const bodyKeys = (r: RecordedRequest): string => (typeof r.body === 'object' && r.body !== null ? Object.keys(r.body).sort().join() : '');
-/** A progress write: transcode_progress of a transcoding asset, or progress of a running job. */
+/** A progress write: transcode_progress (and transcoding again) of the asset, or progress of the held job. */
 const isProgress = (r: RecordedRequest): boolean =>
-  r.method === 'PATCH' && ((r.table === 'media_assets' && bodyKeys(r) === 'transcode_progress') || (r.table === 'jobs' && bodyKeys(r) === 'progress,updated_at'));
+  r.method === 'PATCH' && ((r.table === 'media_assets' && r.query.processing_stage === 'in.(uploaded,transcoding)') || (r.table === 'jobs' && bodyKeys(r) === 'progress,updated_at'));
+/** The holder's heartbeat, or the check of its hold before an asset write: updated_at alone. */
+const isHoldWrite = (r: RecordedRequest): boolean => r.method === 'PATCH' && r.table === 'jobs' && bodyKeys(r) === 'updated_at';
 const writes = (requests: readonly RecordedRequest[]): RecordedRequest[] => requests.filter((r) => r.method !== 'GET');
 
 function expectServiceKeyOnEveryRequest(requests: readonly RecordedRequest[]): void {
@@ -271,40 +273,51 @@ describe('transcode role on the live contract (fauxqs SQS + S3, ffmpeg, PostgRES
     expectServiceKeyOnEveryRequest(requests);
     const J = `eq.${upload.job}`;
     const A = { id: `eq.${upload.asset}`, org_id: `eq.${upload.org}` };
+    const claim = requests.find((r) => r.method === 'PATCH' && r.table === 'jobs' && (r.body as Row).state === 'running')!;
+    const token = String((claim.body as Row).started_at);
+    const held = { id: J, state: 'eq.running', started_at: `eq.${token}`, select: 'id' };
     const progress = requests.filter(isProgress);
     expect(progress.length).toBeGreaterThanOrEqual(2); // the first report is saved at once
     for (const p of progress) {
-      if (p.table === 'media_assets') expect(p.query).toEqual({ ...A, processing_stage: 'eq.transcoding' });
-      else expect(p.query).toEqual({ id: J, state: 'eq.running', progress: `lt.${(p.body as Row).progress}` });
+      if (p.table === 'media_assets') expect(p).toMatchObject({ query: { ...A, processing_stage: 'in.(uploaded,transcoding)', select: 'id' }, body: { processing_stage: 'transcoding' } });
+      else expect(p.query).toEqual(held);
     }
-    expect(requests.filter((r) => !isProgress(r)).map(shape)).toEqual([
+    // Before each asset write of the holder, its hold is checked on the job row.
+    const holdWrites = requests.filter(isHoldWrite);
+    expect(holdWrites.length).toBeGreaterThanOrEqual(3);
+    expect(holdWrites.slice(-1)[0]!.query).toEqual({ ...held, state: 'eq.succeeded' });
+    for (const w of holdWrites.slice(0, -1)) expect(w.query).toEqual(held);
+    expect(requests.filter((r) => !isProgress(r) && !isHoldWrite(r)).map(shape)).toEqual([
       { method: 'GET', table: 'jobs', query: { select: JOB_WITH_ASSET, id: J }, prefer: undefined, body: undefined },
       {
-        method: 'PATCH', table: 'jobs', query: { id: J, state: 'in.(queued,running)', select: 'id' }, prefer: 'return=representation',
-        body: { state: 'running', started_at: expect.any(String), attempt: 1, updated_at: expect.any(String) },
+        method: 'PATCH', table: 'jobs', query: { id: J, state: 'eq.queued', select: 'id' }, prefer: 'return=representation',
+        body: {
+          state: 'running', started_at: token, updated_at: token, attempt: 1, progress: 0, finished_at: null, error_code: null, error_message: null,
+          payload: { holder: { message_id: expect.any(String), worker: 'worker-happy' } },
+        },
       },
       {
-        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(uploaded,transcoding,transcoded,failed)', select: 'id' }, prefer: 'return=representation',
+        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(uploaded,transcoding,transcoded,complete,failed)', select: 'id' }, prefer: 'return=representation',
         body: { processing_stage: 'transcoding', transcode_progress: 0 },
       },
       {
-        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(transcoding)', select: 'id' }, prefer: 'return=representation',
+        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(uploaded,transcoding,transcoded)', select: 'id' }, prefer: 'return=representation',
         body: { processing_stage: 'transcoded', transcode_progress: 100 },
       },
       {
-        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(transcoded)', select: 'id' }, prefer: 'return=representation',
+        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(uploaded,transcoding,transcoded)', select: 'id' }, prefer: 'return=representation',
         body: {
           streaming_ready: true, thumbnail_path: sprite, thumbnail_sprite_path: sprite, thumbnail_vtt_path: `${streaming}thumbnails/storyboard.vtt`,
           thumbnail_frame_count: 3, thumbnail_interval_seconds: 2, thumbnail_width: 320, thumbnail_height: 180,
         },
       },
       {
-        method: 'PATCH', table: 'jobs', query: { id: J, state: 'in.(running)', select: 'id' }, prefer: 'return=representation',
+        method: 'PATCH', table: 'jobs', query: held, prefer: 'return=representation',
         body: { state: 'succeeded', finished_at: expect.any(String), progress: 1, result: expect.any(Object), updated_at: expect.any(String) },
       },
       {
-        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(transcoded,complete)', select: 'id' }, prefer: 'return=representation',
-        body: { processing_stage: 'complete', status: 'ready' },
+        method: 'PATCH', table: 'media_assets', query: { ...A, processing_stage: 'in.(uploaded,transcoding,transcoded,complete)', select: 'id' }, prefer: 'return=representation',
+        body: { processing_stage: 'complete', status: 'ready', streaming_ready: true },
       },
     ]);
 
@@ -350,20 +363,40 @@ describe('transcode role on the live contract (fauxqs SQS + S3, ffmpeg, PostgRES
     expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'complete', status: 'ready', streaming_ready: true });
   }, 60_000);
 
-  it('a succeeded job whose worker stopped before completing the asset: the redelivery completes the asset and nothing else', async () => {
+  it('a succeeded job whose asset is not playable (worker stopped between the writes; complete-upload called again): restored when its output is there, nothing else', async () => {
     const queues = await createQueues();
     const upload = await seedUpload(shortClip);
-    await standin.update('jobs', upload.job, { state: 'succeeded', progress: 1 });
-    await standin.update('media_assets', upload.asset, { processing_stage: 'transcoded', streaming_ready: true });
+    await standin.update('jobs', upload.job, { state: 'succeeded', progress: 1, started_at: '2026-11-24T10:01:00Z' });
+    await standin.update('media_assets', upload.asset, { processing_stage: 'uploaded', status: 'uploaded', streaming_ready: true });
+    await codex.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${upload.streaming}index.m3u8`, Body: '#EXTM3U\n' }));
     standin.clearRequests();
     await send(queues.queueUrl, upload.body);
-    await runRole(queues.queueUrl, join(tmp, 'work-heal'));
+    const run = await runRole(queues.queueUrl, join(tmp, 'work-heal'));
+    expect(run.of('transcode_asset_restored')).toHaveLength(1);
+    expect(run.of('transcode_started')).toEqual([]);
     expect(writes(standin.requests).map(shape)).toEqual([{
-      method: 'PATCH', table: 'media_assets', query: { id: `eq.${upload.asset}`, org_id: `eq.${upload.org}`, processing_stage: 'in.(transcoded,complete)', select: 'id' },
-      prefer: 'return=representation', body: { processing_stage: 'complete', status: 'ready' },
+      method: 'PATCH', table: 'media_assets', query: { id: `eq.${upload.asset}`, org_id: `eq.${upload.org}`, processing_stage: 'in.(uploaded,transcoding,transcoded,complete,failed)', select: 'id' },
+      prefer: 'return=representation', body: { processing_stage: 'complete', status: 'ready', streaming_ready: true },
     }]);
-    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'complete', status: 'ready' });
+    // Looked at again once complete-upload's late write could have landed: still playable, done.
+    expect(standin.requests.filter((r) => r.method === 'GET')).toHaveLength(2);
+    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'complete', status: 'ready', streaming_ready: true });
+    expect(await standin.row('jobs', upload.job)).toMatchObject({ state: 'succeeded' });
   }, 30_000);
+
+  it('a succeeded job whose asset was moved back and whose output is gone is encoded again, once', async () => {
+    const queues = await createQueues();
+    const upload = await seedUpload(shortClip);
+    await standin.update('jobs', upload.job, { state: 'succeeded', progress: 1, started_at: '2026-11-24T10:01:00Z', finished_at: '2026-11-24T10:02:00Z' });
+    await standin.update('media_assets', upload.asset, { processing_stage: 'uploaded', status: 'uploaded', streaming_ready: true });
+    await send(queues.queueUrl, upload.body);
+    const run = await runRole(queues.queueUrl, join(tmp, 'work-reencode'), { env: { HLS_RENDITIONS: '360' } });
+    expect(run.of('transcode_output_missing')).toHaveLength(1);
+    expect(run.of('transcode_completed')).toHaveLength(1);
+    expect(await standin.row('jobs', upload.job)).toMatchObject({ state: 'succeeded', progress: 1 });
+    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'complete', status: 'ready', streaming_ready: true });
+    expect(uris(await getText(`${upload.streaming}index.m3u8`))).toEqual(['360p/index.m3u8']);
+  }, 60_000);
 
   it('a corrupt file: job failed with INVALID_INPUT, asset processing_stage failed, the message acked, no retry, no output', async () => {
     const queues = await createQueues();
@@ -381,16 +414,17 @@ describe('transcode role on the live contract (fauxqs SQS + S3, ffmpeg, PostgRES
     const job = (await standin.row('jobs', upload.job))!;
     expect(job).toMatchObject({ state: 'failed', error_code: 'INVALID_INPUT', attempt: 1, finished_at: expect.any(String) });
     expect(String(job.error_message)).toMatch(new RegExp(`cannot read the video: .*${upload.key.replaceAll('/', '\\/')}`));
-    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'failed', status: 'uploaded', streaming_ready: false });
+    expect(await standin.row('media_assets', upload.asset)).toMatchObject({ processing_stage: 'failed', status: 'failed', streaming_ready: false });
     const failWrites = writes(standin.requests).filter((r) => !isProgress(r)).slice(2).map(shape);
     expect(failWrites).toEqual([
       {
-        method: 'PATCH', table: 'jobs', query: { id: `eq.${upload.job}`, state: 'in.(queued,running)' }, prefer: undefined,
+        method: 'PATCH', table: 'jobs', query: { id: `eq.${upload.job}`, state: 'eq.running', started_at: `eq.${String(job.started_at).replace('+00:00', 'Z')}`, select: 'id' },
+        prefer: 'return=representation',
         body: { state: 'failed', finished_at: expect.any(String), error_code: 'INVALID_INPUT', error_message: job.error_message, updated_at: expect.any(String) },
       },
       {
-        method: 'PATCH', table: 'media_assets', query: { id: `eq.${upload.asset}`, org_id: `eq.${upload.org}`, processing_stage: 'in.(uploaded,transcoding,transcoded)' },
-        prefer: undefined, body: { processing_stage: 'failed' },
+        method: 'PATCH', table: 'media_assets', query: { id: `eq.${upload.asset}`, org_id: `eq.${upload.org}`, processing_stage: 'in.(uploaded,transcoding,transcoded)', select: 'id' },
+        prefer: 'return=representation', body: { processing_stage: 'failed', status: 'failed' },
       },
     ]);
     expectServiceKeyOnEveryRequest(standin.requests);
@@ -557,6 +591,10 @@ describe('transcode role on the live contract (fauxqs SQS + S3, ffmpeg, PostgRES
     const requests = standin.requests;
     expectServiceKeyOnEveryRequest(requests);
     const starts = requests.filter((r) => r.method === 'PATCH' && r.table === 'jobs' && (r.body as Row).state === 'running');
+    // B took it over from A's token, as A's own message came back.
+    expect(starts[1]!.query.state).toBe('eq.running');
+    expect(Date.parse(String(starts[1]!.query.started_at).slice(3))).toBe(Date.parse(String((starts[0]!.body as Row).started_at)));
+    expect(b.of('transcode_taking_over')).toHaveLength(1);
     const successes = requests.filter((r) => r.method === 'PATCH' && r.table === 'jobs' && (r.body as Row).state === 'succeeded');
     expect(starts.map((r) => (r.body as Row).attempt)).toEqual([1, 2]);
     expect(successes).toHaveLength(1);

@@ -12,9 +12,12 @@ const OTHER_ORG = '99999999-8888-4777-8666-555555555555';
 const ref: JobRef = { jobId: JOB, mediaId: MEDIA, orgId: ORG };
 const asset: TranscodeAsset = {
   id: MEDIA, orgId: ORG, bucket: 'rugbycodex', storagePath: `orgs/${ORG}/uploads/${MEDIA}/raw/match.mp4`,
-  baseOrgStoragePath: `orgs/${ORG}/uploads/`, processingStage: 'uploaded', streamingReady: false,
+  baseOrgStoragePath: `orgs/${ORG}/uploads/`, processingStage: 'uploaded', status: 'uploaded', streamingReady: false,
 };
-const job: TranscodeJob = { id: JOB, orgId: ORG, mediaAssetId: MEDIA, type: 'transcode', state: 'queued', attempt: 1, asset };
+const job: TranscodeJob = {
+  id: JOB, orgId: ORG, mediaAssetId: MEDIA, type: 'transcode', state: 'queued', attempt: 1,
+  startedAt: null, updatedAt: '2026-11-24T10:00:00.000Z', payload: null, asset,
+};
 
 describe('checkJob', () => {
   it('accepts the job the message names, returning it whole', () => {

@@ -1,8 +1,13 @@
 // MediaDb over in-memory rows, for local mode and tests. Same rules as the Supabase
 // adapter (src/adapters/db/supabase.ts): the same conditional writes, in the same order.
 import { randomUUID } from 'node:crypto';
-import type { CleanupJob, JobRef, MediaDb, StoryboardRecord, TranscodeErrorCode, TranscodeJob, TranscodeOutcome } from '../../ports.js';
-import { jobStatesBefore, stagesBefore, type JobState, type ProcessingStage } from '../../domain/transcode-state.js';
+import { HoldLostError } from '../../ports.js';
+import type {
+  CleanupJob, JobHold, JobRef, MediaDb, RequeueCandidate, StoryboardRecord, TranscodeClaim, TranscodeErrorCode, TranscodeJob, TranscodeOutcome,
+} from '../../ports.js';
+import { ASSET_WRITES, type AssetWrite } from '../../domain/transcode-state.js';
+import { nextToken } from '../../domain/transcode-hold.js';
+import { assetPatch, claimPatch, failedPatch, storyboardColumns, succeededPatch } from './transcode-patches.js';
 import { DbError } from './db-error.js';
 import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
@@ -73,64 +78,89 @@ export class MemoryMediaDb implements MediaDb {
     const job = this.jobs.get(jobId);
     if (!job) return null;
     const a = job.media_asset_id === null ? undefined : this.assets.get(job.media_asset_id);
-    return {
+    return structuredClone({
       id: job.id, orgId: job.org_id, mediaAssetId: job.media_asset_id, type: job.type, state: job.state, attempt: job.attempt,
+      startedAt: job.started_at, updatedAt: job.updated_at, payload: job.payload,
       asset: a ? {
         id: a.id, orgId: a.org_id, bucket: a.bucket, storagePath: a.storage_path, baseOrgStoragePath: a.base_org_storage_path,
-        processingStage: a.processing_stage, streamingReady: a.streaming_ready,
+        processingStage: a.processing_stage, status: a.status, streamingReady: a.streaming_ready,
       } : null,
-    };
+    });
   }
 
-  async startTranscode(ref: JobRef, attempt: number): Promise<boolean> {
-    const at = this.timestamp();
-    if (!this.updateJob(ref, jobStatesBefore('running'), { state: 'running', started_at: at, attempt: Math.max(1, attempt), updated_at: at })) return false;
-    this.updateAsset(ref, stagesBefore('transcoding'), { processing_stage: 'transcoding', transcode_progress: 0 }, 'start transcoding');
-    return true;
+  async claimTranscode(ref: JobRef, claim: TranscodeClaim): Promise<JobHold | null> {
+    const { from } = claim;
+    const job = this.jobs.get(ref.jobId);
+    if (!job || job.state !== from.state) return null;
+    if (from.state !== 'queued' && job.started_at !== from.startedAt) return null;
+    const token = nextToken(this.now().getTime(), from.state === 'queued' ? null : from.startedAt);
+    Object.assign(job, claimPatch(token, claim));
+    this.updateAsset(ref, 'start', { transcode_progress: 0 });
+    return { ref, token };
   }
 
-  async reportProgress(ref: JobRef, progress: { encodePercent: number; jobFraction: number }): Promise<void> {
+  async refreshHold(hold: JobHold): Promise<boolean> {
+    return this.touchHeld(hold, 'running', {});
+  }
+
+  async reportProgress(hold: JobHold, progress: { encodePercent: number; jobFraction: number }): Promise<void> {
     const percent = encodePercentValue(progress.encodePercent);
     const fraction = jobFractionValue(progress.jobFraction);
-    const asset = this.asset(ref, ['transcoding']);
-    if (asset && percent !== null) asset.transcode_progress = percent;
+    this.fence(hold, 'running', fraction === null ? {} : { progress: fraction });
+    if (percent !== null) this.updateAsset(hold.ref, 'progress', { transcode_progress: percent }, { required: false });
+  }
+
+  async markTranscoded(hold: JobHold): Promise<void> {
+    this.fence(hold, 'running', {});
+    this.updateAsset(hold.ref, 'transcoded', { transcode_progress: 100 });
+  }
+
+  async publishStreaming(hold: JobHold, storyboard: StoryboardRecord | null): Promise<void> {
+    this.fence(hold, 'running', {});
+    this.updateAsset(hold.ref, 'publish', { streaming_ready: true, ...storyboardColumns(storyboard) });
+  }
+
+  async succeedJob(hold: JobHold, outcome: TranscodeOutcome): Promise<void> {
+    if (this.touchHeld(hold, 'running', structuredClone(succeededPatch(this.timestamp(), outcome)))) return;
+    const job = this.jobs.get(hold.ref.jobId);
+    if (job?.state === 'succeeded' && job.started_at === hold.token) return;
+    throw new HoldLostError(`job ${hold.ref.jobId} is ${job?.state ?? 'gone'} and no longer held by this delivery`);
+  }
+
+  async completeAsset(hold: JobHold): Promise<void> {
+    this.fence(hold, 'succeeded', {});
+    this.updateAsset(hold.ref, 'complete', { streaming_ready: true });
+  }
+
+  async failTranscode(ref: JobRef, hold: JobHold | null, code: TranscodeErrorCode, message: string): Promise<void> {
+    const patch = failedPatch(this.timestamp(), code, message);
     const job = this.jobs.get(ref.jobId);
-    if (job && fraction !== null && job.state === 'running' && job.progress < fraction) Object.assign(job, { progress: fraction, updated_at: this.timestamp() });
+    const failed = hold ? this.touchHeld(hold, 'running', patch) : job?.state === 'queued' && Boolean(Object.assign(job, patch));
+    if (failed) this.updateAsset(ref, 'fail', {}, { required: false });
   }
 
-  async markTranscoded(ref: JobRef): Promise<void> {
-    this.updateAsset(ref, stagesBefore('transcoded'), { processing_stage: 'transcoded', transcode_progress: 100 }, 'mark transcoded');
+  async restoreAsset(ref: JobRef): Promise<void> {
+    this.updateAsset(ref, 'restore', { streaming_ready: true });
   }
 
-  async publishStreaming(ref: JobRef, storyboard: StoryboardRecord | null): Promise<void> {
-    this.updateAsset(ref, ['transcoded'], {
-      streaming_ready: true,
-      ...(storyboard && {
-        thumbnail_path: storyboard.spriteKey, thumbnail_sprite_path: storyboard.spriteKey, thumbnail_vtt_path: storyboard.vttKey,
-        thumbnail_frame_count: storyboard.frameCount, thumbnail_interval_seconds: storyboard.intervalSeconds,
-        thumbnail_width: storyboard.width, thumbnail_height: storyboard.height,
-      }),
-    }, 'publish the stream');
+  async refailAsset(ref: JobRef): Promise<void> {
+    this.updateAsset(ref, 'refail', {}, { required: false });
   }
 
-  async succeedJob(ref: JobRef, outcome: TranscodeOutcome): Promise<void> {
-    const at = this.timestamp();
-    const result = structuredClone({ playlist: outcome.playlistKey, renditions: outcome.renditions, duration_seconds: outcome.durationSeconds });
-    if (this.updateJob(ref, jobStatesBefore('succeeded'), { state: 'succeeded', finished_at: at, progress: 1, result, updated_at: at })) return;
-    const state = this.jobs.get(ref.jobId)?.state;
-    if (state === 'succeeded') return;
-    throw new DbError('jobs', `job ${ref.jobId} is ${state ?? 'gone'} and cannot become succeeded`, { transient: false });
+  async requeueCandidates(query: { queuedBefore: string; runningBefore: string; limit: number }): Promise<RequeueCandidate[]> {
+    const pick = (state: 'queued' | 'running', before: string): RequeueCandidate[] => [...this.jobs.values()]
+      .filter((j) => j.type === 'transcode' && j.state === state && j.media_asset_id !== null && Date.parse(j.updated_at) < Date.parse(before))
+      .sort((a, b) => Date.parse(a.updated_at) - Date.parse(b.updated_at))
+      .slice(0, query.limit)
+      .map((j) => ({ jobId: j.id, mediaId: j.media_asset_id!, orgId: j.org_id, state, updatedAt: j.updated_at, startedAt: j.started_at }));
+    return [...pick('queued', query.queuedBefore), ...pick('running', query.runningBefore)];
   }
 
-  async completeAsset(ref: JobRef): Promise<void> {
-    this.updateAsset(ref, [...stagesBefore('complete'), 'complete'], { processing_stage: 'complete', status: 'ready' }, 'complete');
-  }
-
-  async failTranscode(ref: JobRef, code: TranscodeErrorCode, message: string): Promise<void> {
-    const at = this.timestamp();
-    this.updateJob(ref, jobStatesBefore('failed'), { state: 'failed', finished_at: at, error_code: code, error_message: oneLine(message), updated_at: at });
-    const asset = this.asset(ref, stagesBefore('failed'));
-    if (asset) asset.processing_stage = 'failed';
+  async markRequeued(job: RequeueCandidate, at: string): Promise<boolean> {
+    const row = this.jobs.get(job.jobId);
+    if (!row || row.state !== job.state || row.updated_at !== job.updatedAt) return false;
+    Object.assign(row, { state: 'queued', updated_at: at });
+    return true;
   }
 
   async pendingCleanupJobs(): Promise<CleanupJob[]> {
@@ -152,22 +182,25 @@ export class MemoryMediaDb implements MediaDb {
     if (opts.final) row.processed_at = this.timestamp();
   }
 
-  private updateJob(ref: JobRef, from: readonly JobState[], patch: Partial<JobRow>): boolean {
-    const job = this.jobs.get(ref.jobId);
-    if (!job || !from.includes(job.state)) return false;
-    Object.assign(job, patch);
+  private touchHeld(hold: JobHold, state: 'running' | 'succeeded', patch: Partial<JobRow>): boolean {
+    const job = this.jobs.get(hold.ref.jobId);
+    if (!job || job.state !== state || job.started_at !== hold.token) return false;
+    Object.assign(job, { updated_at: this.timestamp(), ...patch });
     return true;
   }
 
-  private asset(ref: JobRef, from: readonly ProcessingStage[]): MediaAssetRow | null {
-    const asset = this.assets.get(ref.mediaId);
-    return asset && asset.org_id === ref.orgId && from.includes(asset.processing_stage) ? asset : null;
+  private fence(hold: JobHold, state: 'running' | 'succeeded', patch: Partial<JobRow>): void {
+    if (!this.touchHeld(hold, state, patch)) throw new HoldLostError(`job ${hold.ref.jobId} is no longer ${state} with this delivery's token`);
   }
 
-  private updateAsset(ref: JobRef, from: readonly ProcessingStage[], patch: Partial<MediaAssetRow>, what: string): void {
-    const asset = this.asset(ref, from);
-    if (!asset) throw new DbError('media_assets', `cannot ${what}: asset ${ref.mediaId} of org ${ref.orgId} is gone or not ${from.join('/')}`, { transient: false });
-    Object.assign(asset, patch);
+  private updateAsset(ref: JobRef, write: AssetWrite, patch: Partial<MediaAssetRow>, opts: { required?: boolean } = {}): void {
+    const rule = ASSET_WRITES[write];
+    const asset = this.assets.get(ref.mediaId);
+    if (asset && asset.org_id === ref.orgId && rule.from.includes(asset.processing_stage)) {
+      Object.assign(asset, assetPatch(write, patch));
+    } else if (opts.required !== false) {
+      throw new DbError('media_assets', `cannot ${write}: asset ${ref.mediaId} of org ${ref.orgId} is gone or not ${rule.from.join('/')}`, { transient: false });
+    }
   }
 
   private timestamp(): string {

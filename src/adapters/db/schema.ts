@@ -1,9 +1,9 @@
 // The RugbyCodex tables as both MediaDb adapters see them: the columns of RUGBYCODEX.md
 // (deploy/supabase/rugbycodex-tables.sql restates them for tests), and the write rules
 // they share so the memory adapter behaves like Supabase wherever a role can tell.
-import type { JobState, ProcessingStage, TranscodeErrorCode } from '../../domain/transcode-state.js';
+import type { JobState, MediaAssetStatus, ProcessingStage, TranscodeErrorCode } from '../../domain/transcode-state.js';
 
-export type MediaAssetStatus = 'intent' | 'uploading' | 'uploaded' | 'processing' | 'ready' | 'failed' | 'interrupted';
+export type { MediaAssetStatus } from '../../domain/transcode-state.js';
 
 export interface MediaAssetRow {
   id: string;
@@ -67,6 +67,11 @@ export function encodePercentValue(percent: number): number | null {
 export function jobFractionValue(fraction: number): number | null {
   if (!Number.isFinite(fraction)) return null;
   return Math.min(1, Math.max(0, Math.floor(fraction * 10_000) / 10_000));
+}
+
+/** Two timestamps as PostgREST and JavaScript spell them ("…+00:00", "…Z") name the same instant. */
+export function sameInstant(a: string, b: string): boolean {
+  return Date.parse(a) === Date.parse(b);
 }
 
 /** error_message is shown in a UI and in logs: one line, bounded. */

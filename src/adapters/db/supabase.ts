@@ -4,11 +4,16 @@
 // so a redelivered message or a second worker changes nothing that is already settled.
 import { createClient } from '@supabase/supabase-js';
 import type { PostgrestError, SupabaseClient, SupabaseClientOptions } from '@supabase/supabase-js';
-import type { CleanupJob, JobRef, MediaDb, StoryboardRecord, TranscodeErrorCode, TranscodeJob, TranscodeOutcome } from '../../ports.js';
-import { jobStatesBefore, stagesBefore } from '../../domain/transcode-state.js';
+import { HoldLostError } from '../../ports.js';
+import type {
+  CleanupJob, JobHold, JobRef, MediaDb, RequeueCandidate, StoryboardRecord, TranscodeClaim, TranscodeErrorCode, TranscodeJob, TranscodeOutcome,
+} from '../../ports.js';
+import { ASSET_WRITES, type AssetWrite } from '../../domain/transcode-state.js';
+import { nextToken } from '../../domain/transcode-hold.js';
+import { assetPatch, claimPatch, failedPatch, storyboardColumns, succeededPatch } from './transcode-patches.js';
 import { SUPABASE_REQUEST_TIMEOUT_MS } from '../../domain/request-timeouts.js';
 import { DbError } from './db-error.js';
-import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
+import { encodePercentValue, jobFractionValue, oneLine, sameInstant } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
 
 export interface SupabaseMediaDbOptions {
@@ -28,11 +33,12 @@ interface Response<T> {
   status: number;
 }
 
-type AssetColumns = Pick<MediaAssetRow, 'id' | 'org_id' | 'bucket' | 'storage_path' | 'base_org_storage_path' | 'processing_stage' | 'streaming_ready'>;
-type JobWithAsset = Pick<JobRow, 'id' | 'org_id' | 'media_asset_id' | 'type' | 'state' | 'attempt'> & { media_assets: AssetColumns | null };
+type AssetColumns = Pick<MediaAssetRow, 'id' | 'org_id' | 'bucket' | 'storage_path' | 'base_org_storage_path' | 'processing_stage' | 'status' | 'streaming_ready'>;
+type JobWithAsset = Pick<JobRow, 'id' | 'org_id' | 'media_asset_id' | 'type' | 'state' | 'attempt' | 'started_at' | 'updated_at' | 'payload'> & { media_assets: AssetColumns | null };
+type CandidateRow = Pick<JobRow, 'id' | 'org_id' | 'media_asset_id' | 'state' | 'updated_at' | 'started_at'>;
 
 // The embedding the Python worker uses on the live project: the asset through jobs.media_asset_id.
-const JOB_WITH_ASSET = 'id,org_id,media_asset_id,type,state,attempt,media_assets:media_asset_id(id,org_id,bucket,storage_path,base_org_storage_path,processing_stage,streaming_ready)';
+const JOB_WITH_ASSET = 'id,org_id,media_asset_id,type,state,attempt,started_at,updated_at,payload,media_assets:media_asset_id(id,org_id,bucket,storage_path,base_org_storage_path,processing_stage,status,streaming_ready)';
 
 /** Rows per cleanup read, below Supabase's default max-rows (1000) so a full page is never cut. */
 const CLEANUP_PAGE = 500;
@@ -73,84 +79,95 @@ export class SupabaseMediaDb implements MediaDb {
     const a = row.media_assets;
     return {
       id: row.id, orgId: row.org_id, mediaAssetId: row.media_asset_id, type: row.type, state: row.state, attempt: row.attempt,
+      startedAt: row.started_at, updatedAt: row.updated_at, payload: row.payload,
       asset: a && {
         id: a.id, orgId: a.org_id, bucket: a.bucket, storagePath: a.storage_path, baseOrgStoragePath: a.base_org_storage_path,
-        processingStage: a.processing_stage, streamingReady: a.streaming_ready,
+        processingStage: a.processing_stage, status: a.status, streamingReady: a.streaming_ready,
       },
     };
   }
 
-  async startTranscode(ref: JobRef, attempt: number): Promise<boolean> {
-    const at = this.timestamp();
-    const started = rows('jobs', 'update', await this.client.from('jobs')
-      .update({ state: 'running', started_at: at, attempt: Math.max(1, attempt), updated_at: at })
+  async claimTranscode(ref: JobRef, claim: TranscodeClaim): Promise<JobHold | null> {
+    const { from } = claim;
+    const token = nextToken(this.now().getTime(), from.state === 'queued' ? null : from.startedAt);
+    let query = this.client.from('jobs')
+      .update(claimPatch(token, claim))
       .eq('id', ref.jobId)
-      .in('state', jobStatesBefore('running'))
-      .select('id'));
-    if (started.length === 0) return false;
-    await this.updateAsset(ref, { processing_stage: 'transcoding', transcode_progress: 0 }, stagesBefore('transcoding'), 'start transcoding');
-    return true;
+      .eq('state', from.state);
+    if (from.state !== 'queued') query = from.startedAt === null ? query.is('started_at', null) : query.eq('started_at', from.startedAt);
+    if (rows('jobs', 'update', await query.select('id')).length === 0) return null;
+    await this.updateAsset(ref, 'start', { transcode_progress: 0 });
+    return { ref, token };
   }
 
-  async reportProgress(ref: JobRef, progress: { encodePercent: number; jobFraction: number }): Promise<void> {
+  async refreshHold(hold: JobHold): Promise<boolean> {
+    return (await this.touchHeld(hold, 'running', {})) > 0;
+  }
+
+  async reportProgress(hold: JobHold, progress: { encodePercent: number; jobFraction: number }): Promise<void> {
     const percent = encodePercentValue(progress.encodePercent);
     const fraction = jobFractionValue(progress.jobFraction);
-    await Promise.all([
-      // Only while transcoding: a late write never touches a finished asset.
-      percent === null ? null : this.client.from('media_assets').update({ transcode_progress: percent })
-        .eq('id', ref.mediaId).eq('org_id', ref.orgId).eq('processing_stage', 'transcoding')
-        .then((res) => rows('media_assets', 'update', res)),
-      // lt: a late or out-of-order update never moves the bar back.
-      fraction === null ? null : this.client.from('jobs').update({ progress: fraction, updated_at: this.timestamp() })
-        .eq('id', ref.jobId).eq('state', 'running').lt('progress', fraction)
-        .then((res) => rows('jobs', 'update', res)),
-    ]);
+    // The job first: only a holder may say `transcoding` again over complete-upload's `uploaded`.
+    await this.fence(hold, 'running', fraction === null ? {} : { progress: fraction });
+    if (percent !== null) await this.updateAsset(hold.ref, 'progress', { transcode_progress: percent }, { required: false });
   }
 
-  async markTranscoded(ref: JobRef): Promise<void> {
-    await this.updateAsset(ref, { processing_stage: 'transcoded', transcode_progress: 100 }, stagesBefore('transcoded'), 'mark transcoded');
+  async markTranscoded(hold: JobHold): Promise<void> {
+    await this.fence(hold, 'running', {});
+    await this.updateAsset(hold.ref, 'transcoded', { transcode_progress: 100 });
   }
 
-  async publishStreaming(ref: JobRef, storyboard: StoryboardRecord | null): Promise<void> {
-    const thumbnails = storyboard && {
-      thumbnail_path: storyboard.spriteKey, thumbnail_sprite_path: storyboard.spriteKey, thumbnail_vtt_path: storyboard.vttKey,
-      thumbnail_frame_count: storyboard.frameCount, thumbnail_interval_seconds: storyboard.intervalSeconds,
-      thumbnail_width: storyboard.width, thumbnail_height: storyboard.height,
-    };
-    await this.updateAsset(ref, { streaming_ready: true, ...thumbnails }, ['transcoded'], 'publish the stream');
+  async publishStreaming(hold: JobHold, storyboard: StoryboardRecord | null): Promise<void> {
+    await this.fence(hold, 'running', {});
+    await this.updateAsset(hold.ref, 'publish', { streaming_ready: true, ...storyboardColumns(storyboard) });
   }
 
-  async succeedJob(ref: JobRef, outcome: TranscodeOutcome): Promise<void> {
-    const at = this.timestamp();
-    const result = { playlist: outcome.playlistKey, renditions: outcome.renditions, duration_seconds: outcome.durationSeconds };
-    const done = rows('jobs', 'update', await this.client.from('jobs')
-      .update({ state: 'succeeded', finished_at: at, progress: 1, result, updated_at: at })
-      .eq('id', ref.jobId)
-      .in('state', jobStatesBefore('succeeded'))
-      .select('id'));
-    if (done.length > 0) return;
-    const job = await this.transcodeJob(ref.jobId);
-    if (job?.state === 'succeeded') return; // an earlier delivery finished it: harmless
-    throw new DbError('jobs', `job ${ref.jobId} is ${job?.state ?? 'gone'} and cannot become succeeded`, { transient: false });
+  async succeedJob(hold: JobHold, outcome: TranscodeOutcome): Promise<void> {
+    if (await this.touchHeld(hold, 'running', succeededPatch(this.timestamp(), outcome)) > 0) return;
+    const job = await this.transcodeJob(hold.ref.jobId);
+    if (job?.state === 'succeeded' && job.startedAt !== null && sameInstant(job.startedAt, hold.token)) return; // this holder's retry
+    throw new HoldLostError(`job ${hold.ref.jobId} is ${job?.state ?? 'gone'} and no longer held by this delivery`);
   }
 
-  async completeAsset(ref: JobRef): Promise<void> {
-    // `complete` too: completing twice (a redelivery that heals an unfinished asset) is harmless.
-    await this.updateAsset(ref, { processing_stage: 'complete', status: 'ready' }, [...stagesBefore('complete'), 'complete'], 'complete');
+  async completeAsset(hold: JobHold): Promise<void> {
+    await this.fence(hold, 'succeeded', {});
+    await this.updateAsset(hold.ref, 'complete', { streaming_ready: true });
   }
 
-  async failTranscode(ref: JobRef, code: TranscodeErrorCode, message: string): Promise<void> {
-    const at = this.timestamp();
-    const error = { error_code: code, error_message: oneLine(message) };
-    rows('jobs', 'update', await this.client.from('jobs')
-      .update({ state: 'failed', finished_at: at, ...error, updated_at: at })
-      .eq('id', ref.jobId)
-      .in('state', jobStatesBefore('failed')));
-    // A complete asset keeps its playable output whatever a late attempt reports.
-    rows('media_assets', 'update', await this.client.from('media_assets')
-      .update({ processing_stage: 'failed' })
-      .eq('id', ref.mediaId).eq('org_id', ref.orgId)
-      .in('processing_stage', stagesBefore('failed')));
+  async failTranscode(ref: JobRef, hold: JobHold | null, code: TranscodeErrorCode, message: string): Promise<void> {
+    const patch = failedPatch(this.timestamp(), code, message);
+    const failed = hold
+      ? await this.touchHeld(hold, 'running', patch)
+      : rows('jobs', 'update', await this.client.from('jobs').update(patch).eq('id', ref.jobId).eq('state', 'queued').select('id')).length;
+    // Someone else's job (taken over, or finished meanwhile): not ours to mark.
+    if (failed > 0) await this.updateAsset(ref, 'fail', {}, { required: false });
+  }
+
+  async restoreAsset(ref: JobRef): Promise<void> {
+    await this.updateAsset(ref, 'restore', { streaming_ready: true });
+  }
+
+  async refailAsset(ref: JobRef): Promise<void> {
+    await this.updateAsset(ref, 'refail', {}, { required: false });
+  }
+
+  async requeueCandidates(query: { queuedBefore: string; runningBefore: string; limit: number }): Promise<RequeueCandidate[]> {
+    const select = (state: 'queued' | 'running', before: string) => this.client.from('jobs')
+      .select('id,org_id,media_asset_id,state,updated_at,started_at')
+      .eq('type', 'transcode').eq('state', state).lt('updated_at', before)
+      .order('updated_at', { ascending: true }).limit(query.limit);
+    const [queued, running] = await Promise.all([select('queued', query.queuedBefore), select('running', query.runningBefore)]);
+    return [...rows('jobs', 'select', queued), ...rows('jobs', 'select', running)]
+      .map((r) => r as CandidateRow)
+      .filter((r): r is CandidateRow & { media_asset_id: string; state: 'queued' | 'running' } => r.media_asset_id !== null)
+      .map((r) => ({ jobId: r.id, mediaId: r.media_asset_id, orgId: r.org_id, state: r.state, updatedAt: r.updated_at, startedAt: r.started_at }));
+  }
+
+  async markRequeued(job: RequeueCandidate, at: string): Promise<boolean> {
+    return rows('jobs', 'update', await this.client.from('jobs')
+      .update({ state: 'queued', updated_at: at })
+      .eq('id', job.jobId).eq('state', job.state).eq('updated_at', job.updatedAt)
+      .select('id')).length > 0;
   }
 
   async pendingCleanupJobs(): Promise<CleanupJob[]> {
@@ -182,16 +199,34 @@ export class SupabaseMediaDb implements MediaDb {
     rows('media_cleanup_jobs', 'update', await this.client.from('media_cleanup_jobs').update(patch).eq('id', id).is('processed_at', null));
   }
 
-  /** One asset write, filtered by id, org and the stages it may come from; a miss means the asset is gone or moved on. */
-  private async updateAsset(ref: JobRef, patch: Partial<MediaAssetRow>, from: readonly string[], what: string): Promise<void> {
+  /**
+   * One asset write as its rule says (src/domain/transcode-state.ts): the rule's stage and
+   * status with `patch`, filtered by id, org and the stages it may come from. A miss means the
+   * asset is gone or settled otherwise: a DbError when the write was `required`.
+   */
+  private async updateAsset(ref: JobRef, write: AssetWrite, patch: Partial<MediaAssetRow>, opts: { required?: boolean } = {}): Promise<void> {
+    const rule = ASSET_WRITES[write];
     const changed = rows('media_assets', 'update', await this.client.from('media_assets')
-      .update(patch)
+      .update(assetPatch(write, patch))
       .eq('id', ref.mediaId).eq('org_id', ref.orgId)
-      .in('processing_stage', from)
+      .in('processing_stage', [...rule.from])
       .select('id'));
-    if (changed.length === 0) {
-      throw new DbError('media_assets', `cannot ${what}: asset ${ref.mediaId} of org ${ref.orgId} is gone or not ${from.join('/')}`, { transient: false });
+    if (changed.length === 0 && opts.required !== false) {
+      throw new DbError('media_assets', `cannot ${write}: asset ${ref.mediaId} of org ${ref.orgId} is gone or not ${rule.from.join('/')}`, { transient: false });
     }
+  }
+
+  /** Writes `patch` (and updated_at) on the job if `hold` still holds it in `state`; how many rows changed. */
+  private async touchHeld(hold: JobHold, state: 'running' | 'succeeded', patch: Partial<JobRow>): Promise<number> {
+    return rows('jobs', 'update', await this.client.from('jobs')
+      .update({ updated_at: this.timestamp(), ...patch })
+      .eq('id', hold.ref.jobId).eq('state', state).eq('started_at', hold.token)
+      .select('id')).length;
+  }
+
+  /** touchHeld, or HoldLostError when another delivery has the job now. */
+  private async fence(hold: JobHold, state: 'running' | 'succeeded', patch: Partial<JobRow>): Promise<void> {
+    if (await this.touchHeld(hold, state, patch) === 0) throw new HoldLostError(`job ${hold.ref.jobId} is no longer ${state} with this delivery's token`);
   }
 
   private timestamp(): string {

@@ -68,6 +68,12 @@ export function registerFormats(): void {
     'seconds-1-43200': intIn(1, 43_200),
     'seconds-1-86400': intIn(1, 86_400),
     'seconds-1-604800': intIn(1, 604_800),
+    'positive-minutes': {
+      validate(v: unknown) {
+        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 10_080) throw new Error('must be a number of minutes above 0 and at most 10080 (a week), e.g. 15 or 0.5');
+      },
+      coerce: (v: unknown) => (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v),
+    },
     'bool-string': {
       validate(v: unknown) {
         if (typeof v !== 'boolean') throw new Error('must be true or false');

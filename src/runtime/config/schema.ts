@@ -63,6 +63,7 @@ export const schema = {
   HLS_SEGMENT_TYPE: { doc: 'HLS segment container: ts or fmp4.', format: ['ts', 'fmp4'], default: 'ts', env: 'HLS_SEGMENT_TYPE' },
   FFMPEG_PATH: { doc: 'ffmpeg binary; unset searches PATH.', format: String, default: '', env: 'FFMPEG_PATH' },
   FFPROBE_PATH: { doc: 'ffprobe binary; unset searches PATH.', format: String, default: '', env: 'FFPROBE_PATH' },
+  TRANSCODE_REQUEUE_MINUTES: { doc: 'A transcode job still queued this long after its last change gets its message sent again (complete-upload may have failed to send it); a running job whose worker went silent for longer than any of its messages can live is sent again too. Passes run every quarter of this, at most every minute.', format: 'positive-minutes', default: 15, env: 'TRANSCODE_REQUEUE_MINUTES' },
   FFMPEG_STALL_SECONDS: { doc: 'Kill an FFmpeg that reports no progress for this long.', format: 'seconds-1-43200', default: 300, env: 'FFMPEG_STALL_SECONDS' },
 
   // --- cleanup ---

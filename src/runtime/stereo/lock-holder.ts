@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { PipelineDb } from '../../ports.js';
 import { unixSeconds } from '../clock.js';
+import { keepHold } from '../keep-hold.js';
 
 export interface LockHold {
   /** Aborts when the lock was taken over. */
@@ -19,33 +20,20 @@ export function holdLock(opts: {
   db: Pick<PipelineDb, 'refreshLock'>; jobId: string; startedAt: number; refreshSeconds: number; logger: Logger; now?: () => number;
 }): LockHold {
   const now = opts.now ?? unixSeconds;
-  const lost = new AbortController();
   let current = opts.startedAt;
-  let inFlight: Promise<void> = Promise.resolve();
-  let stopped = false;
-  const refresh = async (): Promise<void> => {
-    const next = now();
-    try {
-      if (await opts.db.refreshLock(opts.jobId, current, next)) {
-        current = next;
-      } else if (!stopped) {
-        opts.logger.error({ event_type: 'reassembly_lock_lost' }, 'another reassembly took this job over; stopping');
-        lost.abort(new Error(`reassembly lock of job ${opts.jobId} was taken over`));
-      }
-    } catch (err) {
-      // Not fatal yet: the lock only goes stale after several missed refreshes.
-      opts.logger.warn({ event_type: 'reassembly_lock_refresh_failed', err }, `could not refresh the reassembly lock: ${(err as Error).message}`);
-    }
-  };
-  const timer = setInterval(() => { if (!stopped && !lost.signal.aborted) inFlight = refresh(); }, opts.refreshSeconds * 1000);
-  timer.unref();
-  return {
-    signal: lost.signal,
-    current: () => current,
-    stop: async () => {
-      stopped = true;
-      clearInterval(timer);
-      await inFlight;
+  const kept = keepHold({
+    intervalSeconds: opts.refreshSeconds,
+    async refresh() {
+      const next = now();
+      if (!(await opts.db.refreshLock(opts.jobId, current, next))) return false;
+      current = next;
+      return true;
     },
-  };
+    lostError: () => {
+      opts.logger.error({ event_type: 'reassembly_lock_lost' }, 'another reassembly took this job over; stopping');
+      return new Error(`reassembly lock of job ${opts.jobId} was taken over`);
+    },
+    onRefreshFailed: (err) => opts.logger.warn({ event_type: 'reassembly_lock_refresh_failed', err }, `could not refresh the reassembly lock: ${(err as Error).message}`),
+  });
+  return { signal: kept.lost, current: () => current, stop: () => kept.stop() };
 }

@@ -2,6 +2,7 @@
 // (src/domain/transcode-state.ts classifies; this tags errors with their step).
 import type { TranscodeFailure } from '../../domain/transcode-state.js';
 import { FfmpegError } from '../ffmpeg/index.js';
+import { HoldLostError } from '../../ports.js';
 
 const DISK_FULL = /No space left on device|ENOSPC/i;
 
@@ -22,6 +23,8 @@ export async function step<T>(kind: 'download' | 'upload' | 'db' | 'ffmpeg', fn:
   try {
     return await fn();
   } catch (err) {
+    // Not a failure of the job: another delivery has it now.
+    if (err instanceof HoldLostError) throw err;
     throw toStepError(kind, err);
   }
 }
