@@ -35,6 +35,10 @@ export interface RecordedRequest {
   injected: boolean;
   /** The HTTP status answered (set once answered). */
   status?: number;
+  /** Rows the statement returned or changed (set once executed). */
+  rows?: number;
+  /** When it came in (Date.now()). */
+  at: number;
 }
 
 export interface InjectedFailure {
@@ -72,6 +76,8 @@ export interface PostgrestStandin {
   failNext(count: number, failure: InjectedFailure): void;
   /** Runs, and is awaited, after a request is recorded and before it is executed (to change rows under it, as another client would); null removes it. */
   onRequest(hook: ((req: RecordedRequest) => void | Promise<void>) | null): void;
+  /** Runs, and is awaited, after a request was executed and before it is answered (another client acting right after it); null removes it. */
+  onResponse(hook: ((req: RecordedRequest) => void | Promise<void>) | null): void;
   clearRequests(): void;
   /** Empty tables, no recorded requests, no pending failures, no hook: as just started. */
   reset(): Promise<void>;
@@ -140,6 +146,7 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
   const requests: RecordedRequest[] = [];
   let failures: { left: number; failure: InjectedFailure } | null = null;
   let hook: ((req: RecordedRequest) => void | Promise<void>) | null = null;
+  let afterHook: ((req: RecordedRequest) => void | Promise<void>) | null = null;
   let cache = await loadSchemaCache(pool);
 
   const table = async (name: string): Promise<Table> => {
@@ -169,6 +176,7 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
       },
       body: raw === '' ? undefined : parseOr(raw),
       injected: false,
+      at: Date.now(),
     };
     requests.push(recorded);
     const answer = (status: number, body: string | undefined, headers: Record<string, string> = {}): void => {
@@ -186,6 +194,8 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
       if (options.apiKey !== undefined && recorded.headers.apikey !== options.apiKey) throw new RestError(401, 'PGRST301', 'Invalid API key');
       if (!recorded.table) throw new RestError(404, 'PGRST125', 'Invalid path specified in request URL');
       const result = await execute(recorded, url.searchParams, raw, req);
+      recorded.rows = result.rows;
+      await afterHook?.(recorded);
       answer(result.status, result.body, result.headers);
     } catch (err) {
       const e = toRestError(err);
@@ -193,7 +203,7 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
     }
   };
 
-  const execute = async (r: RecordedRequest, params: URLSearchParams, raw: string, req: IncomingMessage): Promise<{ status: number; body: string | undefined; headers: Record<string, string> }> => {
+  const execute = async (r: RecordedRequest, params: URLSearchParams, raw: string, req: IncomingMessage): Promise<{ status: number; body: string | undefined; headers: Record<string, string>; rows: number }> => {
     const profile = header(req, r.method === 'GET' || r.method === 'HEAD' ? 'accept-profile' : 'content-profile');
     if (profile !== undefined && profile !== 'public') throw new RestError(406, 'PGRST106', `Invalid schema: ${profile}`, null, 'Only the following schemas are exposed: public');
     if (header(req, 'range') !== undefined) throw unsupported('the Range header (use limit and offset)');
@@ -294,10 +304,10 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
       'content-range': `${n > 0 ? `${offset}-${offset + n - 1}` : '*'}/${total ?? '*'}`,
     };
     const contentType = singular ? 'application/vnd.pgrst.object+json; charset=utf-8' : 'application/json; charset=utf-8';
-    if (mutation && prefer.return !== 'representation') return { status: status === 201 ? 201 : 204, body: undefined, headers };
+    if (mutation && prefer.return !== 'representation') return { status: status === 201 ? 201 : 204, body: undefined, headers, rows: n };
     headers['content-type'] = contentType;
-    if (r.method === 'HEAD') return { status, body: undefined, headers };
-    return { status, body: singular ? one ?? 'null' : body, headers };
+    if (r.method === 'HEAD') return { status, body: undefined, headers, rows: n };
+    return { status, body: singular ? one ?? 'null' : body, headers, rows: n };
   };
 
   const server = createServer((req, res) => {
@@ -374,6 +384,9 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
     onRequest(fn) {
       hook = fn;
     },
+    onResponse(fn) {
+      afterHook = fn;
+    },
     clearRequests() {
       requests.length = 0;
     },
@@ -384,6 +397,7 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
       requests.length = 0;
       failures = null;
       hook = null;
+      afterHook = null;
     },
     stop() {
       stopping ??= (async () => {

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { keepHold } from '../../src/runtime/keep-hold.js';
 
 describe('keepHold', () => {
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => { jest.useFakeTimers(); });
+  afterEach(() => { jest.useRealTimers(); });
 
   it('refreshes every interval until stopped', async () => {
     const refresh = jest.fn(async () => true);
