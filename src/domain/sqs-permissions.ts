@@ -25,7 +25,7 @@ export const CONSUMER_PERMISSIONS: readonly PermissionNeed[] = [
   { action: 'ReceiveMessage', on: 'queue', required: true, cost: 'no message is ever received' },
   { action: 'DeleteMessage', on: 'queue', required: true, cost: 'a finished job\'s message comes back and the job is done again' },
   { action: 'ChangeMessageVisibility', on: 'queue', required: true, cost: 'no lease is extended or given back: a long job\'s message goes to another worker mid-job' },
-  { action: 'GetQueueAttributes', on: 'queue', required: false, cost: `the RedrivePolicy cannot be read: maxReceiveCount is assumed (SQS_ASSUMED_MAX_RECEIVE_COUNT) and ${REDRIVE}` },
+  { action: 'GetQueueAttributes', on: 'queue', required: false, cost: `the RedrivePolicy cannot be read: maxReceiveCount comes from SQS_ASSUMED_MAX_RECEIVE_COUNT, the DLQ is unknown, so ${REDRIVE}` },
   { action: 'GetQueueUrl', on: 'dlq', required: false, cost: 'the DLQ\'s URL is made from the queue\'s own (a DLQ is in the same account and region)' },
   { action: 'SendMessage', on: 'dlq', required: false, cost: REDRIVE },
   { action: 'SendMessage', on: 'queue', required: false, cost: 'none for the worker, which never sends to its own queue (`dlq replay` needs it where SQS has no StartMessageMoveTask)' },

@@ -468,7 +468,7 @@ export class SqsQueue implements Queue {
       if (!isAccessDenied(err)) throw err;
       const assumed = this.assumedMaxReceiveCount;
       this.refusals.note('GetQueueAttributes', 'queue', this.name, err, {
-        text: `assuming maxReceiveCount ${assumed} (SQS_ASSUMED_MAX_RECEIVE_COUNT)`, fields: { assumed_max_receive_count: assumed },
+        text: `assuming maxReceiveCount ${assumed}`, fields: { assumed_max_receive_count: assumed },
       });
       this.cachedMaxReceiveCount = assumed;
       return { dlq: null, maxReceiveCount: assumed, refused: err };
