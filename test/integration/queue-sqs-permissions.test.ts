@@ -139,6 +139,15 @@ describe('SqsQueue behind an IAM policy', () => {
     await expect(queue.redrive()).rejects.toThrow(/not authorized/);
   });
 
+  it('ReceiveMessage refused (a permission the worker cannot do without): named once as an error, backed off, not a tight loop', async () => {
+    const t = await behind(({ name }) => ({ [name]: ['GetQueueAttributes'] }));
+    const queue = new SqsQueue({ client: t.client, queueUrl: t.queueUrl, logger: pino({ level: 'debug' }, { write: (s: string) => void t.lines.push(JSON.parse(s) as Line) }), credentialBackoffMs: 300 });
+    for (const until = Date.now() + 1000; Date.now() < until;) expect(await queue.receive({ max: 1, waitSeconds: 0 })).toEqual([]);
+    expect(t.proxy.calls.filter((c) => c.action === 'ReceiveMessage').length).toBeLessThanOrEqual(5);
+    expect(t.missing().map((l) => [l.level, l.permission])).toEqual([[50, 'sqs:ReceiveMessage']]);
+    expect(t.lines.filter((l) => l.msg === 'sqs_credentials_error')).toEqual([]);
+  });
+
   it('credentials the service refuses still reject the open, as refused credentials', async () => {
     const t = await behind(({ name }) => jetsonPolicy(name));
     t.client.middlewareStack.add(

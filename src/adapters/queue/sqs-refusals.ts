@@ -23,7 +23,8 @@ export class SqsRefusals {
     if (this.#refused.has(permission)) return;
     this.#refused.add(permission);
     const need = permissionNeed(action, on);
-    this.#logger?.warn(
+    // A required one stops the work it is needed for: an error, not a warning.
+    this.#logger?.[need.required ? 'error' : 'warn'](
       { event_type: 'sqs_permission_missing', permission: `sqs:${action}`, queue: queueName, required: need.required, reason: errorMessage(err), ...assumed?.fields },
       `${permission} refused by the IAM policy; ${assumed ? `${assumed.text}; ` : ''}without it ${need.cost}`,
     );

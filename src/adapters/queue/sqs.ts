@@ -148,7 +148,9 @@ export class SqsQueue implements Queue {
     // Log once per outage, then wait: a tight loop would only burn CPU and API calls.
     if (!this.credentialTrouble) {
       this.credentialTrouble = true;
-      this.logger?.error({ err: failure, queue: this.name, backoffMs: this.credentialBackoffMs }, 'sqs_credentials_error');
+      // A policy without ReceiveMessage is not a credentials problem: say which permission.
+      if (isAccessDenied(failure)) this.refusals.note('ReceiveMessage', 'queue', this.name, failure);
+      else this.logger?.error({ err: failure, queue: this.name, backoffMs: this.credentialBackoffMs }, 'sqs_credentials_error');
     }
     await sleep(this.credentialBackoffMs, signal).catch(() => undefined);
     return [];
