@@ -329,7 +329,7 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
       if (!q) {
         const stream = STREAMS[key];
         q = config.QUEUE_BACKEND === 'sqs'
-          ? watch(SqsQueue, 'sqs').open({ client: createSqsClient(config), queueUrl: config[key], logger }).then((queue) => watch(queue, 'sqs'))
+          ? watch(SqsQueue, 'sqs').open({ client: createSqsClient(config), queueUrl: config[key], logger, assumedMaxReceiveCount: config.SQS_ASSUMED_MAX_RECEIVE_COUNT }).then((queue) => watch(queue, 'sqs'))
           : config.QUEUE_BACKEND === 'redis'
             ? import('./adapters/queue/redis-streams.js').then(({ RedisStreamQueue, isRedisOutage }) => watch(new RedisStreamQueue({ url: config.REDIS_URL, stream, logger }), 'redis', isRedisOutage))
             : Promise.resolve(new MemoryQueue({ name: stream }));

@@ -68,7 +68,7 @@ export class LeaseLostError extends Error {
 export interface Queue {
   /** For logs and metrics, e.g. the queue name from its URL or the stream key. */
   readonly name: string;
-  /** Deliveries after which a message goes to the dead-letter queue; null without a DLQ. */
+  /** Deliveries after which a message goes to the dead-letter queue (assumed where it cannot be read); null without a DLQ. */
   readonly maxReceiveCount: number | null;
   /** Long-polls for up to `max` messages (any number; adapters batch as their service allows). Resolves [] when `signal` aborts. */
   receive(opts: { max: number; waitSeconds: number; visibilitySeconds?: number; signal?: AbortSignal }): Promise<QueueMessage[]>;
@@ -78,7 +78,7 @@ export interface Queue {
   release(msg: QueueMessage, delaySeconds?: number): Promise<void>;
   /** The work is done: delete the message. */
   ack(msg: QueueMessage): Promise<void>;
-  /** Moves the message to the dead-letter queue now, with the reason (invalid body, permanent failure). */
+  /** Moves the message to the dead-letter queue now, with the reason (invalid body, permanent failure); where not allowed to, leaves it to the queue's own redrive. */
   deadLetter(msg: QueueMessage, reason: string): Promise<void>;
   send(body: string, opts?: { delaySeconds?: number }): Promise<void>;
   peekDeadLetters(max: number): Promise<DeadLetter[]>;

@@ -10,6 +10,7 @@ import type { CheckResult } from './doctor/check.js';
 import { credentialChecks } from './doctor/credentials.js';
 import { endpointChecks } from './doctor/endpoint-checks.js';
 import { ffmpegChecks } from './doctor/ffmpeg-checks.js';
+import { sqsPermissionChecks } from './doctor/sqs-permissions.js';
 
 export interface DoctorOptions {
   /** Chosen roles; none means the local mode (only ffmpeg is required). */
@@ -37,7 +38,10 @@ export async function runDoctor({ roles, config, io }: DoctorOptions): Promise<n
     ...credentialChecks(config, roles),
   ];
   results.forEach(print);
-  const slow = [...(await ffmpegChecks(config, io.env, needsFfmpeg)), ...(await Promise.all(endpointChecks(config, requiredKeys)))];
+  const slow = [
+    ...(await ffmpegChecks(config, io.env, needsFfmpeg)), ...(await Promise.all(endpointChecks(config, requiredKeys))),
+    ...(await Promise.all(sqsPermissionChecks(config, roles))).flat(),
+  ];
   slow.forEach(print);
 
   const failed = [...results, ...slow].filter((c) => !c.ok && c.required);

@@ -26,6 +26,8 @@ export async function checkCredentials(roles: readonly RoleDefinition[], ports: 
   const queues = new Set<QueueUrlKey>(roles.flatMap((r) => [r.needs.consumes, ...(r.needs.sendsTo ?? [])].filter((k): k is QueueUrlKey => k !== undefined)));
   for (const key of queues) {
     // Opening reads the queue's attributes (SQS GetQueueAttributes): a call the role makes anyway.
+    // A policy that refuses that call does not stop the start (the adapter does without it, and
+    // an AccessDenied proves the credentials good); credentials the service does not accept do.
     checks.push(refused(ports.queue(key), 'AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or the instance/task role', `the queue of ${key}`));
   }
   // Settled together, so the first refusal found is reported after every check has run.

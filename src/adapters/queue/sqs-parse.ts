@@ -16,6 +16,12 @@ export function queueNameFromUrl(queueUrl: string): string {
   return path.slice(path.lastIndexOf('/') + 1) || queueUrl;
 }
 
+/** The URL of queue `name` beside `queueUrl` (same endpoint and account): its last path segment changed. */
+export function siblingQueueUrl(queueUrl: string, name: string): string {
+  const path = queueUrl.replace(/[?#].*$/, '').replace(/\/+$/, '');
+  return `${path.slice(0, path.lastIndexOf('/') + 1)}${name}`;
+}
+
 /** `arn:aws:sqs:region:account:name` → its parts; null when it is not an SQS ARN. */
 export function parseQueueArn(arn: string): { region: string; account: string; name: string } | null {
   const parts = arn.split(':');

@@ -1,11 +1,12 @@
 // Queue port over Amazon SQS (or any SQS endpoint such as fauxqs). The dead-letter
-// queue and maxReceiveCount come from the main queue's RedrivePolicy, read once.
+// queue and maxReceiveCount come from the main queue's RedrivePolicy, read once. A call the
+// IAM policy refuses that the worker can do without (reading the policy, sending to the DLQ)
+// is logged once and replaced by what the Python worker relies on: the queue's redrive policy.
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
-  GetQueueUrlCommand,
   ListMessageMoveTasksCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
@@ -22,11 +23,12 @@ import { LeaseLostError } from '../../ports.js';
 import type { DeadLetter, Queue, QueueDepth, QueueMessage, RedriveOptions } from '../../ports.js';
 import { MicroBatcher, type BatchOutcome } from './micro-batcher.js';
 import { isAbortError, isCredentialError, isLeaseLostError, isUnsupportedOperation } from './sqs-errors.js';
+import { isAccessDenied } from '../../domain/aws-error-codes.js';
+import { readRedriveTarget, type DeadLetterTarget, type RedriveTarget } from './sqs-redrive-target.js';
+import { SqsRefusals } from './sqs-refusals.js';
 import {
   REASON_ATTRIBUTE,
   batchSizes,
-  parseQueueArn,
-  parseRedrivePolicy,
   queueNameFromUrl,
   toDeadLetter,
   toQueueMessage,
@@ -51,14 +53,12 @@ export interface SqsQueueOptions {
   credentialBackoffMs?: number;
   /** How often a redrive asks how its message move task is getting on (default 1000). */
   moveTaskPollMs?: number;
+  /** maxReceiveCount to assume when the RedrivePolicy may not be read (default 3, the live transcode queue's). */
+  assumedMaxReceiveCount?: number;
 }
 
-interface DeadLetterTarget {
-  url: string;
-  arn: string;
-  /** This (main) queue's ARN: where a move task sends the letters. */
-  sourceArn: string;
-}
+/** The redrive target, or, when GetQueueAttributes was refused, the refusal (the DLQ unknown, maxReceiveCount assumed). */
+type Redrive = RedriveTarget & { refused?: unknown };
 
 /**
  * An SQS client for the configuration. With AWS_ENDPOINT_URL every call goes there,
@@ -78,8 +78,12 @@ export class SqsQueue implements Queue {
   private readonly credentialBackoffMs: number;
   private readonly moveTaskPollMs: number;
   private readonly closing = new AbortController();
-  private attributes: Promise<{ dlq: DeadLetterTarget | null; maxReceiveCount: number | null }> | undefined;
+  private readonly assumedMaxReceiveCount: number;
+  private readonly refusals: SqsRefusals;
+  private attributes: Promise<Redrive> | undefined;
   private cachedMaxReceiveCount: number | null = null;
+  /** The visibility each message was received with: how long a message left for the redrive policy stays hidden. */
+  private readonly receivedVisibility = new WeakMap<QueueMessage, number>();
   private credentialTrouble = false;
   private moveTaskUnsupported = false;
   private readonly background = new Set<Promise<void>>();
@@ -99,15 +103,23 @@ export class SqsQueue implements Queue {
     this.logger = opts.logger;
     this.credentialBackoffMs = opts.credentialBackoffMs ?? 10_000;
     this.moveTaskPollMs = opts.moveTaskPollMs ?? 1000;
+    this.assumedMaxReceiveCount = opts.assumedMaxReceiveCount ?? 3;
+    this.refusals = new SqsRefusals(opts.logger);
     this.name = queueNameFromUrl(opts.queueUrl);
   }
 
-  /** From the RedrivePolicy; null until `init()` (or any dead-letter operation) has read it, or without one. */
+  /**
+   * From the RedrivePolicy; null until `init()` (or any dead-letter operation) has read it, or
+   * without one; `assumedMaxReceiveCount` when the policy may not be read.
+   */
   get maxReceiveCount(): number | null {
     return this.cachedMaxReceiveCount;
   }
 
-  /** Reads the RedrivePolicy once; later calls share the result. */
+  /**
+   * Reads the RedrivePolicy once; later calls share the result. A refused GetQueueAttributes
+   * does not reject (an AccessDenied proves the credentials themselves good); bad credentials do.
+   */
   async init(): Promise<void> {
     await this.redriveTarget();
   }
@@ -136,7 +148,9 @@ export class SqsQueue implements Queue {
     // Log once per outage, then wait: a tight loop would only burn CPU and API calls.
     if (!this.credentialTrouble) {
       this.credentialTrouble = true;
-      this.logger?.error({ err: failure, queue: this.name, backoffMs: this.credentialBackoffMs }, 'sqs_credentials_error');
+      // A policy without ReceiveMessage is not a credentials problem: say which permission.
+      if (isAccessDenied(failure)) this.refusals.note('ReceiveMessage', 'queue', this.name, failure);
+      else this.logger?.error({ err: failure, queue: this.name, backoffMs: this.credentialBackoffMs }, 'sqs_credentials_error');
     }
     await sleep(this.credentialBackoffMs, signal).catch(() => undefined);
     return [];
@@ -169,6 +183,7 @@ export class SqsQueue implements Queue {
         if (m && !seen.has(m.receipt)) {
           seen.add(m.receipt);
           messages.push(m);
+          if (visibility !== undefined) this.receivedVisibility.set(m, visibility);
         }
       }
     }
@@ -208,19 +223,58 @@ export class SqsQueue implements Queue {
     }
   }
 
+  /**
+   * Sends the message to the DLQ with the reason. Where the policy refuses that (SendMessage
+   * on the DLQ, or GetQueueAttributes, so the DLQ is unknown) it is left for the queue's redrive
+   * policy instead, as the Python worker leaves it: hidden for the visibility it was received
+   * with, so it comes back at most maxReceiveCount times and SQS moves it. Never rejects for a
+   * refused permission.
+   */
   async deadLetter(msg: QueueMessage, reason: string): Promise<void> {
-    const dlq = await this.requireDlq();
+    const { dlq, refused } = await this.redriveTarget();
+    if (!dlq && refused === undefined) throw new Error(`queue ${this.name} has no dead-letter queue (no RedrivePolicy)`);
+    const dlqName = dlq ? queueNameFromUrl(dlq.url) : '';
+    if (!dlq || this.refusals.has('SendMessage', dlqName) || this.refusals.has('ChangeMessageVisibility', this.name)) {
+      return this.leaveForRedrive(msg, reason);
+    }
     // Prove the lease first: a delete with a stale receipt silently does nothing, and
     // the message would then live on in both queues.
-    await this.changeVisibility(msg, DEAD_LETTER_LEASE_SECONDS, 'dead-letter');
-    await this.client.send(
+    if (!(await this.unlessRefused('ChangeMessageVisibility', 'queue', this.name, () => this.changeVisibility(msg, DEAD_LETTER_LEASE_SECONDS, 'dead-letter')))) {
+      return this.leaveForRedrive(msg, reason);
+    }
+    const sent = await this.unlessRefused('SendMessage', 'dlq', dlqName, () => this.client.send(
       new SendMessageCommand({
         QueueUrl: dlq.url,
         MessageBody: msg.body,
         MessageAttributes: { [REASON_ATTRIBUTE]: { DataType: 'String', StringValue: reason.slice(0, 1024) || 'unspecified' } },
       }),
-    );
+    ));
+    if (!sent) return this.leaveForRedrive(msg, reason);
     await this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: msg.receipt }));
+  }
+
+  /** Hides the message for the visibility it was received with (unchanged when unknown): the redrive policy does the rest. */
+  private async leaveForRedrive(msg: QueueMessage, reason: string): Promise<void> {
+    const seconds = this.receivedVisibility.get(msg);
+    if (seconds !== undefined && !this.refusals.has('ChangeMessageVisibility', this.name)) {
+      await this.unlessRefused('ChangeMessageVisibility', 'queue', this.name, () => this.changeVisibility(msg, seconds, 'leave'));
+    }
+    this.logger?.warn(
+      { event_type: 'sqs_message_left_for_redrive', queue: this.name, message_id: msg.id, receive_count: msg.receiveCount, max_receive_count: this.maxReceiveCount, visible_in_seconds: seconds ?? null, reason },
+      `message ${msg.id} left for the redrive policy of ${this.name} (receive ${msg.receiveCount} of ${this.maxReceiveCount ?? '?'}): ${reason}`,
+    );
+  }
+
+  /** Runs `call`; false when the IAM policy refuses it (noted once), any other failure rejects. */
+  private async unlessRefused(action: 'ChangeMessageVisibility' | 'SendMessage', on: 'queue' | 'dlq', queueName: string, call: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await call();
+      return true;
+    } catch (err) {
+      if (!isAccessDenied(err)) throw err;
+      this.refusals.note(action, on, queueName, err);
+      return false;
+    }
   }
 
   async send(body: string, opts?: { delaySeconds?: number }): Promise<void> {
@@ -230,7 +284,7 @@ export class SqsQueue implements Queue {
 
   /** Receives from the DLQ with VisibilityTimeout 0, so peeking leaves the letters where they are. */
   async peekDeadLetters(max: number): Promise<DeadLetter[]> {
-    const { dlq } = await this.redriveTarget();
+    const { dlq } = await this.knownRedriveTarget();
     if (!dlq || max <= 0) return [];
     const out = new Map<string, DeadLetter>();
     // Each call may return letters seen before: stop when a call brings nothing new.
@@ -285,12 +339,12 @@ export class SqsQueue implements Queue {
   }
 
   async depth(): Promise<QueueDepth> {
-    const [main, { dlq }] = await Promise.all([this.counts(this.queueUrl), this.redriveTarget()]);
+    const [main, { dlq }] = await Promise.all([this.counts(this.queueUrl), this.knownRedriveTarget()]);
     return { visible: main.visible + main.delayed, inflight: main.inflight, dlq: dlq ? await this.dlqDepth(dlq.url) : null };
   }
 
   async purgeDeadLetters(): Promise<number> {
-    const { dlq } = await this.redriveTarget();
+    const { dlq } = await this.knownRedriveTarget();
     if (!dlq) return 0;
     const count = await this.dlqDepth(dlq.url);
     await this.client.send(new PurgeQueueCommand({ QueueUrl: dlq.url }));
@@ -387,12 +441,19 @@ export class SqsQueue implements Queue {
   }
 
   private async requireDlq(): Promise<DeadLetterTarget> {
-    const { dlq } = await this.redriveTarget();
+    const { dlq } = await this.knownRedriveTarget();
     if (!dlq) throw new Error(`queue ${this.name} has no dead-letter queue (no RedrivePolicy)`);
     return dlq;
   }
 
-  private redriveTarget(): Promise<{ dlq: DeadLetterTarget | null; maxReceiveCount: number | null }> {
+  /** For the operator's DLQ calls: a refused GetQueueAttributes rejects with the service's answer, never reads as "no DLQ". */
+  private async knownRedriveTarget(): Promise<RedriveTarget> {
+    const target = await this.redriveTarget();
+    if (target.refused !== undefined) throw target.refused;
+    return target;
+  }
+
+  private redriveTarget(): Promise<Redrive> {
     this.attributes ??= this.loadRedriveTarget().catch((err: unknown) => {
       this.attributes = undefined; // a failed read (network, credentials) is tried again next time
       throw err;
@@ -400,17 +461,22 @@ export class SqsQueue implements Queue {
     return this.attributes;
   }
 
-  private async loadRedriveTarget(): Promise<{ dlq: DeadLetterTarget | null; maxReceiveCount: number | null }> {
-    const res = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['RedrivePolicy', 'QueueArn'] }));
-    const policy = parseRedrivePolicy(res.Attributes?.RedrivePolicy);
-    if (!policy) return { dlq: null, maxReceiveCount: null };
-    const arn = parseQueueArn(policy.deadLetterTargetArn);
-    if (!arn) throw new Error(`queue ${this.name}: RedrivePolicy has an unusable deadLetterTargetArn ${policy.deadLetterTargetArn}`);
-    const { QueueUrl } = await this.client.send(new GetQueueUrlCommand({ QueueName: arn.name, QueueOwnerAWSAccountId: arn.account }));
-    if (!QueueUrl) throw new Error(`queue ${this.name}: no URL for its dead-letter queue ${arn.name}`);
-    this.cachedMaxReceiveCount = policy.maxReceiveCount;
-    const sourceArn = res.Attributes?.QueueArn ?? `arn:aws:sqs:${arn.region}:${arn.account}:${this.name}`;
-    return { dlq: { url: QueueUrl, arn: policy.deadLetterTargetArn, sourceArn }, maxReceiveCount: policy.maxReceiveCount };
+  private async loadRedriveTarget(): Promise<Redrive> {
+    let target: RedriveTarget;
+    try {
+      target = await readRedriveTarget(this.client, this.queueUrl, (dlqName, err) => this.refusals.note('GetQueueUrl', 'dlq', dlqName, err));
+    } catch (err) {
+      // Refused for good (kept, not read again): the consumer still needs a last attempt.
+      if (!isAccessDenied(err)) throw err;
+      const assumed = this.assumedMaxReceiveCount;
+      this.refusals.note('GetQueueAttributes', 'queue', this.name, err, {
+        text: `assuming maxReceiveCount ${assumed}`, fields: { assumed_max_receive_count: assumed },
+      });
+      this.cachedMaxReceiveCount = assumed;
+      return { dlq: null, maxReceiveCount: assumed, refused: err };
+    }
+    this.cachedMaxReceiveCount = target.maxReceiveCount;
+    return target;
   }
 }
 

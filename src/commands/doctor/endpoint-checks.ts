@@ -3,6 +3,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Socket } from 'node:net';
 import { awsOptions, mediaStorageOptions, type AwsClientOptions } from '../../adapters/aws/client-config.js';
+import { isAccessDenied } from '../../domain/aws-error-codes.js';
 import type { Config } from '../../runtime/config/schema.js';
 import { timed, type CheckResult } from './check.js';
 
@@ -47,6 +48,10 @@ async function sqsQueue(opts: AwsClientOptions, url: string) {
     const r = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
     const a = r.Attributes ?? {};
     return { ok: true, detail: `${a.ApproximateNumberOfMessages ?? '?'} waiting, ${a.ApproximateNumberOfMessagesNotVisible ?? '?'} in flight` };
+  } catch (err) {
+    // Only a policy refusing the read: the queue answered and took the credentials.
+    if (isAccessDenied(err)) return { ok: true, detail: 'answers; depth unknown: sqs:GetQueueAttributes refused by the IAM policy' };
+    throw err;
   } finally {
     client.destroy();
   }

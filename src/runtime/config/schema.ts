@@ -31,6 +31,7 @@ export const schema = {
   CHUNKING_QUEUE_URL: { doc: 'Chunking queue (stereo pipeline): S3 ObjectCreated events for input/{job_id}/source.mp4.', format: 'optional-http-url', default: '', env: 'CHUNKING_QUEUE_URL' },
   VIDEO_WORKER_QUEUE_URL: { doc: 'Video-worker queue (stereo pipeline): S3 ObjectCreated events for segments/….', format: 'optional-http-url', default: '', env: 'VIDEO_WORKER_QUEUE_URL' },
   REASSEMBLY_QUEUE_URL: { doc: 'Reassembly queue (stereo pipeline): {"job_id"} messages.', format: 'optional-http-url', default: '', env: 'REASSEMBLY_QUEUE_URL' },
+  SQS_ASSUMED_MAX_RECEIVE_COUNT: { doc: 'The queue\'s maxReceiveCount to assume when its RedrivePolicy may not be read (sqs:GetQueueAttributes refused, as for the Jetson\'s user): a job failing on that receive is recorded failed. The live transcode queue has 3.', format: 'positive-int', default: 3, env: 'SQS_ASSUMED_MAX_RECEIVE_COUNT' },
   SQS_LONG_POLL_WAIT_SECONDS: { doc: 'Long-poll wait of each receive (0 = short polling, for tests).', format: 'seconds-0-20', default: 20, env: 'SQS_LONG_POLL_WAIT_SECONDS' },
   REDIS_URL: { doc: 'Redis server for QUEUE_BACKEND=redis.', format: 'optional-redis-url', default: '', env: 'REDIS_URL', sensitive: true },
   HEARTBEAT_INTERVAL_SECONDS: { doc: 'How often a job in progress extends its message lease.', format: 'seconds-1-43200', default: 240, env: 'HEARTBEAT_INTERVAL_SECONDS' },

@@ -1,0 +1,62 @@
+// The SQS permissions a queue consumer uses, which it can do without, and what each missing
+// one costs. The worker's fallbacks, its one log line per refusal and `doctor` all say it from
+// here. The RugbyCodex Jetson's user was made for the Python worker: Receive, Delete and
+// ChangeVisibility on its queue, nothing else; that must be enough.
+import { errorCode, isAccessDenied } from './aws-error-codes.js';
+
+export type SqsPermission = 'ReceiveMessage' | 'DeleteMessage' | 'ChangeMessageVisibility' | 'GetQueueAttributes' | 'GetQueueUrl' | 'SendMessage';
+
+/** On the consumed queue itself, or on its dead-letter queue. */
+export type PermissionTarget = 'queue' | 'dlq';
+
+export interface PermissionNeed {
+  readonly action: SqsPermission;
+  readonly on: PermissionTarget;
+  /** Without it the consumer cannot work at all. */
+  readonly required: boolean;
+  /** What the worker does without it, for logs and `doctor`. */
+  readonly cost: string;
+}
+
+const REDRIVE = 'invalid and finally failed messages are left to the queue\'s redrive policy (each comes back up to maxReceiveCount times, one visibility timeout apart, and SQS moves it to the DLQ)';
+
+/** Every SQS call a consumer makes on its queue, in the order `doctor` lists them. */
+export const CONSUMER_PERMISSIONS: readonly PermissionNeed[] = [
+  { action: 'ReceiveMessage', on: 'queue', required: true, cost: 'no message is ever received' },
+  { action: 'DeleteMessage', on: 'queue', required: true, cost: 'a finished job\'s message comes back and the job is done again' },
+  { action: 'ChangeMessageVisibility', on: 'queue', required: true, cost: 'no lease is extended or given back: a long job\'s message goes to another worker mid-job' },
+  { action: 'GetQueueAttributes', on: 'queue', required: false, cost: `the RedrivePolicy cannot be read: maxReceiveCount comes from SQS_ASSUMED_MAX_RECEIVE_COUNT, the DLQ is unknown, so ${REDRIVE}` },
+  { action: 'GetQueueUrl', on: 'dlq', required: false, cost: 'the DLQ\'s URL is made from the queue\'s own (a DLQ is in the same account and region)' },
+  { action: 'SendMessage', on: 'dlq', required: false, cost: REDRIVE },
+  { action: 'SendMessage', on: 'queue', required: false, cost: 'none for the worker, which never sends to its own queue (`dlq replay` needs it where SQS has no StartMessageMoveTask)' },
+];
+
+export function permissionNeed(action: SqsPermission, on: PermissionTarget): PermissionNeed {
+  const need = CONSUMER_PERMISSIONS.find((p) => p.action === action && p.on === on);
+  if (!need) throw new Error(`no such consumer permission: sqs:${action} on the ${on}`);
+  return need;
+}
+
+/** "sqs:SendMessage on transcode-dlq", as IAM and the log lines name it. */
+export function permissionName(action: SqsPermission, queueName: string): string {
+  return `sqs:${action} on ${queueName}`;
+}
+
+export type ProbeVerdict = 'present' | 'missing' | 'unknown';
+
+// The service saying the queue is not there answers nothing about the permission.
+const NO_QUEUE = new Set(['QueueDoesNotExist', 'NonExistentQueue']);
+
+/**
+ * What a probe's answer says of its permission. A probe is a call made to fail after
+ * authorisation (a receipt handle that cannot exist, an out-of-range parameter): AccessDenied
+ * is missing; any other answer of the service (success included) is present; no answer,
+ * refused credentials or a missing queue tell nothing.
+ */
+export function probeVerdict(err: unknown): ProbeVerdict {
+  if (err === undefined || err === null) return 'present';
+  if (isAccessDenied(err)) return 'missing';
+  const status = (err as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
+  const answered = typeof status === 'number' && status >= 400 && status < 500 && status !== 401 && status !== 403;
+  return answered && !NO_QUEUE.has(errorCode(err)) ? 'present' : 'unknown';
+}
