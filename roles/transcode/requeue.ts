@@ -8,6 +8,7 @@ import type { Metrics } from '../../src/runtime/metrics.js';
 import { requeueAction, type RequeueLimits } from '../../src/domain/transcode-requeue.js';
 import { transcodeMessageBody } from '../../src/domain/transcode-message.js';
 import { isAccessDenied } from '../../src/domain/aws-error-codes.js';
+import { permissionName, permissionNeed } from '../../src/domain/sqs-permissions.js';
 
 /** Jobs of each kind looked at per pass; the rest wait for the next one. */
 const PER_PASS = 100;
@@ -33,8 +34,9 @@ export function createRequeuer(opts: { db: MediaDb; queue: Queue; limits: () => 
     } catch (err) {
       if (!isAccessDenied(err)) throw err;
       refused = true;
-      logger.warn({ event_type: 'transcode_requeue_refused', queue: queue.name, err },
-        `the reconciler stops: this worker's credentials may not sqs:SendMessage to ${queue.name}; lost transcode messages are left to a worker that may`);
+      const permission = permissionName('SendMessage', queue.name);
+      logger.warn({ event_type: 'transcode_requeue_refused', queue: queue.name, permission, err },
+        `${permission} refused: the reconciler stops; ${permissionNeed('SendMessage', 'queue').cost}`);
       return;
     }
     sent.inc({ reason });

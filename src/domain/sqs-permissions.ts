@@ -28,7 +28,7 @@ export const CONSUMER_PERMISSIONS: readonly PermissionNeed[] = [
   { action: 'GetQueueAttributes', on: 'queue', required: false, cost: `the RedrivePolicy cannot be read: maxReceiveCount comes from SQS_ASSUMED_MAX_RECEIVE_COUNT, the DLQ is unknown, so ${REDRIVE}` },
   { action: 'GetQueueUrl', on: 'dlq', required: false, cost: 'the DLQ\'s URL is made from the queue\'s own (a DLQ is in the same account and region)' },
   { action: 'SendMessage', on: 'dlq', required: false, cost: REDRIVE },
-  { action: 'SendMessage', on: 'queue', required: false, cost: 'none for the worker, which never sends to its own queue (`dlq replay` needs it where SQS has no StartMessageMoveTask)' },
+  { action: 'SendMessage', on: 'queue', required: false, cost: 'the transcode reconciler cannot send a lost message again: a job whose message was never sent waits in queued until a worker that may sends it (`dlq replay` needs it too where SQS has no StartMessageMoveTask)' },
 ];
 
 export function permissionNeed(action: SqsPermission, on: PermissionTarget): PermissionNeed {

@@ -14,7 +14,7 @@ import { runExe } from '../helpers/binary.js';
 import { makeClip, startRugbyCodex, type Queues, type RugbyCodex } from '../helpers/rugbycodex.js';
 import { jetsonPolicy, startSqsPolicyProxy, type SqsPolicy, type SqsPolicyProxy } from '../helpers/sqs-policy-proxy.js';
 import { expectTranscodedOnce, workFilesLeft } from '../helpers/transcode-checks.js';
-import { startWorkerProcess, watchHealth } from '../helpers/worker-process.js';
+import { healthOf, startWorkerProcess, watchHealth } from '../helpers/worker-process.js';
 
 const VISIBILITY = 3;
 const MAX_RECEIVES = 3;
@@ -97,6 +97,26 @@ describe('transcode with the Jetson\'s SQS permissions only', () => {
     expect(await workFilesLeft(workDir)).toEqual([]);
   }, 150_000);
 
+  it('the reconciler without sqs:SendMessage: one line naming it, then it stops; the worker goes on, /health 200', async () => {
+    const q = await queuesBehind(({ name }) => jetsonPolicy(name));
+    const lost = await codex.seedUpload(clip); // queued since long ago, its message never sent
+    const w = await startWorkerProcess(['--role', 'transcode'], codex.workerEnv(q.queueUrl, join(tmp, 'work-requeue'), {
+      AWS_ENDPOINT_URL_SQS: q.proxy.endpoint, TRANSCODE_REQUEUE_MINUTES: '0.02',
+    }), 'jetson-requeue');
+    try {
+      const refused = await w.waitFor((e) => e.event_type === 'transcode_requeue_refused', 30_000);
+      expect(refused).toMatchObject({ permission: `sqs:SendMessage on ${q.name}` });
+      await new Promise((r) => setTimeout(r, 3000)); // three more passes' worth
+      expect(w.events.filter((e) => e.event_type === 'transcode_requeue_refused')).toHaveLength(1);
+      expect(q.proxy.denied().filter((d) => d.startsWith('SendMessage'))).toEqual([`SendMessage on ${q.name}`]);
+      expect(await healthOf(w.health)).toEqual({ status: 200, failing: [] });
+      // The job waits queued for a worker that may send its message.
+      expect(await codex.standin.row('jobs', lost.job)).toMatchObject({ state: 'queued' });
+    } finally {
+      expect(await w.stop()).toBe(0);
+    }
+  }, 60_000);
+
   it('doctor --role transcode: Receive, Delete, ChangeVisibility present, the rest missing with its cost; still ready (exit 0)', async () => {
     const q = await queuesBehind(({ name }) => jetsonPolicy(name));
     const before = await codex.depth(q.queueUrl);
@@ -107,7 +127,7 @@ describe('transcode with the Jetson\'s SQS permissions only', () => {
     expect(line(`sqs:DeleteMessage on ${q.name}`)).toBe(`✓ sqs:DeleteMessage on ${q.name}: present`);
     expect(line(`sqs:ChangeMessageVisibility on ${q.name}`)).toBe(`✓ sqs:ChangeMessageVisibility on ${q.name}: present`);
     expect(line(`sqs:GetQueueAttributes on ${q.name}`)).toMatch(/^✗ sqs:GetQueueAttributes on \S+: missing: .*SQS_ASSUMED_MAX_RECEIVE_COUNT.* \(not required\)$/);
-    expect(line(`sqs:SendMessage on ${q.name}`)).toMatch(/^✗ sqs:SendMessage on \S+: missing: none for the worker.* \(not required\)$/);
+    expect(line(`sqs:SendMessage on ${q.name}`)).toMatch(/^✗ sqs:SendMessage on \S+: missing: the transcode reconciler cannot send a lost message again.* \(not required\)$/);
     expect(line('sqs:SendMessage on the DLQ')).toMatch(/^✗ sqs:SendMessage on the DLQ: not probed: .*left to the queue's redrive policy.* \(not required\)$/);
     // The queue answered; only its depth is unknown.
     expect(line('SQS_TRANSCODE_QUEUE_URL reachable')).toMatch(/^✓ SQS_TRANSCODE_QUEUE_URL reachable: answers; depth unknown/);
