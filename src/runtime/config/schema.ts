@@ -63,7 +63,7 @@ export const schema = {
   HLS_SEGMENT_TYPE: { doc: 'HLS segment container: ts or fmp4.', format: ['ts', 'fmp4'], default: 'ts', env: 'HLS_SEGMENT_TYPE' },
   FFMPEG_PATH: { doc: 'ffmpeg binary; unset searches PATH.', format: String, default: '', env: 'FFMPEG_PATH' },
   FFPROBE_PATH: { doc: 'ffprobe binary; unset searches PATH.', format: String, default: '', env: 'FFPROBE_PATH' },
-  FFMPEG_STALL_SECONDS: { doc: 'Kill an FFmpeg that reports no progress for this long.', format: 'seconds-1-43200', default: 300, env: 'FFMPEG_STALL_SECONDS' },
+  FFMPEG_STALL_SECONDS: { doc: 'Kill an FFmpeg that shows no sign of work for this long: no progress, no stderr (and for the transcode, no segment closed, no input read).', format: 'seconds-1-43200', default: 300, env: 'FFMPEG_STALL_SECONDS' },
 
   // --- cleanup ---
   CLEANUP_INTERVAL_SECONDS: { doc: 'Time between cleanup passes (seed: 6 h).', format: 'seconds-1-604800', default: 21_600, env: 'CLEANUP_INTERVAL_SECONDS' },
