@@ -15,7 +15,7 @@ import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { replayCompleteUpload, type CompleteUploadRun } from '../helpers/complete-upload.js';
 import type { RecordedRequest, Row } from '../helpers/postgrest-standin.js';
 import { EMPTY, makeClip, startRugbyCodex, type RugbyCodex, type Upload } from '../helpers/rugbycodex.js';
-import { throttleFfmpeg } from '../helpers/throttle.js';
+import { throttleChildren } from '../helpers/throttle.js';
 import { workFilesLeft } from '../helpers/transcode-checks.js';
 import { startWorkerProcess, type LogEvent, type WorkerProcess } from '../helpers/worker-process.js';
 
@@ -37,18 +37,19 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-type Worker = WorkerProcess & { workDir: string; unthrottle: () => void };
+type Worker = WorkerProcess & { workDir: string; unthrottle: () => Promise<void> };
 
 async function startWorker(queueUrl: string, name: string, extra: Record<string, string> = {}): Promise<Worker> {
   const workDir = join(tmp, `work-${name}`);
   const env = codex.workerEnv(queueUrl, workDir, { HLS_RENDITIONS: '360', RC_DEVICE_NAME: name, ...extra });
   const w = await startWorkerProcess(['--role', 'transcode'], env, name);
-  return Object.assign(w, { workDir, unthrottle: throttleFfmpeg(w.child.pid!, 0.3) });
+  const throttle = throttleChildren(w.child.pid!, 'ffmpeg', { runMs: 120, periodMs: 400 });
+  return Object.assign(w, { workDir, unthrottle: () => throttle.stop() });
 }
 
 /** Stops each worker still running: a clean exit, no work files left (a SIGKILLed one keeps its own). */
 async function stopAll(workers: Worker[]): Promise<void> {
-  for (const w of workers) w.unthrottle();
+  await Promise.all(workers.map((w) => w.unthrottle()));
   const live = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
   expect(await Promise.all(live.map((w) => w.stop()))).toEqual(live.map(() => 0));
   for (const w of live) expect(await workFilesLeft(w.workDir)).toEqual([]);
@@ -155,7 +156,7 @@ describe('RugbyCodex in motion', () => {
       expect(skipped).toMatchObject({ message_id: second.messageId, reason: expect.stringContaining('another delivery holds it (holder)') });
       expect(a.child.exitCode).toBeNull(); // still encoding
 
-      a.unthrottle();
+      await a.unthrottle();
       a.child.kill('SIGKILL');
       await b.waitFor((e) => e.event_type === 'job_succeeded' && e.job_id === u.job && e.message_id !== second.messageId, 60_000);
       expect(ofJob(workers, 'transcode_taking_over', u.job)).toEqual([expect.objectContaining({ reason: expect.stringContaining('message came back') })]);

@@ -1,50 +1,57 @@
-// A slow board, made of a fast one: every ffmpeg the worker process starts is stopped and
-// continued (SIGSTOP/SIGCONT) so that it runs `duty` of the time, as FFmpeg on a Jetson
-// encoding a full ladder runs slower than real time. Only node:fs and signals.
-import { readdirSync, readFileSync } from 'node:fs';
+// A slow board in a test: the named child processes of a worker (its ffmpeg) duty-cycled
+// with SIGSTOP/SIGCONT, so they get about runMs of every periodMs, as FFmpeg on a Jetson
+// encoding the full ladder runs at a fraction of real time. Children are found through
+// /proc/PID/task/*/children, so a process that starts later (each attempt's ffmpeg) is
+// caught at the next period.
+import { readdir, readFile } from 'node:fs/promises';
 
-/** The pids of `ffmpeg` processes whose parent is `parent`. */
-function ffmpegChildren(parent: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // pid (comm) state ppid …: comm may hold spaces, so read around its parentheses.
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && comm === 'ffmpeg') out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
+export interface Throttle {
+  /** Pids throttled so far. */
+  readonly pids: ReadonlySet<number>;
+  /** Stops cycling and lets every throttled process run again. */
+  stop(): Promise<void>;
 }
 
-const signal = (pid: number, sig: NodeJS.Signals): void => {
+async function childrenOf(pid: number, name: string): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const lists = await Promise.all(tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '')));
+  const pids = lists.join(' ').split(/\s+/).filter(Boolean).map(Number);
+  const named = await Promise.all(pids.map(async (p) => ((await readFile(`/proc/${p}/comm`, 'utf8').catch(() => '')).trim() === name ? p : null)));
+  return named.filter((p): p is number => p !== null);
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
   } catch {
-    // exited
+    // exited meanwhile
   }
-};
+}
 
-/** Throttles the worker's ffmpeg processes until the returned function is called (which lets them all run again). */
-export function throttleFfmpeg(workerPid: number, duty = 0.25, periodMs = 400): () => void {
+export function throttleChildren(parentPid: number, name: string, opts: { runMs: number; periodMs: number }): Throttle {
+  const pids = new Set<number>();
+  let live: number[] = [];
   let stopped = false;
-  const runMs = Math.max(10, Math.round(periodMs * duty));
-  const tick = (): void => {
+  let pause: NodeJS.Timeout | undefined;
+  const cycle = async (): Promise<void> => {
+    live = await childrenOf(parentPid, name);
     if (stopped) return;
-    const pids = ffmpegChildren(workerPid);
-    for (const pid of pids) signal(pid, 'SIGSTOP');
-    setTimeout(() => {
-      for (const pid of pids) signal(pid, 'SIGCONT');
-      if (!stopped) setTimeout(tick, runMs);
-    }, periodMs - runMs);
+    for (const p of live) {
+      pids.add(p);
+      signal(p, 'SIGCONT');
+    }
+    pause = setTimeout(() => {
+      if (!stopped) for (const p of live) signal(p, 'SIGSTOP');
+    }, opts.runMs);
   };
-  tick();
-  return () => {
-    stopped = true;
-    for (const pid of ffmpegChildren(workerPid)) signal(pid, 'SIGCONT');
+  const timer = setInterval(() => void cycle(), opts.periodMs);
+  return {
+    pids,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      clearTimeout(pause);
+      for (const p of pids) signal(p, 'SIGCONT');
+    },
   };
 }

@@ -204,10 +204,18 @@ describe('live HLS upload (fs bucket)', () => {
   it('ts, VOD playlists, -hls_flags temp_file: segments go up during the encode, master last, same tree', async () => {
     const { out, fs } = await freshRun();
     const store = new RecordingStore(fs);
-    const { summary, ffmpegExitedAt } = await encodeAndUpload(out, store, { segmentType: 'mpegts', playlistType: 'vod', tempFile: true }, { deleteUploaded: false });
+    const told: Array<{ rendition: string; path: string; at: number }> = [];
+    const { summary, ffmpegExitedAt } = await encodeAndUpload(out, store, { segmentType: 'mpegts', playlistType: 'vod', tempFile: true }, {
+      deleteUploaded: false, onSegment: (seg) => told.push({ ...seg, at: Date.now() }),
+    });
     await expectOrderedUpload(store, ffmpegExitedAt);
     await expectSameTree(store, out);
     expect(store.records.filter((r) => isSegment(r.key)).length).toBeGreaterThanOrEqual(12);
+    // Each segment told once, with its rendition, most of them while FFmpeg was still encoding.
+    const segments = store.records.filter((r) => isSegment(r.key)).map((r) => r.key.slice(PREFIX.length));
+    expect(told.map((t) => t.path).sort()).toEqual(segments.sort());
+    for (const t of told) expect(t.path.startsWith(`${t.rendition}/`) && ['360p', '180p'].includes(t.rendition)).toBe(true);
+    expect(told.filter((t) => t.at < ffmpegExitedAt - 1000).length).toBeGreaterThan(told.length / 2);
     expect(summary.objects).toBe(store.records.length);
     expect(summary.bytes).toBe((await Promise.all((await localFiles(out)).filter((f) => f !== 'poster.jpg').map((f) => readFile(join(out, f))))).reduce((n, b) => n + b.length, 0));
     expect(await fs.exists(`${PREFIX}poster.jpg`)).toBe(false);

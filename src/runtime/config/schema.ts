@@ -65,7 +65,7 @@ export const schema = {
   FFMPEG_PATH: { doc: 'ffmpeg binary; unset searches PATH.', format: String, default: '', env: 'FFMPEG_PATH' },
   FFPROBE_PATH: { doc: 'ffprobe binary; unset searches PATH.', format: String, default: '', env: 'FFPROBE_PATH' },
   TRANSCODE_REQUEUE_MINUTES: { doc: 'A transcode job still queued this long after its last change gets its message sent again (complete-upload may have failed to send it); a running job whose worker went silent for longer than any of its messages can live is sent again too. Passes run every quarter of this, at most every minute.', format: 'positive-minutes', default: 15, env: 'TRANSCODE_REQUEUE_MINUTES' },
-  FFMPEG_STALL_SECONDS: { doc: 'Kill an FFmpeg that reports no progress for this long.', format: 'seconds-1-43200', default: 300, env: 'FFMPEG_STALL_SECONDS' },
+  FFMPEG_STALL_SECONDS: { doc: 'Kill an FFmpeg that shows no sign of work for this long: no progress, no stderr (and for the transcode, no segment closed, no input read).', format: 'seconds-1-43200', default: 300, env: 'FFMPEG_STALL_SECONDS' },
 
   // --- cleanup ---
   CLEANUP_INTERVAL_SECONDS: { doc: 'Time between cleanup passes (seed: 6 h).', format: 'seconds-1-604800', default: 21_600, env: 'CLEANUP_INTERVAL_SECONDS' },

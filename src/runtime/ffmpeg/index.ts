@@ -7,6 +7,7 @@ export type { ProbeOptions, ProbeResult, StreamInfo } from './probe.js';
 export { createProgressParser } from './progress.js';
 export type { FfmpegProgress, ProgressParserOptions } from './progress.js';
 export { runFfmpeg, DEFAULT_STALL_SECONDS } from './run.js';
+export { bytesRead } from './bytes-read.js';
 export type { RunFfmpegOptions, RunFfmpegResult } from './run.js';
 export { detectHwDecode, cachedHwDecode, parseCodecList, parseHwaccels } from './hwaccel.js';
 export type { HwVerdict } from './hwaccel.js';

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import type { Logger } from 'pino';
+import { activityMoved, type ActivitySignature } from '../../domain/ffmpeg-activity.js';
 import { deathSignalPrefix } from './death-signal.js';
 import { FfmpegError } from './errors.js';
 import { createProgressParser } from './progress.js';
@@ -11,8 +12,16 @@ export interface RunFfmpegOptions {
   onProgress?: (p: FfmpegProgress) => void;
   /** Input duration, for `percent`. */
   durationSeconds?: number;
-  /** Kill ffmpeg after this long with neither a progress block nor stderr output. */
+  /** Kill ffmpeg after this long with neither a progress block nor stderr output (nor `activity`). */
   stallSeconds?: number;
+  /**
+   * A cheap look at what ffmpeg has done besides -progress and stderr (segments closed, input
+   * read), taken when the stall time has passed in silence: if it moved since the last look
+   * the wait starts again, and only a look that stood still kills ffmpeg. So a killed run did
+   * nothing for at least stallSeconds, and a stopped one dies within twice that. Without it,
+   * silence alone is a stall.
+   */
+  activity?: (pid: number) => ActivitySignature | Promise<ActivitySignature>;
   cwd?: string;
   logger?: Logger;
 }
@@ -54,15 +63,40 @@ export async function runFfmpeg(ffmpeg: string, args: string[], opts: RunFfmpegO
 
   const stderr = new LineTail(STDERR_TAIL_LINES);
   let stalled = false;
+  let exited = false;
   let stallTimer: NodeJS.Timeout | undefined;
-  const armStallTimer = () => {
-    clearTimeout(stallTimer);
-    stallTimer = setTimeout(() => {
-      stalled = true;
-      logger?.warn({ event_type: 'ffmpeg_stall', stall_seconds: stallMs / 1000 }, 'ffmpeg stalled; killing');
-      child.kill();
-    }, stallMs);
+  let armed = 0; // counts re-arms, so a look still in flight when output arrives decides nothing
+  let lastLook: ActivitySignature | undefined;
+  const look = async (): Promise<ActivitySignature | undefined> => {
+    if (!opts.activity || child.pid === undefined) return undefined;
+    try {
+      return await opts.activity(child.pid);
+    } catch (err) {
+      logger?.debug({ event_type: 'ffmpeg_activity_unknown', err }, 'ffmpeg activity probe failed');
+      return undefined;
+    }
   };
+  const onQuiet = async (armedAs: number): Promise<void> => {
+    if (opts.activity) {
+      const now = await look();
+      if (armedAs !== armed || exited) return;
+      const moved = now !== undefined && activityMoved(lastLook, now);
+      lastLook = now ?? lastLook;
+      if (moved) {
+        logger?.debug({ event_type: 'ffmpeg_quiet_but_working', activity: now }, 'ffmpeg quiet but working');
+        armStallTimer();
+        return;
+      }
+    }
+    stalled = true;
+    logger?.warn({ event_type: 'ffmpeg_stall', stall_seconds: stallMs / 1000, ...(lastLook ? { activity: lastLook } : {}) }, 'ffmpeg stalled; killing');
+    child.kill();
+  };
+  function armStallTimer(): void {
+    clearTimeout(stallTimer);
+    const armedAs = ++armed;
+    stallTimer = setTimeout(() => void onQuiet(armedAs), stallMs);
+  }
 
   // The final block is held back until exit 0, so `done` always means success.
   let finalBlock: FfmpegProgress | undefined;
@@ -89,10 +123,12 @@ export async function runFfmpeg(ffmpeg: string, args: string[], opts: RunFfmpegO
   });
 
   armStallTimer();
+  void look().then((first) => { lastLook ??= first; });
   let result;
   try {
     result = await child;
   } finally {
+    exited = true;
     clearTimeout(stallTimer);
   }
 

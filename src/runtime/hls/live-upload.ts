@@ -42,6 +42,11 @@ export interface LiveUploadOptions {
   masterName?: string;
   /** Told of the first failed upload at once, so the caller can stop FFmpeg instead of encoding for nothing. */
   onError?: (err: Error) => void;
+  /**
+   * Told once of each media segment (.ts/.m4s) FFmpeg has closed, as soon as it is seen: its
+   * rendition folder ('' at the top) and path under `dir`. How far the encode really is.
+   */
+  onSegment?: (segment: { rendition: string; path: string }) => void;
 }
 
 export interface LiveUploadSummary {
@@ -148,9 +153,19 @@ export function startLiveUpload(options: LiveUploadOptions): LiveUpload {
     if (cancel.signal.aborted) throw cancel.signal.reason;
   };
 
+  const told = (rel: string): void => {
+    const slash = rel.lastIndexOf('/');
+    try {
+      options.onSegment?.({ rendition: slash < 0 ? '' : rel.slice(0, slash), path: rel });
+    } catch (cbErr) {
+      logger?.warn({ event_type: 'hls_upload_callback_failed', err: oneLine(cbErr) }, 'onSegment callback threw');
+    }
+  };
+
   const upload = (rel: string, kind: 'media' | 'playlist'): void => {
     if (claimed.has(rel)) return;
     claimed.add(rel);
+    if (kind === 'media' && RENAMED_MEDIA.test(rel)) told(rel);
     const key = prefix + rel;
     const file = join(dir, ...rel.split('/'));
     const task = slots.run(async () => {

@@ -11,6 +11,7 @@ import { writeStoryboardVtt, type StoryboardFiles } from './storyboard.js';
 import { FfmpegError, runFfmpeg, type FfmpegBinaries, type FfmpegProgress, type HwVerdict, type ProbeResult } from '../ffmpeg/index.js';
 import { startLiveUpload } from '../hls/live-upload.js';
 import { toStepError } from './errors.js';
+import { trackLadder } from './ladder-progress.js';
 
 export interface LadderJob {
   ffmpeg: FfmpegBinaries;
@@ -30,6 +31,7 @@ export interface LadderJob {
   preset?: string;
   signal: AbortSignal;
   logger: Logger;
+  /** FFmpeg's blocks and each step of the closed segments; percent only forward, 100 only when done. */
   onProgress: (p: FfmpegProgress) => void;
 }
 
@@ -71,17 +73,23 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name:
   await mkdir(tiles === undefined ? outDir : join(outDir, THUMBNAILS_FOLDER), { recursive: true }); // FFmpeg's image muxer makes no folder
   const stopEncoding = new AbortController();
   const signal = AbortSignal.any([job.signal, stopEncoding.signal]);
+  const durationSeconds = job.source.durationSeconds;
+  const track = trackLadder({ rungs, segmentSeconds: job.segmentSeconds, durationSeconds, onProgress: job.onProgress });
   const upload = startLiveUpload({
     dir: outDir, store: job.store, prefix: job.prefix, signal, logger: job.logger, deleteUploaded: true, tempFile: true,
     // A failed upload makes the rest of the encode pointless.
     onError: (err) => stopEncoding.abort(err),
+    onSegment: track.onSegment,
   });
   try {
     await runFfmpeg(job.ffmpeg.ffmpeg, buildLadderArgs({
       input: job.input, inputArgs, rungs, hasAudio: job.source.audio !== null, fps: job.source.video?.frameRate ?? null,
       segmentSeconds: job.segmentSeconds, segmentType: job.segmentType, outDir, preset: job.preset,
       videoStreamIndex: job.source.video?.index, audioStreamIndex: job.source.audio?.index, storyboardTileHeight: tiles,
-    }), { signal, onProgress: job.onProgress, durationSeconds: job.source.durationSeconds ?? undefined, stallSeconds: job.stallSeconds, logger: job.logger });
+    }), {
+      signal, onProgress: track.onFfmpegProgress, activity: track.activity,
+      durationSeconds: durationSeconds ?? undefined, stallSeconds: job.stallSeconds, logger: job.logger,
+    });
   } catch (err) {
     await upload.stop();
     // What this attempt left must not sit beside the next one on a small Jetson disk.

@@ -1,6 +1,7 @@
 // Progress the way MediaConvert reports it: a phase, a percent and a speed, in the log as
-// `transcode_progress`, and saved at most every 10 s: the encode's own percent (what the
-// frontend shows as media_assets.transcode_progress) and the whole job's (jobs.progress).
+// `transcode_progress`, and saved at most every 5 s, as the Python worker did: the encode's
+// own percent (what the frontend shows as media_assets.transcode_progress) and the whole
+// job's (jobs.progress).
 import type { Logger } from 'pino';
 
 export type TranscodePhase = 'downloading' | 'transcoding' | 'uploading';
@@ -28,13 +29,13 @@ export interface ProgressReporter {
 export function createProgressReporter(opts: {
   logger: Logger;
   save: (progress: SavedProgress) => Promise<void>;
-  /** Least time between two saves. */
+  /** Least time between two saves (default 5 s). */
   intervalMs?: number;
   /** Least time between two transcode_progress events within a phase (default: intervalMs). */
   logIntervalMs?: number;
   now?: () => number;
 }): ProgressReporter {
-  const interval = opts.intervalMs ?? 10_000;
+  const interval = opts.intervalMs ?? 5_000;
   const logInterval = opts.logIntervalMs ?? interval;
   const now = opts.now ?? Date.now;
   let lastLog = -Infinity;
