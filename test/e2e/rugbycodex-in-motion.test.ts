@@ -22,14 +22,14 @@ import { startWorkerProcess, type LogEvent, type WorkerProcess } from '../helper
 let codex: RugbyCodex;
 let tmp: string;
 let clip: string; // 8 s
-let longClip: string; // 24 s: several progress saves, throttled
+let longClip: string; // 60 s: an encode that spans several 5 s progress saves, throttled
 
 beforeAll(async () => {
   const bins = await locateFfmpeg(process.env);
   tmp = await mkdtemp(join(tmpdir(), 'rw-motion-'));
   clip = join(tmp, 'match.mp4');
   longClip = join(tmp, 'long.mp4');
-  [codex] = await Promise.all([startRugbyCodex(), makeClip(bins.ffmpeg, clip, 8, '640x360'), makeClip(bins.ffmpeg, longClip, 24, '640x360')]);
+  [codex] = await Promise.all([startRugbyCodex(), makeClip(bins.ffmpeg, clip, 8, '640x360'), makeClip(bins.ffmpeg, longClip, 60, '640x360')]);
 }, 60_000);
 
 afterAll(async () => {
@@ -149,6 +149,8 @@ describe('RugbyCodex in motion', () => {
     try {
       await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
       await a.waitFor((e) => e.event_type === 'transcode_progress' && e.phase === 'transcoding' && e.job_id === u.job);
+      // Killed only once the heartbeat has replaced the lease sized from the video (5 min) by a 4 s one.
+      await a.waitFor((e) => e.event_type === 'heartbeat_extended' && e.new_timeout_seconds === 4 && e.job_id === u.job);
       const b = await startWorker(queues.queueUrl, 'other', lease);
       workers.push(b);
       const second = await replayCompleteUpload(codex, queues.queueUrl, u);
