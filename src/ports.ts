@@ -205,6 +205,10 @@ export interface CleanupJob {
   readonly storagePath: string;
 }
 
+import type { ComputeDeviceRow } from './domain/compute-device.js';
+
+export type { ComputeDeviceRow, ComputeDeviceStatus } from './domain/compute-device.js';
+
 /**
  * The RugbyCodex database (Supabase in production, memory in local mode), written in the
  * order of RUGBYCODEX.md. Every write is conditional on the states it may come from
@@ -234,6 +238,11 @@ export interface MediaDb {
   markCleanupProcessed(id: string): Promise<void>;
   /** Records the error; `final` (an invalid path) also sets processed_at, so no pass retries it. */
   markCleanupFailed(id: string, error: string, opts: { final: boolean }): Promise<void>;
+  /**
+   * The device heartbeat: inserts or updates this worker's compute_devices row (by name),
+   * setting only the fields `row` carries. Rejects, writing nothing more, once `signal` aborts.
+   */
+  upsertComputeDevice(row: ComputeDeviceRow, opts?: { signal?: AbortSignal }): Promise<void>;
 }
 
 import type { ReassemblyLock, SegmentCompletion, StereoJob, StereoMode, WritableStatus } from './domain/stereo/records.js';

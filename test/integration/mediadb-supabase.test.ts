@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { DbError } from '../../src/adapters/db/db-error.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from '../../src/adapters/db/schema.js';
 import { SupabaseMediaDb } from '../../src/adapters/db/supabase.js';
+import type { ComputeDeviceRow } from '../../src/ports.js';
 import { postgresSkipReason, startPostgrestStandin } from '../helpers/postgrest-standin.js';
 import type { PostgrestStandin, RecordedRequest, Row } from '../helpers/postgrest-standin.js';
 import { freePort } from '../helpers/servers.js';
@@ -37,7 +38,35 @@ describeIfPostgres('on PostgreSQL', () => {
       asset: async (id) => (await s.row('media_assets', id)) as MediaAssetRow | undefined,
       job: async (id) => (await s.row('jobs', id)) as JobRow | undefined,
       cleanupJob: async (id) => (await s.row('media_cleanup_jobs', id)) as CleanupJobRow | undefined,
+      device: async (name) => {
+        const [row] = (await s.rows('compute_devices')).filter((d) => d.name === name);
+        return row && deviceOf(row);
+      },
     };
+  });
+
+  it('device heartbeat: one POST compute_devices?on_conflict=name merging duplicates, only the columns sent; the admin\'s device_type and gpu_model stay', async () => {
+    await standin.reset();
+    const db = new SupabaseMediaDb({ url: standin.url, serviceRoleKey: KEY });
+    const at = '2026-12-07T18:00:15.250Z';
+    await db.upsertComputeDevice({
+      name: 'jetson-1', status: 'online', lastHeartbeatAt: at, updatedAt: at, lastError: null, hostname: 'orin-a', cpuCores: 6, memoryTotalMb: 7650,
+      memoryUsedMb: 2650, cpuUtilization: 51.5, gpuUtilization: null, temperatureC: 46.8, jetpackVersion: '6.0', cudaVersion: '12.2',
+    });
+    expect(standin.requests.map(shape)).toEqual([{
+      method: 'POST', table: 'compute_devices', query: { on_conflict: 'name' }, prefer: expect.stringMatching(/^resolution=merge-duplicates(,|$)/),
+      body: {
+        name: 'jetson-1', status: 'online', last_heartbeat_at: at, updated_at: at, last_error: null, hostname: 'orin-a', cpu_cores: 6, memory_total_mb: 7650,
+        memory_used_mb: 2650, cpu_utilization: 51.5, gpu_utilization: null, temperature_c: 46.8, jetpack_version: '6.0', cuda_version: '12.2',
+      },
+    }]);
+    expect(standin.requests.map((r) => r.status)).toEqual([201]);
+    const [first] = await standin.rows('compute_devices');
+    expect(first).toMatchObject({ device_type: 'jetson_orin', gpu_model: null, status: 'online', last_heartbeat_at: '2026-12-07T18:00:15.25+00:00' });
+    await standin.sql(`UPDATE compute_devices SET device_type = 'jetson_orin_nano', gpu_model = 'typed by the admin'`);
+    await db.upsertComputeDevice({ name: 'jetson-1', status: 'offline', lastHeartbeatAt: NOW, updatedAt: NOW, lastError: null });
+    const rows = await standin.rows('compute_devices');
+    expect(rows).toEqual([{ ...first, device_type: 'jetson_orin_nano', gpu_model: 'typed by the admin', status: 'offline', last_heartbeat_at: '2026-11-24T11:00:00+00:00', updated_at: '2026-11-24T11:00:00+00:00' }]);
   });
 
   /** What a request did, without the headers every request carries. */
@@ -177,3 +206,18 @@ describeIfPostgres('on PostgreSQL', () => {
     });
   });
 });
+
+/** A compute_devices row (PostgREST's JSON) in the port's words, timestamps as ISO instants. */
+function deviceOf(row: Row): Partial<ComputeDeviceRow> {
+  const names: Record<string, keyof ComputeDeviceRow> = {
+    name: 'name', status: 'status', last_heartbeat_at: 'lastHeartbeatAt', updated_at: 'updatedAt', last_error: 'lastError', hostname: 'hostname',
+    cpu_cores: 'cpuCores', memory_total_mb: 'memoryTotalMb', memory_used_mb: 'memoryUsedMb', cpu_utilization: 'cpuUtilization',
+    gpu_utilization: 'gpuUtilization', temperature_c: 'temperatureC', gpu_model: 'gpuModel', cuda_version: 'cudaVersion', jetpack_version: 'jetpackVersion',
+  };
+  const out: Record<string, unknown> = {};
+  for (const [column, key] of Object.entries(names)) {
+    const v = row[column];
+    out[key] = v !== null && (key === 'lastHeartbeatAt' || key === 'updatedAt') ? new Date(v as string).toISOString() : v;
+  }
+  return out as Partial<ComputeDeviceRow>;
+}

@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { DbError } from '../../src/adapters/db/db-error.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from '../../src/adapters/db/schema.js';
-import type { JobRef, MediaDb, StoryboardRecord, TranscodeOutcome } from '../../src/ports.js';
+import type { ComputeDeviceRow, JobRef, MediaDb, StoryboardRecord, TranscodeOutcome } from '../../src/ports.js';
 
 export const T0 = '2026-11-24T10:00:00.000Z';
 export const NOW = '2026-11-24T11:00:00.000Z';
@@ -51,6 +51,8 @@ export interface MediaDbHarness {
   asset(id: string): Promise<MediaAssetRow | undefined>;
   job(id: string): Promise<JobRow | undefined>;
   cleanupJob(id: string): Promise<CleanupJobRow | undefined>;
+  /** The device's compute_devices row in the port's words (timestamps as ISO instants); undefined without one. */
+  device(name: string): Promise<Partial<ComputeDeviceRow> | undefined>;
 }
 
 /** Tests set `clock.now`; adapters read it through the `now` they were built with. */
@@ -258,6 +260,34 @@ export function describeMediaDbConformance(name: string, makeHarness: (clock: Te
         // A processed row is never marked failed afterwards.
         await h.db.markCleanupFailed(B, 'late', { final: false });
         expect(await h.cleanupJob(B)).toMatchObject({ error: 'Invalid bucket or storage_path.' });
+      });
+    });
+
+    describe('compute_devices (the device heartbeat)', () => {
+      const beat = (at: string, more: Partial<ComputeDeviceRow> = {}): ComputeDeviceRow => ({
+        name: 'jetson-1', status: 'online', lastHeartbeatAt: at, updatedAt: at, lastError: null, hostname: 'orin-a', cpuCores: 6,
+        memoryTotalMb: 7650, memoryUsedMb: 2650, cpuUtilization: 51.5, gpuUtilization: 12.5, temperatureC: 46.8, jetpackVersion: '6.0', ...more,
+      });
+
+      it('the first beat inserts the row; the next updates it by name', async () => {
+        await h.db.upsertComputeDevice(beat(T0));
+        expect(await h.device('jetson-1')).toEqual(expect.objectContaining(beat(T0)));
+        await h.db.upsertComputeDevice(beat(NOW, { status: 'degraded', lastError: 's3: unreachable for 12 s', cpuUtilization: 3.2, gpuUtilization: null }));
+        expect(await h.device('jetson-1')).toEqual(expect.objectContaining(beat(NOW, { status: 'degraded', lastError: 's3: unreachable for 12 s', cpuUtilization: 3.2, gpuUtilization: null })));
+        expect(await h.device('jetson-2')).toBeUndefined();
+      });
+
+      it('sets only the fields a beat carries: the offline beat of a stop keeps the last figures', async () => {
+        await h.db.upsertComputeDevice(beat(T0, { gpuModel: 'NVIDIA Ampere (Orin, tegra234)', status: 'degraded', lastError: 'hardware decode: failed' }));
+        await h.db.upsertComputeDevice({ name: 'jetson-1', status: 'offline', lastHeartbeatAt: NOW, updatedAt: NOW, lastError: null });
+        expect(await h.device('jetson-1')).toEqual(expect.objectContaining({
+          ...beat(T0, { gpuModel: 'NVIDIA Ampere (Orin, tegra234)' }), status: 'offline', lastHeartbeatAt: NOW, updatedAt: NOW, lastError: null,
+        }));
+      });
+
+      it('an aborted signal rejects and writes nothing', async () => {
+        await expect(h.db.upsertComputeDevice(beat(T0), { signal: AbortSignal.abort() })).rejects.toThrow();
+        expect(await h.device('jetson-1')).toBeUndefined();
       });
     });
   });

@@ -6,6 +6,7 @@ import { jobStatesBefore, stagesBefore, type JobState, type ProcessingStage } fr
 import { DbError } from './db-error.js';
 import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
+import type { ComputeDeviceRow } from '../../ports.js';
 
 export interface MemoryMediaDbOptions {
   /** The clock for started_at, finished_at, updated_at and processed_at. */
@@ -172,5 +173,21 @@ export class MemoryMediaDb implements MediaDb {
 
   private timestamp(): string {
     return this.now().toISOString();
+  }
+
+  // compute_devices (the device heartbeat), by name.
+  private readonly devices = new Map<string, ComputeDeviceRow>();
+
+  async upsertComputeDevice(row: ComputeDeviceRow, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    opts.signal?.throwIfAborted();
+    // As the upsert does: what the row carries replaces, the rest stays.
+    const sent = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== undefined)) as unknown as ComputeDeviceRow;
+    this.devices.set(row.name, { ...this.devices.get(row.name), ...sent });
+  }
+
+  /** A copy of a device's row as the upserts left it; undefined before the first. */
+  computeDevice(name: string): ComputeDeviceRow | undefined {
+    const row = this.devices.get(name);
+    return row && { ...row };
   }
 }

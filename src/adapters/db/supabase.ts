@@ -10,6 +10,7 @@ import { SUPABASE_REQUEST_TIMEOUT_MS } from '../../domain/request-timeouts.js';
 import { DbError } from './db-error.js';
 import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
+import type { ComputeDeviceRow } from '../../ports.js';
 
 export interface SupabaseMediaDbOptions {
   /** SUPABASE_URL, e.g. https://xyz.supabase.co (requests go to <url>/rest/v1/<table>). */
@@ -197,10 +198,26 @@ export class SupabaseMediaDb implements MediaDb {
   private timestamp(): string {
     return this.now().toISOString();
   }
+
+  // compute_devices (the device heartbeat) and its column names, here only.
+  private static readonly DEVICE_COLUMNS: { readonly [K in keyof ComputeDeviceRow]-?: string } = {
+    name: 'name', status: 'status', lastHeartbeatAt: 'last_heartbeat_at', updatedAt: 'updated_at', lastError: 'last_error',
+    hostname: 'hostname', cpuCores: 'cpu_cores', memoryTotalMb: 'memory_total_mb', memoryUsedMb: 'memory_used_mb',
+    cpuUtilization: 'cpu_utilization', gpuUtilization: 'gpu_utilization', temperatureC: 'temperature_c',
+    gpuModel: 'gpu_model', cudaVersion: 'cuda_version', jetpackVersion: 'jetpack_version',
+  };
+
+  async upsertComputeDevice(row: ComputeDeviceRow, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    // PostgREST's upsert sets only the columns sent: device_type (the admin's) is never one.
+    const body = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [SupabaseMediaDb.DEVICE_COLUMNS[k as keyof ComputeDeviceRow], v as unknown]));
+    const upsert = this.client.from('compute_devices').upsert(body, { onConflict: 'name' });
+    rows('compute_devices', 'upsert', await (opts.signal ? upsert.abortSignal(opts.signal) : upsert));
+  }
 }
 
 /** The rows of a response (none for return=minimal), or a DbError naming the table and PostgREST's message. */
-function rows(table: string, op: 'select' | 'update', res: Response<unknown>): unknown[] {
+function rows(table: string, op: 'select' | 'update' | 'upsert', res: Response<unknown>): unknown[] {
   if (res.error) {
     const detail = res.status === 0 ? causeOf(res.error) : '';
     throw new DbError(table, `${op} failed (HTTP ${res.status}): ${oneLine(res.error.message + detail, 500)}`, {
