@@ -20,7 +20,7 @@ export interface PlatformInfo {
 /** Orin Nano module SKUs (p3767-0000/0001 are Orin NX, which has no NVENC either but is not claimed here). */
 const ORIN_NANO_SKUS = ['nvidia,p3767-0003', 'nvidia,p3767-0004', 'nvidia,p3767-0005'];
 
-export async function readPlatform(sources: HwProbeSources): Promise<PlatformInfo> {
+export async function readPlatform(sources: Pick<HwProbeSources, 'readFile'>): Promise<PlatformInfo> {
   const [release, compatibleRaw, modelRaw, driver] = await Promise.all([
     sources.readFile(PLATFORM_FILES.tegraRelease),
     sources.readFile(PLATFORM_FILES.compatible),
