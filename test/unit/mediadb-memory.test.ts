@@ -16,6 +16,8 @@ describeMediaDbConformance('memory', async (clock) => {
     asset: async (id) => find(db.rows().assets, id),
     job: async (id) => find(db.rows().jobs, id),
     cleanupJob: async (id) => find(db.rows().cleanupJobs, id),
+    seedCoachAudio: async (row) => void db.seedCoachAudioDeletion(row),
+    coachAudio: async (id) => db.coachAudioDeletion(id),
     // A column never written reads as null, as in the table.
     device: async (name) => {
       const row = db.computeDevice(name);

@@ -10,7 +10,7 @@ import { SUPABASE_REQUEST_TIMEOUT_MS } from '../../domain/request-timeouts.js';
 import { DbError } from './db-error.js';
 import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
-import type { ComputeDeviceRow } from '../../ports.js';
+import type { CoachAudioDeletion, CoachAudioSettlement, ComputeDeviceRow } from '../../ports.js';
 
 export interface SupabaseMediaDbOptions {
   /** SUPABASE_URL, e.g. https://xyz.supabase.co (requests go to <url>/rest/v1/<table>). */
@@ -213,6 +213,35 @@ export class SupabaseMediaDb implements MediaDb {
       .map(([k, v]) => [SupabaseMediaDb.DEVICE_COLUMNS[k as keyof ComputeDeviceRow], v as unknown]));
     const upsert = this.client.from('compute_devices').upsert(body, { onConflict: 'name' });
     rows('compute_devices', 'upsert', await (opts.signal ? upsert.abortSignal(opts.signal) : upsert));
+  }
+
+  // segment_insight_audio_deletions (coach audio the cleanup role deletes).
+  async pendingCoachAudioDeletions(): Promise<CoachAudioDeletion[]> {
+    // Page by page, as pendingCleanupJobs: rows that keep failing must not hide the newer ones.
+    const out: CoachAudioDeletion[] = [];
+    for (let from = 0; ; from += CLEANUP_PAGE) {
+      const page = rows('segment_insight_audio_deletions', 'select', await this.client.from('segment_insight_audio_deletions')
+        .select('id,coach_audio_url,storage_bucket,storage_key,attempt_count')
+        .eq('status', 'pending')
+        .order('created_at', { ascending: true })
+        .order('id', { ascending: true })
+        .range(from, from + CLEANUP_PAGE - 1)) as Array<{ id: string; coach_audio_url: string; storage_bucket: string | null; storage_key: string | null; attempt_count: number }>;
+      out.push(...page.map((r) => ({ id: r.id, coachAudioUrl: r.coach_audio_url, storageBucket: r.storage_bucket, storageKey: r.storage_key, attemptCount: r.attempt_count })));
+      if (page.length < CLEANUP_PAGE) return out;
+    }
+  }
+
+  async settleCoachAudioDeletion(id: string, seenAttempts: number, settlement: CoachAudioSettlement): Promise<boolean> {
+    const patch = {
+      status: settlement.status, attempt_count: settlement.attemptCount, last_error: settlement.lastError === null ? null : oneLine(settlement.lastError),
+      ...(settlement.processed && { processed_at: this.timestamp() }),
+    };
+    // Still pending with the attempts read: a concurrent edge function run or worker wins, and nothing is counted twice.
+    const changed = rows('segment_insight_audio_deletions', 'update', await this.client.from('segment_insight_audio_deletions')
+      .update(patch)
+      .eq('id', id).eq('status', 'pending').eq('attempt_count', seenAttempts)
+      .select('id'));
+    return changed.length > 0;
   }
 }
 
