@@ -69,6 +69,7 @@ export const schema = {
   // --- cleanup ---
   CLEANUP_INTERVAL_SECONDS: { doc: 'Time between cleanup passes (seed: 6 h).', format: 'seconds-1-604800', default: 21_600, env: 'CLEANUP_INTERVAL_SECONDS' },
   CLEANUP_DELETE_CONCURRENCY: { doc: 'List/delete calls in flight at once during cleanup.', format: 'positive-int', default: 4, env: 'CLEANUP_DELETE_CONCURRENCY' },
+  COACH_AUDIO_MAX_ATTEMPTS: { doc: 'Cleanup passes a coach-audio deletion (segment_insight_audio_deletions) may fail on a storage error before its row is marked failed for good.', format: 'positive-int', default: 5, env: 'COACH_AUDIO_MAX_ATTEMPTS' },
 
   // --- stereo pipeline (seeds 002, 004) ---
   INPUT_BUCKET_NAME: { doc: 'Input bucket: sources under input/{job_id}/ and segments/{job_id}/.', format: String, default: '', env: 'INPUT_BUCKET_NAME' },
