@@ -68,8 +68,10 @@ function fromUrl(url: string | null): { bucket: string; key: string } | { reason
   }
   let key: string;
   try {
-    // The key is the path as stored, not as escaped for a URL.
-    key = decodeURIComponent(parsed.pathname.replace(/^\/+/, ''));
+    // The path as written, unescaped: URL parsing would resolve "X/../Y" into another
+    // segment's key (and read "\" as "/"), and a row must never delete what it does not name.
+    const written = text.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#\\]*/i, '').split(/[?#]/)[0] ?? '';
+    key = decodeURIComponent(written.replace(/^\/+/, ''));
   } catch {
     return { reason: `coach_audio_url ${quote(text)} has a malformed path` };
   }

@@ -31,6 +31,15 @@ describe('coachAudioLocation', () => {
     expect(coachAudioLocation(row({ key: 'coach.mp3' }))).toEqual({ ok: true, bucket: 'rugbycodex', key: KEY });
   });
 
+  it('the URL path as written is the key: "X/../Y" is refused, never resolved into segment Y\'s key', () => {
+    const other = '0d5c8a3e-6666-4a1b-9c1d-000000000006';
+    for (const path of [`orgs/${ORG}/insights/segments/${SEG}/../${other}/coach.mp3`, `orgs/${ORG}/insights/segments/${SEG}/%2e%2e/${other}/coach.mp3`, `orgs/${ORG}/insights/segments/./${other}/coach.mp3`]) {
+      const loc = coachAudioLocation(row({ url: `https://cdn.rugbycodex.com/${path}` }));
+      expect([path, loc.ok]).toEqual([path, false]);
+    }
+    expect(coachAudioLocation(row({ url: `https://cdn.rugbycodex.com/orgs\\${ORG}/insights/segments/${SEG}/coach.mp3` }))).toMatchObject({ ok: false });
+  });
+
   it('the URL path is the key unescaped, so an escaped "/" or "." cannot slip past the shape', () => {
     expect(coachAudioLocation(row({ url: `https://cdn.rugbycodex.com/orgs/${ORG}/insights/segments/a%2F..%2Fb/coach.mp3` }))).toMatchObject({ ok: false });
     expect(coachAudioLocation(row({ url: 'https://cdn.rugbycodex.com/orgs/%E0%A4%A/x' }))).toEqual({ ok: false, reason: expect.stringMatching(/malformed path/) });
