@@ -13,7 +13,7 @@ export const ROLES = [
   },
   {
     name: 'cleanup',
-    description: "RugbyCodex: delete each deleted asset's media folder listed in media_cleanup_jobs (every 6 h, or one pass with --once)",
+    description: "RugbyCodex: delete each deleted asset's media folder listed in media_cleanup_jobs and each coach track in segment_insight_audio_deletions (every 6 h, or one pass with --once)",
     needs: { mediaStorage: true, mediaDb: true },
     dryRun: true,
     start: async (ctx) => (await import('./cleanup/index.js')).start(ctx),

@@ -231,6 +231,12 @@ export class HoldLostError extends Error {
   }
 }
 
+import type { ComputeDeviceRow } from './domain/compute-device.js';
+import type { CoachAudioDeletion, CoachAudioSettlement } from './domain/coach-audio.js';
+
+export type { ComputeDeviceRow, ComputeDeviceStatus } from './domain/compute-device.js';
+export type { CoachAudioDeletion, CoachAudioSettlement } from './domain/coach-audio.js';
+
 /**
  * The RugbyCodex database (Supabase in production, memory in local mode), written in the
  * order of RUGBYCODEX.md. Every write is conditional: on the states it may come from
@@ -279,6 +285,19 @@ export interface MediaDb {
   markCleanupProcessed(id: string): Promise<void>;
   /** Records the error; `final` (an invalid path) also sets processed_at, so no pass retries it. */
   markCleanupFailed(id: string, error: string, opts: { final: boolean }): Promise<void>;
+  /**
+   * The device heartbeat: inserts or updates this worker's compute_devices row (by name),
+   * setting only the fields `row` carries. Rejects, writing nothing more, once `signal` aborts.
+   */
+  upsertComputeDevice(row: ComputeDeviceRow, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** segment_insight_audio_deletions rows whose status is pending, oldest first, every page. */
+  pendingCoachAudioDeletions(): Promise<CoachAudioDeletion[]>;
+  /**
+   * Writes the outcome of a row's deletion, only if the row is still pending with the
+   * `seenAttempts` it was read with: false (nothing written) when another worker or the edge
+   * function got there first, so no attempt is counted twice and no settled row comes back.
+   */
+  settleCoachAudioDeletion(id: string, seenAttempts: number, settlement: CoachAudioSettlement): Promise<boolean>;
 }
 
 import type { ReassemblyLock, SegmentCompletion, StereoJob, StereoMode, WritableStatus } from './domain/stereo/records.js';

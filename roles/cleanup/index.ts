@@ -2,7 +2,8 @@
 // pending cleanup row, oldest first → its asset folder orgs/{org}/uploads/{id}/ deleted
 // from the row's own bucket → row processed. An invalid path is final (recorded as
 // processed, nothing deleted); a storage failure keeps the row pending with its error, so
-// the next pass retries it; one bad row never stops the others. Not queue-driven: a periodic loop.
+// the next pass retries it; one bad row never stops the others. Then the coach audio of
+// segment_insight_audio_deletions (./coach-audio.ts). Not queue-driven: a periodic loop.
 import type { CleanupJob, RoleContext, RoleService } from '../../src/ports.js';
 import { cleanupPrefix, unsafePathError, validBucketName } from '../../src/domain/cleanup-prefix.js';
 import { nextPassDelayMs } from '../../src/domain/cleanup-schedule.js';
@@ -12,6 +13,7 @@ import { cleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
 import { addCurrentJobs } from '../../src/runtime/current-jobs.js';
 import { startPeriodic, type PassSignals } from '../../src/runtime/periodic.js';
 import { isOutage } from '../../src/runtime/dependency-health.js';
+import { drainCoachAudio } from './coach-audio.js';
 
 export interface CleanupOptions {
   /** Jitter source for the pass interval (tests fix it). */
@@ -105,7 +107,7 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
   }
 
   /** One pass over the pending rows; resolves false when it met an outage (the rows could not be read, or one failed on it). */
-  async function pass({ halted, deadline }: PassSignals): Promise<boolean> {
+  async function cleanFolders({ halted, deadline }: PassSignals): Promise<boolean> {
     const startedAt = performance.now();
     let jobs: CleanupJob[];
     try {
@@ -137,6 +139,25 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
       `cleanup pass done: ${totals.completed} ${dryRun ? 'would complete' : 'completed'}, ${totals.failed} failed, ${totals.objects} objects${dryRun ? ' would go' : ' deleted'}`,
     );
     return !outage;
+  }
+
+  /** The pending coach audio, after the folders (whether or not those could be read); false on an outage, as cleanFolders. */
+  async function cleanCoachAudio({ halted }: PassSignals): Promise<boolean> {
+    const startedAt = performance.now();
+    const audio = await drainCoachAudio({ db, storage: (b) => ports.storage(b), logger, metrics, dryRun, maxAttempts: config.COACH_AUDIO_MAX_ATTEMPTS, halted });
+    failedJobs += audio.failed + audio.retried + (audio.unread ? 1 : 0);
+    if (audio.unread) return false;
+    const { unread: _unread, ...counts } = audio;
+    logger.info(
+      { event_type: 'coach_audio_pass_completed', ...counts, seconds: seconds(startedAt), dry_run: dryRun },
+      `coach audio done: ${audio.completed} ${dryRun ? 'would be deleted' : 'deleted'}, ${audio.failed} failed, ${audio.retried} to retry`,
+    );
+    return !audio.outage;
+  }
+
+  async function pass(signals: PassSignals): Promise<boolean> {
+    const folders = await cleanFolders(signals);
+    return (await cleanCoachAudio(signals)) && folders;
   }
 
   const service = startPeriodic({

@@ -7,6 +7,10 @@ import { checkCredentials } from '../runtime/startup-checks.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { Metrics } from '../runtime/metrics.js';
 import { ScaleInGuard } from '../runtime/in-flight.js';
+import { startDeviceHeartbeat } from '../runtime/device/heartbeat.js';
+import { deviceProblems } from '../runtime/device/problems.js';
+import { systemDeviceSources } from '../runtime/device/facts.js';
+import { createRedactor } from '../runtime/logger/redact.js';
 import { EcsTaskProtection } from '../adapters/ecs/task-protection.js';
 import { secretValues } from '../runtime/config/secrets.js';
 import { version } from '../runtime/version.js';
@@ -62,6 +66,14 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
   const services: RoleService[] = [];
   try {
     await checkCredentials(roles, rolePorts);
+    // The admin dashboard's row for this device. Added before the roles, so its offline beat comes after they stop.
+    if (config.RC_DEVICE_NAME && config.SUPABASE_URL && roles.some((r) => r.needs.mediaDb)) {
+      const redact = createRedactor(secretValues(config));
+      lifecycle.add(startDeviceHeartbeat({
+        name: config.RC_DEVICE_NAME, intervalMs: config.DEVICE_HEARTBEAT_SECONDS * 1000, db: rolePorts.mediaDb(),
+        problems: () => deviceProblems(deps, { redact }), sources: systemDeviceSources(), logger,
+      }));
+    }
     for (const role of roles) {
       if (!role.start) continue;
       const service = await role.start({ ...ctx, logger: logger.child({ role: role.name }) });

@@ -132,6 +132,11 @@ export class DependencyHealth {
     return { ok: false, detail: `down for ${Math.round((this.#now() - s.since) / 1000)} s: ${s.detail}` };
   }
 
+  /** The dependencies unreachable now, by name: when each went down (ms, this clock) and why. */
+  down(): Array<{ name: string; since: number; detail: string }> {
+    return [...this.#states].filter(([, s]) => !s.ok).map(([name, s]) => ({ name, since: s.since, detail: s.detail })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
   #set(name: string, state: State): void {
     const isNew = !this.#states.has(name);
     this.#states.set(name, state);

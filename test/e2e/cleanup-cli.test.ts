@@ -15,6 +15,7 @@ import { awsTestClientConfig, startFauxqs, type LocalServer } from '../helpers/s
 import { postgresSkipReason, startPostgrestStandin, type PostgrestStandin, type Row } from '../helpers/postgrest-standin.js';
 import { exePath, runExe } from '../helpers/binary.js';
 import { MEDIA_COLUMNS } from '../helpers/media-columns.js';
+import { proxyEndpoint } from '../helpers/fault-proxy.js';
 
 const KEY = 'service-role-key-for-cleanup-e2e';
 /** The live default bucket, and a second one rows may name. */
@@ -78,6 +79,8 @@ function requests(): Array<{ method: string; query: unknown; body: unknown }> {
 // The start-up check that Supabase accepts the service role key (src/runtime/startup-checks.ts).
 const PING = { method: 'GET', query: { select: 'id', limit: '1' }, body: undefined };
 const PENDING = { method: 'GET', query: { select: 'id,bucket,storage_path', processed_at: 'is.null', order: 'created_at.asc,id.asc', offset: '0', limit: '500' }, body: undefined };
+/** Then the coach audio to delete (segment_insight_audio_deletions). */
+const PENDING_AUDIO = { method: 'GET', query: { select: 'id,coach_audio_url,storage_bucket,storage_key,attempt_count', status: 'eq.pending', order: 'created_at.asc,id.asc', offset: '0', limit: '500' }, body: undefined };
 const mark = (id: string, body: Row) => ({ method: 'PATCH', query: { id: `eq.${id}`, processed_at: 'is.null' }, body });
 
 describeIfPostgres('rugbyworker --role cleanup', () => {
@@ -124,7 +127,7 @@ describeIfPostgres('rugbyworker --role cleanup', () => {
     expect(events(r.stdout).find((e) => e.event_type === 'cleanup_started')).toMatchObject({ jobs: 2, buckets: [MEDIA, ARCHIVE], dry_run: true });
     expect({ media: await keys(MEDIA), archive: await keys(ARCHIVE) }).toEqual(before);
     expect(await standin.rows('media_cleanup_jobs')).toEqual(rows);
-    expect(requests()).toEqual([PING, PENDING]);
+    expect(requests()).toEqual([PING, PENDING, PENDING_AUDIO]);
   });
 
   it('--once deletes each folder from its row\'s bucket only, marks the rows, and exits 1 when another row failed', async () => {
@@ -153,6 +156,7 @@ describeIfPostgres('rugbyworker --role cleanup', () => {
       mark(good, { processed_at: expect.stringMatching(ISO), error: null }),
       mark(bad, { processed_at: expect.stringMatching(ISO), error: expect.stringMatching(/^unsafe path /) }),
       mark(archived, { processed_at: expect.stringMatching(ISO), error: null }),
+      PENDING_AUDIO,
     ]);
   });
 
@@ -165,8 +169,54 @@ describeIfPostgres('rugbyworker --role cleanup', () => {
     expect(await keys(MEDIA)).toEqual([sibling]);
     expect(await keys(ARCHIVE)).toEqual([sibling]);
     expect(await standin.row('media_cleanup_jobs', id)).toMatchObject({ processed_at: expect.any(String), error: null });
-    expect(requests()).toEqual([PING, PENDING, mark(id, { processed_at: expect.stringMatching(ISO), error: null })]);
+    expect(requests()).toEqual([PING, PENDING, mark(id, { processed_at: expect.stringMatching(ISO), error: null }), PENDING_AUDIO]);
   });
+
+  it('--once on coach audio: a pass with S3 resetting keeps its row pending (attempt 1, the error); the next completes it beside a safe row (object gone) and an unsafe one (object kept, row failed)', async () => {
+    const audioKey = (segment: string): string => `orgs/${org}/insights/segments/${segment}/coach.mp3`;
+    const [failing, safe, unsafe] = [randomUUID(), randomUUID(), randomUUID()];
+    const unsafeKey = `orgs/${org}/insights/segments/${unsafe}/../coach.mp3`;
+    // The CDN URL generate-coach-audio stores (the bucket is rugbycodex); a row naming its bucket and key; a key that escapes its folder.
+    await Promise.all([audioKey(failing), audioKey(safe)].map((Key) => s3.send(new PutObjectCommand({ Bucket: MEDIA, Key, Body: 'mp3' }))));
+    await s3.send(new PutObjectCommand({ Bucket: ARCHIVE, Key: unsafeKey, Body: 'mp3' }));
+    await standin.seed('segment_insight_audio_deletions', { id: failing, coach_audio_url: `https://cdn.rugbycodex.com/${audioKey(failing)}`, created_at: '2026-11-24T11:00:00.000Z' });
+    const proxy = await proxyEndpoint(fauxqs.endpoint, { mode: { kind: 'reset' } });
+    try {
+      const down = await runExe(['--role', 'cleanup', '--once'], { cwd, env: { ...env(), AWS_ENDPOINT_URL_S3: proxy.endpoint }, timeoutMs: 60_000 });
+      expect({ code: down.code, stderr: down.stderr }).toEqual({ code: 1, stderr: '' });
+      expect(events(down.stdout).filter((e) => e.event_type === 'coach_audio_failed')).toEqual([expect.objectContaining({ coach_audio_id: failing, final: false, status: 'pending' })]);
+    } finally {
+      await proxy.close();
+    }
+    expect(await standin.row('segment_insight_audio_deletions', failing)).toMatchObject({
+      status: 'pending', attempt_count: 1, processed_at: null, last_error: expect.stringMatching(/^deleting orgs\/.*\/coach\.mp3 from rugbycodex failed: .*\(attempt 1 of 5\)$/),
+    });
+    expect(await keys(MEDIA)).toEqual(expect.arrayContaining([audioKey(failing), audioKey(safe)]));
+
+    await standin.seed('segment_insight_audio_deletions',
+      { id: safe, coach_audio_url: 'https://cdn.rugbycodex.com/elsewhere', storage_bucket: MEDIA, storage_key: audioKey(safe), created_at: '2026-11-24T11:01:00.000Z' },
+      { id: unsafe, coach_audio_url: `https://${ARCHIVE}.s3.us-east-1.wasabisys.com/${unsafeKey}`, created_at: '2026-11-24T11:02:00.000Z' },
+    );
+    standin.clearRequests();
+    const r = await runExe(['--role', 'cleanup', '--once'], { cwd, env: env(), timeoutMs: 30_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: '' }); // the unsafe row failed
+    expect(await keys(MEDIA)).toEqual([sibling]);
+    expect(await keys(ARCHIVE)).toEqual([unsafeKey, sibling].sort());
+    const done = { status: 'completed', last_error: null, processed_at: expect.any(String) };
+    expect(await standin.row('segment_insight_audio_deletions', failing)).toMatchObject({ ...done, attempt_count: 2 });
+    expect(await standin.row('segment_insight_audio_deletions', safe)).toMatchObject({ ...done, attempt_count: 1 });
+    expect(await standin.row('segment_insight_audio_deletions', unsafe)).toMatchObject({
+      status: 'failed', attempt_count: 1, processed_at: expect.any(String), last_error: expect.stringMatching(/^unsafe coach audio location: key ".*" has a "\.\." segment; nothing deleted$/),
+    });
+    const settle = (id: string, seen: number, body: Row) => ({ method: 'PATCH', query: { id: `eq.${id}`, status: 'eq.pending', attempt_count: `eq.${seen}`, select: 'id' }, body });
+    expect(requests()).toEqual([
+      PING, PENDING, PENDING_AUDIO,
+      settle(failing, 1, { status: 'completed', attempt_count: 2, last_error: null, processed_at: expect.stringMatching(ISO) }),
+      settle(safe, 0, { status: 'completed', attempt_count: 1, last_error: null, processed_at: expect.stringMatching(ISO) }),
+      settle(unsafe, 0, { status: 'failed', attempt_count: 1, last_error: expect.stringMatching(/^unsafe coach audio location/), processed_at: expect.stringMatching(ISO) }),
+    ]);
+    expect(events(r.stdout).find((e) => e.event_type === 'coach_audio_pass_completed')).toMatchObject({ rows: 3, completed: 2, failed: 1, retried: 0 });
+  }, 90_000);
 
   it('refuses --dry-run for a role that does not support it (exit 64), before anything starts', async () => {
     const r = await runExe(['--role', 'transcode', '--once', '--dry-run'], { cwd, env: env() });

@@ -72,6 +72,8 @@ describe('each dependency down for 30 s in the middle of a job', () => {
       // a 30 s SQS outage: the heartbeat may keep retrying through it.
       const w = await startWorkerProcess(['--role', 'transcode'], codex.workerEnv(queues.queueUrl, workDir, {
         ...via, SQS_VISIBILITY_TIMEOUT: '45', HEARTBEAT_INTERVAL_SECONDS: '2', HEARTBEAT_EXTENSION_SECONDS: '45', HLS_RENDITIONS: '360',
+        // The device heartbeat beside the job: through Supabase's outage it fails too, and must not hold the job up.
+        ...(dep === 'supabase' ? { RC_DEVICE_NAME: `outage-${u.job}`, DEVICE_HEARTBEAT_SECONDS: '1' } : {}),
       }), `outage-transcode-${dep}`);
       try {
         await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
@@ -115,6 +117,11 @@ describe('each dependency down for 30 s in the middle of a job', () => {
       expect(w.events.filter((e) => e.event_type === 'heartbeat_failed')).toEqual([]);
       expect([dep, downIn(health, dep), health.at(-1)?.label]).toEqual([dep, true, '200']);
       expect(await w.stop()).toBe(0);
+      if (dep === 'supabase') {
+        // Its writes failed through the outage, logged once, and went on after it; the clean stop recorded the device offline.
+        expect([w.events.filter((e) => e.event_type === 'device_heartbeat_failed').length, w.events.some((e) => e.event_type === 'device_heartbeat_resumed')]).toEqual([1, true]);
+        expect((await codex.standin.rows('compute_devices')).find((d) => d.name === `outage-${u.job}`)).toMatchObject({ status: 'offline' });
+      }
       expect(w.stderr()).toBe('');
       expect(await workFilesLeft(workDir)).toEqual([]);
     }

@@ -1,7 +1,8 @@
 // A PostgREST stand-in on a real PostgreSQL: every request supabase-js sends to
 // /rest/v1/<table> (GET/HEAD, PATCH, POST, DELETE; eq, neq, lt, lte, gt, gte, like, ilike,
 // in, is, isdistinct filters and not.<op>; select with columns, aliases, casts and
-// many-to-one embedding; order, limit, offset; Prefer return= and count=; Accept
+// many-to-one embedding; order, limit, offset; Prefer return= and count=; upserts with
+// on_conflict= and Prefer resolution=merge-duplicates|ignore-duplicates; Accept
 // object+json) becomes the SQL PostgREST would run, on a database of its own holding
 // deploy/supabase/rugbycodex-tables.sql. So an unknown column, a bad enum value, a fraction
 // into an integer, a NULL into NOT NULL or a CHECK violation fails as it fails live, with
@@ -103,6 +104,8 @@ function unsupported(what: string): RestError {
 
 interface Table {
   columns: string[];
+  /** The primary key's columns, in key order ([] without one): an upsert's target when on_conflict= is absent. */
+  primaryKey: string[];
 }
 
 interface ForeignKey {
@@ -261,8 +264,9 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
       }
       case 'POST': {
         noPaging(params, r.method);
-        if (params.has('on_conflict') || prefer.resolution) throw unsupported('upserts (on_conflict=, Prefer: resolution=)');
         if (prefer.missingDefault) throw unsupported('Prefer: missing=default');
+        // PostgREST reads on_conflict= only with a resolution preference (Plan.hs); supabase-js always sends both.
+        if (params.has('on_conflict') && prefer.resolution === null) throw unsupported('on_conflict= without Prefer: resolution=');
         const rows = bodyRows(r.body, raw);
         const columns = params.has('columns') ? columnsParam(params.get('columns') ?? '') : [...new Set(rows.flatMap((row) => Object.keys(row)))];
         for (const c of columns) if (!tbl.columns.includes(c)) throw new RestError(400, 'PGRST204', `Could not find the '${c}' column of '${name}' in the schema cache`);
@@ -271,6 +275,7 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
         text = `WITH pgrst_source AS (
             INSERT INTO public.${ref} ${columns.length ? `(${list})` : ''}
             SELECT ${list} FROM json_populate_recordset(null::public.${ref}, ${body$}::json) _
+            ${onConflict(prefer.resolution, params.has('on_conflict') ? columnsParam(params.get('on_conflict') ?? '') : tbl.primaryKey, columns)}
             RETURNING ${ref}.*)
           ${tail}`;
         status = 201;
@@ -420,13 +425,17 @@ async function serve(pool: Pool, options: PostgrestStandinOptions, database: str
 // reads them from the catalogs.
 
 async function loadSchemaCache(pool: Pool): Promise<SchemaCache> {
-  const tables = await pool.query<{ name: string; columns: string[] }>(`
+  const tables = await pool.query<{ name: string; columns: string[]; primary_key: string[] }>(`
     SELECT c.relname AS name,
-           coalesce(json_agg(a.attname ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '[]') AS columns
+           coalesce(json_agg(a.attname ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '[]') AS columns,
+           coalesce((SELECT json_agg(pa.attname ORDER BY k.i)
+                       FROM pg_constraint pk, unnest(pk.conkey) WITH ORDINALITY k(n, i)
+                       JOIN pg_attribute pa ON pa.attrelid = c.oid AND pa.attnum = k.n
+                      WHERE pk.conrelid = c.oid AND pk.contype = 'p'), '[]') AS primary_key
       FROM pg_class c
       LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-     GROUP BY c.relname`);
+     GROUP BY c.oid, c.relname`);
   const fks = await pool.query<ForeignKey>(`
     SELECT con.conname AS name, src.relname AS "table", dst.relname AS "refTable",
            (SELECT json_agg(a.attname ORDER BY k.i) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
@@ -438,7 +447,7 @@ async function loadSchemaCache(pool: Pool): Promise<SchemaCache> {
       JOIN pg_class dst ON dst.oid = con.confrelid
      WHERE con.contype = 'f' AND src.relnamespace = 'public'::regnamespace AND dst.relnamespace = 'public'::regnamespace`);
   return {
-    tables: new Map(tables.rows.map((t) => [t.name, { columns: t.columns }])),
+    tables: new Map(tables.rows.map((t) => [t.name, { columns: t.columns, primaryKey: t.primary_key }])),
     fks: fks.rows,
   };
 }
@@ -655,6 +664,20 @@ function inList(operand: string, fail: (why: string) => RestError): string[] {
   }
 }
 
+/**
+ * PostgREST's upsert clause (QueryBuilder.hs): ON CONFLICT on the target columns, then DO
+ * UPDATE SET only the columns sent (DO NOTHING for ignore-duplicates, or when none were
+ * sent); nothing without a resolution or a target. PostgreSQL itself refuses a target
+ * that no unique constraint covers (42P10) or a column that does not exist (42703).
+ */
+function onConflict(resolution: Preferences['resolution'], target: string[], columns: string[]): string {
+  if (resolution === null || target.length === 0) return '';
+  const action = resolution === 'ignore' || columns.length === 0
+    ? 'DO NOTHING'
+    : `DO UPDATE SET ${columns.map((c) => `${quote(c)} = EXCLUDED.${quote(c)}`).join(', ')}`;
+  return `ON CONFLICT (${target.map(quote).join(', ')}) ${action}`;
+}
+
 function whereSql(where: string[]): string {
   return where.length ? `WHERE ${where.join(' AND ')}` : '';
 }
@@ -700,17 +723,18 @@ interface Preferences {
   return: 'representation' | 'minimal' | 'headers-only' | null;
   count: boolean;
   missingDefault: boolean;
-  resolution: boolean;
+  /** Prefer: resolution=merge-duplicates | ignore-duplicates (an upsert); null without one. */
+  resolution: 'merge' | 'ignore' | null;
 }
 
 function preferences(prefer: string | undefined): Preferences {
-  const out: Preferences = { return: null, count: false, missingDefault: false, resolution: false };
+  const out: Preferences = { return: null, count: false, missingDefault: false, resolution: null };
   for (const item of (prefer ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
     const [key = '', value = ''] = item.split('=').map((s) => s.trim());
     if (key === 'return' && (value === 'representation' || value === 'minimal' || value === 'headers-only')) out.return = value;
     else if (key === 'count') out.count = true; // exact, planned and estimated all count exactly here
     else if (key === 'missing' && value === 'default') out.missingDefault = true;
-    else if (key === 'resolution') out.resolution = true;
+    else if (key === 'resolution' && (value === 'merge-duplicates' || value === 'ignore-duplicates')) out.resolution = value === 'merge-duplicates' ? 'merge' : 'ignore';
     else if (key === 'handling' && value === 'strict') throw unsupported('Prefer: handling=strict');
     else if (key === 'max-affected') throw unsupported('Prefer: max-affected');
     // Anything else (tx=, timezone=, params=, handling=lenient) PostgREST ignores by default, and so does the stand-in.

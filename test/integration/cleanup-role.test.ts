@@ -585,7 +585,7 @@ describeIfPostgres('cleanup role', () => {
     expect((await contents(archive)).size).toBe(0);
     expect(await row(id)).toMatchObject({ processed_at: null, error: expect.stringMatching(/^folder deleted but marking the row failed: /) });
     expect(cleanupRequests()).toEqual([PENDING_QUERY, processed(id), retried(id, expect.stringMatching(/^folder deleted but marking the row failed: .*upstream connect error/))]);
-    expect(standin.requests.map((r) => r.injected)).toEqual([false, true, false]);
+    expect(standin.requests.filter((r) => r.table === 'media_cleanup_jobs').map((r) => r.injected)).toEqual([false, true, false]);
     expect(run.service.exitCode?.()).toBe(1);
 
     clearRequests();
@@ -764,6 +764,134 @@ describeIfPostgres('cleanup role', () => {
     expect(run.of('cleanup_started')).toEqual([]);
     expect(run.service.exitCode?.()).toBe(1);
     expect((await contents(bucket)).size).toBe(1);
-    expect(standin.requests.map((r) => [r.method, r.injected])).toEqual([['GET', true]]);
+    // The coach audio is read all the same (a list of its own), and is empty.
+    expect(standin.requests.map((r) => [r.method, r.table, r.injected])).toEqual([['GET', 'media_cleanup_jobs', true], ['GET', 'segment_insight_audio_deletions', false]]);
+  });
+});
+
+// ----------------------------------------------------------------------- coach audio
+
+describeIfPostgres('cleanup role: coach audio (segment_insight_audio_deletions)', () => {
+  const TABLE = 'segment_insight_audio_deletions';
+  const ISO_PG = PG_TIMESTAMP;
+  const coachKey = (org: string, segment: string): string => `orgs/${org}/insights/segments/${segment}/coach.mp3`;
+  const audioRow = (id: string, created: string, more: Row): Row => ({ id, created_at: created, ...more });
+  const audioRequests = (): Array<Pick<RecordedRequest, 'method' | 'query' | 'body'>> =>
+    standin.requests.filter((r) => r.table === TABLE).map((r) => ({ method: r.method, query: r.query, body: r.body }));
+  const PENDING_AUDIO = {
+    method: 'GET', body: undefined,
+    query: { select: 'id,coach_audio_url,storage_bucket,storage_key,attempt_count', status: 'eq.pending', order: 'created_at.asc,id.asc', offset: '0', limit: '500' },
+  };
+  const settle = (id: string, seen: number, body: Row) => ({ method: 'PATCH', query: { id: `eq.${id}`, status: 'eq.pending', attempt_count: `eq.${seen}`, select: 'id' }, body });
+
+  beforeEach(async () => {
+    // Where a row naming no bucket points (generate-coach-audio's bucket).
+    await s3.send(new CreateBucketCommand({ Bucket: 'rugbycodex' })).catch(() => undefined);
+  });
+
+  it('deletes exactly each pending row\'s coach.mp3 from its bucket (row, CDN URL, virtual-hosted URL), fails an unsafe location at once deleting nothing, oldest first', async () => {
+    const org = randomUUID();
+    const [a, b, c, d, gone, done] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const objects = {
+      [bucket]: [coachKey(org, a), coachKey(org, `${a}0`), `orgs/${org}/insights/segments/${a}/coach.mp3.bak`, `orgs/${org}/uploads/${d}/raw/match.mp4`],
+      [archive]: [coachKey(org, a), coachKey(org, c)],
+      rugbycodex: [coachKey(org, b), coachKey(org, done)],
+    };
+    for (const [into, keys] of Object.entries(objects)) await put(into, new Map(keys.map((k) => [k, 'mp3'])));
+    await standin.seed(TABLE,
+      audioRow(c, at(9), { coach_audio_url: `https://${archive}.s3.us-east-1.wasabisys.com/${coachKey(org, c)}` }),
+      audioRow(a, at(8), { coach_audio_url: `https://cdn.rugbycodex.com/${coachKey(org, a)}`, storage_bucket: bucket, storage_key: coachKey(org, a), attempt_count: 2, last_error: 'read ECONNRESET (attempt 2 of 5)' }),
+      audioRow(b, at(8, 30), { coach_audio_url: `https://cdn.rugbycodex.com/${coachKey(org, b)}` }),
+      // A media folder's file named as if it were coach audio: refused, kept.
+      audioRow(d, at(10), { coach_audio_url: 'https://cdn.rugbycodex.com/x', storage_bucket: bucket, storage_key: `orgs/${org}/uploads/${d}/raw/match.mp4` }),
+      audioRow(gone, at(11), { coach_audio_url: `https://cdn.rugbycodex.com/${coachKey(org, gone)}` }),
+      audioRow(done, at(7), { coach_audio_url: `https://cdn.rugbycodex.com/${coachKey(org, done)}`, status: 'completed', attempt_count: 1, processed_at: T0 }),
+    );
+    const probe = recorder();
+    const run = await runPass({ wrapStore: probe.wrap });
+
+    expect([...(await contents(bucket)).keys()].sort()).toEqual(objects[bucket]!.filter((k) => k !== coachKey(org, a)).sort());
+    expect([...(await contents(archive)).keys()]).toEqual([coachKey(org, a)]);
+    expect([...(await contents('rugbycodex')).keys()].filter((k) => k.startsWith(`orgs/${org}/`))).toEqual([coachKey(org, done)]);
+    // One key per call, each in its own bucket, oldest row first.
+    expect(probe.deletes().map((c) => [c.bucket, c.keys])).toEqual([[bucket, 1], ['rugbycodex', 1], [archive, 1], ['rugbycodex', 1]]);
+    const completed = (attempts: number) => ({ status: 'completed', attempt_count: attempts, last_error: null, processed_at: expect.stringMatching(ISO_PG) });
+    expect(await standin.row(TABLE, a)).toMatchObject(completed(3));
+    for (const id of [b, c, gone]) expect(await standin.row(TABLE, id)).toMatchObject(completed(1));
+    expect(await standin.row(TABLE, d)).toMatchObject({
+      status: 'failed', attempt_count: 1, processed_at: expect.stringMatching(ISO_PG),
+      last_error: expect.stringMatching(/^unsafe coach audio location: key "orgs\/.*\/uploads\/.*\/raw\/match\.mp4" must be orgs\/<org>\/insights\/segments\/<segment>\/coach\.mp3; nothing deleted$/),
+    });
+    expect(await standin.row(TABLE, done)).toMatchObject({ status: 'completed', attempt_count: 1, processed_at: '2026-11-24T10:00:00+00:00' });
+    const ok = (attempts: number) => ({ status: 'completed', attempt_count: attempts, last_error: null, processed_at: expect.stringMatching(ISO) });
+    expect(audioRequests()).toEqual([
+      PENDING_AUDIO, settle(a, 2, ok(3)), settle(b, 0, ok(1)), settle(c, 0, ok(1)),
+      settle(d, 0, { status: 'failed', attempt_count: 1, last_error: expect.stringMatching(/^unsafe coach audio location/), processed_at: expect.stringMatching(ISO) }),
+      settle(gone, 0, ok(1)),
+    ]);
+    expect(run.of('coach_audio_deleted').map((e) => [e.coach_audio_id, e.bucket])).toEqual([[a, bucket], [b, 'rugbycodex'], [c, archive], [gone, 'rugbycodex']]);
+    expect(run.of('coach_audio_pass_completed')).toEqual([expect.objectContaining({ rows: 5, completed: 4, failed: 1, retried: 0, skipped: 0, outage: false })]);
+    expect(run.service.exitCode?.()).toBe(1); // the refused row
+    await expect(counter(run.metrics, 'cleanup_coach_audio_deleted_total')).resolves.toBe(4);
+  });
+
+  it('a storage error keeps the row pending (attempt_count + 1, last_error), retried each pass until the last allowed attempt fails it', async () => {
+    const org = randomUUID();
+    const id = randomUUID();
+    await put(bucket, new Map([[coachKey(org, id), 'mp3']]));
+    await standin.seed(TABLE, audioRow(id, at(8), { coach_audio_url: `https://cdn.rugbycodex.com/${coachKey(org, id)}`, storage_bucket: bucket, storage_key: coachKey(org, id) }));
+    class Throwing extends DelegatingStore {
+      override async deleteMany(): Promise<never> { throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }); }
+    }
+    const env = { COACH_AUDIO_MAX_ATTEMPTS: '2' };
+    const first = await runPass({ env, wrapStore: (st) => new Throwing(st) });
+    expect(await standin.row(TABLE, id)).toMatchObject({ status: 'pending', attempt_count: 1, processed_at: null, last_error: expect.stringMatching(/read ECONNRESET \(attempt 1 of 2\)$/) });
+    expect(first.of('coach_audio_pass_completed')).toEqual([expect.objectContaining({ retried: 1, outage: true })]);
+    expect(first.service.exitCode?.()).toBe(1);
+    const second = await runPass({ env, wrapStore: (st) => new Throwing(st) });
+    expect(await standin.row(TABLE, id)).toMatchObject({ status: 'failed', attempt_count: 2, processed_at: expect.stringMatching(ISO_PG), last_error: expect.stringMatching(/\(attempt 2 of 2: given up\)$/) });
+    expect(second.of('coach_audio_failed')).toEqual([expect.objectContaining({ coach_audio_id: id, final: true, recorded: true })]);
+    expect([...(await contents(bucket)).keys()]).toEqual([coachKey(org, id)]);
+    expect(audioRequests().filter((r) => r.method === 'PATCH').map((r) => r.query.attempt_count)).toEqual(['eq.0', 'eq.1']);
+  });
+
+  it('a row the edge function settles while the worker deletes its object is left as the edge function wrote it', async () => {
+    const org = randomUUID();
+    const id = randomUUID();
+    await put(bucket, new Map([[coachKey(org, id), 'mp3']]));
+    await standin.seed(TABLE, audioRow(id, at(8), { coach_audio_url: `https://cdn.rugbycodex.com/x`, storage_bucket: bucket, storage_key: coachKey(org, id) }));
+    standin.onRequest(async (req) => {
+      if (req.table !== TABLE || req.method !== 'PATCH') return;
+      standin.onRequest(null);
+      await standin.update(TABLE, id, { status: 'completed', attempt_count: 1, last_error: null, processed_at: T0 });
+    });
+    const run = await runPass();
+    expect(await standin.row(TABLE, id)).toMatchObject({ status: 'completed', attempt_count: 1, processed_at: '2026-11-24T10:00:00+00:00' });
+    expect(run.of('coach_audio_skipped')).toEqual([expect.objectContaining({ coach_audio_id: id })]);
+    expect(run.of('coach_audio_pass_completed')).toEqual([expect.objectContaining({ skipped: 1, completed: 0 })]);
+    expect(run.service.exitCode?.()).toBe(0);
+  });
+
+  it('--dry-run says which object each row would delete (and whether it is there) or why it would fail the row; deletes and writes nothing', async () => {
+    const org = randomUUID();
+    const [a, b, bad] = [randomUUID(), randomUUID(), randomUUID()];
+    await put(bucket, new Map([[coachKey(org, a), 'mp3-bytes']]));
+    await standin.seed(TABLE,
+      audioRow(a, at(8), { coach_audio_url: 'https://cdn.rugbycodex.com/x', storage_bucket: bucket, storage_key: coachKey(org, a) }),
+      audioRow(b, at(9), { coach_audio_url: `https://cdn.rugbycodex.com/${coachKey(org, b)}` }),
+      audioRow(bad, at(10), { coach_audio_url: 'https://cdn.rugbycodex.com/orgs/' }),
+    );
+    const rows = await standin.rows(TABLE);
+    const probe = recorder();
+    const run = await runPass({ dryRun: true, wrapStore: probe.wrap });
+    expect(await standin.rows(TABLE)).toEqual(rows);
+    expect([...(await contents(bucket)).keys()]).toEqual([coachKey(org, a)]);
+    expect(probe.deletes()).toEqual([]);
+    expect(audioRequests()).toEqual([PENDING_AUDIO]);
+    expect(run.of('coach_audio_dry_run')).toEqual([
+      expect.objectContaining({ coach_audio_id: a, would: 'delete', bucket, key: coachKey(org, a), exists: true, bytes: 9, dry_run: true }),
+      expect.objectContaining({ coach_audio_id: b, would: 'delete', bucket: 'rugbycodex', key: coachKey(org, b), exists: false }),
+      expect.objectContaining({ coach_audio_id: bad, would: 'fail', error_message: expect.stringMatching(/^unsafe coach audio location: .*; nothing deleted$/) }),
+    ]);
   });
 });

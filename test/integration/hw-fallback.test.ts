@@ -20,6 +20,7 @@ import { locateFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import type { FfmpegBinaries, HwVerdict, ProbeResult } from '../../src/runtime/ffmpeg/index.js';
 import { TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
+import { deviceConditions, HW_DECODE, setDeviceCondition } from '../../src/runtime/device-conditions.js';
 import type { LadderJob, LadderResult } from '../../src/runtime/transcode/produce-ladder.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';
 
@@ -244,7 +245,18 @@ describe('produceLadder with a hardware decoder that does not work here', () => 
     expect(runs[1]!.at(-1)).toMatch(/\/hls-sw\/thumbnails\/storyboard_%03d\.jpg$/);
     expect(await text(r.store, `${PREFIX}thumbnails/storyboard.vtt`)).toMatch(/^WEBVTT\n/);
     expect(result.objects).toBe(1 + storyboardKeys(result).length + [...referenced.values()].reduce((n, m) => n + 1 + m.length, 0));
+    // The device heartbeat reports the device degraded, naming the decoder, until a hardware decode works again.
+    expect(deviceConditions()).toEqual([expect.objectContaining({ name: HW_DECODE, detail: expect.stringMatching(/^-c:v h264_cuvid failed, decoding in software: .*exited with code/) })]);
   }, 120_000);
+
+  it('a hardware decode that works clears the condition a fallback set', async () => {
+    setDeviceCondition(HW_DECODE, '-c:v h264_cuvid failed, decoding in software: injected');
+    // The software h264 decoder, named as a hardware one would be: this "hardware" attempt succeeds.
+    const r = await prepare(h264Clip, claimedHw(['-c:v', 'h264']));
+    const result = await produceLadder(r.job);
+    expect(result.hardwareDecode).toBe(true);
+    expect(deviceConditions()).toEqual([]);
+  }, 60_000);
 
   it('a decoder that fails mid-stream, after segments went up: the software run replaces them, nothing stale remains', async () => {
     // Stands in for a hardware decoder that gives up on damaged data the software decoder

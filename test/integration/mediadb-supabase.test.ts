@@ -5,10 +5,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { DbError } from '../../src/adapters/db/db-error.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from '../../src/adapters/db/schema.js';
 import { SupabaseMediaDb } from '../../src/adapters/db/supabase.js';
+import type { ComputeDeviceRow } from '../../src/ports.js';
 import { postgresSkipReason, startPostgrestStandin } from '../helpers/postgrest-standin.js';
 import type { PostgrestStandin, RecordedRequest, Row } from '../helpers/postgrest-standin.js';
 import { freePort } from '../helpers/servers.js';
 import { ASSET, JOB, NOW, ORG, OUTCOME, REF, STORYBOARD, assetRow, cleanupRow, describeMediaDbConformance, jobRow } from './mediadb.conformance.js';
+import type { CoachAudioRow, CoachAudioSeed } from './mediadb.conformance.js';
 
 const KEY = 'service-role-key-for-tests';
 const J = `eq.${JOB}`;
@@ -39,7 +41,40 @@ describeIfPostgres('on PostgreSQL', () => {
       asset: async (id) => (await s.row('media_assets', id)) as MediaAssetRow | undefined,
       job: async (id) => (await s.row('jobs', id)) as JobRow | undefined,
       cleanupJob: async (id) => (await s.row('media_cleanup_jobs', id)) as CleanupJobRow | undefined,
+      seedCoachAudio: (row) => s.seed('segment_insight_audio_deletions', coachAudioColumns(row)),
+      coachAudio: async (id) => {
+        const row = await s.row('segment_insight_audio_deletions', id);
+        return row && coachAudioOf(row);
+      },
+      device: async (name) => {
+        const [row] = (await s.rows('compute_devices')).filter((d) => d.name === name);
+        return row && deviceOf(row);
+      },
     };
+  });
+
+  it('device heartbeat: one POST compute_devices?on_conflict=name merging duplicates, only the columns sent; the admin\'s device_type and gpu_model stay', async () => {
+    await standin.reset();
+    const db = new SupabaseMediaDb({ url: standin.url, serviceRoleKey: KEY });
+    const at = '2026-12-07T18:00:15.250Z';
+    await db.upsertComputeDevice({
+      name: 'jetson-1', status: 'online', lastHeartbeatAt: at, updatedAt: at, lastError: null, hostname: 'orin-a', cpuCores: 6, memoryTotalMb: 7650,
+      memoryUsedMb: 2650, cpuUtilization: 51.5, gpuUtilization: null, temperatureC: 46.8, jetpackVersion: '6.0', cudaVersion: '12.2',
+    });
+    expect(standin.requests.map(shape)).toEqual([{
+      method: 'POST', table: 'compute_devices', query: { on_conflict: 'name' }, prefer: expect.stringMatching(/^resolution=merge-duplicates(,|$)/),
+      body: {
+        name: 'jetson-1', status: 'online', last_heartbeat_at: at, updated_at: at, last_error: null, hostname: 'orin-a', cpu_cores: 6, memory_total_mb: 7650,
+        memory_used_mb: 2650, cpu_utilization: 51.5, gpu_utilization: null, temperature_c: 46.8, jetpack_version: '6.0', cuda_version: '12.2',
+      },
+    }]);
+    expect(standin.requests.map((r) => r.status)).toEqual([201]);
+    const [first] = await standin.rows('compute_devices');
+    expect(first).toMatchObject({ device_type: 'jetson_orin', gpu_model: null, status: 'online', last_heartbeat_at: '2026-12-07T18:00:15.25+00:00' });
+    await standin.sql(`UPDATE compute_devices SET device_type = 'jetson_orin_nano', gpu_model = 'typed by the admin'`);
+    await db.upsertComputeDevice({ name: 'jetson-1', status: 'offline', lastHeartbeatAt: NOW, updatedAt: NOW, lastError: null });
+    const rows = await standin.rows('compute_devices');
+    expect(rows).toEqual([{ ...first, device_type: 'jetson_orin_nano', gpu_model: 'typed by the admin', status: 'offline', last_heartbeat_at: '2026-11-24T11:00:00+00:00', updated_at: '2026-11-24T11:00:00+00:00' }]);
   });
 
   /** What a request did, without the headers every request carries. */
@@ -160,6 +195,36 @@ describeIfPostgres('on PostgreSQL', () => {
     expect(standin.requests.map((r) => [r.query.offset, r.query.limit])).toEqual([['0', '500'], ['500', '500'], ['1000', '500']]);
   });
 
+  it('coach audio: the pending rows page by page, all of them, oldest first; each settle one PATCH conditional on pending and the attempts read', async () => {
+    await standin.reset();
+    const ids = Array.from({ length: 1001 }, (_, i) => `0d5c8a3e-0000-4a1b-9c1d-${String(i).padStart(12, '0')}`);
+    await standin.sql(`insert into segment_insight_audio_deletions (id, coach_audio_url, attempt_count, status, created_at)
+      select id::uuid, 'https://cdn.rugbycodex.com/orgs/o/insights/segments/' || id || '/coach.mp3', n % 3, case when n % 10 = 0 then 'completed' else 'pending' end,
+             timestamptz '2026-11-24T10:00:00Z' + (n || ' seconds')::interval
+      from unnest($1::text[]) with ordinality as t(id, n)`, [ids]);
+    standin.clearRequests();
+    const db = new SupabaseMediaDb({ url: standin.url, serviceRoleKey: KEY, now: () => new Date(NOW) });
+    const pending = await db.pendingCoachAudioDeletions();
+    expect(pending.map((r) => r.id)).toEqual(ids.filter((_, i) => (i + 1) % 10 !== 0));
+    expect(pending[0]).toEqual({ id: ids[0], coachAudioUrl: `https://cdn.rugbycodex.com/orgs/o/insights/segments/${ids[0]}/coach.mp3`, storageBucket: null, storageKey: null, attemptCount: 1 });
+    expect(standin.requests.map(shape)).toEqual([0, 500].map((offset) => ({
+      method: 'GET', table: 'segment_insight_audio_deletions', prefer: undefined, body: undefined,
+      query: { select: 'id,coach_audio_url,storage_bucket,storage_key,attempt_count', status: 'eq.pending', order: 'created_at.asc,id.asc', offset: String(offset), limit: '500' },
+    })));
+    standin.clearRequests();
+    await expect(db.settleCoachAudioDeletion(ids[0]!, 1, { status: 'completed', attemptCount: 2, lastError: null, processed: true })).resolves.toBe(true);
+    await expect(db.settleCoachAudioDeletion(ids[1]!, 0, { status: 'failed', attemptCount: 3, lastError: 'x', processed: true })).resolves.toBe(false); // it has 2
+    expect(standin.requests.map(shape)).toEqual([
+      {
+        method: 'PATCH', table: 'segment_insight_audio_deletions', prefer: 'return=representation',
+        query: { id: `eq.${ids[0]}`, status: 'eq.pending', attempt_count: 'eq.1', select: 'id' }, body: { status: 'completed', attempt_count: 2, last_error: null, processed_at: NOW },
+      },
+      expect.objectContaining({ query: { id: `eq.${ids[1]}`, status: 'eq.pending', attempt_count: 'eq.0', select: 'id' } }),
+    ]);
+    expect(standin.requests.map((r) => r.status)).toEqual([200, 200]);
+    expect(await standin.row('segment_insight_audio_deletions', ids[1]!)).toMatchObject({ status: 'pending', attempt_count: 2, processed_at: null });
+  });
+
   describe('SupabaseMediaDb errors', () => {
     beforeEach(async () => standin.reset());
 
@@ -204,3 +269,34 @@ describeIfPostgres('on PostgreSQL', () => {
     });
   });
 });
+
+/** A compute_devices row (PostgREST's JSON) in the port's words, timestamps as ISO instants. */
+function deviceOf(row: Row): Partial<ComputeDeviceRow> {
+  const names: Record<string, keyof ComputeDeviceRow> = {
+    name: 'name', status: 'status', last_heartbeat_at: 'lastHeartbeatAt', updated_at: 'updatedAt', last_error: 'lastError', hostname: 'hostname',
+    cpu_cores: 'cpuCores', memory_total_mb: 'memoryTotalMb', memory_used_mb: 'memoryUsedMb', cpu_utilization: 'cpuUtilization',
+    gpu_utilization: 'gpuUtilization', temperature_c: 'temperatureC', gpu_model: 'gpuModel', cuda_version: 'cudaVersion', jetpack_version: 'jetpackVersion',
+  };
+  const out: Record<string, unknown> = {};
+  for (const [column, key] of Object.entries(names)) {
+    const v = row[column];
+    out[key] = v !== null && (key === 'lastHeartbeatAt' || key === 'updatedAt') ? new Date(v as string).toISOString() : v;
+  }
+  return out as Partial<ComputeDeviceRow>;
+}
+
+const COACH_AUDIO_COLUMNS: Record<keyof CoachAudioRow, string> = {
+  id: 'id', coachAudioUrl: 'coach_audio_url', storageBucket: 'storage_bucket', storageKey: 'storage_key', status: 'status',
+  attemptCount: 'attempt_count', lastError: 'last_error', createdAt: 'created_at', processedAt: 'processed_at',
+};
+
+/** A seed in the port's words → the live columns (only those given, so the table's defaults apply). */
+function coachAudioColumns(seed: CoachAudioSeed): Row {
+  return Object.fromEntries(Object.entries(seed).map(([k, v]) => [COACH_AUDIO_COLUMNS[k as keyof CoachAudioRow], v]));
+}
+
+function coachAudioOf(row: Row): CoachAudioRow {
+  const out = Object.fromEntries(Object.entries(COACH_AUDIO_COLUMNS).map(([k, column]) => [k, row[column]])) as unknown as CoachAudioRow;
+  for (const k of ['createdAt', 'processedAt'] as const) if (out[k] !== null) out[k] = new Date(out[k]).toISOString();
+  return out;
+}

@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from '../../src/adapters/db/schema.js';
 import { HoldLostError } from '../../src/ports.js';
-import type { JobHold, JobRef, MediaDb, StoryboardRecord, TranscodeClaim, TranscodeOutcome } from '../../src/ports.js';
+import type { ComputeDeviceRow, JobHold, JobRef, MediaDb, StoryboardRecord, TranscodeClaim, TranscodeOutcome } from '../../src/ports.js';
 
 export const T0 = '2026-11-24T10:00:00.000Z';
 export const NOW = '2026-11-24T11:00:00.000Z';
@@ -54,7 +54,28 @@ export interface MediaDbHarness {
   asset(id: string): Promise<MediaAssetRow | undefined>;
   job(id: string): Promise<JobRow | undefined>;
   cleanupJob(id: string): Promise<CleanupJobRow | undefined>;
+  /** The device's compute_devices row in the port's words (timestamps as ISO instants); undefined without one. */
+  device(name: string): Promise<Partial<ComputeDeviceRow> | undefined>;
+  seedCoachAudio(row: CoachAudioSeed): Promise<void>;
+  /** A segment_insight_audio_deletions row in the port's words (timestamps as ISO instants). */
+  coachAudio(id: string): Promise<CoachAudioRow | undefined>;
 }
+
+export interface CoachAudioRow {
+  id: string;
+  coachAudioUrl: string;
+  storageBucket: string | null;
+  storageKey: string | null;
+  status: 'pending' | 'processing' | 'completed' | 'failed';
+  attemptCount: number;
+  lastError: string | null;
+  createdAt: string;
+  processedAt: string | null;
+}
+
+export type CoachAudioSeed = Partial<CoachAudioRow> & Pick<CoachAudioRow, 'id' | 'coachAudioUrl'>;
+
+export const coachAudioKey = (segment: string): string => `orgs/${ORG}/insights/segments/${segment}/coach.mp3`;
 
 /** Tests set `clock.now`; adapters read it through the `now` they were built with. */
 export interface TestClock {
@@ -376,6 +397,84 @@ export function describeMediaDbConformance(name: string, makeHarness: (clock: Te
         // A processed row is never marked failed afterwards.
         await h.db.markCleanupFailed(B, 'late', { final: false });
         expect(await h.cleanupJob(B)).toMatchObject({ error: 'Invalid bucket or storage_path.' });
+      });
+    });
+
+    describe('segment_insight_audio_deletions (coach audio)', () => {
+      const A = '0d5c8a3e-aaaa-4a1b-9c1d-0000000000a1';
+      const B = '0d5c8a3e-bbbb-4a1b-9c1d-0000000000b1';
+      const C = '0d5c8a3e-cccc-4a1b-9c1d-0000000000c1';
+      const D = '0d5c8a3e-dddd-4a1b-9c1d-0000000000d1';
+      const seedRow = (id: string, more: Partial<CoachAudioRow> = {}): Promise<void> =>
+        h.seedCoachAudio({ id, coachAudioUrl: `https://cdn.rugbycodex.com/${coachAudioKey(id)}`, createdAt: T0, ...more });
+
+      it('lists the pending rows oldest first (id breaking ties), with what locates their object and the attempts so far', async () => {
+        await seedRow(A, { createdAt: '2026-11-24T09:00:00.000Z', attemptCount: 2, lastError: 'read ECONNRESET' });
+        await seedRow(B, { createdAt: '2026-11-24T08:00:00.000Z', storageBucket: 'rugbycodex-archive', storageKey: coachAudioKey(B) });
+        await seedRow(C, { createdAt: '2026-11-24T07:00:00.000Z', status: 'completed', processedAt: T0 });
+        await seedRow(D, { createdAt: '2026-11-24T07:00:00.000Z', status: 'processing' });
+        await expect(h.db.pendingCoachAudioDeletions()).resolves.toEqual([
+          { id: B, coachAudioUrl: `https://cdn.rugbycodex.com/${coachAudioKey(B)}`, storageBucket: 'rugbycodex-archive', storageKey: coachAudioKey(B), attemptCount: 0 },
+          { id: A, coachAudioUrl: `https://cdn.rugbycodex.com/${coachAudioKey(A)}`, storageBucket: null, storageKey: null, attemptCount: 2 },
+        ]);
+      });
+
+      it('completed: status, one more attempt, error cleared, processed_at; a second settle of the same read writes nothing', async () => {
+        await seedRow(A, { attemptCount: 1, lastError: 'read ECONNRESET' });
+        await expect(h.db.settleCoachAudioDeletion(A, 1, { status: 'completed', attemptCount: 2, lastError: null, processed: true })).resolves.toBe(true);
+        expect(await h.coachAudio(A)).toMatchObject({ status: 'completed', attemptCount: 2, lastError: null, processedAt: NOW });
+        clock.now = new Date('2026-11-24T12:00:00.000Z');
+        await expect(h.db.settleCoachAudioDeletion(A, 1, { status: 'failed', attemptCount: 2, lastError: 'late', processed: true })).resolves.toBe(false);
+        expect(await h.coachAudio(A)).toMatchObject({ status: 'completed', attemptCount: 2, lastError: null, processedAt: NOW });
+      });
+
+      it('a retry stays pending with its error (one line) and no processed_at; a failure is final', async () => {
+        await seedRow(A);
+        await seedRow(B);
+        await h.db.settleCoachAudioDeletion(A, 0, { status: 'pending', attemptCount: 1, lastError: 'S3 said\nslow down (attempt 1 of 5)', processed: false });
+        await h.db.settleCoachAudioDeletion(B, 0, { status: 'failed', attemptCount: 1, lastError: 'unsafe coach audio location: …; nothing deleted', processed: true });
+        expect(await h.coachAudio(A)).toMatchObject({ status: 'pending', attemptCount: 1, lastError: 'S3 said slow down (attempt 1 of 5)', processedAt: null });
+        expect(await h.coachAudio(B)).toMatchObject({ status: 'failed', attemptCount: 1, processedAt: NOW });
+        expect((await h.db.pendingCoachAudioDeletions()).map((r) => [r.id, r.attemptCount])).toEqual([[A, 1]]);
+      });
+
+      it('a row another worker or the edge function changed since it was read is left as it is', async () => {
+        await seedRow(A, { attemptCount: 2 }); // someone counted an attempt after our read of 1
+        await seedRow(B, { status: 'processing' });
+        const done = { status: 'completed', attemptCount: 2, lastError: null, processed: true } as const;
+        await expect(h.db.settleCoachAudioDeletion(A, 1, done)).resolves.toBe(false);
+        await expect(h.db.settleCoachAudioDeletion(B, 0, done)).resolves.toBe(false);
+        await expect(h.db.settleCoachAudioDeletion(C, 0, done)).resolves.toBe(false); // no such row
+        expect(await h.coachAudio(A)).toMatchObject({ status: 'pending', attemptCount: 2, processedAt: null });
+        expect(await h.coachAudio(B)).toMatchObject({ status: 'processing', attemptCount: 0 });
+      });
+    });
+
+    describe('compute_devices (the device heartbeat)', () => {
+      const beat = (at: string, more: Partial<ComputeDeviceRow> = {}): ComputeDeviceRow => ({
+        name: 'jetson-1', status: 'online', lastHeartbeatAt: at, updatedAt: at, lastError: null, hostname: 'orin-a', cpuCores: 6,
+        memoryTotalMb: 7650, memoryUsedMb: 2650, cpuUtilization: 51.5, gpuUtilization: 12.5, temperatureC: 46.8, jetpackVersion: '6.0', ...more,
+      });
+
+      it('the first beat inserts the row; the next updates it by name', async () => {
+        await h.db.upsertComputeDevice(beat(T0));
+        expect(await h.device('jetson-1')).toEqual(expect.objectContaining(beat(T0)));
+        await h.db.upsertComputeDevice(beat(NOW, { status: 'degraded', lastError: 's3: unreachable for 12 s', cpuUtilization: 3.2, gpuUtilization: null }));
+        expect(await h.device('jetson-1')).toEqual(expect.objectContaining(beat(NOW, { status: 'degraded', lastError: 's3: unreachable for 12 s', cpuUtilization: 3.2, gpuUtilization: null })));
+        expect(await h.device('jetson-2')).toBeUndefined();
+      });
+
+      it('sets only the fields a beat carries: the offline beat of a stop keeps the last figures', async () => {
+        await h.db.upsertComputeDevice(beat(T0, { gpuModel: 'NVIDIA Ampere (Orin, tegra234)', status: 'degraded', lastError: 'hardware decode: failed' }));
+        await h.db.upsertComputeDevice({ name: 'jetson-1', status: 'offline', lastHeartbeatAt: NOW, updatedAt: NOW, lastError: null });
+        expect(await h.device('jetson-1')).toEqual(expect.objectContaining({
+          ...beat(T0, { gpuModel: 'NVIDIA Ampere (Orin, tegra234)' }), status: 'offline', lastHeartbeatAt: NOW, updatedAt: NOW, lastError: null,
+        }));
+      });
+
+      it('an aborted signal rejects and writes nothing', async () => {
+        await expect(h.db.upsertComputeDevice(beat(T0), { signal: AbortSignal.abort() })).rejects.toThrow();
+        expect(await h.device('jetson-1')).toBeUndefined();
       });
     });
   });

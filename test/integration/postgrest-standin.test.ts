@@ -205,6 +205,61 @@ describeIfPostgres('PostgREST stand-in on PostgreSQL', () => {
     expect(table.error).toMatchObject({ code: 'PGRST205', message: "Could not find the table 'public.transcode_jobs' in the schema cache" });
   });
 
+  it('upserts as PostgREST does: ON CONFLICT on on_conflict= (else the primary key), DO UPDATE SET only the columns sent', async () => {
+    const first = await db.from('compute_devices')
+      .upsert({ name: 'jetson-1', hostname: 'orin-a', status: 'online', cpu_cores: 6 }, { onConflict: 'name' })
+      .select('id,name,hostname,device_type,status,cpu_cores,created_at')
+      .single();
+    expect(first).toMatchObject({ status: 201, error: null, data: { name: 'jetson-1', hostname: 'orin-a', device_type: 'jetson_orin', status: 'online', cpu_cores: 6 } });
+    expect(standin.requests.at(-1)).toMatchObject({ method: 'POST', query: { on_conflict: 'name', select: expect.any(String) } });
+    expect(standin.requests.at(-1)?.headers.prefer).toMatch(/resolution=merge-duplicates/);
+    // The admin names the device type; a later upsert that does not send it leaves it alone.
+    await standin.sql(`UPDATE compute_devices SET device_type = 'jetson_orin_nano', gpu_model = 'set by hand' WHERE name = 'jetson-1'`);
+    const again = await db.from('compute_devices').upsert({ name: 'jetson-1', status: 'degraded', last_error: 's3 down' }, { onConflict: 'name' });
+    expect(again).toMatchObject({ status: 201, error: null });
+    const [row, ...others] = await standin.rows('compute_devices');
+    expect(others).toEqual([]);
+    expect(row).toMatchObject({
+      id: first.data?.id, created_at: first.data?.created_at, name: 'jetson-1', hostname: 'orin-a', device_type: 'jetson_orin_nano', gpu_model: 'set by hand',
+      status: 'degraded', last_error: 's3 down', cpu_cores: 6,
+    });
+
+    // ignore-duplicates: an existing row stays as it is, a new one goes in.
+    const ignored = await db.from('compute_devices')
+      .upsert([{ name: 'jetson-1', status: 'offline' }, { name: 'jetson-2', status: 'online' }], { onConflict: 'name', ignoreDuplicates: true })
+      .select('name,status');
+    expect(ignored).toMatchObject({ status: 201, error: null, data: [{ name: 'jetson-2', status: 'online' }] });
+    expect((await standin.rows('compute_devices')).map((d) => [d.name, d.status])).toEqual([['jetson-1', 'degraded'], ['jetson-2', 'online']]);
+
+    // No on_conflict=: the primary key is the target.
+    const byKey = await db.from('jobs').upsert({ id: JOB, org_id: ORG, media_asset_id: ASSET, type: 'transcode', state: 'running' });
+    expect(byKey).toMatchObject({ status: 201, error: null });
+    expect(await standin.rows('jobs')).toEqual([expect.objectContaining({ id: JOB, state: 'running' })]);
+
+    // An enum value PostgreSQL refuses fails the upsert as a plain insert would.
+    const badStatus = await db.from('compute_devices').upsert({ name: 'jetson-1', status: 'busy' }, { onConflict: 'name' });
+    expect(badStatus).toMatchObject({ status: 400, error: { code: '22P02', message: 'invalid input value for enum compute_device_status: "busy"' } });
+  });
+
+  it('refuses an upsert whose on_conflict= no unique constraint covers (42P10) or names no column (42703), changing nothing', async () => {
+    await standin.seed('compute_devices', { name: 'jetson-1', hostname: 'orin-a', status: 'online' });
+    const before = await standin.rows('compute_devices');
+    const notUnique = await db.from('compute_devices').upsert({ name: 'jetson-1', hostname: 'orin-a', status: 'offline' }, { onConflict: 'hostname' });
+    expect(notUnique).toMatchObject({
+      status: 400, error: { code: '42P10', message: 'there is no unique or exclusion constraint matching the ON CONFLICT specification' },
+    });
+    const noColumn = await db.from('compute_devices').upsert({ name: 'jetson-1', status: 'offline' }, { onConflict: 'device_name' });
+    expect(noColumn).toMatchObject({ status: 400, error: { code: '42703' } });
+    expect(await standin.rows('compute_devices')).toEqual(before);
+
+    // PostgREST reads on_conflict= only with a resolution preference: without one the stand-in refuses rather than guess.
+    const bare = await fetch(`${standin.url}/rest/v1/compute_devices?on_conflict=name`, {
+      method: 'POST', headers: { apikey: KEY, authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'jetson-1' }),
+    });
+    expect(bare.status).toBe(400);
+    expect(await standin.rows('compute_devices')).toEqual(before);
+  });
+
   it('answers requests it does not understand with 400, and records every request with its status', async () => {
     const or = await db.from('jobs').select('id').or('state.eq.queued,state.eq.running');
     expect(or.status).toBe(400);

@@ -100,6 +100,21 @@ describe('DependencyHealth', () => {
     deps.onAdded((n) => late.push(n));
     expect(late).toEqual(['sqs']);
   });
+
+  it('down() lists what is unreachable now, by name, with when it went down and why (the device heartbeat reads it)', () => {
+    const { deps, tick } = tracker();
+    expect(deps.down()).toEqual([]);
+    deps.failed('supabase', net('ECONNREFUSED'));
+    tick(5_000);
+    deps.failed('s3', net('ECONNRESET'));
+    deps.succeeded('sqs');
+    expect(deps.down()).toEqual([
+      { name: 's3', since: 1_005_000, detail: 'connect ECONNRESET 127.0.0.1:1' },
+      { name: 'supabase', since: 1_000_000, detail: 'connect ECONNREFUSED 127.0.0.1:1' },
+    ]);
+    deps.succeeded('s3');
+    expect(deps.down().map((d) => d.name)).toEqual(['supabase']);
+  });
 });
 
 describe('watched', () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from '@jest/globals';
 import { cachedHwDecode, detectHwDecode, parseCodecList, parseHwaccels, PLATFORM_FILES } from '../../src/runtime/ffmpeg/index.js';
 import type { HwProbeSources } from '../../src/runtime/ffmpeg/index.js';
+import { clearDeviceCondition, deviceConditions, HW_DECODE } from '../../src/runtime/device-conditions.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/hw/', import.meta.url));
 
@@ -137,6 +138,22 @@ describe('detectHwDecode on fixtures', () => {
     expect(v.hwEncoder).toBe(false);
     expect(v.platform).toBe('Jetson Orin Nano Developer Kit, L4T R35.4.1');
     expect(v.reason).toBe('h264_nvv4l2dec listed but test decode failed: Could not open /dev/nvhost-nvdec');
+  });
+
+  it('a GPU whose listed decoders all fail marks the device degraded (hardware decode condition); a build merely listing them on a machine without one does not', async () => {
+    clearDeviceCondition(HW_DECODE);
+    await detectHwDecode(fixtureSources('none', () => ({ ok: false, detail: 'Cannot load libcuda.so.1' })));
+    expect(deviceConditions()).toEqual([]);
+    await detectHwDecode(fixtureSources('jetson-nano-jp4', () => ({ ok: true, detail: 'ok' })));
+    expect(deviceConditions()).toEqual([]);
+    await detectHwDecode(fixtureSources('orin-nano-jp5', () => ({ ok: false, detail: 'Could not open /dev/nvhost-nvdec' })));
+    expect(deviceConditions()).toEqual([expect.objectContaining({
+      name: HW_DECODE, detail: 'h264_nvv4l2dec listed but test decode failed: Could not open /dev/nvhost-nvdec; decoding in software',
+    })]);
+    clearDeviceCondition(HW_DECODE);
+    await detectHwDecode(fixtureSources('desktop-nvidia', () => ({ ok: false, detail: 'Cannot load libnvcuvid.so.1' })));
+    expect(deviceConditions().map((c) => c.name)).toEqual([HW_DECODE]);
+    clearDeviceCondition(HW_DECODE);
   });
 
   it('a tryDecode that throws counts as a failed decode', async () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { MemoryMediaDb } from '../../src/adapters/db/memory.js';
 import type { MediaAssetRow, JobRow } from '../../src/adapters/db/schema.js';
+import type { ComputeDeviceRow } from '../../src/ports.js';
 import { ASSET, JOB, ORG, assetRow, describeMediaDbConformance, jobRow } from '../integration/mediadb.conformance.js';
 
 describeMediaDbConformance('memory', async (clock) => {
@@ -17,6 +18,13 @@ describeMediaDbConformance('memory', async (clock) => {
     asset: async (id) => find(db.rows().assets, id),
     job: async (id) => find(db.rows().jobs, id),
     cleanupJob: async (id) => find(db.rows().cleanupJobs, id),
+    seedCoachAudio: async (row) => void db.seedCoachAudioDeletion(row),
+    coachAudio: async (id) => db.coachAudioDeletion(id),
+    // A column never written reads as null, as in the table.
+    device: async (name) => {
+      const row = db.computeDevice(name);
+      return row && { gpuModel: null, cudaVersion: null, jetpackVersion: null, ...row } as Partial<ComputeDeviceRow>;
+    },
   };
 });
 

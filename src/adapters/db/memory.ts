@@ -11,6 +11,7 @@ import { assetPatch, claimPatch, failedPatch, storyboardColumns, succeededPatch 
 import { DbError } from './db-error.js';
 import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
+import type { CoachAudioDeletion, CoachAudioSettlement, ComputeDeviceRow } from '../../ports.js';
 
 export interface MemoryMediaDbOptions {
   /** The clock for started_at, finished_at, updated_at and processed_at. */
@@ -206,4 +207,67 @@ export class MemoryMediaDb implements MediaDb {
   private timestamp(): string {
     return this.now().toISOString();
   }
+
+  // compute_devices (the device heartbeat), by name.
+  private readonly devices = new Map<string, ComputeDeviceRow>();
+
+  async upsertComputeDevice(row: ComputeDeviceRow, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    opts.signal?.throwIfAborted();
+    // As the upsert does: what the row carries replaces, the rest stays.
+    const sent = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== undefined)) as unknown as ComputeDeviceRow;
+    this.devices.set(row.name, { ...this.devices.get(row.name), ...sent });
+  }
+
+  /** A copy of a device's row as the upserts left it; undefined before the first. */
+  computeDevice(name: string): ComputeDeviceRow | undefined {
+    const row = this.devices.get(name);
+    return row && { ...row };
+  }
+
+  // segment_insight_audio_deletions (coach audio the cleanup role deletes), by id.
+  private readonly coachAudio = new Map<string, MemoryCoachAudioRow>();
+
+  async pendingCoachAudioDeletions(): Promise<CoachAudioDeletion[]> {
+    return [...this.coachAudio.values()]
+      .filter((r) => r.status === 'pending')
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((r) => ({ id: r.id, coachAudioUrl: r.coachAudioUrl, storageBucket: r.storageBucket, storageKey: r.storageKey, attemptCount: r.attemptCount }));
+  }
+
+  async settleCoachAudioDeletion(id: string, seenAttempts: number, settlement: CoachAudioSettlement): Promise<boolean> {
+    const row = this.coachAudio.get(id);
+    if (!row || row.status !== 'pending' || row.attemptCount !== seenAttempts) return false;
+    Object.assign(row, {
+      status: settlement.status, attemptCount: settlement.attemptCount, lastError: settlement.lastError === null ? null : oneLine(settlement.lastError),
+      ...(settlement.processed && { processedAt: this.timestamp() }),
+    });
+    return true;
+  }
+
+  /** Inserts a row as the app leaves one: pending, no attempt yet; unspecified fields take the table's defaults. */
+  seedCoachAudioDeletion(row: Partial<MemoryCoachAudioRow> & Pick<MemoryCoachAudioRow, 'coachAudioUrl'>): MemoryCoachAudioRow {
+    const full: MemoryCoachAudioRow = {
+      id: randomUUID(), storageBucket: null, storageKey: null, status: 'pending', attemptCount: 0, lastError: null, createdAt: this.timestamp(), processedAt: null, ...row,
+    };
+    this.coachAudio.set(full.id, full);
+    return { ...full };
+  }
+
+  coachAudioDeletion(id: string): MemoryCoachAudioRow | undefined {
+    const row = this.coachAudio.get(id);
+    return row && { ...row };
+  }
+}
+
+/** A segment_insight_audio_deletions row as the memory adapter keeps it. */
+export interface MemoryCoachAudioRow {
+  id: string;
+  coachAudioUrl: string;
+  storageBucket: string | null;
+  storageKey: string | null;
+  status: 'pending' | 'processing' | 'completed' | 'failed';
+  attemptCount: number;
+  lastError: string | null;
+  createdAt: string;
+  processedAt: string | null;
 }

@@ -15,6 +15,7 @@ import { SUPABASE_REQUEST_TIMEOUT_MS } from '../../domain/request-timeouts.js';
 import { DbError } from './db-error.js';
 import { encodePercentValue, jobFractionValue, oneLine, sameInstant } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
+import type { CoachAudioDeletion, CoachAudioSettlement, ComputeDeviceRow } from '../../ports.js';
 
 export interface SupabaseMediaDbOptions {
   /** SUPABASE_URL, e.g. https://xyz.supabase.co (requests go to <url>/rest/v1/<table>). */
@@ -232,10 +233,55 @@ export class SupabaseMediaDb implements MediaDb {
   private timestamp(): string {
     return this.now().toISOString();
   }
+
+  // compute_devices (the device heartbeat) and its column names, here only.
+  private static readonly DEVICE_COLUMNS: { readonly [K in keyof ComputeDeviceRow]-?: string } = {
+    name: 'name', status: 'status', lastHeartbeatAt: 'last_heartbeat_at', updatedAt: 'updated_at', lastError: 'last_error',
+    hostname: 'hostname', cpuCores: 'cpu_cores', memoryTotalMb: 'memory_total_mb', memoryUsedMb: 'memory_used_mb',
+    cpuUtilization: 'cpu_utilization', gpuUtilization: 'gpu_utilization', temperatureC: 'temperature_c',
+    gpuModel: 'gpu_model', cudaVersion: 'cuda_version', jetpackVersion: 'jetpack_version',
+  };
+
+  async upsertComputeDevice(row: ComputeDeviceRow, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    // PostgREST's upsert sets only the columns sent: device_type (the admin's) is never one.
+    const body = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [SupabaseMediaDb.DEVICE_COLUMNS[k as keyof ComputeDeviceRow], v as unknown]));
+    const upsert = this.client.from('compute_devices').upsert(body, { onConflict: 'name' });
+    rows('compute_devices', 'upsert', await (opts.signal ? upsert.abortSignal(opts.signal) : upsert));
+  }
+
+  // segment_insight_audio_deletions (coach audio the cleanup role deletes).
+  async pendingCoachAudioDeletions(): Promise<CoachAudioDeletion[]> {
+    // Page by page, as pendingCleanupJobs: rows that keep failing must not hide the newer ones.
+    const out: CoachAudioDeletion[] = [];
+    for (let from = 0; ; from += CLEANUP_PAGE) {
+      const page = rows('segment_insight_audio_deletions', 'select', await this.client.from('segment_insight_audio_deletions')
+        .select('id,coach_audio_url,storage_bucket,storage_key,attempt_count')
+        .eq('status', 'pending')
+        .order('created_at', { ascending: true })
+        .order('id', { ascending: true })
+        .range(from, from + CLEANUP_PAGE - 1)) as Array<{ id: string; coach_audio_url: string; storage_bucket: string | null; storage_key: string | null; attempt_count: number }>;
+      out.push(...page.map((r) => ({ id: r.id, coachAudioUrl: r.coach_audio_url, storageBucket: r.storage_bucket, storageKey: r.storage_key, attemptCount: r.attempt_count })));
+      if (page.length < CLEANUP_PAGE) return out;
+    }
+  }
+
+  async settleCoachAudioDeletion(id: string, seenAttempts: number, settlement: CoachAudioSettlement): Promise<boolean> {
+    const patch = {
+      status: settlement.status, attempt_count: settlement.attemptCount, last_error: settlement.lastError === null ? null : oneLine(settlement.lastError),
+      ...(settlement.processed && { processed_at: this.timestamp() }),
+    };
+    // Still pending with the attempts read: a concurrent edge function run or worker wins, and nothing is counted twice.
+    const changed = rows('segment_insight_audio_deletions', 'update', await this.client.from('segment_insight_audio_deletions')
+      .update(patch)
+      .eq('id', id).eq('status', 'pending').eq('attempt_count', seenAttempts)
+      .select('id'));
+    return changed.length > 0;
+  }
 }
 
 /** The rows of a response (none for return=minimal), or a DbError naming the table and PostgREST's message. */
-function rows(table: string, op: 'select' | 'update', res: Response<unknown>): unknown[] {
+function rows(table: string, op: 'select' | 'update' | 'upsert', res: Response<unknown>): unknown[] {
   if (res.error) {
     const detail = res.status === 0 ? causeOf(res.error) : '';
     throw new DbError(table, `${op} failed (HTTP ${res.status}): ${oneLine(res.error.message + detail, 500)}`, {

@@ -52,6 +52,7 @@ export function registerFormats(): void {
     },
     'positive-int': intIn(1, 1_000_000),
     'seconds-0-20': intIn(0, 20),
+    'seconds-1-30': intIn(1, 30),
     'seconds-0-43200': intIn(0, 43_200),
     'rung-heights': {
       validate(v: unknown) {

@@ -15,7 +15,8 @@ export const schema = {
   SHUTDOWN_GRACE_SECONDS: { doc: 'On SIGTERM, how long in-flight jobs may finish before they are aborted and their messages released (keep below ECS stopTimeout, 30 s).', format: 'seconds-1-86400', default: 25, env: 'SHUTDOWN_GRACE_SECONDS' },
   WORK_DIR: { doc: 'Scratch space for downloads and FFmpeg output; one sub-directory per job, removed when the job ends (those of a killed worker when the next transcode worker on the host starts).', format: String, default: '/tmp/rugbyworker', env: 'WORK_DIR' },
   INSTANCE_ID: { doc: 'Name of this worker in logs and metrics; defaults to RC_DEVICE_NAME, then hostname-pid.', format: String, default: '', env: 'INSTANCE_ID' },
-  RC_DEVICE_NAME: { doc: 'RugbyCodex worker name (the Jetson .env has it); the default instance id.', format: String, default: '', env: 'RC_DEVICE_NAME' },
+  RC_DEVICE_NAME: { doc: 'RugbyCodex worker name (the Jetson .env has it); the default instance id. With it, a worker whose roles use Supabase keeps its compute_devices row (the admin devices widget) up to date.', format: String, default: '', env: 'RC_DEVICE_NAME' },
+  DEVICE_HEARTBEAT_SECONDS: { doc: 'How often a worker with RC_DEVICE_NAME upserts its compute_devices row (the admin dashboard shows a device offline after 60 s without one).', format: 'seconds-1-30', default: 15, env: 'DEVICE_HEARTBEAT_SECONDS' },
 
   // --- logging to Axiom (seed 000 observability.py) ---
   AXIOM_API_TOKEN: { doc: 'When set, every log event is also sent to Axiom.', format: String, default: '', env: 'AXIOM_API_TOKEN', sensitive: true },
@@ -70,6 +71,7 @@ export const schema = {
   // --- cleanup ---
   CLEANUP_INTERVAL_SECONDS: { doc: 'Time between cleanup passes (seed: 6 h).', format: 'seconds-1-604800', default: 21_600, env: 'CLEANUP_INTERVAL_SECONDS' },
   CLEANUP_DELETE_CONCURRENCY: { doc: 'List/delete calls in flight at once during cleanup.', format: 'positive-int', default: 4, env: 'CLEANUP_DELETE_CONCURRENCY' },
+  COACH_AUDIO_MAX_ATTEMPTS: { doc: 'Cleanup passes a coach-audio deletion (segment_insight_audio_deletions) may fail on a storage error before its row is marked failed for good.', format: 'positive-int', default: 5, env: 'COACH_AUDIO_MAX_ATTEMPTS' },
 
   // --- stereo pipeline (seeds 002, 004) ---
   INPUT_BUCKET_NAME: { doc: 'Input bucket: sources under input/{job_id}/ and segments/{job_id}/.', format: String, default: '', env: 'INPUT_BUCKET_NAME' },

@@ -13,12 +13,14 @@ export interface PlatformInfo {
   orinNano: boolean;
   /** e.g. "Jetson Orin Nano Developer Kit, L4T R36.3.0", "NVIDIA driver 550.54.14", "generic". */
   description: string;
+  /** A Jetson, or NVIDIA's kernel driver is loaded: this machine has a GPU that can decode. */
+  hasGpu: boolean;
 }
 
 /** Orin Nano module SKUs (p3767-0000/0001 are Orin NX, which has no NVENC either but is not claimed here). */
 const ORIN_NANO_SKUS = ['nvidia,p3767-0003', 'nvidia,p3767-0004', 'nvidia,p3767-0005'];
 
-export async function readPlatform(sources: HwProbeSources): Promise<PlatformInfo> {
+export async function readPlatform(sources: Pick<HwProbeSources, 'readFile'>): Promise<PlatformInfo> {
   const [release, compatibleRaw, modelRaw, driver] = await Promise.all([
     sources.readFile(PLATFORM_FILES.tegraRelease),
     sources.readFile(PLATFORM_FILES.compatible),
@@ -35,10 +37,10 @@ export async function readPlatform(sources: HwProbeSources): Promise<PlatformInf
 
   if (jetson) {
     const name = jetsonName(model, tegra, orinNano);
-    return { jetson, orinNano, description: l4t ? `${name}, L4T ${l4t}` : name };
+    return { jetson, orinNano, description: l4t ? `${name}, L4T ${l4t}` : name, hasGpu: true };
   }
   const driverVersion = driver ? /Kernel Module\s+(?:for \S+\s+)?(\d+(?:\.\d+)+)/.exec(driver)?.[1] : undefined;
-  return { jetson, orinNano, description: driverVersion ? `NVIDIA driver ${driverVersion}` : 'generic' };
+  return { jetson, orinNano, description: driverVersion ? `NVIDIA driver ${driverVersion}` : 'generic', hasGpu: driver !== null };
 }
 
 /** "# R36 (release), REVISION: 3.0, GCID: …" → "R36.3.0". */

@@ -27,18 +27,21 @@ export function systemHwSources(paths: Pick<FfmpegBinaries, 'ffmpeg'>): HwProbeS
     return stdout;
   };
   return {
-    readFile: async (path) => {
-      try {
-        return await readFile(path, 'utf8');
-      } catch {
-        return null;
-      }
-    },
+    readFile: readTextFile,
     decoders: () => list('-decoders'),
     hwaccels: () => list('-hwaccels'),
     encoders: () => list('-encoders'),
     tryDecode: (inputArgs) => tryDecode(paths.ffmpeg, inputArgs),
   };
+}
+
+/** A platform file's text, or null when it is absent or unreadable (a board without it). */
+export async function readTextFile(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 async function tryDecode(ffmpeg: string, inputArgs: string[]): Promise<{ ok: boolean; detail: string }> {

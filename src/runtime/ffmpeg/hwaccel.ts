@@ -3,6 +3,7 @@ import { readPlatform } from './hw-platform.js';
 import { systemHwSources } from './hw-sources.js';
 import type { HwProbeSources } from './hw-sources.js';
 import type { FfmpegBinaries } from './locate.js';
+import { HW_DECODE, setDeviceCondition } from '../device-conditions.js';
 
 export interface HwVerdict {
   kind: 'jetson' | 'nvidia' | 'none';
@@ -62,6 +63,9 @@ export async function detectHwDecode(sources: HwProbeSources, logger?: Logger): 
     hwEncoder: false,
     reason: noneReason(platform.jetson, candidates, failures),
   };
+  // The GPU's decoder is there but did not work (not merely listed by an ffmpeg build on a
+  // machine without one): the device heartbeat says degraded.
+  if (platform.hasGpu && candidates.length > 0) setDeviceCondition(HW_DECODE, `${verdict.reason}; decoding in software`);
   logger?.info({ event_type: 'hw_decode_detected', ...verdict }, 'software decode');
   return verdict;
 }

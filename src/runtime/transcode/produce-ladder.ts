@@ -12,6 +12,7 @@ import { FfmpegError, runFfmpeg, type FfmpegBinaries, type FfmpegProgress, type 
 import { startLiveUpload } from '../hls/live-upload.js';
 import { toStepError } from './errors.js';
 import { trackLadder } from './ladder-progress.js';
+import { clearDeviceCondition, HW_DECODE, setDeviceCondition } from '../device-conditions.js';
 
 export interface LadderJob {
   ffmpeg: FfmpegBinaries;
@@ -49,9 +50,12 @@ export async function produceLadder(job: LadderJob): Promise<LadderResult> {
   const hwArgs = video.codecName === 'h264' ? job.hw.h264InputArgs : video.codecName === 'hevc' ? job.hw.hevcInputArgs : [];
   if (hwArgs.length > 0) {
     try {
-      return { ...(await attempt(job, rungs, hwArgs, 'hw')), rungs, hardwareDecode: true };
+      const done = await attempt(job, rungs, hwArgs, 'hw');
+      clearDeviceCondition(HW_DECODE); // the device heartbeat reports online again
+      return { ...done, rungs, hardwareDecode: true };
     } catch (err) {
       if (!(err instanceof FfmpegError) || err.reason !== 'exit' || job.signal.aborted) throw toStepError('ffmpeg', err);
+      setDeviceCondition(HW_DECODE, `${hwArgs.join(' ')} failed, decoding in software: ${err.message}`);
       job.logger.warn(
         { event_type: 'hw_decode_fallback', decoder: hwArgs.join(' '), error: err.message, stderr_tail: err.stderrTail.slice(-500) },
         'hardware decode failed; encoding again with software decode',
