@@ -4,6 +4,7 @@
 // are compared as instants (PostgreSQL answers +00:00, the memory adapter Z).
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from '../../src/adapters/db/schema.js';
+import type { MemoryCoachAudioRow } from '../../src/adapters/db/memory.js';
 import { HoldLostError } from '../../src/ports.js';
 import type { ComputeDeviceRow, JobHold, JobRef, MediaDb, StoryboardRecord, TranscodeClaim, TranscodeOutcome } from '../../src/ports.js';
 
@@ -61,17 +62,8 @@ export interface MediaDbHarness {
   coachAudio(id: string): Promise<CoachAudioRow | undefined>;
 }
 
-export interface CoachAudioRow {
-  id: string;
-  coachAudioUrl: string;
-  storageBucket: string | null;
-  storageKey: string | null;
-  status: 'pending' | 'processing' | 'completed' | 'failed';
-  attemptCount: number;
-  lastError: string | null;
-  createdAt: string;
-  processedAt: string | null;
-}
+/** The row in the port's words: the memory adapter keeps it so. */
+export type CoachAudioRow = MemoryCoachAudioRow;
 
 export type CoachAudioSeed = Partial<CoachAudioRow> & Pick<CoachAudioRow, 'id' | 'coachAudioUrl'>;
 
