@@ -148,7 +148,7 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         progress.report('transcoding', 0);
         const ladder = await produceLadder({
           ffmpeg, hw, input, source, workDir: dir, store, prefix: layout.prefix, storyboard: true,
-          rungHeights: opts.rungHeights ?? config.HLS_RENDITIONS, preset: opts.preset,
+          rungHeights: opts.rungHeights ?? config.HLS_RENDITIONS, preset: opts.preset ?? config.HLS_PRESET,
           segmentSeconds: config.HLS_SEGMENT_SECONDS, segmentType: config.HLS_SEGMENT_TYPE as 'ts' | 'fmp4', stallSeconds: config.FFMPEG_STALL_SECONDS,
           signal, logger: log, onProgress: (p) => progress.report('transcoding', p.percent, p.speed),
         });

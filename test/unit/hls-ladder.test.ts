@@ -135,7 +135,7 @@ describe('buildLadderArgs', () => {
     const args = buildLadderArgs(base);
     expect(args.slice(args.indexOf('-i') - 2, args.indexOf('-i') + 2)).toEqual(['-c:v', 'h264_nvv4l2dec', '-i', '/work/job/in.mp4']);
     expect(valueOf(args, '-filter_complex')).toBe(
-      '[0:v:0]split=2[s0][s1];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=854:480,setsar=1,format=yuv420p[v1]',
+      '[0:v:0]scale=1280:720,setsar=1,format=yuv420p,split=2[v0][c1];[c1]scale=854:480,setsar=1,format=yuv420p[v1]',
     );
   });
 
@@ -161,7 +161,11 @@ describe('buildLadderArgs', () => {
     expect(valueOf(args, '-c:v')).toBe('h264_nvv4l2dec'); // the decoder, before -i
     expect(valuesOf(args, '-c:v')[1]).toBe('libx264');
     expect(valueOf(args, '-preset')).toBe(DEFAULT_PRESET);
-    expect(valueOf(buildLadderArgs({ ...base, preset: 'ultrafast' }), '-preset')).toBe('ultrafast');
+    expect(valueOf(buildLadderArgs({ ...base, preset: 'veryfast' }), '-preset')).toBe('veryfast');
+    // ultrafast with adaptive quantisation back on; any other preset as x264 has it.
+    expect(DEFAULT_PRESET).toBe('ultrafast');
+    expect(valueOf(args, '-x264-params')).toBe('aq-mode=1');
+    expect(buildLadderArgs({ ...base, preset: 'veryfast' })).not.toContain('-x264-params');
     expect([valueOf(args, '-b:v:0'), valueOf(args, '-maxrate:v:0'), valueOf(args, '-bufsize:v:0')]).toEqual(['3000k', '3300k', '6000k']);
     expect(valueOf(args, '-b:v:1')).toBe(`${rungs[1]!.videoKbps}k`);
   });
@@ -203,7 +207,7 @@ describe('buildLadderArgs', () => {
 
   it('uses the probed stream indexes when given (a cover picture first)', () => {
     const args = buildLadderArgs({ ...base, videoStreamIndex: 1, audioStreamIndex: 2 });
-    expect(valueOf(args, '-filter_complex')).toMatch(/^\[0:1\]split=2/);
+    expect(valueOf(args, '-filter_complex')).toMatch(/^\[0:1\]scale=1280:720,/);
     expect(valuesOf(args, '-map')).toEqual(['[v0]', '0:2', '[v1]', '0:2']);
   });
 
@@ -221,14 +225,14 @@ describe('buildLadderArgs', () => {
     const args = buildLadderArgs({ ...base, outDir: '/work/job/hls/', storyboardTileHeight: 180 });
     const graph = valueOf(args, '-filter_complex')!;
     expect(graph.split(';')).toEqual([
-      '[0:v:0]split=3[s0][s1][s2]',
-      '[s0]scale=1280:720,setsar=1,format=yuv420p[v0]',
-      '[s1]scale=854:480,setsar=1,format=yuv420p[v1]',
-      String.raw`[s2]select=gte(t\,selected_n*6),scale=320:180,setsar=1,tile=5x5,settb=1,setpts=N,fps=1[sb]`,
+      '[0:v:0]split=2[c0][sb0]',
+      '[c0]scale=1280:720,setsar=1,format=yuv420p,split=2[v0][c1]',
+      '[c1]scale=854:480,setsar=1,format=yuv420p[v1]',
+      String.raw`[sb0]select=gte(t\,selected_n*6),scale=320:180,setsar=1,tile=5x5,settb=1,setpts=N,fps=1[sb]`,
     ]);
     // The HLS output is unchanged and comes first; the sheets are a second output after it.
     const hlsEnd = args.indexOf('/work/job/hls/%v/index.m3u8');
-    expect(args.slice(0, hlsEnd + 1)).toEqual(buildLadderArgs({ ...base, outDir: '/work/job/hls/' }).map((a) => (a.startsWith('[0:v:0]split') ? graph : a)));
+    expect(args.slice(0, hlsEnd + 1)).toEqual(buildLadderArgs({ ...base, outDir: '/work/job/hls/' }).map((a) => (a.startsWith('[0:v:0]') ? graph : a)));
     expect(args.slice(hlsEnd + 1)).toEqual([
       '-map', '[sb]', '-c:v', 'mjpeg', '-q:v', '4', '-max_muxing_queue_size', '1024', '-start_number', '0',
       '/work/job/hls/thumbnails/storyboard_%03d.jpg',
@@ -239,8 +243,8 @@ describe('buildLadderArgs', () => {
 
   it('the storyboard branch follows the probed video stream and the segment length', () => {
     const graph = valueOf(buildLadderArgs({ ...base, rungs: [rungs[0]!], videoStreamIndex: 1, segmentSeconds: 4, storyboardTileHeight: 240 }), '-filter_complex')!;
-    expect(graph).toMatch(/^\[0:1\]split=2\[s0\]\[s1\];/);
-    expect(graph).toContain(String.raw`[s1]select=gte(t\,selected_n*4),scale=320:240,`);
+    expect(graph).toMatch(/^\[0:1\]split=2\[c0\]\[sb0\];/);
+    expect(graph).toContain(String.raw`[sb0]select=gte(t\,selected_n*4),scale=320:240,`);
   });
 
   it.each([
