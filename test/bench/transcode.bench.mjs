@@ -150,7 +150,7 @@ const tilesFor = (rungs) => tileHeight(rungs[0].width, rungs[0].height);
 function ladderArgs(source, input, rungs, outDir, inputArgs, storyboard) {
   return [...GLOBAL_ARGS, ...buildLadderArgs({
     input, inputArgs, rungs, hasAudio: source.audio !== null, fps: source.video?.frameRate ?? null,
-    segmentSeconds: SEGMENT_SECONDS, segmentType: SEGMENT_TYPE, outDir,
+    segmentSeconds: SEGMENT_SECONDS, segmentType: SEGMENT_TYPE, outDir, preset: DEFAULTS.HLS_PRESET,
     videoStreamIndex: source.video?.index, audioStreamIndex: source.audio?.index,
     ...(storyboard ? { storyboardTileHeight: tilesFor(rungs) } : {}),
   })];
@@ -483,7 +483,7 @@ try {
     + `and about ${savedWall.toFixed(1)} s wall (${(100 * savedWall / (bare.wall + python.wall)).toFixed(1)} %) per ${SECONDS} s of video.`);
 
   // (d)
-  console.log(`\n(d) encode cost per rung count: one-process ladder + storyboard, ${SECONDS} s 1080p30 clip, ${decode} decode, libx264 veryfast`);
+  console.log(`\n(d) encode cost per rung count: one-process ladder + storyboard, ${SECONDS} s 1080p30 clip, ${decode} decode, libx264 ${DEFAULTS.HLS_PRESET}`);
   const top = perCount[0];
   console.log(`${'HLS_RENDITIONS'.padEnd(18)}${'rungs'.padEnd(22)}${'wall s'.padStart(8)}${'cpu s'.padStart(8)}${'x realtime'.padStart(12)}${'cpu ÷ row 1'.padStart(13)}  from`);
   for (const r of perCount) {
