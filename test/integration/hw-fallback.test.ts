@@ -105,7 +105,7 @@ afterAll(async () => {
 /** A verdict as detectHwDecode would give on a desktop NVIDIA machine, but made up by the test. */
 function claimedHw(h264InputArgs: string[], hevcInputArgs: string[] = []): HwVerdict {
   return {
-    kind: 'nvidia', h264InputArgs, hevcInputArgs, platform: 'test: claimed NVIDIA GPU', hwEncoder: false,
+    kind: 'nvidia', h264InputArgs, hevcInputArgs, platform: 'test: claimed NVIDIA GPU',
     reason: 'injected by hw-fallback.test.ts',
   };
 }
