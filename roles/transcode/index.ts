@@ -21,7 +21,8 @@ import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
 import { renditionsFor } from '../../src/domain/hls-ladder.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError } from '../../src/runtime/consumer-errors.js';
-import { cachedHwDecode, locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
+import { cachedHwDecode, cachedHwEncode, locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
+import { encoderChoice } from '../../src/domain/video-encoder.js';
 import { keepHold } from '../../src/runtime/keep-hold.js';
 import { startPeriodic } from '../../src/runtime/periodic.js';
 import { sleep } from '../../src/runtime/retry.js';
@@ -49,8 +50,11 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
   const queue = await ports.queue('SQS_TRANSCODE_QUEUE_URL');
   const db = ports.mediaDb();
   const ffmpeg = await locateConfiguredFfmpeg(config);
-  const hw = await cachedHwDecode(ffmpeg);
-  logger.info({ event_type: 'transcode_ready', decode: hw.kind, reason: hw.reason }, `transcode: ${hw.kind === 'none' ? 'software' : hw.kind} decode`);
+  const [hw, enc] = await Promise.all([
+    cachedHwDecode(ffmpeg),
+    cachedHwEncode(ffmpeg, { choice: encoderChoice(config.HLS_ENCODER), streams: (opts.rungHeights ?? config.HLS_RENDITIONS).length }),
+  ]);
+  logger.info({ event_type: 'transcode_ready', decode: hw.kind, reason: hw.reason, encoder: enc.encoder, encode_reason: enc.reason }, `transcode: ${hw.kind === 'none' ? 'software' : hw.kind} decode, ${enc.encoder} encode`);
   const swept = await sweepStaleJobDirs(config.WORK_DIR);
   if (swept.length > 0) logger.warn({ event_type: 'workdir_swept', dirs: swept }, `removed ${swept.length} work directories of jobs whose worker is gone`);
 
@@ -148,7 +152,7 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         progress.report('transcoding', 0);
         const ladder = await produceLadder({
           ffmpeg, hw, input, source, workDir: dir, store, prefix: layout.prefix, storyboard: true,
-          rungHeights: opts.rungHeights ?? config.HLS_RENDITIONS, preset: opts.preset ?? config.HLS_PRESET,
+          rungHeights: opts.rungHeights ?? config.HLS_RENDITIONS, encoder: enc.encoder, preset: opts.preset ?? config.HLS_PRESET,
           segmentSeconds: config.HLS_SEGMENT_SECONDS, segmentType: config.HLS_SEGMENT_TYPE as 'ts' | 'fmp4', stallSeconds: config.FFMPEG_STALL_SECONDS,
           signal, logger: log, onProgress: (p) => progress.report('transcoding', p.percent, p.speed),
         });
@@ -164,7 +168,7 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         await step('db', () => db.completeAsset(hold));
         log.info({
           event_type: 'transcode_completed', duration_seconds: round((performance.now() - started) / 1000), video_seconds: source.durationSeconds,
-          renditions: ladder.rungs.map((r) => r.name), hardware_decode: ladder.hardwareDecode, objects: ladder.objects, bytes: ladder.bytes,
+          renditions: ladder.rungs.map((r) => r.name), hardware_decode: ladder.hardwareDecode, encoder: ladder.encoder, objects: ladder.objects, bytes: ladder.bytes,
           storyboard_frames: ladder.storyboard?.frameCount ?? 0, playlist: layout.playlistKey,
         }, `transcoded ${asset.storagePath} into ${ladder.rungs.length} renditions at ${layout.playlistKey}`);
       });

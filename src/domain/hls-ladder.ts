@@ -3,6 +3,7 @@
 // measured 45 s for a 3-rung ladder in one process against 53 s as three).
 import { storyboardFilter, SHEET_PATTERN } from './storyboard.js';
 import { THUMBNAILS_FOLDER, TOP_PLAYLIST } from './streaming-layout.js';
+import type { VideoEncoder } from './video-encoder.js';
 
 /** A rung as the multivariant playlist lists it. */
 export interface Rendition {
@@ -148,6 +149,57 @@ function keyframeExpr(segmentSeconds: number): string {
   return Number.isInteger(step) ? `expr:gte(t,n_forced*${step})` : `expr:gte(t,n_forced*${segmentSeconds}/${perSegment})`;
 }
 
+/** NVENC's preset, as the AWS burst workers run it (RUGBYCODEX.md). */
+export const NVENC_PRESET = 'p4';
+/** For a fixed GOP when ffprobe reported no frame rate. */
+const ASSUMED_FPS = 30;
+
+export interface EncoderArgsOptions {
+  rungs: ReadonlyArray<Pick<Rung, 'videoKbps' | 'maxrateKbps' | 'bufsizeKbps'>>;
+  preset?: string;
+  segmentSeconds: number;
+  fps: number | null;
+}
+
+/**
+ * The video encoder's arguments for every rung: the same bit rate, 110 % maxrate and 2 s
+ * buffer per rung whatever the encoder, and keyframes at the same instants in every rung
+ * so segments align across renditions. Nothing may depend on the picture (a scene cut in
+ * one rung is not one in another), so scene-cut keyframes are off everywhere.
+ * - libx264: forced keyframes every keyframeSeconds, -g as a ceiling.
+ * - h264_nvenc (NVENC_PRESET, as the burst workers): forced keyframes made IDR
+ *   (-forced-idr), -g as a ceiling; VBR; 2 B-frames (every NVENC generation has H.264
+ *   B-frames; they buy quality at no real speed cost); no lookahead, which is also what
+ *   would turn on NVENC's scene-cut I-frames (-no-scenecut says so twice) and costs GPU
+ *   memory per rung.
+ * - h264_nvv4l2enc / h264_nvmpi: not every build honours -force_key_frames, so a fixed
+ *   GOP of keyframeSeconds × fps (every I-frame an IDR in nvmpi; 30 fps assumed when
+ *   unknown), no B-frames (nvmpi's default; older builds pass none), and only generic
+ *   options, which any build accepts. Older nvmpi builds ignore maxrate and bufsize.
+ */
+export function videoEncoderArgs(encoder: VideoEncoder, opts: EncoderArgsOptions): string[] {
+  const fps = opts.fps !== null && isPositive(opts.fps) ? opts.fps : null;
+  const gopFrames = (rate: number): string => String(Math.ceil(keyframeSeconds(opts.segmentSeconds) * rate));
+  const rates = opts.rungs.flatMap((r, i) => [`-b:v:${i}`, `${r.videoKbps}k`, `-maxrate:v:${i}`, `${r.maxrateKbps}k`, `-bufsize:v:${i}`, `${r.bufsizeKbps}k`]);
+  const forced = ['-force_key_frames', keyframeExpr(opts.segmentSeconds)];
+  const ceiling = fps === null ? [] : ['-g', gopFrames(fps)];
+  switch (encoder) {
+    case 'libx264': {
+      const preset = opts.preset ?? DEFAULT_PRESET;
+      const params = x264ParamsFor(preset);
+      return ['-c:v', 'libx264', '-preset', preset, ...(params === null ? [] : ['-x264-params', params]), ...rates, ...forced, '-sc_threshold', '0', ...ceiling];
+    }
+    case 'h264_nvenc':
+      return [
+        '-c:v', 'h264_nvenc', '-preset', NVENC_PRESET, '-profile:v', 'high', '-rc', 'vbr', '-bf', '2', '-rc-lookahead', '0', '-no-scenecut', '1',
+        ...rates, ...forced, '-forced-idr', '1', ...ceiling,
+      ];
+    case 'h264_nvv4l2enc':
+    case 'h264_nvmpi':
+      return ['-c:v', encoder, '-bf', '0', ...rates, '-g', gopFrames(fps ?? ASSUMED_FPS)];
+  }
+}
+
 export interface LadderArgsOptions {
   input: string;
   /** Decoder choice (hardware decode), placed before -i. */
@@ -160,7 +212,9 @@ export interface LadderArgsOptions {
   segmentType: 'ts' | 'fmp4';
   /** Gets the master playlist (index.m3u8) and one folder per rung; must not contain "%" (ffmpeg's pattern character). */
   outDir: string;
-  /** libx264 preset (default DEFAULT_PRESET). */
+  /** Video encoder of every rung (default libx264). */
+  encoder?: VideoEncoder;
+  /** libx264 preset (default DEFAULT_PRESET); the hardware encoders have their own. */
   preset?: string;
   /** Absolute stream indexes from ffprobe, when the first stream of a kind is not the one (cover art). */
   videoStreamIndex?: number;
@@ -205,17 +259,7 @@ export function buildLadderArgs(opts: LadderArgsOptions): string[] {
     args.push('-map', `[v${i}]`);
     if (hasAudio) args.push('-map', audioIn);
   });
-  const preset = opts.preset ?? DEFAULT_PRESET;
-  const params = x264ParamsFor(preset);
-  args.push('-c:v', 'libx264', '-preset', preset, ...(params === null ? [] : ['-x264-params', params]));
-  rungs.forEach((r, i) => {
-    args.push(`-b:v:${i}`, `${r.videoKbps}k`, `-maxrate:v:${i}`, `${r.maxrateKbps}k`, `-bufsize:v:${i}`, `${r.bufsizeKbps}k`);
-  });
-  // Same forced keyframes in every rung, and no scene-cut extras: segments align across rungs.
-  args.push('-force_key_frames', keyframeExpr(segmentSeconds), '-sc_threshold', '0');
-  if (opts.fps !== null && isPositive(opts.fps)) {
-    args.push('-g', String(Math.ceil(keyframeSeconds(segmentSeconds) * opts.fps)));
-  }
+  args.push(...videoEncoderArgs(opts.encoder ?? 'libx264', { rungs, preset: opts.preset, segmentSeconds, fps: opts.fps }));
   if (hasAudio) {
     args.push('-c:a', 'aac', '-ac', '2');
     rungs.forEach((r, i) => args.push(`-b:a:${i}`, `${r.audioKbps}k`));

@@ -1,6 +1,6 @@
 // What is wrong with this worker's device right now, beyond the services it calls (those are
 // DependencyHealth's): one process-wide list of named conditions, set and cleared by the code
-// that notices them (hardware decode that fell back to software), read by the device
+// that notices them (hardware decode or encode that fell back to software), read by the device
 // heartbeat, which reports the device degraded while any is set.
 
 export interface DeviceCondition {
@@ -28,3 +28,5 @@ export function deviceConditions(): DeviceCondition[] {
 
 /** The hardware decode condition: named once, for the ladder (fallback, success) and the start-up verdict. */
 export const HW_DECODE = 'hardware decode';
+/** The hardware encode condition: a GPU whose encoder failed its test encode, or failed a job (libx264 until restart). */
+export const HW_ENCODE = 'hardware encode';

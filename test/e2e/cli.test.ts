@@ -110,7 +110,7 @@ describe('rugbyworker executable', () => {
     let fauxqs: LocalServer;
     afterAll(async () => { await fauxqs?.stop(); });
 
-    it('reports ffmpeg, hardware decode and endpoints, one ✓/✗ line each, and fails on what the roles need', async () => {
+    it('reports ffmpeg, hardware decode and encode and endpoints, one ✓/✗ line each, and fails on what the roles need', async () => {
       fauxqs = await startFauxqs();
       const { SQSClient, CreateQueueCommand } = await import('@aws-sdk/client-sqs');
       const sqs = new SQSClient({ endpoint: fauxqs.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -128,6 +128,8 @@ describe('rugbyworker executable', () => {
       expect(line('ffmpeg')).toMatch(/^✓ ffmpeg: \d+\.\d+.* at \//);
       expect(line('ffmpeg self-test')).toMatch(/^✓ ffmpeg self-test: encoded and read back 1 s of H\.264\/AAC/);
       expect(line('hardware decode')).toMatch(/^✓ hardware decode: software decode; /);
+      // Debian's ffmpeg lists h264_nvenc; without a GPU its test encode fails.
+      expect(line('hardware encode')).toMatch(/^✓ hardware encode: libx264 \(software encode\); (h264_nvenc listed but test encode failed: |no hardware H\.264 encoder listed)/);
       expect(line('SQS_TRANSCODE_QUEUE_URL reachable')).toMatch(/^✓ SQS_TRANSCODE_QUEUE_URL reachable: 0 waiting, 0 in flight/);
       expect(line('WASABI_ENDPOINT reachable')).toMatch(/^✗ WASABI_ENDPOINT reachable: /);
       expect(line('SUPABASE_URL reachable')).toMatch(/^✗ SUPABASE_URL reachable: /);

@@ -156,7 +156,11 @@ describe('rugbyworker transcode (local mode)', () => {
     expect(last).toBe(join(out, 'index.m3u8'));
     const done = events.filter((e) => e.event_type === 'transcode_completed');
     expect(done).toHaveLength(1);
-    expect(done[0]).toMatchObject({ renditions: ['720p', '360p'], hardware_decode: false, video_seconds: CLIP_SECONDS });
+    expect(done[0]).toMatchObject({ renditions: ['720p', '360p'], hardware_decode: false, encoder: 'libx264', video_seconds: CLIP_SECONDS });
+    // The start-up verdicts, side by side: this ffmpeg lists h264_nvenc, whose test encode fails without a GPU.
+    expect(events.find((e) => e.event_type === 'transcode_ready')).toMatchObject({
+      decode: 'none', encoder: 'libx264', encode_reason: expect.stringMatching(/^h264_nvenc listed but test encode failed: |^no hardware H\.264 encoder listed/),
+    });
 
     const media = await checkOutput(out, 'ts');
     expect(media['720p']).toEqual(['seg_00000.ts', 'seg_00001.ts', 'seg_00002.ts', 'seg_00003.ts']);

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it, expect } from '@jest/globals';
 import { execa } from 'execa';
 import {
-  detectHwDecode, FfmpegError, FfmpegNotFoundError, ffmpegVersion, locateFfmpeg, probe, runFfmpeg, systemHwSources,
+  detectHwDecode, detectHwEncode, FfmpegError, FfmpegNotFoundError, ffmpegVersion, locateFfmpeg, probe, runFfmpeg, systemHwSources,
 } from '../../src/runtime/ffmpeg/index.js';
+import { videoEncoderArgs } from '../../src/domain/hls-ladder.js';
 import type { FfmpegBinaries, FfmpegProgress } from '../../src/runtime/ffmpeg/index.js';
 
 let bins: FfmpegBinaries;
@@ -202,7 +203,6 @@ describe('hardware decode detection on this machine', () => {
     expect(v.kind).toBe('none');
     expect(v.h264InputArgs).toEqual([]);
     expect(v.hevcInputArgs).toEqual([]);
-    expect(v.hwEncoder).toBe(false);
     expect(v.reason).toMatch(/listed but test decodes? failed: .+|no hardware H\.264 decoder listed/);
     expect(v.reason).not.toContain('\n');
     const after = (await readdir(tmpdir())).filter((n) => n.startsWith('rugbyworker-hwprobe-')).length;
@@ -212,5 +212,28 @@ describe('hardware decode detection on this machine', () => {
   it('a software decode through tryDecode works, so a failure above is the hardware', async () => {
     const result = await systemHwSources(bins).tryDecode([]);
     expect(result).toEqual({ ok: true, detail: 'decoded a test frame' });
+  }, 60_000);
+});
+
+describe('hardware encode detection on this machine', () => {
+  it('lists h264_nvenc but its test encode fails (no CUDA here), so the verdict is libx264, saying why', async () => {
+    const v = await detectHwEncode(systemHwSources(bins), { choice: 'auto', streams: 4 });
+    expect({ encoder: v.encoder, hardware: v.hardware }).toEqual({ encoder: 'libx264', hardware: false });
+    expect(v.reason).toMatch(/^h264_nvenc listed but test encode failed: .+|^no hardware H\.264 encoder listed/);
+    expect(v.reason).not.toContain('\n');
+    // It failed on the missing GPU, not on an option this FFmpeg's NVENC does not know.
+    expect(v.reason).not.toMatch(/Unrecognized option|not found/i);
+  }, 60_000);
+
+  it('the same test encode with libx264 works in four streams at once, so a failure above is the hardware', async () => {
+    const rungs = Array.from({ length: 4 }, () => ({ videoKbps: 500, maxrateKbps: 550, bufsizeKbps: 1000 }));
+    const result = await systemHwSources(bins).tryEncode(videoEncoderArgs('libx264', { rungs, segmentSeconds: 2, fps: 25 }), 4);
+    expect(result).toEqual({ ok: true, detail: 'encoded a test clip in 4 streams at once' });
+  }, 60_000);
+
+  it('a misspelt option fails the test encode, naming it', async () => {
+    const result = await systemHwSources(bins).tryEncode(['-c:v', 'libx264', '-no-such-option', '1'], 1);
+    expect(result.ok).toBe(false);
+    expect(result.detail).toMatch(/no-such-option/);
   }, 60_000);
 });

@@ -5,11 +5,16 @@
 // software; the store ends up with exactly the software output, index.m3u8 last, even when
 // the hardware attempt had already uploaded segments; an aborted job never falls back; and
 // a source that is neither h264 nor hevc never gets the hardware arguments.
+// Hardware encode fallback (issue 19), the same way: h264_nvenc, which this ffmpeg lists and
+// cannot run, and a fake ffmpeg whose "NVENC" dies mid-stream, hangs or takes libx264 down
+// with it. A failed hardware encode is logged once (hw_encode_fallback) and the ladder is
+// encoded again with libx264; once libx264 has encoded the job, later jobs of the process
+// start with libx264; an abort, a stall or a failure libx264 shares is no fallback.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -20,9 +25,11 @@ import { locateFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import type { FfmpegBinaries, HwVerdict, ProbeResult } from '../../src/runtime/ffmpeg/index.js';
 import { TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
-import { deviceConditions, HW_DECODE, setDeviceCondition } from '../../src/runtime/device-conditions.js';
+import { clearDeviceCondition, deviceConditions, HW_DECODE, HW_ENCODE, setDeviceCondition } from '../../src/runtime/device-conditions.js';
+import { hwEncodeFailedEarlier } from '../../src/runtime/transcode/hw-encode-failures.js';
 import type { LadderJob, LadderResult } from '../../src/runtime/transcode/produce-ladder.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';
+import { writeFakeNvenc } from '../helpers/fake-nvenc.js';
 
 const PREFIX = 'orgs/o1/uploads/u1/streaming/';
 const MASTER = `${PREFIX}index.m3u8`;
@@ -105,7 +112,7 @@ afterAll(async () => {
 /** A verdict as detectHwDecode would give on a desktop NVIDIA machine, but made up by the test. */
 function claimedHw(h264InputArgs: string[], hevcInputArgs: string[] = []): HwVerdict {
   return {
-    kind: 'nvidia', h264InputArgs, hevcInputArgs, platform: 'test: claimed NVIDIA GPU', hwEncoder: false,
+    kind: 'nvidia', h264InputArgs, hevcInputArgs, platform: 'test: claimed NVIDIA GPU',
     reason: 'injected by hw-fallback.test.ts',
   };
 }
@@ -217,6 +224,32 @@ async function checkCompleteLadder(r: Run, result: LadderResult): Promise<Map<st
   return referenced;
 }
 
+/**
+ * A run that failed after some of its segments went up, then a fallback run: the failed one
+ * had uploaded segments and no playlist, all of them ended before the fallback was logged,
+ * the store holds exactly the fallback run's complete ladder with every early segment
+ * written again, and the failed attempt's local folder is gone.
+ */
+async function checkFailedAttemptReplaced(r: Run, result: LadderResult, fallbackAt: number, failedDir: string): Promise<void> {
+  // The failed attempt did upload segments, and no playlist, before it failed…
+  const early = r.store.uploads.filter((u) => u.seq < fallbackAt);
+  expect(early.filter((u) => u.ok && /\.ts$/.test(u.key)).length).toBeGreaterThan(0);
+  expect(early.filter((u) => u.key.endsWith('.m3u8'))).toEqual([]);
+  // …each of them had ended (succeeded or been cancelled) before the fallback was logged,
+  // so none can land on top of the next run's output.
+  const nextStart = ofType(r, 'ffmpeg_start')[1]!.seq;
+  expect(early.filter((u) => u.end === null || u.end > fallbackAt)).toEqual([]);
+  expect(r.store.uploads.filter((u) => u.seq > fallbackAt).every((u) => u.seq > nextStart)).toBe(true);
+
+  const referenced = await checkCompleteLadder(r, result);
+  // Every segment the failed attempt uploaded was written again by the next run.
+  const nextKeys = new Set(r.store.uploads.filter((u) => u.seq > nextStart && u.ok).map((u) => u.key));
+  for (const u of early) expect({ key: u.key, rewritten: nextKeys.has(u.key) }).toEqual({ key: u.key, rewritten: true });
+  expect([...referenced.values()].flat().every((k) => nextKeys.has(k))).toBe(true);
+  // The failed attempt's local output is gone (a Jetson's disk holds one attempt, not two).
+  expect(await readdir(r.workDir)).not.toContain(failedDir);
+}
+
 describe('produceLadder with a hardware decoder that does not work here', () => {
   it('h264_cuvid (no CUDA here) → one hw_decode_fallback warning naming it, then a complete software ladder with its storyboard', async () => {
     const r = await prepare(h264Clip, claimedHw(['-c:v', 'h264_cuvid']), undefined, true);
@@ -270,24 +303,7 @@ describe('produceLadder with a hardware decoder that does not work here', () => 
     const fallbacks = ofType(r, 'hw_decode_fallback');
     expect(fallbacks).toHaveLength(1);
     expect(fallbacks[0]).toMatchObject({ decoder: strict.join(' ') });
-    const fallbackAt = fallbacks[0]!.seq;
-    // The failed attempt did upload segments, and no playlist, before it failed…
-    const early = r.store.uploads.filter((u) => u.seq < fallbackAt);
-    expect(early.filter((u) => u.ok && /\.ts$/.test(u.key)).length).toBeGreaterThan(0);
-    expect(early.filter((u) => u.key.endsWith('.m3u8'))).toEqual([]);
-    // …each of them had ended (succeeded or been cancelled) before the fallback was logged,
-    // so none can land on top of the software run's output.
-    const swStart = ofType(r, 'ffmpeg_start')[1]!.seq;
-    expect(early.filter((u) => u.end === null || u.end > fallbackAt)).toEqual([]);
-    expect(r.store.uploads.filter((u) => u.seq > fallbackAt).every((u) => u.seq > swStart)).toBe(true);
-
-    const referenced = await checkCompleteLadder(r, result);
-    // Every segment the failed attempt uploaded was written again by the software run.
-    const swKeys = new Set(r.store.uploads.filter((u) => u.seq > swStart && u.ok).map((u) => u.key));
-    for (const u of early) expect({ key: u.key, rewritten: swKeys.has(u.key) }).toEqual({ key: u.key, rewritten: true });
-    expect([...referenced.values()].flat().every((k) => swKeys.has(k))).toBe(true);
-    // The failed attempt's local output is gone (a Jetson's disk holds one attempt, not two).
-    expect((await readdir(r.workDir)).filter((name) => name.startsWith('hls-hw'))).toEqual([]);
+    await checkFailedAttemptReplaced(r, result, fallbacks[0]!.seq, 'hls-hw');
   }, 120_000);
 });
 
@@ -352,4 +368,146 @@ describe('hardware arguments go only to the codec they are for', () => {
     expect(runs[1]!.join(' ')).not.toMatch(/cuvid/);
     await checkCompleteLadder(r, result);
   }, 120_000);
+});
+
+/** No hardware decode: the encoder alone is on trial. */
+const softwareDecode: HwVerdict = { kind: 'none', h264InputArgs: [], hevcInputArgs: [], platform: 'test', reason: 'software decode' };
+/** The video encoder of an ffmpeg run: the -c:v after -i (one before it is a decoder). */
+const encoderOf = (args: string[]) => args[args.indexOf('-c:v', args.indexOf('-i')) + 1];
+
+/** The real ffmpeg under a name of its own: what the process remembers is per ffmpeg binary. */
+async function ffmpegAlias(name: string): Promise<string> {
+  const path = join(base, `ffmpeg-${name}`);
+  await symlink(bins.ffmpeg, path);
+  return path;
+}
+
+/** Runs `r` with `ffmpeg` and asks it for NVENC. */
+function withNvenc(r: Run, ffmpeg: string): Run {
+  r.job.ffmpeg = { ...bins, ffmpeg };
+  r.job.encoder = 'h264_nvenc';
+  return r;
+}
+
+/** Creates `go` once a segment is in the bucket: the fake NVENC's cue to die. */
+class CueStore extends DelegatingStore {
+  constructor(inner: ObjectStore, private readonly go: string) {
+    super(inner);
+  }
+
+  override async upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> {
+    const info = await this.inner.upload(source, key, contentType, opts);
+    if (key.endsWith('.ts')) await writeFile(this.go, '');
+    return info;
+  }
+}
+
+describe('produceLadder with a hardware encoder that fails (issue 19)', () => {
+  afterEach(() => clearDeviceCondition(HW_ENCODE));
+
+  it('h264_nvenc (no CUDA here) → one hw_encode_fallback warning, a complete libx264 ladder with its storyboard; the next job starts with libx264', async () => {
+    const ffmpeg = await ffmpegAlias('no-cuda');
+    const r = withNvenc(await prepare(h264Clip, softwareDecode, undefined, true), ffmpeg);
+    const result = await produceLadder(r.job);
+
+    expect({ encoder: result.encoder, hardwareDecode: result.hardwareDecode }).toEqual({ encoder: 'libx264', hardwareDecode: false });
+    const fallbacks = ofType(r, 'hw_encode_fallback');
+    expect(fallbacks).toHaveLength(1);
+    expect(fallbacks[0]).toMatchObject({ level: 40, encoder: 'h264_nvenc' });
+    expect(String(fallbacks[0]!.error)).toMatch(/exited with code/);
+    expect(String(fallbacks[0]!.stderr_tail)).toMatch(/libcuda|nvenc/i);
+    expect(ofType(r, 'hw_decode_fallback')).toEqual([]);
+    // Two runs: NVENC with its own arguments, then libx264 with its own.
+    const runs = ffmpegRuns(r);
+    expect(runs.map(encoderOf)).toEqual(['h264_nvenc', 'libx264']);
+    expect(runs[0]).toEqual(expect.arrayContaining(['-forced-idr', '-no-scenecut']));
+    expect(runs[1]).not.toContain('-forced-idr');
+    expect(runs[1]!.at(-1)).toMatch(/\/hls-sw\/thumbnails\/storyboard_%03d\.jpg$/);
+    expect(fallbacks[0]!.seq).toBeLessThan(ofType(r, 'ffmpeg_start')[1]!.seq);
+
+    await checkCompleteLadder(r, result);
+    expect(r.store.uploads.filter((u) => u.seq < fallbacks[0]!.seq)).toEqual([]);
+    expect(result.storyboard).toEqual({ sheets: 1, frameCount: CLIP_SECONDS / SEGMENT_SECONDS, width: 320, height: 180 });
+    expect(await readdir(r.workDir)).not.toContain('hls-sw-hwenc');
+    // Remembered, and the device heartbeat says degraded, naming the encoder.
+    expect(hwEncodeFailedEarlier(ffmpeg, 'h264_nvenc')).toMatch(/exited with code/);
+    expect(deviceConditions().filter((c) => c.name === HW_ENCODE)).toEqual([expect.objectContaining({ detail: expect.stringMatching(/^h264_nvenc failed a job, encoding with libx264 until restart: .*exited with code/) })]);
+
+    // The next job of this process: libx264 from the start, no failed attempt, no warning.
+    const next = withNvenc(await prepare(h264Clip, softwareDecode), ffmpeg);
+    const again = await produceLadder(next.job);
+    expect(again.encoder).toBe('libx264');
+    expect(ffmpegRuns(next).map(encoderOf)).toEqual(['libx264']);
+    expect(ofType(next, 'hw_encode_fallback')).toEqual([]);
+    expect(ofType(next, 'hw_encode_skipped')).toEqual([expect.objectContaining({ encoder: 'h264_nvenc', reason: expect.stringMatching(/exited with code/) })]);
+    await checkCompleteLadder(next, again);
+  }, 120_000);
+
+  it('an encoder that dies mid-stream, after segments went up: the libx264 run replaces them, nothing stale remains', async () => {
+    const go = join(base, 'go-mid-stream');
+    const ffmpeg = await writeFakeNvenc(base, 'mid-stream', { realFfmpeg: bins.ffmpeg, mode: 'die-after-upload', go });
+    const r = withNvenc(await prepare(h264Clip, softwareDecode), ffmpeg);
+    r.job.store = new CueStore(r.store, go);
+    const result = await produceLadder(r.job);
+
+    expect(result.encoder).toBe('libx264');
+    const fallbacks = ofType(r, 'hw_encode_fallback');
+    expect(fallbacks).toHaveLength(1);
+    expect(String(fallbacks[0]!.error)).toMatch(/exited with code 1: \[h264_nvenc @ 0x0\] fake NVENC: encoder lost mid-stream/);
+    expect(ffmpegRuns(r).map(encoderOf)).toEqual(['h264_nvenc', 'libx264']);
+    await checkFailedAttemptReplaced(r, result, fallbacks[0]!.seq, 'hls-sw-hwenc');
+    expect(hwEncodeFailedEarlier(ffmpeg, 'h264_nvenc')).toBeDefined();
+  }, 120_000);
+
+  it('hardware decode and encode both failing: the decoder is dropped first, then the encoder; one warning each, three runs', async () => {
+    const ffmpeg = await ffmpegAlias('both');
+    const r = withNvenc(await prepare(h264Clip, claimedHw(['-c:v', 'h264_cuvid'])), ffmpeg);
+    const result = await produceLadder(r.job);
+
+    expect({ encoder: result.encoder, hardwareDecode: result.hardwareDecode }).toEqual({ encoder: 'libx264', hardwareDecode: false });
+    expect(r.events.filter((e) => /^hw_(de|en)code_fallback$/.test(String(e.event_type))).map((e) => e.event_type)).toEqual(['hw_decode_fallback', 'hw_encode_fallback']);
+    const runs = ffmpegRuns(r);
+    expect(runs.map((a) => [a.includes('h264_cuvid'), encoderOf(a)])).toEqual([[true, 'h264_nvenc'], [false, 'h264_nvenc'], [false, 'libx264']]);
+    await checkCompleteLadder(r, result);
+    expect((await readdir(r.workDir)).filter((name) => name.includes('hw'))).toEqual([]);
+  }, 120_000);
+});
+
+describe('produceLadder does not fall back from a hardware encoder, nor remember it, when the encoder is not what failed', () => {
+  afterEach(() => clearDeviceCondition(HW_ENCODE));
+
+  it('aborted while the hardware encoder runs → throws, one ffmpeg, nothing remembered, no master', async () => {
+    const ffmpeg = await writeFakeNvenc(base, 'abort', { realFfmpeg: bins.ffmpeg, mode: 'die-after-upload', go: join(base, 'never') });
+    const r = withNvenc(await prepare(h264Clip, softwareDecode), ffmpeg);
+    r.job.onProgress = () => { r.progress++; if (r.progress === 2) r.controller.abort(new Error('shutdown')); };
+    const err = await produceLadder(r.job).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TranscodeStepError);
+    expect((err as TranscodeStepError).failure).toMatchObject({ kind: 'ffmpeg', reason: 'aborted' });
+    expect(ofType(r, 'hw_encode_fallback')).toEqual([]);
+    expect(ffmpegRuns(r)).toHaveLength(1);
+    expect(hwEncodeFailedEarlier(ffmpeg, 'h264_nvenc')).toBeUndefined();
+    expect(await r.fs.exists(MASTER)).toBe(false);
+  }, 60_000);
+
+  it('a hardware encoder that stalls → killed as a stall, no fallback, nothing remembered', async () => {
+    const ffmpeg = await writeFakeNvenc(base, 'hang', { realFfmpeg: bins.ffmpeg, mode: 'hang' });
+    const r = withNvenc(await prepare(h264Clip, softwareDecode), ffmpeg);
+    r.job.stallSeconds = 1;
+    const err = await produceLadder(r.job).then(() => null, (e: unknown) => e);
+    expect((err as TranscodeStepError).failure).toMatchObject({ kind: 'ffmpeg', reason: 'stall' });
+    expect(ofType(r, 'hw_encode_fallback')).toEqual([]);
+    expect(ffmpegRuns(r)).toHaveLength(1);
+    expect(hwEncodeFailedEarlier(ffmpeg, 'h264_nvenc')).toBeUndefined();
+  }, 60_000);
+
+  it('libx264 fails as well (the failure was not the encoder\'s) → the job fails; the encoder is not remembered nor the device degraded', async () => {
+    const ffmpeg = await writeFakeNvenc(base, 'fail-all', { realFfmpeg: bins.ffmpeg, mode: 'fail-all' });
+    const r = withNvenc(await prepare(h264Clip, softwareDecode), ffmpeg);
+    const err = await produceLadder(r.job).then(() => null, (e: unknown) => e);
+    expect((err as TranscodeStepError).failure).toMatchObject({ kind: 'ffmpeg', reason: 'exit' });
+    expect(ofType(r, 'hw_encode_fallback')).toHaveLength(1);
+    expect(ffmpegRuns(r).map(encoderOf)).toEqual(['h264_nvenc', 'libx264']);
+    expect(hwEncodeFailedEarlier(ffmpeg, 'h264_nvenc')).toBeUndefined();
+    expect(deviceConditions().map((c) => c.name)).not.toContain(HW_ENCODE);
+  }, 60_000);
 });

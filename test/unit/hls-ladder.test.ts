@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  DEFAULT_PRESET, MASTER_PLAYLIST, buildLadderArgs, chooseRungs, keyframeSeconds, renditionsFor, videoKbpsFor,
+  DEFAULT_PRESET, MASTER_PLAYLIST, NVENC_PRESET, buildLadderArgs, chooseRungs, keyframeSeconds, renditionsFor, videoEncoderArgs, videoKbpsFor,
 } from '../../src/domain/hls-ladder.js';
+import { VIDEO_ENCODERS } from '../../src/domain/video-encoder.js';
 import type { LadderArgsOptions, Rung } from '../../src/domain/hls-ladder.js';
 
 /** [name, width, height] per rung, for compact expectations. */
@@ -255,6 +256,75 @@ describe('buildLadderArgs', () => {
     [{ rungs: [rungs[0]!, rungs[0]!] }],
   ])('refuses %j', (patch) => {
     expect(() => buildLadderArgs({ ...base, ...patch })).toThrow(RangeError);
+  });
+});
+
+describe('buildLadderArgs per encoder (issue 19)', () => {
+  const rungs = chooseRungs({ width: 1920, height: 1080 }, [1080, 720, 480]);
+  const base: LadderArgsOptions = {
+    input: '/work/job/in.mp4', inputArgs: [], rungs, hasAudio: true, fps: 30, segmentSeconds: 6, segmentType: 'ts', outDir: '/work/job/hls',
+  };
+  /** -b:v:N / -maxrate:v:N / -bufsize:v:N pairs, in order. */
+  const rateFlags = (args: string[]) => args.flatMap((a, i) => (/^-(b|maxrate|bufsize):v:\d+$/.test(a) ? [a, args[i + 1]!] : []));
+  const x264Rates = rateFlags(buildLadderArgs(base));
+
+  it('libx264 is the default, and the encoder after -i is the only video encoder of the HLS output', () => {
+    expect(buildLadderArgs(base)).toEqual(buildLadderArgs({ ...base, encoder: 'libx264' }));
+    for (const encoder of VIDEO_ENCODERS) {
+      const args = buildLadderArgs({ ...base, encoder });
+      expect(valuesOf(args, '-c:v')).toEqual([encoder]);
+    }
+  });
+
+  it.each(VIDEO_ENCODERS)('%s: every rung keeps its bit rate, 110 %% maxrate and 2 s buffer', (encoder) => {
+    expect(x264Rates).toEqual([
+      '-b:v:0', '6000k', '-maxrate:v:0', '6600k', '-bufsize:v:0', '12000k',
+      '-b:v:1', '3000k', '-maxrate:v:1', '3300k', '-bufsize:v:1', '6000k',
+      '-b:v:2', `${rungs[2]!.videoKbps}k`, '-maxrate:v:2', `${rungs[2]!.maxrateKbps}k`, '-bufsize:v:2', `${rungs[2]!.bufsizeKbps}k`,
+    ]);
+    expect(rateFlags(buildLadderArgs({ ...base, encoder }))).toEqual(x264Rates);
+  });
+
+  it('h264_nvenc: the burst workers\' preset p4, forced keyframes made IDR, no scene cuts, no lookahead, 2 B-frames, VBR', () => {
+    const args = buildLadderArgs({ ...base, encoder: 'h264_nvenc', preset: 'veryfast' });
+    expect(NVENC_PRESET).toBe('p4');
+    expect(valueOf(args, '-preset')).toBe('p4'); // HLS_PRESET is libx264's
+    expect(valueOf(args, '-force_key_frames')).toBe('expr:gte(t,n_forced*2)');
+    expect(valueOf(args, '-forced-idr')).toBe('1');
+    expect(valueOf(args, '-no-scenecut')).toBe('1');
+    expect(valueOf(args, '-rc-lookahead')).toBe('0');
+    expect(valueOf(args, '-g')).toBe('60');
+    expect(valueOf(args, '-bf')).toBe('2');
+    expect(valueOf(args, '-rc')).toBe('vbr');
+    expect(valueOf(args, '-profile:v')).toBe('high');
+    expect(args).not.toContain('-x264-params');
+    expect(args).not.toContain('-sc_threshold');
+    expect(valueOf(buildLadderArgs({ ...base, encoder: 'h264_nvenc', segmentSeconds: 5 }), '-force_key_frames')).toBe('expr:gte(t,n_forced*5/3)');
+    expect(buildLadderArgs({ ...base, encoder: 'h264_nvenc', fps: null })).not.toContain('-g');
+  });
+
+  it.each(['h264_nvv4l2enc', 'h264_nvmpi'] as const)('%s: a fixed GOP of the keyframe spacing in frames, no forced keyframes, no B-frames, only generic options', (encoder) => {
+    const args = buildLadderArgs({ ...base, encoder });
+    expect(args).not.toContain('-force_key_frames');
+    expect(valueOf(args, '-g')).toBe('60');
+    expect(valueOf(buildLadderArgs({ ...base, encoder, fps: 25 }), '-g')).toBe('50');
+    expect(valueOf(buildLadderArgs({ ...base, encoder, fps: 29.97 }), '-g')).toBe('60');
+    expect(valueOf(buildLadderArgs({ ...base, encoder, segmentSeconds: 5 }), '-g')).toBe('50'); // 5/3 s at 30 fps
+    expect(valueOf(buildLadderArgs({ ...base, encoder, fps: null }), '-g')).toBe('60'); // 30 fps assumed
+    expect(valueOf(args, '-bf')).toBe('0');
+    // Nothing a build might not know: codec, -bf, the rates, -g.
+    const video = videoEncoderArgs(encoder, { rungs, segmentSeconds: 6, fps: 30 });
+    expect(video.filter((a) => a.startsWith('-'))).toEqual(['-c:v', '-bf', ...x264Rates.filter((a) => a.startsWith('-')), '-g']);
+  });
+
+  it('the video encoder sits between the maps and the audio encoder, as libx264 did', () => {
+    for (const encoder of VIDEO_ENCODERS) {
+      const args = buildLadderArgs({ ...base, encoder });
+      const video = videoEncoderArgs(encoder, { rungs, segmentSeconds: 6, fps: 30 });
+      const at = args.indexOf('-c:v');
+      expect(args.slice(at, at + video.length)).toEqual(video);
+      expect(args[at + video.length]).toBe('-c:a');
+    }
   });
 });
 

@@ -1,54 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from '@jest/globals';
-import { cachedHwDecode, detectHwDecode, parseCodecList, parseHwaccels, PLATFORM_FILES } from '../../src/runtime/ffmpeg/index.js';
-import type { HwProbeSources } from '../../src/runtime/ffmpeg/index.js';
+import { cachedHwDecode, detectHwDecode, parseCodecList, parseHwaccels } from '../../src/runtime/ffmpeg/index.js';
 import { clearDeviceCondition, deviceConditions, HW_DECODE } from '../../src/runtime/device-conditions.js';
-
-const FIXTURES = fileURLToPath(new URL('../fixtures/hw/', import.meta.url));
-
-const FILE_NAMES: Record<string, string> = {
-  [PLATFORM_FILES.tegraRelease]: 'nv_tegra_release',
-  [PLATFORM_FILES.compatible]: 'compatible',
-  [PLATFORM_FILES.model]: 'model',
-  [PLATFORM_FILES.nvidiaDriver]: 'nvidia_version',
-};
-
-type Decode = (args: string[]) => { ok: boolean; detail: string };
-
-interface Recorded extends HwProbeSources {
-  decodeCalls: string[][];
-  listCalls: number;
-}
-
-const decodeWorks: Decode = () => ({ ok: true, detail: 'decoded a test frame' });
-
-function fixtureSources(name: string, decode: Decode = decodeWorks, skipFiles: string[] = []): Recorded {
-  const read = async (file: string) => {
-    try {
-      return await readFile(`${FIXTURES}${name}/${file}`, 'utf8');
-    } catch {
-      return null;
-    }
-  };
-  const sources: Recorded = {
-    decodeCalls: [],
-    listCalls: 0,
-    readFile: async (path) => {
-      const file = FILE_NAMES[path] ?? basename(path);
-      return skipFiles.includes(file) ? null : read(file);
-    },
-    decoders: async () => { sources.listCalls++; return (await read('decoders.txt')) ?? ''; },
-    hwaccels: async () => { sources.listCalls++; return (await read('hwaccels.txt')) ?? ''; },
-    encoders: async () => { sources.listCalls++; return (await read('encoders.txt')) ?? ''; },
-    tryDecode: async (args) => {
-      sources.decodeCalls.push(args);
-      return decode(args);
-    },
-  };
-  return sources;
-}
+import { HW_FIXTURES as FIXTURES, decodeWorks, fixtureSources } from '../helpers/hw-fixtures.js';
 
 describe('detectHwDecode on fixtures', () => {
   it('Jetson Nano, JetPack 4: nvv4l2dec, with a hardware encoder', async () => {
@@ -59,28 +13,25 @@ describe('detectHwDecode on fixtures', () => {
       h264InputArgs: ['-c:v', 'h264_nvv4l2dec'],
       hevcInputArgs: ['-c:v', 'hevc_nvv4l2dec'],
       platform: 'Jetson Nano Developer Kit, L4T R32.7.1',
-      hwEncoder: true,
       reason: 'h264_nvv4l2dec listed and decoded a test frame',
     });
     expect(src.decodeCalls).toEqual([['-c:v', 'h264_nvv4l2dec']]);
   });
 
-  it('Orin Nano, JetPack 5: nvv4l2dec and no hardware encoder', async () => {
+  it('Orin Nano, JetPack 5: nvv4l2dec', async () => {
     const v = await detectHwDecode(fixtureSources('orin-nano-jp5'));
     expect(v.kind).toBe('jetson');
     expect(v.h264InputArgs).toEqual(['-c:v', 'h264_nvv4l2dec']);
     expect(v.hevcInputArgs).toEqual(['-c:v', 'hevc_nvv4l2dec']);
     expect(v.platform).toBe('Jetson Orin Nano Developer Kit, L4T R35.4.1');
-    expect(v.hwEncoder).toBe(false);
   });
 
-  it('Orin Nano, JetPack 6 with a community nvmpi build: listed nvmpi encoder is not a hardware encoder', async () => {
+  it('Orin Nano, JetPack 6 with a community nvmpi build: nvmpi', async () => {
     const v = await detectHwDecode(fixtureSources('orin-nano-jp6'));
     expect(v.kind).toBe('jetson');
     expect(v.h264InputArgs).toEqual(['-c:v', 'h264_nvmpi']);
     expect(v.hevcInputArgs).toEqual(['-c:v', 'hevc_nvmpi']);
     expect(v.platform).toBe('Jetson Orin Nano Developer Kit, L4T R36.3.0');
-    expect(v.hwEncoder).toBe(false);
     expect(v.reason).toBe('h264_nvmpi listed and decoded a test frame');
   });
 
@@ -90,7 +41,7 @@ describe('detectHwDecode on fixtures', () => {
     expect(v.platform).toBe('Jetson Orin Nano Developer Kit');
   });
 
-  it('desktop NVIDIA: hwaccel cuda first, NVENC reported', async () => {
+  it('desktop NVIDIA: hwaccel cuda first', async () => {
     const src = fixtureSources('desktop-nvidia');
     const v = await detectHwDecode(src);
     expect(v).toEqual({
@@ -98,7 +49,6 @@ describe('detectHwDecode on fixtures', () => {
       h264InputArgs: ['-hwaccel', 'cuda'],
       hevcInputArgs: ['-hwaccel', 'cuda'],
       platform: 'NVIDIA driver 550.54.14',
-      hwEncoder: true,
       reason: 'hwaccel cuda listed and decoded a test frame',
     });
   });
@@ -124,7 +74,6 @@ describe('detectHwDecode on fixtures', () => {
       h264InputArgs: [],
       hevcInputArgs: [],
       platform: 'generic',
-      hwEncoder: false,
       reason: 'hwaccel cuda, h264_cuvid listed but test decodes failed: hwaccel cuda: Cannot load libcuda.so.1; h264_cuvid: Cannot load libnvcuvid.so.1',
     });
     expect(v.reason).not.toContain('\n');
@@ -135,7 +84,6 @@ describe('detectHwDecode on fixtures', () => {
     const v = await detectHwDecode(fixtureSources('orin-nano-jp5', () => ({ ok: false, detail: 'Could not open /dev/nvhost-nvdec' })));
     expect(v.kind).toBe('none');
     expect(v.h264InputArgs).toEqual([]);
-    expect(v.hwEncoder).toBe(false);
     expect(v.platform).toBe('Jetson Orin Nano Developer Kit, L4T R35.4.1');
     expect(v.reason).toBe('h264_nvv4l2dec listed but test decode failed: Could not open /dev/nvhost-nvdec');
   });
@@ -184,7 +132,7 @@ describe('cachedHwDecode', () => {
     const third = await cachedHwDecode(paths, fixtureSources('none'));
     expect(third).toBe(await first);
     expect(third.kind).toBe('nvidia');
-    expect(src.listCalls).toBe(3); // decoders + hwaccels + encoders, once each
+    expect(src.listCalls).toBe(2); // decoders + hwaccels, once each
     expect(src.decodeCalls).toHaveLength(1);
   });
 });

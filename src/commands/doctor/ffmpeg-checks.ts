@@ -1,9 +1,10 @@
-// ffmpeg/ffprobe present, a real encode works, and which decoder a job would use.
+// ffmpeg/ffprobe present, a real encode works, and which decoder and encoder a job would use.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../runtime/config/schema.js';
-import { cachedHwDecode, ffmpegVersion, locateConfiguredFfmpeg, probe, runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
+import { encoderChoice } from '../../domain/video-encoder.js';
+import { cachedHwDecode, cachedHwEncode, ffmpegVersion, locateConfiguredFfmpeg, probe, runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
 import { oneLine, timed, type CheckResult } from './check.js';
 
 export async function ffmpegChecks(config: Config, env: Readonly<Record<string, string | undefined>>, required: boolean): Promise<CheckResult[]> {
@@ -21,6 +22,10 @@ export async function ffmpegChecks(config: Config, env: Readonly<Record<string, 
       const v = await cachedHwDecode(bins);
       const mode = v.kind === 'none' ? 'software decode' : `${v.kind} hardware decode (${v.h264InputArgs.join(' ')})`;
       return { ok: true, detail: `${mode}; ${v.reason}` };
+    }),
+    timed('hardware encode', false, 60_000, async () => {
+      const v = await cachedHwEncode(bins, { choice: encoderChoice(config.HLS_ENCODER), streams: config.HLS_RENDITIONS.length });
+      return { ok: true, detail: `${v.hardware ? `${v.encoder} hardware encode` : 'libx264 (software encode)'}; ${v.reason}` };
     }),
   ]);
 }

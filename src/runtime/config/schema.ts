@@ -3,6 +3,7 @@
 // all speak the same names. Defaults come from the seeds.
 import type { Schema } from 'convict';
 import { DEFAULT_PRESET, X264_PRESETS } from '../../domain/hls-ladder.js';
+import { ENCODER_CHOICES } from '../../domain/video-encoder.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -64,6 +65,7 @@ export const schema = {
   HLS_SEGMENT_SECONDS: { doc: 'Target HLS segment length.', format: 'seconds-1-43200', default: 6, env: 'HLS_SEGMENT_SECONDS' },
   HLS_RENDITIONS: { doc: 'Rendition heights of the HLS ladder, largest first (e.g. 720 for one rung: less encode time on a Jetson); never above the source.', format: 'rung-heights', default: [1080, 720, 480, 360] as number[], env: 'HLS_RENDITIONS' },
   HLS_PRESET: { doc: 'libx264 preset of every rung. ultrafast (with adaptive quantisation back on) encodes the ladder in about the time the Python worker spent on its one 2 Mb/s rendition, its top rung closer to the source than that rendition; veryfast costs twice the time for about 0.01 more SSIM.', format: [...X264_PRESETS], default: DEFAULT_PRESET as string, env: 'HLS_PRESET' },
+  HLS_ENCODER: { doc: 'Video encoder of the ladder. auto: NVENC (h264_nvenc, preset p4) on an NVIDIA GPU, the Jetson encoder (h264_nvv4l2enc, else h264_nvmpi) on a Jetson that has one (not an Orin Nano), else libx264; nvenc or jetson: only that one; each checked by a test encode at start-up, libx264 when it fails. A hardware encoder that fails a job is replaced by libx264 for that job and, once libx264 has encoded it, for the rest of the process.', format: [...ENCODER_CHOICES], default: 'auto' as string, env: 'HLS_ENCODER' },
   HLS_SEGMENT_TYPE: { doc: 'HLS segment container: ts or fmp4.', format: ['ts', 'fmp4'], default: 'ts', env: 'HLS_SEGMENT_TYPE' },
   FFMPEG_PATH: { doc: 'ffmpeg binary; unset searches PATH.', format: String, default: '', env: 'FFMPEG_PATH' },
   FFPROBE_PATH: { doc: 'ffprobe binary; unset searches PATH.', format: String, default: '', env: 'FFPROBE_PATH' },

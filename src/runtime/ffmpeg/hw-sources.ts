@@ -16,10 +16,13 @@ export interface HwProbeSources {
   encoders(): Promise<string>;
   /** Decode one frame of a small H.264 sample with these args before `-i`. */
   tryDecode(inputArgs: string[]): Promise<{ ok: boolean; detail: string }>;
+  /** Encode a second of a small picture into `streams` streams at once with these encoder args (per-stream ones indexed 0…). */
+  tryEncode(encoderArgs: string[], streams: number): Promise<{ ok: boolean; detail: string }>;
 }
 
 const LIST_TIMEOUT_MS = 15_000;
-const DECODE_TIMEOUT_MS = 30_000;
+/** A test decode or encode; a hardware one that hangs is a failed one. */
+const TEST_RUN_TIMEOUT_MS = 30_000;
 
 export function systemHwSources(paths: Pick<FfmpegBinaries, 'ffmpeg'>): HwProbeSources {
   const list = async (flag: string) => {
@@ -32,6 +35,7 @@ export function systemHwSources(paths: Pick<FfmpegBinaries, 'ffmpeg'>): HwProbeS
     hwaccels: () => list('-hwaccels'),
     encoders: () => list('-encoders'),
     tryDecode: (inputArgs) => tryDecode(paths.ffmpeg, inputArgs),
+    tryEncode: (encoderArgs, streams) => tryEncode(paths.ffmpeg, encoderArgs, streams),
   };
 }
 
@@ -52,17 +56,35 @@ async function tryDecode(ffmpeg: string, inputArgs: string[]): Promise<{ ok: boo
     const make = await execa(ffmpeg, [
       '-hide_banner', '-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25',
       '-frames:v', '5', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', sample,
-    ], { reject: false, stdin: 'ignore', timeout: DECODE_TIMEOUT_MS });
+    ], { reject: false, stdin: 'ignore', timeout: TEST_RUN_TIMEOUT_MS });
     if (make.exitCode !== 0) return { ok: false, detail: `could not make the test sample: ${firstLine(String(make.stderr))}` };
     const run = await execa(ffmpeg, [
       '-hide_banner', '-nostdin', '-v', 'error', ...inputArgs, '-i', sample, '-frames:v', '1', '-f', 'null', '-',
-    ], { reject: false, stdin: 'ignore', timeout: DECODE_TIMEOUT_MS });
+    ], { reject: false, stdin: 'ignore', timeout: TEST_RUN_TIMEOUT_MS });
     if (run.exitCode === 0) return { ok: true, detail: 'decoded a test frame' };
     const why = run.timedOut ? 'timed out' : firstLine(String(run.stderr)) || `exit code ${run.exitCode ?? run.signal ?? '?'}`;
     return { ok: false, detail: why };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * As many streams as the ladder has rungs, from one process, as the ladder opens them: a
+ * consumer GPU allows only a few NVENC sessions at once, and one stream would pass where
+ * the ladder fails. 320x240: hardware encoders reject very small frames.
+ */
+async function tryEncode(ffmpeg: string, encoderArgs: string[], streams: number): Promise<{ ok: boolean; detail: string }> {
+  const n = Math.max(1, streams);
+  const labels = Array.from({ length: n }, (_, i) => `[e${i}]`);
+  const graph = n === 1 ? '[0:v]format=yuv420p[e0]' : `[0:v]format=yuv420p,split=${n}${labels.join('')}`;
+  const run = await execa(ffmpeg, [
+    '-hide_banner', '-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25:duration=1',
+    '-filter_complex', graph, ...labels.flatMap((l) => ['-map', l]), ...encoderArgs, '-f', 'null', '-',
+  ], { reject: false, stdin: 'ignore', timeout: TEST_RUN_TIMEOUT_MS });
+  if (run.exitCode === 0) return { ok: true, detail: `encoded a test clip${n > 1 ? ` in ${n} streams at once` : ''}` };
+  const why = run.timedOut ? 'timed out' : firstLine(String(run.stderr)) || `exit code ${run.exitCode ?? run.signal ?? '?'}`;
+  return { ok: false, detail: why };
 }
 
 /** First stderr line without ffmpeg's "[h264_cuvid @ 0x…] " prefix: usually the root cause. */

@@ -11,7 +11,6 @@ export interface HwVerdict {
   h264InputArgs: string[];
   hevcInputArgs: string[];
   platform: string;
-  hwEncoder: boolean;
   /** One line: why this verdict. */
   reason: string;
 }
@@ -30,10 +29,9 @@ interface Candidate {
  */
 export async function detectHwDecode(sources: HwProbeSources, logger?: Logger): Promise<HwVerdict> {
   const platform = await readPlatform(sources);
-  const [decoders, hwaccels, encoders] = await Promise.all([
+  const [decoders, hwaccels] = await Promise.all([
     sources.decoders().then(parseCodecList, () => new Set<string>()),
     sources.hwaccels().then(parseHwaccels, () => new Set<string>()),
-    sources.encoders().then(parseCodecList, () => new Set<string>()),
   ]);
 
   const candidates = platform.jetson ? jetsonCandidates(decoders) : nvidiaCandidates(decoders, hwaccels);
@@ -46,7 +44,6 @@ export async function detectHwDecode(sources: HwProbeSources, logger?: Logger): 
         h264InputArgs: c.h264,
         hevcInputArgs: c.hevc,
         platform: platform.description,
-        hwEncoder: hasHwEncoder(c.kind, encoders, platform.orinNano),
         reason: `${c.label} listed and decoded a test frame`,
       };
       logger?.info({ event_type: 'hw_decode_detected', ...verdict }, 'hardware decode detected');
@@ -60,7 +57,6 @@ export async function detectHwDecode(sources: HwProbeSources, logger?: Logger): 
     h264InputArgs: [],
     hevcInputArgs: [],
     platform: platform.description,
-    hwEncoder: false,
     reason: noneReason(platform.jetson, candidates, failures),
   };
   // The GPU's decoder is there but did not work (not merely listed by an ffmpeg build on a
@@ -95,13 +91,6 @@ function nvidiaCandidates(decoders: Set<string>, hwaccels: Set<string>): Candida
   return out;
 }
 
-function hasHwEncoder(kind: 'jetson' | 'nvidia', encoders: Set<string>, orinNano: boolean): boolean {
-  if (kind === 'nvidia') return encoders.has('h264_nvenc') || encoders.has('hevc_nvenc');
-  // Orin Nano has no NVENC; a community build may still list an nvmpi encoder.
-  if (orinNano) return false;
-  return ['h264_nvv4l2enc', 'hevc_nvv4l2enc', 'h264_nvmpi', 'hevc_nvmpi'].some((e) => encoders.has(e));
-}
-
 function noneReason(jetson: boolean, candidates: Candidate[], failures: string[]): string {
   if (candidates.length === 0) {
     return jetson
@@ -133,7 +122,8 @@ export function parseHwaccels(output: string): Set<string> {
   );
 }
 
-function errorLine(err: unknown): string {
+/** An error's first line, for a one-line reason. */
+export function errorLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return message.split('\n')[0] ?? '';
 }

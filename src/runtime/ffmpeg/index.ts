@@ -11,6 +11,8 @@ export { bytesRead } from './bytes-read.js';
 export type { RunFfmpegOptions, RunFfmpegResult } from './run.js';
 export { detectHwDecode, cachedHwDecode, parseCodecList, parseHwaccels } from './hwaccel.js';
 export type { HwVerdict } from './hwaccel.js';
+export { detectHwEncode, cachedHwEncode } from './hw-encode.js';
+export type { EncodeDetectOptions, EncodeVerdict } from './hw-encode.js';
 export { systemHwSources } from './hw-sources.js';
 export type { HwProbeSources } from './hw-sources.js';
 export { PLATFORM_FILES, parseL4t } from './hw-platform.js';

@@ -1,5 +1,6 @@
-// The HLS ladder of one job: one FFmpeg process, uploads while it encodes, and a software
-// re-run when hardware decode fails (seed 001 decodes with h264_nvv4l2dec on the Jetson).
+// The HLS ladder of one job: one FFmpeg process, uploads while it encodes, and a re-run
+// when hardware decode fails (seed 001 decodes with h264_nvv4l2dec on the Jetson) or the
+// hardware encoder does (libx264 then, as on a machine without one).
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -12,7 +13,9 @@ import { FfmpegError, runFfmpeg, type FfmpegBinaries, type FfmpegProgress, type 
 import { startLiveUpload } from '../hls/live-upload.js';
 import { toStepError } from './errors.js';
 import { trackLadder } from './ladder-progress.js';
-import { clearDeviceCondition, HW_DECODE, setDeviceCondition } from '../device-conditions.js';
+import { clearDeviceCondition, HW_DECODE, HW_ENCODE, setDeviceCondition } from '../device-conditions.js';
+import { isHardwareEncoder, type VideoEncoder } from '../../domain/video-encoder.js';
+import { hwEncodeFailedEarlier, rememberHwEncodeFailure } from './hw-encode-failures.js';
 
 export interface LadderJob {
   ffmpeg: FfmpegBinaries;
@@ -29,6 +32,8 @@ export interface LadderJob {
   segmentSeconds: number;
   segmentType: 'ts' | 'fmp4';
   stallSeconds: number;
+  /** The start-up encode verdict's encoder (default libx264); libx264 again if it fails. */
+  encoder?: VideoEncoder;
   preset?: string;
   signal: AbortSignal;
   logger: Logger;
@@ -39,6 +44,8 @@ export interface LadderJob {
 export interface LadderResult {
   rungs: Rung[];
   hardwareDecode: boolean;
+  /** The encoder of the output. */
+  encoder: VideoEncoder;
   objects: number;
   bytes: number;
   storyboard: StoryboardFiles | null;
@@ -47,32 +54,57 @@ export interface LadderResult {
 export async function produceLadder(job: LadderJob): Promise<LadderResult> {
   const video = job.source.video!;
   const rungs = chooseRungs({ width: video.width ?? 0, height: video.height ?? 0, rotation: video.rotation ?? null }, job.rungHeights);
-  const hwArgs = video.codecName === 'h264' ? job.hw.h264InputArgs : video.codecName === 'hevc' ? job.hw.hevcInputArgs : [];
-  if (hwArgs.length > 0) {
+  let decodeArgs = video.codecName === 'h264' ? job.hw.h264InputArgs : video.codecName === 'hevc' ? job.hw.hevcInputArgs : [];
+  let encoder = startingEncoder(job);
+  let failedEncoder: { encoder: VideoEncoder; error: string } | null = null;
+  // At most three runs: hardware decode goes first (it meets the untrusted input), then the
+  // hardware encoder; an abort or a stall is never a reason to try again.
+  for (;;) {
     try {
-      const done = await attempt(job, rungs, hwArgs, 'hw');
-      clearDeviceCondition(HW_DECODE); // the device heartbeat reports online again
-      return { ...done, rungs, hardwareDecode: true };
+      const done = await attempt(job, rungs, decodeArgs, encoder);
+      if (decodeArgs.length > 0) clearDeviceCondition(HW_DECODE); // the device heartbeat reports online again
+      if (failedEncoder) {
+        // libx264 encoded what the hardware encoder could not: the encoder it was.
+        rememberHwEncodeFailure(job.ffmpeg.ffmpeg, failedEncoder.encoder, failedEncoder.error);
+        setDeviceCondition(HW_ENCODE, `${failedEncoder.encoder} failed a job, encoding with libx264 until restart: ${failedEncoder.error}`);
+      }
+      return { ...done, rungs, hardwareDecode: decodeArgs.length > 0, encoder };
     } catch (err) {
       if (!(err instanceof FfmpegError) || err.reason !== 'exit' || job.signal.aborted) throw toStepError('ffmpeg', err);
-      setDeviceCondition(HW_DECODE, `${hwArgs.join(' ')} failed, decoding in software: ${err.message}`);
-      job.logger.warn(
-        { event_type: 'hw_decode_fallback', decoder: hwArgs.join(' '), error: err.message, stderr_tail: err.stderrTail.slice(-500) },
-        'hardware decode failed; encoding again with software decode',
-      );
+      if (decodeArgs.length > 0) {
+        setDeviceCondition(HW_DECODE, `${decodeArgs.join(' ')} failed, decoding in software: ${err.message}`);
+        job.logger.warn(
+          { event_type: 'hw_decode_fallback', decoder: decodeArgs.join(' '), error: err.message, stderr_tail: err.stderrTail.slice(-500) },
+          'hardware decode failed; encoding again with software decode',
+        );
+        decodeArgs = [];
+      } else if (isHardwareEncoder(encoder)) {
+        job.logger.warn(
+          { event_type: 'hw_encode_fallback', encoder, error: err.message, stderr_tail: err.stderrTail.slice(-500) },
+          `hardware encode (${encoder}) failed; encoding again with libx264`,
+        );
+        failedEncoder = { encoder, error: err.message };
+        encoder = 'libx264';
+      } else {
+        throw toStepError('ffmpeg', err);
+      }
     }
-  }
-  try {
-    return { ...(await attempt(job, rungs, [], 'sw')), rungs, hardwareDecode: false };
-  } catch (err) {
-    throw toStepError('ffmpeg', err);
   }
 }
 
-async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name: string): Promise<{ objects: number; bytes: number; storyboard: StoryboardFiles | null }> {
+/** The verdict's encoder, unless it already failed a job in this process. */
+function startingEncoder(job: LadderJob): VideoEncoder {
+  const wanted = job.encoder ?? 'libx264';
+  const earlier = isHardwareEncoder(wanted) ? hwEncodeFailedEarlier(job.ffmpeg.ffmpeg, wanted) : undefined;
+  if (earlier === undefined) return wanted;
+  job.logger.info({ event_type: 'hw_encode_skipped', encoder: wanted, reason: earlier }, `${wanted} failed an earlier job; encoding with libx264`);
+  return 'libx264';
+}
+
+async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], encoder: VideoEncoder): Promise<{ objects: number; bytes: number; storyboard: StoryboardFiles | null }> {
   // The rungs are the picture as shown (rotation applied), so the tiles keep its aspect.
   const tiles = job.storyboard ? tileHeight(rungs[0]!.width, rungs[0]!.height) : undefined;
-  const outDir = join(job.workDir, `hls-${name}`);
+  const outDir = join(job.workDir, `hls-${inputArgs.length > 0 ? 'hw' : 'sw'}${isHardwareEncoder(encoder) ? '-hwenc' : ''}`);
   await rm(outDir, { recursive: true, force: true });
   await mkdir(tiles === undefined ? outDir : join(outDir, THUMBNAILS_FOLDER), { recursive: true }); // FFmpeg's image muxer makes no folder
   const stopEncoding = new AbortController();
@@ -88,7 +120,7 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name:
   try {
     await runFfmpeg(job.ffmpeg.ffmpeg, buildLadderArgs({
       input: job.input, inputArgs, rungs, hasAudio: job.source.audio !== null, fps: job.source.video?.frameRate ?? null,
-      segmentSeconds: job.segmentSeconds, segmentType: job.segmentType, outDir, preset: job.preset,
+      segmentSeconds: job.segmentSeconds, segmentType: job.segmentType, outDir, encoder, preset: job.preset,
       videoStreamIndex: job.source.video?.index, audioStreamIndex: job.source.audio?.index, storyboardTileHeight: tiles,
     }), {
       signal, onProgress: track.onFfmpegProgress, activity: track.activity,
