@@ -30,9 +30,9 @@
 // output scaled back to the source size, bicubic; ffmpeg's ssim "All:") of the peer's output
 // and of each of our rungs, from the first local trial. Goals: time to ready ours/peer ≤ 1.0×
 // in each scenario (stretch 0.5×), our top rung's SSIM ≥ the peer's; exit 1 when one is missed.
-// At the defaults (60 s clip, 3 trials) this takes about 15 minutes on this 2-core machine
-// (plus about 2 the first time, to make the clip); BENCH_PEER_SECONDS=10 BENCH_PEER_TRIALS=1
-// for a quick check (about 1.5 minutes).
+// At the defaults (60 s clip, 3 trials) this takes about 12 minutes on this 2-core machine
+// (1.5 more the first time, to make the clip); BENCH_PEER_SECONDS=10 BENCH_PEER_TRIALS=1 for
+// a quick check (about 1.5 minutes).
 import { register } from 'tsx/esm/api';
 
 register();
@@ -387,7 +387,7 @@ const defaults = loadConfig({ env: {} });
 console.log(`peer: time to ready, our transcode role (defaults: HLS_RENDITIONS ${defaults.HLS_RENDITIONS.join(',')}, HLS_PRESET ${defaults.HLS_PRESET}, `
   + `${defaults.HLS_SEGMENT_SECONDS} s ${defaults.HLS_SEGMENT_TYPE}) against the Python worker's FFmpeg work, on a ${SECONDS} s 1080p30 grainy clip; `
   + `${TRIALS} ABBA trial${TRIALS === 1 ? '' : 's'} in each of two scenarios (local; S3 behind a ${LINK}).`);
-console.log('About 15 minutes at the defaults (60 s, 3 trials) on this 2-core machine, 2 more the first time to make the clip; '
+console.log('About 12 minutes at the defaults (60 s, 3 trials) on this 2-core machine, 1.5 more the first time to make the clip; '
   + 'BENCH_PEER_SECONDS=10 BENCH_PEER_TRIALS=1 for a quick check (about 1.5 minutes).');
 const benchStart = performance.now();
 root = await mkdtemp(join(tmpdir(), 'rugbyworker-bench-peer-'));
