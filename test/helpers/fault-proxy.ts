@@ -10,8 +10,14 @@ export type FaultMode =
   | { kind: 'pass' }
   /** Added one-way delay per chunk, both directions. */
   | { kind: 'latency'; ms: number }
-  /** Each direction throttled to this rate (plus optional one-way latency). */
-  | { kind: 'bandwidth'; bytesPerSecond: number; latencyMs?: number }
+  /**
+   * Each direction throttled to this rate (plus optional one-way latency). By default
+   * every connection gets the rate; `shared` makes it the link's, shared by all open
+   * connections (a real uplink: parallel requests do not multiply it). `upBytesPerSecond`
+   * gives client→target its own rate (an asymmetric link: `bytesPerSecond` is then the
+   * target→client, download, rate).
+   */
+  | { kind: 'bandwidth'; bytesPerSecond: number; latencyMs?: number; upBytesPerSecond?: number; shared?: boolean }
   /** New connections are reset at once; open ones keep working. */
   | { kind: 'refuse' }
   /** Every open connection is reset now, and new ones on accept. */
@@ -50,6 +56,13 @@ type Direction = 'up' | 'down';
 // Above this many queued bytes in one direction the source socket is paused.
 const HIGH_WATER = 64 * 1024;
 
+/** A token bucket: one per pipe, or one per direction for the whole proxy (shared). */
+interface Bucket {
+  tokens: number;
+  lastRefill: number;
+  rate: number | undefined;
+}
+
 interface Chunk {
   buf: Buffer;
   readyAt: number; // performance.now() at which it may leave (latency)
@@ -63,9 +76,7 @@ class Pipe {
   private pausedSrc = false;
   private ended = false; // src sent FIN
   private finished = false; // FIN passed on to dst
-  private tokens = 0;
-  private lastRefill = 0;
-  private rate: number | undefined;
+  private readonly own: Bucket = { tokens: 0, lastRefill: 0, rate: undefined };
 
   constructor(
     private readonly conn: Conn,
@@ -135,21 +146,24 @@ class Pipe {
       // Timers may fire a hair early against the clock; never let a chunk out early.
       if (now < head.readyAt) return this.schedule(head.readyAt - now);
       let n = head.buf.length;
-      const rate = proxy.bytesPerSecond();
-      if (rate !== this.rate) {
-        this.rate = rate;
-        this.tokens = 0;
-        this.lastRefill = now;
+      const rate = proxy.bytesPerSecond(this.dir);
+      const bucket = proxy.sharedBucket(this.dir) ?? this.own;
+      if (rate !== bucket.rate) {
+        bucket.rate = rate;
+        bucket.tokens = 0;
+        bucket.lastRefill = now;
       }
       if (rate !== undefined) {
         // Token bucket holding at most 20 ms worth, so there is no initial burst.
         const quantum = Math.max(1, Math.floor(rate / 50));
-        this.tokens = Math.min(quantum, this.tokens + ((now - this.lastRefill) * rate) / 1000);
-        this.lastRefill = now;
-        const want = Math.min(n, quantum);
-        if (this.tokens < want) return this.schedule(((want - this.tokens) * 1000) / rate);
-        n = Math.min(n, Math.floor(this.tokens));
-        this.tokens -= n;
+        bucket.tokens = Math.min(quantum, bucket.tokens + ((now - bucket.lastRefill) * rate) / 1000);
+        bucket.lastRefill = now;
+        // A shared bucket: take what a quarter quantum (5 ms) allows, so connections
+        // waiting on the same bucket take turns instead of one draining it each time.
+        const want = Math.min(n, proxy.sharedBucket(this.dir) ? Math.max(1, Math.floor(quantum / 4)) : quantum);
+        if (bucket.tokens < want) return this.schedule(((want - bucket.tokens) * 1000) / rate);
+        n = Math.min(n, Math.floor(bucket.tokens));
+        bucket.tokens -= n;
       }
       n = proxy.limitForTrigger(this.dir, n);
       const slice = n === head.buf.length ? head.buf : head.buf.subarray(0, n);
@@ -296,8 +310,20 @@ class ProxyImpl {
     return 0;
   }
 
-  bytesPerSecond(): number | undefined {
-    return this.current.kind === 'bandwidth' ? this.current.bytesPerSecond : undefined;
+  bytesPerSecond(dir: Direction): number | undefined {
+    const m = this.current;
+    if (m.kind !== 'bandwidth') return undefined;
+    return dir === 'up' ? m.upBytesPerSecond ?? m.bytesPerSecond : m.bytesPerSecond;
+  }
+
+  private readonly buckets: Record<Direction, Bucket> = {
+    up: { tokens: 0, lastRefill: 0, rate: undefined },
+    down: { tokens: 0, lastRefill: 0, rate: undefined },
+  };
+
+  /** The direction's link-wide bucket in a shared bandwidth mode; undefined: each pipe has its own. */
+  sharedBucket(dir: Direction): Bucket | undefined {
+    return this.current.kind === 'bandwidth' && this.current.shared === true ? this.buckets[dir] : undefined;
   }
 
   limitForTrigger(dir: Direction, n: number): number {
@@ -405,6 +431,7 @@ function validate(mode: FaultMode): void {
   if (mode.kind === 'bandwidth') {
     if (!(mode.bytesPerSecond > 0)) throw new Error(`bytesPerSecond must be > 0, got ${mode.bytesPerSecond}`);
     if (mode.latencyMs !== undefined && !(mode.latencyMs >= 0)) throw new Error(`latencyMs must be >= 0, got ${mode.latencyMs}`);
+    if (mode.upBytesPerSecond !== undefined && !(mode.upBytesPerSecond > 0)) throw new Error(`upBytesPerSecond must be > 0, got ${mode.upBytesPerSecond}`);
   }
 }
 

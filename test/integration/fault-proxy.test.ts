@@ -227,6 +227,41 @@ describe('fault proxy', () => {
     expect(elapsed).toBeGreaterThanOrEqual(1500);
   });
 
+  it('bandwidth shared 256 KiB/s: two connections share the link, 2 × 256 KiB echoed takes about 2 s', async () => {
+    const proxy = await proxyTo(echo.port, { kind: 'bandwidth', bytesPerSecond: 256 * 1024, shared: true });
+    const a = randomBytes(256 * 1024);
+    const b = randomBytes(256 * 1024);
+    const t0 = performance.now();
+    const [backA, backB] = await Promise.all([sendAndCollect(proxy.port, a), sendAndCollect(proxy.port, b)]);
+    const elapsed = performance.now() - t0;
+    expect(backA.equals(a)).toBe(true);
+    expect(backB.equals(b)).toBe(true);
+    // Each connection alone at 256 KiB/s would take about 1 s.
+    expect(elapsed).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('bandwidth with upBytesPerSecond: each direction at its own rate', async () => {
+    const mode: FaultMode = { kind: 'bandwidth', bytesPerSecond: 1024 * 1024, upBytesPerSecond: 128 * 1024 };
+    const up = await proxyTo(echo.port, mode);
+    const data = randomBytes(256 * 1024);
+    const t0 = performance.now();
+    const back = await sendAndCollect(up.port, data);
+    expect(back.equals(data)).toBe(true);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1500); // 256 KiB up at 128 KiB/s: 2 s
+
+    // 512 KiB down at 1 MiB/s: about 0.5 s (4 s if it had the upload's rate).
+    const down = await proxyTo(firehose.port, mode);
+    const s = await client(down.port);
+    const t1 = performance.now();
+    await new Promise<void>((resolve) => {
+      let got = 0;
+      s.on('data', (c: Buffer) => { got += c.length; if (got >= 512 * 1024) resolve(); });
+    });
+    const elapsed = performance.now() - t1;
+    expect(elapsed).toBeGreaterThanOrEqual(300);
+    expect(elapsed).toBeLessThan(3000);
+  });
+
   it('refuse: new connections are reset without data; an open one keeps working', async () => {
     const proxy = await proxyTo(echo.port);
     const open = await client(proxy.port);
