@@ -18,7 +18,6 @@ import { HOLD_REFRESH_SECONDS } from '../../src/domain/transcode-hold.js';
 import { orphanSeconds } from '../../src/domain/transcode-requeue.js';
 import { streamingLayout, type StreamingLayout } from '../../src/domain/streaming-layout.js';
 import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
-import { renditionsFor } from '../../src/domain/hls-ladder.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError } from '../../src/runtime/consumer-errors.js';
 import { cachedHwDecode, cachedHwEncode, locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
@@ -163,7 +162,7 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         await step('db', () => db.publishStreaming(hold, storyboardRecord(layout, ladder.storyboard, config.HLS_SEGMENT_SECONDS)));
         await step('db', () => db.succeedJob(hold, {
           playlistKey: layout.playlistKey, durationSeconds: source.durationSeconds,
-          renditions: renditionsFor(ladder.rungs, source.audio !== null).map(({ name, width, height, bandwidth }) => ({ name, width, height, bandwidth })),
+          renditions: ladder.renditions.map(({ name, width, height, bandwidth }) => ({ name, width, height, bandwidth })),
         }));
         await step('db', () => db.completeAsset(hold));
         log.info({

@@ -200,12 +200,29 @@ export function videoEncoderArgs(encoder: VideoEncoder, opts: EncoderArgsOptions
   }
 }
 
+/** The most audio copied as it is into every rung; above it, each rung encodes its own. */
+const MAX_COPIED_AUDIO_BPS = 192_000;
+
+/**
+ * The source's audio bit rate (bits/s) when it can go into every rung as it is: AAC (what
+ * phones record), at most stereo, of a known rate no higher than MAX_COPIED_AUDIO_BPS. Else
+ * null, and each rung encodes AAC. Copying saves one AAC encode per rung, which FFmpeg 5.1
+ * runs on the same thread as the filter graph: a sixth of the ladder's time on a 1080p source.
+ */
+export function copyableAudioBps(audio: { codecName: string; channels?: number; bitRate?: number } | null): number | null {
+  if (audio === null || audio.codecName !== 'aac' || audio.bitRate === undefined) return null;
+  if (audio.channels !== undefined && audio.channels > 2) return null;
+  return audio.bitRate <= MAX_COPIED_AUDIO_BPS ? audio.bitRate : null;
+}
+
 export interface LadderArgsOptions {
   input: string;
   /** Decoder choice (hardware decode), placed before -i. */
   inputArgs: readonly string[];
   rungs: readonly Rung[];
   hasAudio: boolean;
+  /** The source's audio goes into every rung as it is (copyableAudioBps), not encoded per rung. */
+  copyAudio?: boolean;
   /** Source frame rate, for the GOP length; null when unknown. */
   fps: number | null;
   segmentSeconds: number;
@@ -260,7 +277,9 @@ export function buildLadderArgs(opts: LadderArgsOptions): string[] {
     if (hasAudio) args.push('-map', audioIn);
   });
   args.push(...videoEncoderArgs(opts.encoder ?? 'libx264', { rungs, preset: opts.preset, segmentSeconds, fps: opts.fps }));
-  if (hasAudio) {
+  if (hasAudio && opts.copyAudio) {
+    args.push('-c:a', 'copy');
+  } else if (hasAudio) {
     args.push('-c:a', 'aac', '-ac', '2');
     rungs.forEach((r, i) => args.push(`-b:a:${i}`, `${r.audioKbps}k`));
   }
@@ -290,17 +309,15 @@ export function buildLadderArgs(opts: LadderArgsOptions): string[] {
 }
 
 /**
- * The renditions as the master playlist lists them: ffmpeg writes BANDWIDTH as
- * (video + audio bit rate) × 1.1, so the database carries the same figure.
+ * The renditions as the master playlist lists them: ffmpeg writes BANDWIDTH as the video and
+ * audio bit rates plus a tenth (in whole bits/s), so the database carries the same figure.
+ * `copiedAudioBps`: the source's audio rate, when it was copied into every rung.
  */
-export function renditionsFor(rungs: readonly Rung[], hasAudio = true): Rendition[] {
-  return rungs.map((r) => ({
-    name: r.name,
-    width: r.width,
-    height: r.height,
-    bandwidth: Math.round((r.videoKbps + (hasAudio ? r.audioKbps : 0)) * 1100),
-    playlist: `${r.name}/${RENDITION_PLAYLIST}`,
-  }));
+export function renditionsFor(rungs: readonly Rung[], hasAudio = true, copiedAudioBps: number | null = null): Rendition[] {
+  return rungs.map((r) => {
+    const bps = r.videoKbps * 1000 + (hasAudio ? copiedAudioBps ?? r.audioKbps * 1000 : 0);
+    return { name: r.name, width: r.width, height: r.height, bandwidth: bps + Math.floor(bps / 10), playlist: `${r.name}/${RENDITION_PLAYLIST}` };
+  });
 }
 
 function isPositive(n: number): boolean {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { locateFfmpeg, probe, runFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import type { FfmpegBinaries, ProbeResult } from '../../src/runtime/ffmpeg/index.js';
-import { buildLadderArgs, chooseRungs, renditionsFor } from '../../src/domain/hls-ladder.js';
+import { buildLadderArgs, copyableAudioBps, chooseRungs, renditionsFor } from '../../src/domain/hls-ladder.js';
 import type { LadderArgsOptions, Rung } from '../../src/domain/hls-ladder.js';
 import { tileHeight } from '../../src/domain/storyboard.js';
 import { writeStoryboardVtt } from '../../src/runtime/transcode/storyboard.js';
@@ -108,9 +108,9 @@ function durations(playlist: string): number[] {
   return [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
 }
 
-async function checkMaster(enc: Encoded, besides: string[] = []): Promise<void> {
+async function checkMaster(enc: Encoded, besides: string[] = [], copiedAudioBps: number | null = null): Promise<void> {
   const variants = parseMaster(await readFile(join(enc.outDir, 'index.m3u8'), 'utf8'));
-  const expected = renditionsFor(enc.rungs, enc.info.audio !== null);
+  const expected = renditionsFor(enc.rungs, enc.info.audio !== null, copiedAudioBps);
   expect(variants.map((v) => v.uri)).toEqual(expected.map((r) => r.playlist));
   expect(variants.map((v) => Number(v.attrs.BANDWIDTH))).toEqual(expected.map((r) => r.bandwidth));
   expect(variants.map((v) => v.attrs.RESOLUTION)).toEqual(expected.map((r) => `${r.width}x${r.height}`));
@@ -169,6 +169,19 @@ describe('HLS ladder with the real ffmpeg', () => {
       const files = (await readdir(join(enc.outDir, rung.name))).sort();
       expect(files).toEqual(['index.m3u8', 'seg_00000.ts', 'seg_00001.ts', 'seg_00002.ts', 'seg_00003.ts']);
       expect(await streamsOf(join(enc.outDir, rung.name, 'seg_00001.ts'))).toEqual({ width: rung.width, height: rung.height, kinds: ['audio', 'video'] });
+    }
+  }, 120_000);
+
+  it('AAC audio copied into every rung: no audio encode, the source AAC in each segment, BANDWIDTH as renditionsFor says', async () => {
+    const info = await probe(bins.ffprobe, landscape);
+    const copied = copyableAudioBps(info.audio);
+    expect(copied).toBeGreaterThan(0);
+    const enc = await encode('ts-copied-audio', landscape, [480, 360], { copyAudio: true });
+    await checkMaster(enc, [], copied);
+    await checkAlignedSegments(enc);
+    for (const rung of enc.rungs) {
+      const seg = await probe(bins.ffprobe, join(enc.outDir, rung.name, 'seg_00001.ts'));
+      expect(seg.audio).toMatchObject({ codecName: 'aac', channels: info.audio!.channels });
     }
   }, 120_000);
 

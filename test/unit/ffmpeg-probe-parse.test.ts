@@ -27,7 +27,7 @@ describe('parseProbeJson', () => {
     const r = parseProbeJson(VIDEO_AND_AUDIO);
     expect(r.video).toMatchObject({ index: 0, codecName: 'h264', frameRate: 25, frames: 25 });
     expect(r.video).not.toHaveProperty('rotation');
-    expect(r.audio).toEqual({ index: 1, codecType: 'audio', codecName: 'aac', durationSeconds: 1, frames: 48 });
+    expect(r.audio).toEqual({ index: 1, codecType: 'audio', codecName: 'aac', durationSeconds: 1, frames: 48, channels: 1, bitRate: 70441 });
   });
 
   it('reads the legacy rotate tag when there is no display matrix', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  DEFAULT_PRESET, MASTER_PLAYLIST, NVENC_PRESET, buildLadderArgs, chooseRungs, keyframeSeconds, renditionsFor, videoEncoderArgs, videoKbpsFor,
+  DEFAULT_PRESET, MASTER_PLAYLIST, NVENC_PRESET, buildLadderArgs, chooseRungs, copyableAudioBps, keyframeSeconds, renditionsFor, videoEncoderArgs, videoKbpsFor,
 } from '../../src/domain/hls-ladder.js';
 import { VIDEO_ENCODERS } from '../../src/domain/video-encoder.js';
 import type { LadderArgsOptions, Rung } from '../../src/domain/hls-ladder.js';
@@ -336,5 +336,30 @@ describe('renditionsFor', () => {
       { name: '360p', width: 640, height: 360, bandwidth: 908_600, playlist: '360p/index.m3u8' },
     ]);
     expect(renditionsFor(rungs, false).map((r) => r.bandwidth)).toEqual([3_300_000, 803_000]);
+    // Copied audio: its own rate in every rung, a tenth added in whole bits as ffmpeg does.
+    expect(renditionsFor(rungs, true, 127_999).map((r) => r.bandwidth)).toEqual([3_000_000 + 127_999 + 312_799, 730_000 + 127_999 + 85_799]);
+  });
+});
+
+describe('copyableAudioBps: the source\'s audio copied into every rung, or encoded per rung', () => {
+  it.each<[Parameters<typeof copyableAudioBps>[0], number | null]>([
+    [{ codecName: 'aac', channels: 2, bitRate: 128_000 }, 128_000],
+    [{ codecName: 'aac', channels: 1, bitRate: 96_000 }, 96_000],
+    [{ codecName: 'aac', bitRate: 192_000 }, 192_000],
+    [{ codecName: 'aac', channels: 2, bitRate: 256_000 }, null], // too rich for the low rungs
+    [{ codecName: 'aac', channels: 6, bitRate: 128_000 }, null], // 5.1: down-mixed by an encode
+    [{ codecName: 'aac', channels: 2 }, null], // rate unknown: BANDWIDTH could not say it
+    [{ codecName: 'pcm_s16le', channels: 2, bitRate: 128_000 }, null],
+    [{ codecName: 'opus', channels: 2, bitRate: 96_000 }, null],
+    [null, null],
+  ])('%j → %s', (audio, bps) => {
+    expect(copyableAudioBps(audio)).toBe(bps);
+  });
+
+  it('copyAudio: -c:a copy, no per-rung audio rate', () => {
+    const rungs = chooseRungs({ width: 1280, height: 720 }, [720, 360]);
+    const args = buildLadderArgs({ input: 'in.mp4', inputArgs: [], rungs, hasAudio: true, copyAudio: true, fps: 30, segmentSeconds: 6, segmentType: 'ts', outDir: '/o' });
+    expect(args.join(' ')).toContain('-c:a copy');
+    expect(args.some((a) => a.startsWith('-b:a') || a === '-ac')).toBe(false);
   });
 });

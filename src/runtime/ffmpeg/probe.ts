@@ -14,6 +14,9 @@ export interface StreamInfo {
   rotation?: number;
   durationSeconds?: number | null;
   frames?: number | null;
+  /** Audio: channels and bits/s, when ffprobe knows them. */
+  channels?: number;
+  bitRate?: number;
 }
 
 export interface ProbeResult {
@@ -92,6 +95,10 @@ function parseStream(s: Json): StreamInfo {
   if (frameRate !== null) info.frameRate = frameRate;
   const rotation = rotationOf(s);
   if (rotation !== null) info.rotation = rotation;
+  const channels = num(s.channels);
+  if (channels !== null) info.channels = channels;
+  const bitRate = num(s.bit_rate);
+  if (bitRate !== null && bitRate > 0) info.bitRate = bitRate;
   return info;
 }
 

@@ -5,7 +5,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '../../ports.js';
-import { buildLadderArgs, chooseRungs, type Rung } from '../../domain/hls-ladder.js';
+import { buildLadderArgs, chooseRungs, copyableAudioBps, renditionsFor, type Rendition, type Rung } from '../../domain/hls-ladder.js';
 import { tileHeight } from '../../domain/storyboard.js';
 import { THUMBNAILS_FOLDER } from '../../domain/streaming-layout.js';
 import { writeStoryboardVtt, type StoryboardFiles } from './storyboard.js';
@@ -43,6 +43,8 @@ export interface LadderJob {
 
 export interface LadderResult {
   rungs: Rung[];
+  /** As the master playlist lists them (BANDWIDTH included). */
+  renditions: Rendition[];
   hardwareDecode: boolean;
   /** The encoder of the output. */
   encoder: VideoEncoder;
@@ -68,7 +70,7 @@ export async function produceLadder(job: LadderJob): Promise<LadderResult> {
         rememberHwEncodeFailure(job.ffmpeg.ffmpeg, failedEncoder.encoder, failedEncoder.error);
         setDeviceCondition(HW_ENCODE, `${failedEncoder.encoder} failed a job, encoding with libx264 until restart: ${failedEncoder.error}`);
       }
-      return { ...done, rungs, hardwareDecode: decodeArgs.length > 0, encoder };
+      return { ...done, rungs, renditions: renditionsFor(rungs, job.source.audio !== null, copyableAudioBps(job.source.audio)), hardwareDecode: decodeArgs.length > 0, encoder };
     } catch (err) {
       if (!(err instanceof FfmpegError) || err.reason !== 'exit' || job.signal.aborted) throw toStepError('ffmpeg', err);
       if (decodeArgs.length > 0) {
@@ -119,7 +121,8 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], encod
   });
   try {
     await runFfmpeg(job.ffmpeg.ffmpeg, buildLadderArgs({
-      input: job.input, inputArgs, rungs, hasAudio: job.source.audio !== null, fps: job.source.video?.frameRate ?? null,
+      input: job.input, inputArgs, rungs, hasAudio: job.source.audio !== null, copyAudio: copyableAudioBps(job.source.audio) !== null,
+      fps: job.source.video?.frameRate ?? null,
       segmentSeconds: job.segmentSeconds, segmentType: job.segmentType, outDir, encoder, preset: job.preset,
       videoStreamIndex: job.source.video?.index, audioStreamIndex: job.source.audio?.index, storyboardTileHeight: tiles,
     }), {
