@@ -17,6 +17,7 @@ import { decideDelivery, isPlayable, RESTORE_RECHECK_SECONDS, RESTORE_ROUNDS, ty
 import { HOLD_REFRESH_SECONDS } from '../../src/domain/transcode-hold.js';
 import { orphanSeconds } from '../../src/domain/transcode-requeue.js';
 import { streamingLayout, type StreamingLayout } from '../../src/domain/streaming-layout.js';
+import { DEFAULT_RUNG_HEIGHTS, defaultRungHeights } from '../../src/domain/hls-ladder.js';
 import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError } from '../../src/runtime/consumer-errors.js';
@@ -32,7 +33,7 @@ import { createProgressReporter } from '../../src/runtime/transcode/progress.js'
 import { createRequeuer } from './requeue.js';
 
 export interface TranscodeOptions {
-  /** Rung heights (local mode's --renditions); default HLS_RENDITIONS. */
+  /** Rung heights (local mode's --renditions); default HLS_RENDITIONS, else by encoder (defaultRungHeights). */
   rungHeights?: readonly number[];
   preset?: string;
   /** How often transcode_progress is logged (local mode redraws a progress bar from it); default 10 s. */
@@ -51,7 +52,7 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
   const ffmpeg = await locateConfiguredFfmpeg(config);
   const [hw, enc] = await Promise.all([
     cachedHwDecode(ffmpeg),
-    cachedHwEncode(ffmpeg, { choice: encoderChoice(config.HLS_ENCODER), streams: (opts.rungHeights ?? config.HLS_RENDITIONS).length }),
+    cachedHwEncode(ffmpeg, { choice: encoderChoice(config.HLS_ENCODER), streams: (opts.rungHeights ?? config.HLS_RENDITIONS ?? DEFAULT_RUNG_HEIGHTS).length }),
   ]);
   logger.info({ event_type: 'transcode_ready', decode: hw.kind, reason: hw.reason, encoder: enc.encoder, encode_reason: enc.reason }, `transcode: ${hw.kind === 'none' ? 'software' : hw.kind} decode, ${enc.encoder} encode`);
   const swept = await sweepStaleJobDirs(config.WORK_DIR);
@@ -151,7 +152,7 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         progress.report('transcoding', 0);
         const ladder = await produceLadder({
           ffmpeg, hw, input, source, workDir: dir, store, prefix: layout.prefix, storyboard: true,
-          rungHeights: opts.rungHeights ?? config.HLS_RENDITIONS, encoder: enc.encoder, preset: opts.preset ?? config.HLS_PRESET,
+          rungHeights: opts.rungHeights ?? config.HLS_RENDITIONS ?? defaultRungHeights(enc.encoder), encoder: enc.encoder, preset: opts.preset ?? config.HLS_PRESET,
           segmentSeconds: config.HLS_SEGMENT_SECONDS, segmentType: config.HLS_SEGMENT_TYPE as 'ts' | 'fmp4', stallSeconds: config.FFMPEG_STALL_SECONDS,
           signal, logger: log, onProgress: (p) => progress.report('transcoding', p.percent, p.speed),
         });

@@ -32,7 +32,15 @@ export interface LadderSource {
   rotation?: number | null;
 }
 
+/** The whole ladder: what a hardware encoder gets by default (the fourth rung costs it next to nothing). */
 export const DEFAULT_RUNG_HEIGHTS: readonly number[] = [1080, 720, 480, 360];
+/** Where the CPU encodes (an Orin Nano, a CPU-only task): three rungs, the 360p one saved (about a twentieth of the encode). */
+export const SOFTWARE_RUNG_HEIGHTS: readonly number[] = [1080, 720, 480];
+
+/** HLS_RENDITIONS when it is not set: by the encoder the machine has. */
+export function defaultRungHeights(encoder: string): readonly number[] {
+  return encoder === 'libx264' ? SOFTWARE_RUNG_HEIGHTS : DEFAULT_RUNG_HEIGHTS;
+}
 /** The multivariant playlist at the top of the streaming folder, where the player looks. */
 export const MASTER_PLAYLIST = TOP_PLAYLIST;
 export const RENDITION_PLAYLIST = 'index.m3u8';

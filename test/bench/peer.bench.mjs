@@ -384,7 +384,7 @@ async function fetchOurRungs(s3, prefix, dir) {
 // ---- main -----------------------------------------------------------------------------------
 const bins = await locateFfmpeg({ FFMPEG_PATH: process.env.FFMPEG_PATH, FFPROBE_PATH: process.env.FFPROBE_PATH, PATH: process.env.PATH });
 const defaults = loadConfig({ env: {} });
-console.log(`peer: time to ready, our transcode role (defaults: HLS_RENDITIONS ${defaults.HLS_RENDITIONS.join(',')}, HLS_PRESET ${defaults.HLS_PRESET}, `
+console.log(`peer: time to ready, our transcode role (defaults: HLS_RENDITIONS ${defaults.HLS_RENDITIONS?.join(',') ?? 'unset (by encoder)'}, HLS_PRESET ${defaults.HLS_PRESET}, `
   + `${defaults.HLS_SEGMENT_SECONDS} s ${defaults.HLS_SEGMENT_TYPE}) against the Python worker's FFmpeg work, on a ${SECONDS} s 1080p30 grainy clip; `
   + `${TRIALS} ABBA trial${TRIALS === 1 ? '' : 's'} in each of two scenarios (local; S3 behind a ${LINK}).`);
 console.log('About 12 minutes at the defaults (60 s, 3 trials) on this 2-core machine, 1.5 more the first time to make the clip; '

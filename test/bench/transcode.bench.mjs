@@ -17,7 +17,7 @@
 //     (ffmpeg -i input -vf fps=1/6,scale=320:H,tile=5x5 -vsync vfr thumbnails/storyboard_%03d.jpg).
 // (d) Encode cost per rung count (HLS_RENDITIONS = 1080,720,480,360 / 1080,720,480 / 720,480 /
 //     720), one-process ladder with the storyboard, so a Jetson operator can trade quality for
-//     encode time. The first two rows are the runs of (a) and (b) (same arguments).
+//     encode time. A row with the ladder of (a) or (b) reuses its runs (same arguments).
 // At the defaults this takes 11–13 minutes on this 2-core machine, so (c) and (d) keep
 // BENCH_TRANSCODE_TRIALS trials; BENCH_TRANSCODE_CD_TRIALS=1 runs them once each.
 // CPU time is that of the reaped children of this process (/proc/self/stat cutime+cstime),
@@ -40,7 +40,7 @@ const { S3ObjectStore } = await import('../../src/adapters/storage/s3.ts');
 const { startFauxqs, awsTestClientConfig } = await import('../helpers/servers.ts');
 const { startPostgrestStandin } = await import('../helpers/postgrest-standin.ts');
 const { BUCKET, liveMessage, seedTranscodeRows } = await import('../helpers/rugbycodex.ts');
-const { buildLadderArgs, chooseRungs } = await import('../../src/domain/hls-ladder.ts');
+const { buildLadderArgs, chooseRungs, defaultRungHeights } = await import('../../src/domain/hls-ladder.ts');
 const { SHEET_PATTERN, TILE_WIDTH, VTT_NAME, sheetName, storyboardFilter, tileHeight } = await import('../../src/domain/storyboard.ts');
 const { THUMBNAILS_FOLDER, streamingLayout } = await import('../../src/domain/streaming-layout.ts');
 const { cachedHwDecode, locateFfmpeg, probe } = await import('../../src/runtime/ffmpeg/index.ts');
@@ -59,14 +59,15 @@ const trials = (n) => `${n} trial${n === 1 ? '' : 's'}`;
 const SEGMENT_SECONDS = 6;
 const SEGMENT_TYPE = 'ts';
 const CPU_RUNGS = [1080, 720, 480];
-// (d): the first two rows reuse the runs of (a) and (b).
+// (d): a row with (a)'s or (b)'s ladder reuses their runs.
 const RUNG_TABLE = [[1080, 720, 480, 360], [1080, 720, 480], [720, 480], [720]];
 const GOAL_JOB = 1.05;
 const GOAL_CPU = 0.85;
 const SERVICE_KEY = 'bench-service-role-key';
 // The role's settings, defaults only: the ladder the bench builds is the one the role builds.
 const DEFAULTS = loadConfig({ env: {} });
-const HEIGHTS = DEFAULTS.HLS_RENDITIONS;
+// This machine encodes with libx264: the ladder the role builds by default here.
+const HEIGHTS = DEFAULTS.HLS_RENDITIONS ?? defaultRungHeights('libx264');
 if (DEFAULTS.HLS_SEGMENT_SECONDS !== SEGMENT_SECONDS || DEFAULTS.HLS_SEGMENT_TYPE !== SEGMENT_TYPE) {
   throw new Error(`the role's default segments are ${DEFAULTS.HLS_SEGMENT_SECONDS} s ${DEFAULTS.HLS_SEGMENT_TYPE}; the bench assumes ${SEGMENT_SECONDS} s ${SEGMENT_TYPE}`);
 }
@@ -224,7 +225,7 @@ async function runWholeJob(sourceFile, workRoot, expectedArgs) {
         FFMPEG_PATH: process.env.FFMPEG_PATH, FFPROBE_PATH: process.env.FFPROBE_PATH,
       },
     });
-    if (config.HLS_RENDITIONS.join(',') !== HEIGHTS.join(',')) throw new Error(`the job's HLS_RENDITIONS ${config.HLS_RENDITIONS} differ from the bench's ${HEIGHTS}`);
+    if ((config.HLS_RENDITIONS ?? HEIGHTS).join(',') !== HEIGHTS.join(',')) throw new Error(`the job's HLS_RENDITIONS ${config.HLS_RENDITIONS} differ from the bench's ${HEIGHTS}`);
 
     // Every log line is timed as it is written, for the phase breakdown.
     const marks = {};
@@ -410,7 +411,7 @@ try {
   }
   const python = medianRun(pythons);
 
-  // (d) the ladder (with the storyboard) per rung count; the first two rows are (a)'s and (b)'s runs.
+  // (d) the ladder (with the storyboard) per rung count; a row with (a)'s or (b)'s ladder reuses their runs.
   const perCount = RUNG_TABLE.map((heights) => ({ heights, rungs: chooseRungs(dimsOf, heights), runs: [] }));
   const own = [];
   for (const row of perCount) {

@@ -34,7 +34,7 @@ describe('loadConfig', () => {
     expect(c.SHUTDOWN_GRACE_SECONDS).toBe(25);
     expect(c.HEALTH_PORT).toBeNull();
     expect(c.HEALTH_HOST).toBe('127.0.0.1');
-    expect(c.HLS_RENDITIONS).toEqual([1080, 720, 480, 360]);
+    expect(c.HLS_RENDITIONS).toBeNull(); // by encoder: defaultRungHeights
     expect(c.SQS_VISIBILITY_TIMEOUT).toBe(0); // the queue's own
     expect(c.SQS_TRANSCODE_QUEUE_URL).toBe('');
   });

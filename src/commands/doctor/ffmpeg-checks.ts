@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../runtime/config/schema.js';
 import { encoderChoice } from '../../domain/video-encoder.js';
+import { DEFAULT_RUNG_HEIGHTS } from '../../domain/hls-ladder.js';
 import { cachedHwDecode, cachedHwEncode, ffmpegVersion, locateConfiguredFfmpeg, probe, runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
 import { oneLine, timed, type CheckResult } from './check.js';
 
@@ -24,7 +25,7 @@ export async function ffmpegChecks(config: Config, env: Readonly<Record<string, 
       return { ok: true, detail: `${mode}; ${v.reason}` };
     }),
     timed('hardware encode', false, 60_000, async () => {
-      const v = await cachedHwEncode(bins, { choice: encoderChoice(config.HLS_ENCODER), streams: config.HLS_RENDITIONS.length });
+      const v = await cachedHwEncode(bins, { choice: encoderChoice(config.HLS_ENCODER), streams: (config.HLS_RENDITIONS ?? DEFAULT_RUNG_HEIGHTS).length });
       return { ok: true, detail: `${v.hardware ? `${v.encoder} hardware encode` : 'libx264 (software encode)'}; ${v.reason}` };
     }),
   ]);
