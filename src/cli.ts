@@ -109,7 +109,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .command('transcode <file>')
     .description('transcode a local video into an HLS ladder with the transcode role, no cloud needed')
     .requiredOption('--out <dir>', 'where index.m3u8, one folder per rendition and thumbnails/ (the storyboard) go')
-    .option('--renditions <heights>', 'rendition heights, e.g. 1080,720,480 (default HLS_RENDITIONS, else 1080,720,480 with libx264 and 1080,720,480,360 with a hardware encoder; never above the source)')
+    .option('--renditions <heights>', 'rendition heights, e.g. 1080,720,480 (default HLS_RENDITIONS, else the top three of 1080,720,480,360 that fit with libx264, all four with a hardware encoder)')
     .option('--segment-seconds <n>', 'HLS segment length (HLS_SEGMENT_SECONDS, default 6)')
     .option('--serve', 'then serve DIR with a small player page on 127.0.0.1 until Ctrl-C')
     .action(async (file: string, cmdOpts: { out: string; renditions?: string; segmentSeconds?: string; serve?: boolean }, cmd: Command) => {

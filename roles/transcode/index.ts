@@ -17,7 +17,7 @@ import { decideDelivery, isPlayable, RESTORE_RECHECK_SECONDS, RESTORE_ROUNDS, ty
 import { HOLD_REFRESH_SECONDS } from '../../src/domain/transcode-hold.js';
 import { orphanSeconds } from '../../src/domain/transcode-requeue.js';
 import { streamingLayout, type StreamingLayout } from '../../src/domain/streaming-layout.js';
-import { DEFAULT_RUNG_HEIGHTS, defaultRungHeights } from '../../src/domain/hls-ladder.js';
+import { DEFAULT_RUNG_HEIGHTS, defaultRungCount } from '../../src/domain/hls-ladder.js';
 import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError } from '../../src/runtime/consumer-errors.js';
@@ -57,6 +57,12 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
   logger.info({ event_type: 'transcode_ready', decode: hw.kind, reason: hw.reason, encoder: enc.encoder, encode_reason: enc.reason }, `transcode: ${hw.kind === 'none' ? 'software' : hw.kind} decode, ${enc.encoder} encode`);
   const swept = await sweepStaleJobDirs(config.WORK_DIR);
   if (swept.length > 0) logger.warn({ event_type: 'workdir_swept', dirs: swept }, `removed ${swept.length} work directories of jobs whose worker is gone`);
+
+  /** The rungs asked for (--renditions, HLS_RENDITIONS), or the default ladder for the encoder this machine has. */
+  const rungsWanted = (encoder: string): { rungHeights: readonly number[]; rungCount: number | null } => {
+    const asked = opts.rungHeights ?? config.HLS_RENDITIONS;
+    return asked ? { rungHeights: asked, rungCount: null } : { rungHeights: DEFAULT_RUNG_HEIGHTS, rungCount: defaultRungCount(encoder) };
+  };
 
   /** One delivery: decide from the row, then ack, put the asset right, or claim and encode. */
   async function deliver(ref: JobRef, job: HandlerContext, held: (hold: JobHold) => void): Promise<void> {
@@ -152,7 +158,7 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         progress.report('transcoding', 0);
         const ladder = await produceLadder({
           ffmpeg, hw, input, source, workDir: dir, store, prefix: layout.prefix, storyboard: true,
-          rungHeights: opts.rungHeights ?? config.HLS_RENDITIONS ?? defaultRungHeights(enc.encoder), encoder: enc.encoder, preset: opts.preset ?? config.HLS_PRESET,
+          ...rungsWanted(enc.encoder), encoder: enc.encoder, preset: opts.preset ?? config.HLS_PRESET,
           segmentSeconds: config.HLS_SEGMENT_SECONDS, segmentType: config.HLS_SEGMENT_TYPE as 'ts' | 'fmp4', stallSeconds: config.FFMPEG_STALL_SECONDS,
           signal, logger: log, onProgress: (p) => progress.report('transcoding', p.percent, p.speed),
         });

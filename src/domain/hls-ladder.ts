@@ -32,14 +32,16 @@ export interface LadderSource {
   rotation?: number | null;
 }
 
-/** The whole ladder: what a hardware encoder gets by default (the fourth rung costs it next to nothing). */
 export const DEFAULT_RUNG_HEIGHTS: readonly number[] = [1080, 720, 480, 360];
-/** Where the CPU encodes (an Orin Nano, a CPU-only task): three rungs, the 360p one saved (about a twentieth of the encode). */
-export const SOFTWARE_RUNG_HEIGHTS: readonly number[] = [1080, 720, 480];
 
-/** HLS_RENDITIONS when it is not set: by the encoder the machine has. */
-export function defaultRungHeights(encoder: string): readonly number[] {
-  return encoder === 'libx264' ? SOFTWARE_RUNG_HEIGHTS : DEFAULT_RUNG_HEIGHTS;
+/**
+ * How many rungs of DEFAULT_RUNG_HEIGHTS a source gets when HLS_RENDITIONS is not set: all
+ * that fit with a hardware encoder (a rung more costs it next to nothing), the top three
+ * where the CPU encodes (an Orin Nano, a CPU-only task): the fourth would add about a
+ * twentieth to the encode a coach waits on. null: no limit.
+ */
+export function defaultRungCount(encoder: string): number | null {
+  return encoder === 'libx264' ? 3 : null;
 }
 /** The multivariant playlist at the top of the streaming folder, where the player looks. */
 export const MASTER_PLAYLIST = TOP_PLAYLIST;
@@ -113,10 +115,10 @@ function rungFor(shortSide: number, long: number, short: number, portrait: boole
 
 /**
  * The rungs for a source, largest first: each wanted height (the short side) that does
- * not exceed the source; none fits → one rung at the source's own size. Portrait
+ * not exceed the source, the `most` largest of them; none fits → one rung at the source's own size. Portrait
  * sources (after rotation) stay portrait; dimensions are even and keep the aspect.
  */
-export function chooseRungs(source: LadderSource, wanted: readonly number[] = DEFAULT_RUNG_HEIGHTS): Rung[] {
+export function chooseRungs(source: LadderSource, wanted: readonly number[] = DEFAULT_RUNG_HEIGHTS, most: number | null = null): Rung[] {
   const { width, height } = source;
   if (!isPositive(width) || !isPositive(height)) throw new RangeError(`source size must be positive, got ${width}x${height}`);
   if (wanted.length === 0 || !wanted.every((h) => Number.isInteger(h) && h >= 2)) {
@@ -129,7 +131,7 @@ export function chooseRungs(source: LadderSource, wanted: readonly number[] = DE
   const short = Math.min(shownW, shownH);
   const long = Math.max(shownW, shownH);
 
-  const fitting = [...new Set(wanted.map(evenFloor))].filter((h) => h <= short).sort((a, b) => b - a);
+  const fitting = [...new Set(wanted.map(evenFloor))].filter((h) => h <= short).sort((a, b) => b - a).slice(0, most ?? undefined);
   const heights = fitting.length > 0 ? fitting : [short];
   return heights.map((h) => rungFor(h, long, short, portrait));
 }

@@ -40,7 +40,7 @@ const { S3ObjectStore } = await import('../../src/adapters/storage/s3.ts');
 const { startFauxqs, awsTestClientConfig } = await import('../helpers/servers.ts');
 const { startPostgrestStandin } = await import('../helpers/postgrest-standin.ts');
 const { BUCKET, liveMessage, seedTranscodeRows } = await import('../helpers/rugbycodex.ts');
-const { buildLadderArgs, chooseRungs, defaultRungHeights } = await import('../../src/domain/hls-ladder.ts');
+const { buildLadderArgs, chooseRungs, DEFAULT_RUNG_HEIGHTS, defaultRungCount } = await import('../../src/domain/hls-ladder.ts');
 const { SHEET_PATTERN, TILE_WIDTH, VTT_NAME, sheetName, storyboardFilter, tileHeight } = await import('../../src/domain/storyboard.ts');
 const { THUMBNAILS_FOLDER, streamingLayout } = await import('../../src/domain/streaming-layout.ts');
 const { cachedHwDecode, locateFfmpeg, probe } = await import('../../src/runtime/ffmpeg/index.ts');
@@ -66,8 +66,8 @@ const GOAL_CPU = 0.85;
 const SERVICE_KEY = 'bench-service-role-key';
 // The role's settings, defaults only: the ladder the bench builds is the one the role builds.
 const DEFAULTS = loadConfig({ env: {} });
-// This machine encodes with libx264: the ladder the role builds by default here.
-const HEIGHTS = DEFAULTS.HLS_RENDITIONS ?? defaultRungHeights('libx264');
+// This machine encodes with libx264: the ladder the role builds by default here (its 1080p source fits every height).
+const HEIGHTS = DEFAULTS.HLS_RENDITIONS ?? DEFAULT_RUNG_HEIGHTS.slice(0, defaultRungCount('libx264') ?? undefined);
 if (DEFAULTS.HLS_SEGMENT_SECONDS !== SEGMENT_SECONDS || DEFAULTS.HLS_SEGMENT_TYPE !== SEGMENT_TYPE) {
   throw new Error(`the role's default segments are ${DEFAULTS.HLS_SEGMENT_SECONDS} s ${DEFAULTS.HLS_SEGMENT_TYPE}; the bench assumes ${SEGMENT_SECONDS} s ${SEGMENT_TYPE}`);
 }

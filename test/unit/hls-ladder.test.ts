@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  DEFAULT_PRESET, MASTER_PLAYLIST, NVENC_PRESET, buildLadderArgs, chooseRungs, copyableAudioBps, keyframeSeconds, renditionsFor, videoEncoderArgs, videoKbpsFor,
+  DEFAULT_PRESET, MASTER_PLAYLIST, NVENC_PRESET, buildLadderArgs, chooseRungs, copyableAudioBps, DEFAULT_RUNG_HEIGHTS, defaultRungCount, keyframeSeconds, renditionsFor, videoEncoderArgs, videoKbpsFor,
 } from '../../src/domain/hls-ladder.js';
 import { VIDEO_ENCODERS } from '../../src/domain/video-encoder.js';
 import type { LadderArgsOptions, Rung } from '../../src/domain/hls-ladder.js';
@@ -110,6 +110,21 @@ describe('chooseRungs', () => {
     [{ width: 1280, height: 720 }, [-360]],
   ])('refuses %j with wanted %j', (source, wanted) => {
     expect(() => chooseRungs(source, wanted)).toThrow(RangeError);
+  });
+});
+
+describe('the default ladder by encoder (HLS_RENDITIONS unset)', () => {
+  const fullHd = { width: 1920, height: 1080 };
+  it('libx264: the top three heights that fit the source', () => {
+    expect(defaultRungCount('libx264')).toBe(3);
+    expect(chooseRungs(fullHd, DEFAULT_RUNG_HEIGHTS, 3).map((r) => r.name)).toEqual(['1080p', '720p', '480p']);
+    expect(chooseRungs({ width: 1280, height: 720 }, DEFAULT_RUNG_HEIGHTS, 3).map((r) => r.name)).toEqual(['720p', '480p', '360p']);
+    expect(chooseRungs({ width: 640, height: 360 }, DEFAULT_RUNG_HEIGHTS, 3).map((r) => r.name)).toEqual(['360p']);
+  });
+
+  it('a hardware encoder: every height that fits', () => {
+    for (const encoder of ['h264_nvenc', 'h264_nvv4l2enc', 'h264_nvmpi']) expect(defaultRungCount(encoder)).toBeNull();
+    expect(chooseRungs(fullHd, DEFAULT_RUNG_HEIGHTS, null).map((r) => r.name)).toEqual(['1080p', '720p', '480p', '360p']);
   });
 });
 

@@ -29,6 +29,8 @@ export interface LadderJob {
   /** Also make the hover-preview storyboard (thumbnails/) in the same pass. */
   storyboard: boolean;
   rungHeights?: readonly number[];
+  /** At most this many of them, the largest (defaultRungCount); absent: every one that fits. */
+  rungCount?: number | null;
   segmentSeconds: number;
   segmentType: 'ts' | 'fmp4';
   stallSeconds: number;
@@ -55,7 +57,7 @@ export interface LadderResult {
 
 export async function produceLadder(job: LadderJob): Promise<LadderResult> {
   const video = job.source.video!;
-  const rungs = chooseRungs({ width: video.width ?? 0, height: video.height ?? 0, rotation: video.rotation ?? null }, job.rungHeights);
+  const rungs = chooseRungs({ width: video.width ?? 0, height: video.height ?? 0, rotation: video.rotation ?? null }, job.rungHeights, job.rungCount ?? null);
   let decodeArgs = video.codecName === 'h264' ? job.hw.h264InputArgs : video.codecName === 'hevc' ? job.hw.hevcInputArgs : [];
   let encoder = startingEncoder(job);
   let failedEncoder: { encoder: VideoEncoder; error: string } | null = null;
