@@ -45,3 +45,16 @@ export function contentRange(size: number, range?: ByteRange): string {
 }
 
 export const rangeLength = (range: ByteRange): number => range.end - range.start + 1;
+
+/** Why `range` (end optional: to the last byte) cannot be asked of any object, or null. */
+export function rangeProblem(range: { start: number; end?: number }): string | null {
+  if (!Number.isSafeInteger(range.start) || range.start < 0) return `start ${range.start} is not a byte offset`;
+  if (range.end === undefined) return null;
+  if (!Number.isSafeInteger(range.end) || range.end < range.start) return `end ${range.end} is not a byte offset at or after start ${range.start}`;
+  return null;
+}
+
+/** The Range header of a request for `range` (end optional). */
+export function rangeHeader(range: { start: number; end?: number }): string {
+  return `bytes=${range.start}-${range.end ?? ''}`;
+}

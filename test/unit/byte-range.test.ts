@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { answerRange, contentRange, rangeLength } from '../../src/domain/byte-range.js';
+import { answerRange, contentRange, rangeHeader, rangeLength, rangeProblem } from '../../src/domain/byte-range.js';
 
 describe('answerRange', () => {
   it.each([
@@ -33,5 +33,18 @@ describe('contentRange', () => {
   it('rangeLength counts both ends', () => {
     expect(rangeLength({ start: 100, end: 199 })).toBe(100);
     expect(rangeLength({ start: 7, end: 7 })).toBe(1);
+  });
+});
+
+describe('rangeProblem and rangeHeader', () => {
+  it('accepts offsets, end optional and inclusive', () => {
+    expect(rangeProblem({ start: 0 })).toBeNull();
+    expect(rangeProblem({ start: 5, end: 5 })).toBeNull();
+    expect(rangeHeader({ start: 5, end: 9 })).toBe('bytes=5-9');
+    expect(rangeHeader({ start: 5 })).toBe('bytes=5-');
+  });
+
+  it.each([[{ start: -1 }], [{ start: 1.5 }], [{ start: Number.NaN }], [{ start: 5, end: 4 }], [{ start: 0, end: Infinity }]])('refuses %j', (range) => {
+    expect(rangeProblem(range)).toMatch(/not a byte offset/);
   });
 });
