@@ -29,10 +29,12 @@ export interface ProbeResult {
 
 export interface ProbeOptions {
   signal?: AbortSignal;
+  /** Options for the input, before it (e.g. the protocols a URL may use). */
+  inputArgs?: readonly string[];
 }
 
 export async function probe(ffprobe: string, file: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
-  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file];
+  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...(opts.inputArgs ?? []), file];
   const what = `ffprobe ${file}`;
   const result = await execa(ffprobe, args, {
     reject: false,

@@ -18,6 +18,8 @@ export interface LadderJob {
   ffmpeg: FfmpegBinaries;
   hw: HwVerdict;
   input: string;
+  /** Options for `input` (before -i): the protocols its URL may use. */
+  inputArgs?: readonly string[];
   source: ProbeResult;
   workDir: string;
   store: ObjectStore;
@@ -87,7 +89,7 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name:
   });
   try {
     await runFfmpeg(job.ffmpeg.ffmpeg, buildLadderArgs({
-      input: job.input, inputArgs, rungs, hasAudio: job.source.audio !== null, fps: job.source.video?.frameRate ?? null,
+      input: job.input, inputArgs: [...(job.inputArgs ?? []), ...inputArgs], rungs, hasAudio: job.source.audio !== null, fps: job.source.video?.frameRate ?? null,
       segmentSeconds: job.segmentSeconds, segmentType: job.segmentType, outDir, preset: job.preset,
       videoStreamIndex: job.source.video?.index, audioStreamIndex: job.source.audio?.index, storyboardTileHeight: tiles,
     }), {
