@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { mediaToolEnv } from './child-env.js';
 import { FfmpegError } from './errors.js';
 import { tailLines } from './tail.js';
 
@@ -39,6 +40,8 @@ export async function probe(ffprobe: string, file: string, opts: ProbeOptions = 
   const result = await execa(ffprobe, args, {
     reject: false,
     stdin: 'ignore',
+    env: mediaToolEnv(),
+    extendEnv: false,
     cancelSignal: opts.signal,
     forceKillAfterDelay: 2000,
     maxBuffer: 32 * 1024 * 1024,
