@@ -12,8 +12,9 @@ import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import { READ_LIMITS } from '../../src/domain/source-read.js';
 import { classifyTranscodeError } from '../../src/domain/transcode-state.js';
 import type { DownloadOptions, ObjectInfo } from '../../src/ports.js';
-import { locateFfmpeg, runFfmpeg, type FfmpegBinaries } from '../../src/runtime/ffmpeg/index.js';
+import { locateFfmpeg, runFfmpeg, type FfmpegBinaries, type HwVerdict } from '../../src/runtime/ffmpeg/index.js';
 import { TranscodeStepError } from '../../src/runtime/transcode/errors.js';
+import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
 import { openProgressiveSource, withProgressiveSource } from '../../src/runtime/transcode/progressive-source.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';
 import { makeClip } from '../helpers/rugbycodex.js';
@@ -158,6 +159,30 @@ describe('the progressive source', () => {
     expect((err as Error).message).toMatch(new RegExp(`^cannot read the video: ffprobe ${CORRUPT_KEY} exited with code 1`));
     expect((err as Error).message).not.toContain(url);
   }, 30_000);
+
+  it('the hardware-decode fallback: the software re-run reads the source again through it, the ladder complete', async () => {
+    const { store, object, file, dir } = await job();
+    store.holdAt = 1024 * 1024;
+    const events: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void events.push(JSON.parse(line) as Record<string, unknown>) });
+    const bucketOut = new FsObjectStore({ root: join(dir, 'out'), bucket: 'out' });
+    // A decoder this machine does not have, as a Jetson's verdict would name one.
+    const hw: HwVerdict = { kind: 'nvidia', h264InputArgs: ['-c:v', 'h264_cuvid'], hevcInputArgs: [], platform: 'test', hwEncoder: false, reason: 'claimed by the test' };
+    const ladder = await withProgressiveSource({ ffmpeg: bins, store, object, file, signal: new AbortController().signal, logger: log }, async (source) => {
+      const probed = await source.probe();
+      setTimeout(() => store.go(), 300);
+      return source.read((signal) => produceLadder({
+        ffmpeg: bins, hw, input: source.url, inputArgs: source.inputArgs, source: probed, workDir: dir, store: bucketOut, prefix: 'streaming/',
+        storyboard: false, rungHeights: [240], segmentSeconds: 2, segmentType: 'ts', stallSeconds: 30, signal, logger: log, onProgress: () => undefined,
+      }));
+    });
+    expect(ladder.hardwareDecode).toBe(false);
+    expect(events.filter((e) => e.event_type === 'hw_decode_fallback')).toHaveLength(1);
+    const keys: string[] = [];
+    for await (const o of bucketOut.list('streaming/')) keys.push(o.key);
+    expect(keys.filter((k) => k.endsWith('.ts'))).toHaveLength(4);
+    expect(keys).toContain('streaming/index.m3u8');
+  }, 60_000);
 
   it('close() stops a download still going and leaves no part file', async () => {
     const { store, object, file } = await job();
