@@ -89,7 +89,7 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], name:
   });
   try {
     await runFfmpeg(job.ffmpeg.ffmpeg, buildLadderArgs({
-      input: job.input, inputArgs: [...(job.inputArgs ?? []), ...inputArgs], rungs, hasAudio: job.source.audio !== null, fps: job.source.video?.frameRate ?? null,
+      input: job.input, inputArgs: [...inputArgs, ...(job.inputArgs ?? [])], rungs, hasAudio: job.source.audio !== null, fps: job.source.video?.frameRate ?? null,
       segmentSeconds: job.segmentSeconds, segmentType: job.segmentType, outDir, preset: job.preset,
       videoStreamIndex: job.source.video?.index, audioStreamIndex: job.source.audio?.index, storyboardTileHeight: tiles,
     }), {
