@@ -99,6 +99,27 @@ export interface ObjectInfo {
   readonly contentType?: string;
 }
 
+/** Bytes `start` … `end` of an object (`end` inclusive, as in HTTP; absent or past the object: to its last byte). */
+export interface ReadRange {
+  readonly start: number;
+  readonly end?: number;
+}
+
+export interface GetStreamOptions {
+  signal?: AbortSignal;
+  /** A range starting at or past the end of the object rejects with a RangeError; end before start too. */
+  range?: ReadRange;
+}
+
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  /**
+   * After each write: how many leading bytes of the object `file.part` holds so far, readable
+   * there while the download goes on (a resumed download goes on from them). Must not throw.
+   */
+  onProgress?: (bytesOnDisk: number) => void;
+}
+
 /**
  * Keys are checked by assertSafeKey (src/domain/object-keys.ts): an unsafe key rejects
  * with UnsafeKeyError before anything is read or written; a missing object rejects
@@ -109,10 +130,10 @@ export interface ObjectStore {
   /** null when there is no such object. */
   head(key: string): Promise<ObjectInfo | null>;
   exists(key: string): Promise<boolean>;
-  /** The object's bytes; the caller must consume or destroy the stream. */
-  getStream(key: string, opts?: { signal?: AbortSignal }): Promise<Readable>;
+  /** The object's bytes, or with `range` those bytes of it; the caller must consume or destroy the stream. */
+  getStream(key: string, opts?: GetStreamOptions): Promise<Readable>;
   /** Streams to `file` (via `file.part`, renamed when complete; no partial file is left on failure). */
-  download(key: string, file: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo>;
+  download(key: string, file: string, opts?: DownloadOptions): Promise<ObjectInfo>;
   /** A file path or a stream; large bodies go up in parallel parts. Resolves when the object is visible. */
   upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo>;
   /**

@@ -2,9 +2,10 @@
 // one request → what this delivery does is decided from the row (src/domain/transcode-delivery.ts:
 // a duplicate of a held or finished job is acked; a finished job's asset moved back by
 // complete-upload is put right) → the job claimed under a token this delivery holds while it
-// works → the raw video from the asset's bucket → one FFmpeg pass makes the HLS ladder and the
-// storyboard, uploaded while it encodes, under the folder the player looks in → asset
-// transcoded → streaming ready → job succeeded → asset complete → message deleted.
+// works → the raw video from the asset's bucket, read by FFmpeg while it downloads → one
+// FFmpeg pass makes the HLS ladder and the storyboard, uploaded while it encodes, under the
+// folder the player looks in → asset transcoded → streaming ready → job succeeded → asset
+// complete → message deleted.
 // Beside the queue, a reconciler sends again the messages of jobs whose message was lost.
 import { join } from 'node:path';
 import { HoldLostError } from '../../src/ports.js';
@@ -21,7 +22,7 @@ import { DEFAULT_RUNG_HEIGHTS, defaultRungCount } from '../../src/domain/hls-lad
 import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError } from '../../src/runtime/consumer-errors.js';
-import { cachedHwDecode, cachedHwEncode, locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
+import { cachedHwDecode, cachedHwEncode, locateConfiguredFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { encoderChoice } from '../../src/domain/video-encoder.js';
 import { keepHold } from '../../src/runtime/keep-hold.js';
 import { startPeriodic } from '../../src/runtime/periodic.js';
@@ -29,6 +30,7 @@ import { sleep } from '../../src/runtime/retry.js';
 import { assertFreeSpace, sweepStaleJobDirs, withJobDir } from '../../src/runtime/workdir.js';
 import { invalidInput, step, TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
+import { withProgressiveSource } from '../../src/runtime/transcode/progressive-source.js';
 import { createProgressReporter } from '../../src/runtime/transcode/progress.js';
 import { createRequeuer } from './requeue.js';
 
@@ -146,21 +148,20 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         await job.extendTo(calculateInitialTimeout(raw.size));
         // Room for the download and the ladder in progress.
         await assertFreeSpace(dir, raw.size * 2 + 256 * 1024 * 1024);
-        const input = join(dir, 'input');
         progress.report('downloading', 0);
-        await step('download', () => store.download(asset.storagePath, input, { signal }));
-        const source = await probe(ffmpeg.ffprobe, input, { signal }).catch((err: unknown) => {
-          // Name the object, not our scratch copy of it: this line ends up in the job's error_message.
-          throw invalidInput(`cannot read the video: ${(err as Error).message.replaceAll(input, asset.storagePath)}`);
-        });
-        if (!source.video || !source.video.width || !source.video.height) throw invalidInput('the file has no video stream');
-
-        progress.report('transcoding', 0);
-        const ladder = await produceLadder({
-          ffmpeg, hw, input, source, workDir: dir, store, prefix: layout.prefix, storyboard: true,
-          ...rungsWanted(enc.encoder), encoder: enc.encoder, preset: opts.preset ?? config.HLS_PRESET,
-          segmentSeconds: config.HLS_SEGMENT_SECONDS, segmentType: config.HLS_SEGMENT_TYPE as 'ts' | 'fmp4', stallSeconds: config.FFMPEG_STALL_SECONDS,
-          signal, logger: log, onProgress: (p) => progress.report('transcoding', p.percent, p.speed),
+        // FFmpeg reads the source while it downloads, through a loopback server; the download
+        // stops once the ladder is done.
+        const { source, ladder } = await withProgressiveSource({ ffmpeg, store, object: raw, file: join(dir, 'input'), signal, logger: log }, async (input) => {
+          const source = await input.probe();
+          if (!source.video || !source.video.width || !source.video.height) throw invalidInput('the file has no video stream');
+          progress.report('transcoding', 0);
+          const ladder = await input.read((reading) => produceLadder({
+            ffmpeg, hw, input: input.url, inputArgs: input.inputArgs, source, workDir: dir, store, prefix: layout.prefix, storyboard: true,
+            ...rungsWanted(enc.encoder), encoder: enc.encoder, preset: opts.preset ?? config.HLS_PRESET,
+            segmentSeconds: config.HLS_SEGMENT_SECONDS, segmentType: config.HLS_SEGMENT_TYPE as 'ts' | 'fmp4', stallSeconds: config.FFMPEG_STALL_SECONDS,
+            signal: reading, logger: log, onProgress: (p) => progress.report('transcoding', p.percent, p.speed),
+          }));
+          return { source, ladder };
         });
         await kept.stop();
         if (kept.lost.aborted) throw kept.lost.reason;

@@ -6,7 +6,8 @@
 //     plain ffmpeg with exactly the same arguments on the local file: the HLS_RENDITIONS
 //     ladder (default 1080/720/480/360, 6 s segments) with the storyboard branch the role adds
 //     (buildLadderArgs storyboardTileHeight = tileHeight() of the top rung). The role's own
-//     ffmpeg arguments (its debug `ffmpeg_start` line) are checked to be these, paths aside.
+//     ffmpeg arguments (its debug `ffmpeg_start` line) are checked to be these, paths and the
+//     loopback input's options aside.
 //     Goal: job wall ≤ 1.05× ffmpeg wall (ABBA trials, medians).
 // (b) CPU time (user+sys) of the one-process ladder (1080/720/480 + storyboard branch) against
 //     separate ffmpeg passes, each decoding the source itself: one per rung, plus one for the
@@ -44,6 +45,7 @@ const { buildLadderArgs, chooseRungs, DEFAULT_RUNG_HEIGHTS, defaultRungCount } =
 const { SHEET_PATTERN, TILE_WIDTH, VTT_NAME, sheetName, storyboardFilter, tileHeight } = await import('../../src/domain/storyboard.ts');
 const { THUMBNAILS_FOLDER, streamingLayout } = await import('../../src/domain/streaming-layout.ts');
 const { cachedHwDecode, locateFfmpeg, probe } = await import('../../src/runtime/ffmpeg/index.ts');
+const { SOURCE_INPUT_ARGS } = await import('../../src/runtime/transcode/progressive-source.ts');
 const { loadConfig } = await import('../../src/runtime/config/load.ts');
 const { runWorkers } = await import('../../src/commands/run.ts');
 const { productionPorts } = await import('../../src/cli.ts');
@@ -184,8 +186,14 @@ async function timedInDir(ffmpeg, dir, argsFor) {
   }
 }
 
-/** The role's ladder arguments with its input and output folder written as placeholders, to compare with the plain run's. */
+/**
+ * The role's ladder arguments with its input and output folder written as placeholders, to
+ * compare with the plain run's; without the options of the role's loopback input (the plain
+ * run reads the file).
+ */
 function normalizedLadder(args) {
+  const at = args.indexOf('-i') - SOURCE_INPUT_ARGS.length;
+  if (at >= 0 && SOURCE_INPUT_ARGS.every((a, i) => args[at + i] === a)) args = [...args.slice(0, at), ...args.slice(at + SOURCE_INPUT_ARGS.length)];
   const input = args[args.indexOf('-i') + 1];
   const segs = args[args.indexOf('-hls_segment_filename') + 1];
   const outDir = segs.slice(0, segs.indexOf('/%v/'));

@@ -1,7 +1,7 @@
 // An ObjectStore that hands every call to a real one; tests subclass it to record or fail
 // the calls they care about and leave the rest untouched.
 import type { Readable } from 'node:stream';
-import type { ObjectInfo, ObjectStore } from '../../src/ports.js';
+import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../src/ports.js';
 
 export class DelegatingStore implements ObjectStore {
   readonly bucket: string;
@@ -12,8 +12,8 @@ export class DelegatingStore implements ObjectStore {
 
   head(key: string): Promise<ObjectInfo | null> { return this.inner.head(key); }
   exists(key: string): Promise<boolean> { return this.inner.exists(key); }
-  getStream(key: string, opts?: { signal?: AbortSignal }): Promise<Readable> { return this.inner.getStream(key, opts); }
-  download(key: string, file: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> { return this.inner.download(key, file, opts); }
+  getStream(key: string, opts?: GetStreamOptions): Promise<Readable> { return this.inner.getStream(key, opts); }
+  download(key: string, file: string, opts?: DownloadOptions): Promise<ObjectInfo> { return this.inner.download(key, file, opts); }
   upload(source: string | NodeJS.ReadableStream, key: string, contentType: string, opts?: { signal?: AbortSignal }): Promise<ObjectInfo> {
     return this.inner.upload(source, key, contentType, opts);
   }

@@ -3,7 +3,7 @@
 // UploadPart calls, the fs layout) comes in through the harness.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +128,46 @@ export function describeObjectStoreConformance(name: string, setup: () => Promis
       expect(existsSync(`${dst}.part`)).toBe(false);
 
       expect(await sha256Of(await store.getStream('rt/dir/small file.bin'))).toBe(want);
+    });
+
+    it('getStream reads a byte range: within, to the end, an end past the object clamped; a start past it refused', async () => {
+      const data = randomBytes(100_000);
+      await store.upload(Readable.from([data]), 'range/clip.mp4', 'video/mp4');
+      const read = async (range: { start: number; end?: number }): Promise<Buffer> => {
+        const parts: Buffer[] = [];
+        for await (const chunk of await store.getStream('range/clip.mp4', { range })) parts.push(chunk as Buffer);
+        return Buffer.concat(parts);
+      };
+      expect((await read({ start: 1000, end: 1999 })).equals(data.subarray(1000, 2000))).toBe(true);
+      expect((await read({ start: 99_990 })).equals(data.subarray(99_990))).toBe(true);
+      expect((await read({ start: 99_999, end: 99_999 })).equals(data.subarray(99_999))).toBe(true);
+      expect((await read({ start: 90_000, end: 200_000 })).equals(data.subarray(90_000))).toBe(true);
+      expect((await read({ start: 0 })).equals(data)).toBe(true);
+      await expect(store.getStream('range/clip.mp4', { range: { start: 100_000 } })).rejects.toThrow(RangeError);
+      await expect(store.getStream('range/clip.mp4', { range: { start: 10, end: 5 } })).rejects.toThrow(RangeError);
+      await expect(store.getStream('range/missing.mp4', { range: { start: 0 } })).rejects.toThrow(ObjectNotFoundError);
+    });
+
+    it('download reports the bytes on disk as it goes: the part file holds them, the last report is the size', async () => {
+      const size = 3 * MiB + 12_345;
+      const src = randomStream(size);
+      await store.upload(src.stream, 'progress/clip.mp4', 'video/mp4');
+      const dst = join(work, 'progress', 'clip.mp4');
+      const seen: number[] = [];
+      let behind: string | null = null;
+      await store.download('progress/clip.mp4', dst, {
+        onProgress: (bytes) => {
+          seen.push(bytes);
+          // What the hook reports must already be readable from the part file.
+          const onDisk = statSync(`${dst}.part`).size;
+          if (onDisk < bytes && behind === null) behind = `reported ${bytes} with ${onDisk} bytes in the part file`;
+        },
+      });
+      expect(behind).toBeNull();
+      expect(seen.length).toBeGreaterThan(1);
+      expect(seen.at(-1)).toBe(size);
+      expect(seen.every((b, i) => i === 0 || b > seen[i - 1]!)).toBe(true);
+      expect(await sha256Of(dst)).toBe(src.sha256());
     });
 
     it('keeps the content type, and an overwrite replaces body and type', async () => {

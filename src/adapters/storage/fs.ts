@@ -16,10 +16,12 @@ import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ObjectNotFoundError, UnsafeKeyError, assertSafeKey, assertSafePrefix, safeKeyProblem } from '../../domain/object-keys.js';
+import { rangeHeader, rangeProblem } from '../../domain/byte-range.js';
 import { buildObjectCreatedEvent } from '../../domain/s3-event.js';
 import type { S3EventNotification } from '../../domain/s3-event.js';
-import type { ObjectInfo, ObjectStore } from '../../ports.js';
+import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../ports.js';
 import { streamCopy } from './stream-copy.js';
+import { writeFully } from './write-fully.js';
 
 const META_SUFFIX = '\\meta.json';
 
@@ -79,21 +81,38 @@ export class FsObjectStore implements ObjectStore {
     return (await this.head(key)) !== null;
   }
 
-  async getStream(key: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
-    const { fh } = await this.openObject(key);
-    return fh.createReadStream(opts.signal ? { signal: opts.signal } : {});
+  async getStream(key: string, opts: GetStreamOptions = {}): Promise<Readable> {
+    const { range } = opts;
+    const problem = range ? rangeProblem(range) : null;
+    if (range && problem) throw new RangeError(`cannot read ${rangeHeader(range)} of ${this.describe(key)}: ${problem}`);
+    const { fh, info } = await this.openObject(key);
+    // As S3 answers 416: a range must start within the object (createReadStream would just end).
+    if (range && range.start >= info.size) {
+      await fh.close();
+      throw new RangeError(`cannot read ${rangeHeader(range)} of ${this.describe(key)}: it starts at or past the end of the object (${info.size} bytes)`);
+    }
+    return fh.createReadStream({ ...(opts.signal ? { signal: opts.signal } : {}), ...(range ? { start: range.start, end: range.end ?? Infinity } : {}) });
   }
 
-  async download(key: string, file: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
+  async download(key: string, file: string, opts: DownloadOptions = {}): Promise<ObjectInfo> {
     opts.signal?.throwIfAborted();
     const { fh, info } = await this.openObject(key);
     const part = `${file}.part`;
     try {
       await mkdir(dirname(file), { recursive: true });
       const out = await open(part, 'w');
-      const sink = out.createWriteStream();
-      await pipeline(fh.createReadStream(), sink, opts.signal ? { signal: opts.signal } : {});
-      if (sink.bytesWritten !== info.size) throw new Error(`download of ${this.describe(key)} copied ${sink.bytesWritten} of ${info.size} bytes (changed while reading?)`);
+      // Chunk by chunk, each write awaited, so the progress hook counts bytes really on disk.
+      let written = 0;
+      try {
+        for await (const chunk of fh.createReadStream(opts.signal ? { signal: opts.signal } : {}) as AsyncIterable<Buffer>) {
+          await writeFully(out, chunk);
+          written += chunk.length;
+          opts.onProgress?.(written);
+        }
+      } finally {
+        await out.close();
+      }
+      if (written !== info.size) throw new Error(`download of ${this.describe(key)} copied ${written} of ${info.size} bytes (changed while reading?)`);
       await rename(part, file);
     } catch (err) {
       await fh.close().catch(() => { /* already closed by the stream */ });

@@ -14,14 +14,16 @@ import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCo
 import type { GetObjectCommandOutput, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ObjectNotFoundError, assertSafeKey, assertSafePrefix, safeKeyProblem } from '../../domain/object-keys.js';
-import type { ObjectInfo, ObjectStore } from '../../ports.js';
+import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../ports.js';
 import type { AwsClientOptions } from '../aws/client-config.js';
 import { PartPool } from './part-pool.js';
 import { backoffDelayMs } from '../../domain/backoff.js';
+import { rangeHeader, rangeProblem } from '../../domain/byte-range.js';
 import { isNetworkError } from '../../runtime/dependency-health.js';
 import { sleep } from '../../runtime/retry.js';
 import { uploadFileMultipart } from './s3-file-upload.js';
 import { streamCopy } from './stream-copy.js';
+import { writeFully } from './write-fully.js';
 
 const MiB = 1024 * 1024;
 /** Times a download goes on after a broken connection before the failure is the job's. */
@@ -92,12 +94,20 @@ export class S3ObjectStore implements ObjectStore {
     return (await this.head(key)) !== null;
   }
 
-  async getStream(key: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
-    const { body } = await this.get(key, opts.signal);
-    return body;
+  async getStream(key: string, opts: GetStreamOptions = {}): Promise<Readable> {
+    const { range } = opts;
+    if (!range) return (await this.get(key, opts.signal)).body;
+    const problem = rangeProblem(range);
+    if (problem) throw new RangeError(`cannot read ${rangeHeader(range)} of s3://${this.bucket}/${key}: ${problem}`);
+    try {
+      return (await this.get(key, opts.signal, { Range: rangeHeader(range) })).body;
+    } catch (err) {
+      if (isInvalidRange(err)) throw new RangeError(`cannot read ${rangeHeader(range)} of s3://${this.bucket}/${key}: it starts at or past the end of the object`, { cause: err });
+      throw err;
+    }
   }
 
-  async download(key: string, file: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo> {
+  async download(key: string, file: string, opts: DownloadOptions = {}): Promise<ObjectInfo> {
     const first = await this.get(key, opts.signal);
     const { out } = first;
     let body = first.body;
@@ -117,6 +127,7 @@ export class S3ObjectStore implements ObjectStore {
           for await (const chunk of body as AsyncIterable<Buffer>) {
             await writeFully(fh, chunk);
             written += chunk.length;
+            opts.onProgress?.(written);
           }
           // A connection cut mid-body can end the stream early without an error.
           if (out.ContentLength !== undefined && written !== out.ContentLength) {
@@ -304,13 +315,15 @@ function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-async function writeFully(fh: FileHandle, chunk: Buffer): Promise<void> {
-  for (let done = 0; done < chunk.length;) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
-}
-
 function isNotImplemented(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
   return e?.name === 'NotImplemented' || e?.$metadata?.httpStatusCode === 501;
+}
+
+/** GetObject with a Range that starts at or past the end of the object: 416 InvalidRange. */
+function isInvalidRange(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
+  return e?.name === 'InvalidRange' || e?.$metadata?.httpStatusCode === 416;
 }
 
 /** HeadObject says NotFound (no body to carry a code), GetObject NoSuchKey; both are 404. */

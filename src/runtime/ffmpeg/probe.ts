@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { mediaToolEnv } from './child-env.js';
 import { FfmpegError } from './errors.js';
 import { tailLines } from './tail.js';
 
@@ -32,14 +33,18 @@ export interface ProbeResult {
 
 export interface ProbeOptions {
   signal?: AbortSignal;
+  /** Options for the input, before it (e.g. the protocols a URL may use). */
+  inputArgs?: readonly string[];
 }
 
 export async function probe(ffprobe: string, file: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
-  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file];
+  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...(opts.inputArgs ?? []), file];
   const what = `ffprobe ${file}`;
   const result = await execa(ffprobe, args, {
     reject: false,
     stdin: 'ignore',
+    env: mediaToolEnv(),
+    extendEnv: false,
     cancelSignal: opts.signal,
     forceKillAfterDelay: 2000,
     maxBuffer: 32 * 1024 * 1024,

@@ -21,6 +21,8 @@ export interface LadderJob {
   ffmpeg: FfmpegBinaries;
   hw: HwVerdict;
   input: string;
+  /** Options for `input` (before -i): the protocols its URL may use. */
+  inputArgs?: readonly string[];
   source: ProbeResult;
   workDir: string;
   store: ObjectStore;
@@ -123,8 +125,8 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], encod
   });
   try {
     await runFfmpeg(job.ffmpeg.ffmpeg, buildLadderArgs({
-      input: job.input, inputArgs, rungs, hasAudio: job.source.audio !== null, copyAudio: copyableAudioBps(job.source.audio) !== null,
-      fps: job.source.video?.frameRate ?? null,
+      input: job.input, inputArgs: [...inputArgs, ...(job.inputArgs ?? [])], rungs,
+      hasAudio: job.source.audio !== null, copyAudio: copyableAudioBps(job.source.audio) !== null, fps: job.source.video?.frameRate ?? null,
       segmentSeconds: job.segmentSeconds, segmentType: job.segmentType, outDir, encoder, preset: job.preset,
       videoStreamIndex: job.source.video?.index, audioStreamIndex: job.source.audio?.index, storyboardTileHeight: tiles,
     }), {
