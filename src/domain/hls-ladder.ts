@@ -46,14 +46,15 @@ export function defaultRungCount(encoder: string): number | null {
 /** The multivariant playlist at the top of the streaming folder, where the player looks. */
 export const MASTER_PLAYLIST = TOP_PLAYLIST;
 export const RENDITION_PLAYLIST = 'index.m3u8';
-/** HLS_PRESET's default (issue 19): see x264ParamsFor. */
+/** HLS_PRESET's default (issue 19): with x264ParamsFor on the top rung. */
 export const DEFAULT_PRESET = 'ultrafast';
 export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
 
 /**
- * x264 options on top of the preset. ultrafast turns adaptive quantisation off; turning it
- * back on costs about a tenth more encode time and lifts the top rung's SSIM against a grainy
- * 1080p source from 0.864 to 0.880 (the Python worker's ultrafast 2 Mb/s output: 0.870).
+ * x264 options of the top rung on top of the preset. ultrafast turns adaptive quantisation
+ * off; turning it back on for the top rung lifts its SSIM against a grainy 1080p source from
+ * 0.864 to 0.880 (the Python worker's ultrafast 2 Mb/s output: 0.870) for about a tenth more
+ * of its encode. The lower rungs are left without: there AQ cost time and lowered SSIM a little.
  */
 export function x264ParamsFor(preset: string): string | null {
   return preset === 'ultrafast' ? 'aq-mode=1' : null;
@@ -197,7 +198,7 @@ export function videoEncoderArgs(encoder: VideoEncoder, opts: EncoderArgsOptions
     case 'libx264': {
       const preset = opts.preset ?? DEFAULT_PRESET;
       const params = x264ParamsFor(preset);
-      return ['-c:v', 'libx264', '-preset', preset, ...(params === null ? [] : ['-x264-params', params]), ...rates, ...forced, '-sc_threshold', '0', ...ceiling];
+      return ['-c:v', 'libx264', '-preset', preset, ...(params === null ? [] : ['-x264-params:v:0', params]), ...rates, ...forced, '-sc_threshold', '0', ...ceiling];
     }
     case 'h264_nvenc':
       return [
