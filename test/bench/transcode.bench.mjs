@@ -41,7 +41,7 @@ const { S3ObjectStore } = await import('../../src/adapters/storage/s3.ts');
 const { startFauxqs, awsTestClientConfig } = await import('../helpers/servers.ts');
 const { startPostgrestStandin } = await import('../helpers/postgrest-standin.ts');
 const { BUCKET, liveMessage, seedTranscodeRows } = await import('../helpers/rugbycodex.ts');
-const { buildLadderArgs, chooseRungs, DEFAULT_RUNG_HEIGHTS, defaultRungCount } = await import('../../src/domain/hls-ladder.ts');
+const { buildLadderArgs, chooseRungs, copyableAudioBps, DEFAULT_RUNG_HEIGHTS, defaultRungCount } = await import('../../src/domain/hls-ladder.ts');
 const { SHEET_PATTERN, TILE_WIDTH, VTT_NAME, sheetName, storyboardFilter, tileHeight } = await import('../../src/domain/storyboard.ts');
 const { THUMBNAILS_FOLDER, streamingLayout } = await import('../../src/domain/streaming-layout.ts');
 const { cachedHwDecode, locateFfmpeg, probe } = await import('../../src/runtime/ffmpeg/index.ts');
@@ -152,7 +152,7 @@ const tilesFor = (rungs) => tileHeight(rungs[0].width, rungs[0].height);
 /** The ladder's arguments as the role builds them; `storyboard` adds the storyboard branch. */
 function ladderArgs(source, input, rungs, outDir, inputArgs, storyboard) {
   return [...GLOBAL_ARGS, ...buildLadderArgs({
-    input, inputArgs, rungs, hasAudio: source.audio !== null, fps: source.video?.frameRate ?? null,
+    input, inputArgs, rungs, hasAudio: source.audio !== null, copyAudio: copyableAudioBps(source.audio) !== null, fps: source.video?.frameRate ?? null,
     segmentSeconds: SEGMENT_SECONDS, segmentType: SEGMENT_TYPE, outDir, preset: DEFAULTS.HLS_PRESET,
     videoStreamIndex: source.video?.index, audioStreamIndex: source.audio?.index,
     ...(storyboard ? { storyboardTileHeight: tilesFor(rungs) } : {}),
