@@ -4,7 +4,8 @@
 // holder SIGKILLed), and the reconciler re-sending a lost message. Every scenario asserts: the
 // job succeeded exactly once, its asset ends complete/ready/streaming_ready, at most one
 // encode ran to the end, nothing dead-lettered, the queue empty.
-// FFmpeg is slowed (test/helpers/throttle.ts) so that the encode spans several progress saves.
+// FFmpeg is slowed (test/helpers/throttle.ts), at veryfast, so that the encode spans several
+// progress saves (the ultrafast default finishes the long clip within one even throttled).
 // FAULTS_LOG_DIR=DIR keeps each worker's log lines there.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,7 +42,7 @@ type Worker = WorkerProcess & { workDir: string; unthrottle: () => Promise<void>
 
 async function startWorker(queueUrl: string, name: string, extra: Record<string, string> = {}): Promise<Worker> {
   const workDir = join(tmp, `work-${name}`);
-  const env = codex.workerEnv(queueUrl, workDir, { HLS_RENDITIONS: '360', RC_DEVICE_NAME: name, ...extra });
+  const env = codex.workerEnv(queueUrl, workDir, { HLS_RENDITIONS: '360', HLS_PRESET: 'veryfast', RC_DEVICE_NAME: name, ...extra });
   const w = await startWorkerProcess(['--role', 'transcode'], env, name);
   const throttle = throttleChildren(w.child.pid!, 'ffmpeg', { runMs: 120, periodMs: 400 });
   return Object.assign(w, { workDir, unthrottle: () => throttle.stop() });

@@ -72,13 +72,13 @@ const ofJob = (w: Worker, type: string, u: Upload): LogEvent[] => w.events.filte
 const segmentsUploaded = (w: Worker, u: Upload): LogEvent[] => ofJob(w, 'hls_uploaded', u).filter((e) => String(e.key).endsWith('.ts'));
 const ended = (u: Upload) => (e: LogEvent): boolean => ['job_succeeded', 'job_failed', 'job_retry', 'job_lease_lost'].includes(String(e.event_type)) && e.job_id === u.job;
 
-/** The worker's FFmpeg reading the loopback URL, once it runs (setpriv execs it in place: a direct child). */
+/** The job's FFmpeg, the one reading the loopback URL (not a start-up test encode), once it runs (setpriv execs it in place: a direct child). */
 async function encoderOf(worker: number, timeoutMs = 20_000): Promise<number> {
   for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
     const pids = (await execa('pgrep', ['-P', String(worker)], { reject: false })).stdout.split('\n').filter(Boolean);
     for (const pid of pids) {
       const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-      if (argv.some((a) => a.endsWith('ffmpeg')) && argv.includes('-filter_complex')) return Number(pid);
+      if (argv.some((a) => a.endsWith('ffmpeg')) && argv.some((a) => a.startsWith('http://127.0.0.1:'))) return Number(pid);
     }
   }
   throw new Error('no FFmpeg encoding appeared');

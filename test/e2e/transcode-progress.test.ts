@@ -1,7 +1,8 @@
 // Issue 18 item 0 on the shipped executable: progress and the stall watchdog on a slow board.
 // The storyboard (5x5 sheets, a tile per 2 s segment: 50 s a sheet) holds FFmpeg 5.1's
 // -progress back until the end of a 40 s clip, and FFmpeg is duty-cycled with SIGSTOP/SIGCONT
-// (test/helpers/throttle.ts) to about 1x real time, so a segment (and the one stderr line
+// (test/helpers/throttle.ts) to about 1x real time at the pre-issue-19 preset (veryfast: the
+// ultrafast default is fast enough even throttled that FFmpeg never goes quiet), so a segment (and the one stderr line
 // FFmpeg prints for it) takes longer than FFMPEG_STALL_SECONDS = 1. The worker must save
 // media_assets.transcode_progress in steps during the encode, and must not take the quiet
 // for a stall: before issue 18 it sat at 0 % and the watchdog killed FFmpeg within 2 s.
@@ -53,9 +54,9 @@ describe('transcode progress on a slow board', () => {
     const u = await codex.seedUpload(clip);
     const workDir = join(tmp, 'work');
     const w = await startWorkerProcess(['--role', 'transcode'], codex.workerEnv(queues.queueUrl, workDir, {
-      FFMPEG_STALL_SECONDS: String(STALL_SECONDS), HLS_RENDITIONS: '360', LOG_LEVEL: 'debug', // ffmpeg_quiet_but_working
+      FFMPEG_STALL_SECONDS: String(STALL_SECONDS), HLS_RENDITIONS: '360', HLS_PRESET: 'veryfast', LOG_LEVEL: 'debug', // ffmpeg_quiet_but_working
     }), 'progress');
-    const throttle = throttleChildren(w.child.pid!, 'ffmpeg', { runMs: 8, periodMs: 100 });
+    const throttle = throttleChildren(w.child.pid!, 'ffmpeg', { runMs: 5, periodMs: 100 });
     try {
       await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
       const end = await w.waitFor((e) => ['job_succeeded', 'job_failed', 'job_retry', 'job_lease_lost'].includes(String(e.event_type)) && e.job_id === u.job, 90_000);

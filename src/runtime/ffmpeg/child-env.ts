@@ -14,3 +14,8 @@ export function mediaToolEnv(env: Readonly<Record<string, string | undefined>> =
   }
   return kept;
 }
+
+/** execa options that start a media tool with only that environment. */
+export function mediaToolSpawn(): { env: Record<string, string>; extendEnv: false } {
+  return { env: mediaToolEnv(), extendEnv: false };
+}

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { mediaToolSpawn } from './child-env.js';
 import type { FfmpegBinaries } from './locate.js';
 
 /** Everything hardware detection reads from the system, so tests can feed fixtures. */
@@ -26,7 +27,7 @@ const TEST_RUN_TIMEOUT_MS = 30_000;
 
 export function systemHwSources(paths: Pick<FfmpegBinaries, 'ffmpeg'>): HwProbeSources {
   const list = async (flag: string) => {
-    const { stdout } = await execa(paths.ffmpeg, ['-hide_banner', flag], { stdin: 'ignore', timeout: LIST_TIMEOUT_MS });
+    const { stdout } = await execa(paths.ffmpeg, ['-hide_banner', flag], { stdin: 'ignore', timeout: LIST_TIMEOUT_MS, ...mediaToolSpawn() });
     return stdout;
   };
   return {
@@ -56,11 +57,11 @@ async function tryDecode(ffmpeg: string, inputArgs: string[]): Promise<{ ok: boo
     const make = await execa(ffmpeg, [
       '-hide_banner', '-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25',
       '-frames:v', '5', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', sample,
-    ], { reject: false, stdin: 'ignore', timeout: TEST_RUN_TIMEOUT_MS });
+    ], { reject: false, stdin: 'ignore', timeout: TEST_RUN_TIMEOUT_MS, ...mediaToolSpawn() });
     if (make.exitCode !== 0) return { ok: false, detail: `could not make the test sample: ${firstLine(String(make.stderr))}` };
     const run = await execa(ffmpeg, [
       '-hide_banner', '-nostdin', '-v', 'error', ...inputArgs, '-i', sample, '-frames:v', '1', '-f', 'null', '-',
-    ], { reject: false, stdin: 'ignore', timeout: TEST_RUN_TIMEOUT_MS });
+    ], { reject: false, stdin: 'ignore', timeout: TEST_RUN_TIMEOUT_MS, ...mediaToolSpawn() });
     if (run.exitCode === 0) return { ok: true, detail: 'decoded a test frame' };
     const why = run.timedOut ? 'timed out' : firstLine(String(run.stderr)) || `exit code ${run.exitCode ?? run.signal ?? '?'}`;
     return { ok: false, detail: why };
@@ -81,7 +82,7 @@ async function tryEncode(ffmpeg: string, encoderArgs: string[], streams: number)
   const run = await execa(ffmpeg, [
     '-hide_banner', '-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25:duration=1',
     '-filter_complex', graph, ...labels.flatMap((l) => ['-map', l]), ...encoderArgs, '-f', 'null', '-',
-  ], { reject: false, stdin: 'ignore', timeout: TEST_RUN_TIMEOUT_MS });
+  ], { reject: false, stdin: 'ignore', timeout: TEST_RUN_TIMEOUT_MS, ...mediaToolSpawn() });
   if (run.exitCode === 0) return { ok: true, detail: `encoded a test clip${n > 1 ? ` in ${n} streams at once` : ''}` };
   const why = run.timedOut ? 'timed out' : firstLine(String(run.stderr)) || `exit code ${run.exitCode ?? run.signal ?? '?'}`;
   return { ok: false, detail: why };

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { mediaToolSpawn } from './child-env.js';
 import { FfmpegNotFoundError } from './errors.js';
 
 export interface FfmpegEnv {
@@ -58,7 +59,7 @@ async function isExecutableFile(path: string): Promise<boolean> {
 
 /** Version token from `-version`, e.g. "5.1.6-0+deb12u1" (works for ffprobe too). */
 export async function ffmpegVersion(bin: string): Promise<string> {
-  const { stdout } = await execa(bin, ['-hide_banner', '-version'], { stdin: 'ignore', timeout: 15_000 });
+  const { stdout } = await execa(bin, ['-hide_banner', '-version'], { stdin: 'ignore', timeout: 15_000, ...mediaToolSpawn() });
   return parseVersion(stdout);
 }
 

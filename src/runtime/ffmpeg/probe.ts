@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { mediaToolEnv } from './child-env.js';
+import { mediaToolSpawn } from './child-env.js';
 import { FfmpegError } from './errors.js';
 import { tailLines } from './tail.js';
 
@@ -43,8 +43,7 @@ export async function probe(ffprobe: string, file: string, opts: ProbeOptions = 
   const result = await execa(ffprobe, args, {
     reject: false,
     stdin: 'ignore',
-    env: mediaToolEnv(),
-    extendEnv: false,
+    ...mediaToolSpawn(),
     cancelSignal: opts.signal,
     forceKillAfterDelay: 2000,
     maxBuffer: 32 * 1024 * 1024,

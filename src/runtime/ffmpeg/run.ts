@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import type { Logger } from 'pino';
 import { activityMoved, type ActivitySignature } from '../../domain/ffmpeg-activity.js';
-import { mediaToolEnv } from './child-env.js';
+import { mediaToolSpawn } from './child-env.js';
 import { deathSignalPrefix } from './death-signal.js';
 import { FfmpegError } from './errors.js';
 import { createProgressParser } from './progress.js';
@@ -54,8 +54,7 @@ export async function runFfmpeg(ffmpeg: string, args: string[], opts: RunFfmpegO
   const [command, ...lead] = [...prefix, ffmpeg];
   const child = execa(command!, [...lead, ...fullArgs], {
     cwd: opts.cwd,
-    env: mediaToolEnv(),
-    extendEnv: false,
+    ...mediaToolSpawn(),
     stdin: 'ignore',
     buffer: false,
     reject: false,

@@ -4,6 +4,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { mediaToolSpawn } from '../ffmpeg/child-env.js';
 import { concatArgs, ffconcatList, frameCountArgs, parseRate, splitArgs } from '../../domain/stereo/media-args.js';
 import { FfmpegError, runFfmpeg, type FfmpegBinaries } from '../ffmpeg/index.js';
 
@@ -16,7 +17,7 @@ export interface FrameCount {
 
 /** Frames of the first video stream (packets counted, nothing decoded); an error when there is no video. */
 export async function countFrames(ffprobe: string, file: string, signal?: AbortSignal): Promise<FrameCount> {
-  const r = await execa(ffprobe, frameCountArgs(file), { reject: false, stdin: 'ignore', cancelSignal: signal, forceKillAfterDelay: 2000 });
+  const r = await execa(ffprobe, frameCountArgs(file), { reject: false, stdin: 'ignore', cancelSignal: signal, forceKillAfterDelay: 2000, ...mediaToolSpawn() });
   if (r.isCanceled) throw new FfmpegError({ reason: 'aborted', stderrTail: '', what: `ffprobe ${file}` });
   if (r.exitCode !== 0) throw new FfmpegError({ reason: 'exit', exitCode: r.exitCode, stderrTail: String(r.stderr ?? '').slice(-2000), what: `ffprobe ${file}` });
   const stream = (JSON.parse(String(r.stdout)) as { streams?: Array<Record<string, unknown>> }).streams?.[0];
