@@ -5,7 +5,7 @@
 // published as ready (no master playlist, asset not streaming_ready), the message released,
 // and once space is back the same job and the next one complete, each exactly once.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, statfsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,20 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
+/** Fills the disk but 16 KiB; the job writes meanwhile (FFmpeg encodes as the source downloads), so look again if it shrank under us. */
+function fillDisk(disk: string, filler: string): void {
+  for (let tries = 1; ; tries++) {
+    const { bavail, bsize } = statfsSync(disk);
+    const have = existsSync(filler) ? statSync(filler).size : 0;
+    try {
+      execFileSync('fallocate', ['-l', String(Math.max(have, have + bavail * bsize - 16 * 1024)), filler], { stdio: 'pipe' });
+      return;
+    } catch (err) {
+      if (tries >= 20) throw err;
+    }
+  }
+}
+
 describe('WORK_DIR full mid-transcode', () => {
   it('the job is released with a clear error, nothing published as ready; with space back it and the next job finish once', async () => {
     if (!mounted) {
@@ -71,8 +85,7 @@ describe('WORK_DIR full mid-transcode', () => {
       };
       for (const until = Date.now() + 60_000; !downloaded() && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
       expect(downloaded()).toBe(true);
-      const { bavail, bsize } = statfsSync(disk);
-      execFileSync('fallocate', ['-l', String(Math.max(0, bavail * bsize - 16 * 1024)), filler]);
+      fillDisk(disk, filler);
 
       const failed = await waitFor((e) => e.event_type === 'transcode_failed' && e.job_id === first.job, 60_000);
       expect(failed).toMatchObject({ permanent: false, error_code: 'FFMPEG_ERROR', error_message: expect.stringMatching(/^the work disk \(WORK_DIR\) is full: /) });

@@ -56,7 +56,7 @@ describe('transcode progress on a slow board', () => {
     const w = await startWorkerProcess(['--role', 'transcode'], codex.workerEnv(queues.queueUrl, workDir, {
       FFMPEG_STALL_SECONDS: String(STALL_SECONDS), HLS_RENDITIONS: '360', HLS_PRESET: 'veryfast', LOG_LEVEL: 'debug', // ffmpeg_quiet_but_working
     }), 'progress');
-    const throttle = throttleChildren(w.child.pid!, 'ffmpeg', { runMs: 5, periodMs: 100 });
+    const throttle = throttleChildren(w.child.pid!, 'ffmpeg', { runMs: 8, periodMs: 100 });
     try {
       await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
       const end = await w.waitFor((e) => ['job_succeeded', 'job_failed', 'job_retry', 'job_lease_lost'].includes(String(e.event_type)) && e.job_id === u.job, 90_000);

@@ -630,7 +630,7 @@ describeIfPostgres('cleanup role', () => {
     ]);
     expect(run.of('cleanup_pass_completed')).toEqual([expect.objectContaining({ jobs: 4, completed: 2, failed: 2, objects: folder.size + small.size, dry_run: true })]);
     await expect(counter(run.metrics, 'cleanup_objects_deleted_total')).resolves.toBe(0);
-  });
+  }, 30_000); // 300 objects a folder, each bucket seeded and listed twice: slow on a loaded machine
 
   it('runs the first pass at start-up, repeats every interval, and stops at once while sleeping', async () => {
     const run = await startRole({ once: false, env: { CLEANUP_INTERVAL_SECONDS: '1' } });

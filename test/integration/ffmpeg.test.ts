@@ -198,15 +198,16 @@ describe('runFfmpeg', () => {
 
 describe('hardware decode detection on this machine', () => {
   it('lists cuda/cuvid but cannot decode with them, so the verdict is software', async () => {
-    const before = (await readdir(tmpdir())).filter((n) => n.startsWith('rugbyworker-hwprobe-')).length;
+    const before = (await readdir(tmpdir())).filter((n) => n.startsWith('rugbyworker-hwprobe-'));
     const v = await detectHwDecode(systemHwSources(bins));
     expect(v.kind).toBe('none');
     expect(v.h264InputArgs).toEqual([]);
     expect(v.hevcInputArgs).toEqual([]);
     expect(v.reason).toMatch(/listed but test decodes? failed: .+|no hardware H\.264 decoder listed/);
     expect(v.reason).not.toContain('\n');
-    const after = (await readdir(tmpdir())).filter((n) => n.startsWith('rugbyworker-hwprobe-')).length;
-    expect(after).toBe(before);
+    // Its own probe folders gone (other processes on the machine may come and go meanwhile).
+    const after = (await readdir(tmpdir())).filter((n) => n.startsWith('rugbyworker-hwprobe-'));
+    expect(after.filter((n) => !before.includes(n))).toEqual([]);
   }, 60_000);
 
   it('a software decode through tryDecode works, so a failure above is the hardware', async () => {
