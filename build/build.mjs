@@ -77,22 +77,23 @@ export async function build({ arches = ARCHES, log = console.log } = {}) {
   const t0 = Date.now();
   const lap = (what, since) => log(`  ${what.padEnd(34)} ${((Date.now() - since) / 1000).toFixed(1)} s`);
   ensureStripTools(arches);
-  await mkdir(dist, { recursive: true });
   log(`rugbyworker ${packageVersion()} (commit ${gitCommit()}), Node ${NODE_VERSION}, ${arches.join(' + ')}`);
 
+  // Fetched once into the cache (npm pack), then reused; each checked against its pin in
+  // build/node-pins.mjs first, so a changed binary fails the build before dist/ is touched.
   let t = Date.now();
+  const hostNode = nodeBinary(hostArch());
+  for (const arch of arches) nodeBinary(arch);
+  lap(`Node ${NODE_VERSION} (cache, sha256 pinned)`, t);
+
+  await mkdir(dist, { recursive: true });
+  t = Date.now();
   await bundle();
   lap('bundle (esbuild)', t);
 
   // The Lambda zip is made while the executables are; awaited before the summary.
   const lambdaStarted = Date.now();
   const lambda = buildLambda().then(() => lap('lambda zip (alongside)', lambdaStarted), (err) => err);
-
-  // Fetched once into the cache (npm pack), then reused.
-  t = Date.now();
-  const hostNode = nodeBinary(hostArch());
-  for (const arch of arches) nodeBinary(arch);
-  lap(`Node ${NODE_VERSION} binaries (cache)`, t);
 
   const work = await mkdtemp(join(dist, '.build-'));
   try {

@@ -3,6 +3,7 @@
 //   rugbyworker-linux-x64, rugbyworker-linux-arm64   the executables of build/build.mjs
 //   reassembly-trigger.zip                           the Lambda zip (build/lambda.mjs)
 //   rugbyworker-<version>-linux-x64.oci.tar          the OCI image, when `npm run image` made it
+//   rugbyworker-<version>.cdx.json                   the CycloneDX SBOM (build/sbom.mjs)
 //   SHA256SUMS                                       over all of the above (`sha256sum -c SHA256SUMS`)
 //   RELEASE_NOTES.md                                 version, commit, files, the README's Install steps
 // Builds first (build/build.mjs) unless --no-build. Options:
@@ -22,6 +23,7 @@ import { ARCHES } from './node-dist.mjs';
 import { lambdaZip } from './lambda.mjs';
 import { imageName } from './image.mjs';
 import { sha256, size } from './files.mjs';
+import { makeSbom, sbomName } from './sbom.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, 'dist');
@@ -97,20 +99,22 @@ export async function release({ build = true, tag, out = join(dist, 'release'), 
   if ([root, dist, from].some((p) => holds(resolve(out), resolve(p)))) {
     throw new Error(`refusing --out ${out}: it holds the checkout or the built files`);
   }
+  const install = installSection(await readFile(join(root, 'README.md'), 'utf8'));
+  if (!install) throw new Error('README.md has no "## Install" section for the release notes');
+  const commit = fullCommit();
+  const sbom = await makeSbom({ version, commit });
+
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
+  for (const src of sources) await place(src, join(out, basename(src)));
+  await writeFile(join(out, sbomName(version)), `${JSON.stringify(sbom, null, 2)}\n`);
   const files = [];
-  for (const src of sources) {
-    const name = basename(src);
-    await place(src, join(out, name));
+  for (const name of [...sources.map((src) => basename(src)), sbomName(version)]) {
     const { size: bytes } = await stat(join(out, name));
     files.push({ name, bytes, sha: await sha256(join(out, name)) });
   }
   await writeFile(join(out, 'SHA256SUMS'), files.map((f) => `${f.sha}  ${f.name}\n`).join(''));
 
-  const install = installSection(await readFile(join(root, 'README.md'), 'utf8'));
-  if (!install) throw new Error('README.md has no "## Install" section for the release notes');
-  const commit = fullCommit();
   const notes = [
     `# rugbyworker ${version}`,
     '',
@@ -123,6 +127,12 @@ export async function release({ build = true, tag, out = join(dist, 'release'), 
     hasImage
       ? `\`${basename(image)}\` is the OCI image archive (linux-x64).`
       : 'No OCI image archive in this release (`npm run image` had not made one).',
+    '',
+    `\`${sbomName(version)}\` is the CycloneDX SBOM: the npm packages from package-lock.json (runtime`
+      + ' dependencies have scope `required`, build and test tools `optional`) and the embedded Node binaries.',
+    'The release workflow attests build provenance for every file in `SHA256SUMS`: check one with'
+      + ' `gh attestation verify <file> --repo <owner>/<repo>`, or offline against the attached'
+      + ` \`rugbyworker-${version}.provenance.sigstore.json\` with \`--bundle\`.`,
     '',
     '## Install',
     '',

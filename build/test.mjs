@@ -23,7 +23,13 @@ function step(cmd, argv, env = process.env) {
 step('bash', [join(root, 'build', 'ensure-system.sh')]);
 if (!noBuild) step(process.execPath, [join(root, 'build', 'build.mjs')]);
 
-const node = nodeBinary(hostArch());
+let node;
+try {
+  node = nodeBinary(hostArch());
+} catch (err) {
+  console.error(`test failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
 const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 console.log(`jest on Node ${version} (${node})`);
 

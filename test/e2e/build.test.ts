@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { join } from 'node:path';
+import { NODE_VERSION } from '../../build/node-dist.mjs';
 import { distDir, exePath, repoRoot, runExe, type Arch } from '../helpers/binary.js';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -35,13 +36,16 @@ describe('built executables', () => {
     expect(existsSync(exePath(arch))).toBe(true);
   });
 
-  test('x64 --version: version, commit, Node 24, arch; nothing on stderr; fast', async () => {
+  test('x64 --version: version, commit, the pinned Node 24, arch; nothing on stderr; fast', async () => {
     const r = await runExe(['--version'], { arch: 'x64' });
     expect(r.stderr).toBe(''); // in particular no "Single executable application is an experimental feature"
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`rugbyworker ${pkg.version}`);
     expect(r.stdout).toMatch(/commit ([0-9a-f]{7,}|unknown)\b/);
-    expect(r.stdout).toContain('node v24.');
+    expect(r.stdout).toContain(`node v${NODE_VERSION} `); // the pinned Node (build/node-pins.mjs)
+    // At least the release that fixed the Brotli decoder and TLS/DNS advisories (issue 20).
+    const [major, minor, patch] = (/node v(\d+)\.(\d+)\.(\d+)/.exec(r.stdout) ?? []).slice(1).map(Number);
+    expect(major === 24 && (minor! > 22 || (minor === 22 && patch! >= 1))).toBe(true);
     expect(r.stdout).toContain('linux-x64');
     // The SEA's execArgv is in force (bounded young generation, see build/node-dist.mjs).
     expect(r.stdout).toContain('[--max-semi-space-size=1]');
@@ -53,7 +57,7 @@ describe('built executables', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`rugbyworker ${pkg.version}`);
-    expect(r.stdout).toContain('node v24.');
+    expect(r.stdout).toContain(`node v${NODE_VERSION} `); // the pinned Node (build/node-pins.mjs)
     expect(r.stdout).toContain('linux-arm64');
   }, 120_000);
 

@@ -1,7 +1,9 @@
-// The release (issue 11 item 5): both GitHub workflows pass @action-validator/cli (and a broken
-// copy does not, so the check can fail), they run what they must, and build/release.mjs
-// --no-build turns the dist/ of `npm run build` (build/test.mjs builds before the tests) into a
-// release folder whose SHA256SUMS `sha256sum -c` accepts and whose notes name every file.
+// The release (issue 11 item 5, issue 20 item 8): both GitHub workflows pass
+// @action-validator/cli (and a broken copy does not, so the check can fail), they run what they
+// must, every action is pinned by commit SHA, and only the publish job, which installs and runs
+// nothing from the repository, may write; build/release.mjs --no-build turns the dist/ of
+// `npm run build` (build/test.mjs builds before the tests) into a release folder with the
+// CycloneDX SBOM, whose SHA256SUMS `sha256sum -c` accepts and whose notes name every file.
 // The folders are made under dist/ so the ~200 MB of executables are hard links, not copies.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { NODE_VERSION } from '../../build/node-dist.mjs';
+import { NODE_PINS } from '../../build/node-pins.mjs';
 import { distDir, repoRoot } from '../helpers/binary.js';
 
 const run = promisify(execFile);
@@ -19,6 +23,7 @@ const releaseScript = join(repoRoot, 'build', 'release.mjs');
 const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 const BUILT = ['rugbyworker-linux-x64', 'rugbyworker-linux-arm64', 'lambda/reassembly-trigger.zip'];
 const image = `rugbyworker-${version}-linux-x64.oci.tar`;
+const sbom = `rugbyworker-${version}.cdx.json`;
 
 interface Exit { code: number; stdout: string; stderr: string }
 
@@ -39,15 +44,89 @@ function yml(name: string): string {
   return readFileSync(join(workflows, name), 'utf8');
 }
 
+// action-validator 0.6.0, the newest on npm, carries a workflow schema older than GitHub's
+// `attestations` permission (2024), which the provenance step needs: the validator sees the
+// workflow without that one line.
+const ATTESTATIONS = /^ +attestations: write\b.*\n/m;
+
+/** The jobs of a workflow (2-space indented keys under `jobs:`), each with its text. */
+function jobsOf(text: string): Map<string, string> {
+  const body = text.slice(text.indexOf('\njobs:\n') + 7);
+  const parts = body.split(/^ {2}(?=[\w-]+:\n)/m).filter((p) => p.trim());
+  return new Map(parts.map((p) => [p.slice(0, p.indexOf(':')), p]));
+}
+
+/** `key: value` pairs of the permissions block indented by `indent` (comments dropped). */
+function permissionsOf(text: string, indent: number): Record<string, string> | undefined {
+  const pad = ' '.repeat(indent);
+  const m = new RegExp(`^${pad}permissions:(.*)\\n((?:${pad}  .*\\n)*)`, 'm').exec(text);
+  if (!m) return undefined;
+  const inline = (m[1] ?? '').replace(/#.*/, '').trim();
+  if (inline) return inline === '{}' ? {} : { '*': inline };
+  return Object.fromEntries((m[2] ?? '').split('\n').filter((l) => l.trim())
+    .map((l) => l.replace(/#.*/, '').trim().split(/:\s*/) as [string, string]));
+}
+
 describe('GitHub workflows', () => {
   let tmp: string;
   beforeAll(async () => { tmp = await mkdtemp(join(tmpdir(), 'rw-workflows-')); });
   afterAll(async () => { await rm(tmp, { recursive: true, force: true }); });
 
   test.each(['ci.yml', 'release.yml'])('%s passes action-validator', async (name) => {
-    const r = await validate(join(workflows, name));
+    const text = yml(name);
+    const file = join(tmp, `valid-${name}`);
+    await writeFile(file, text.replace(ATTESTATIONS, ''));
+    const r = await validate(file);
     expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: expect.any(String) });
+    // That line is all the validator does not see, and the one thing it objects to.
+    if (ATTESTATIONS.test(text)) {
+      const asIs = await validate(join(workflows, name));
+      if (asIs.code !== 0) expect(asIs.stdout + asIs.stderr).toContain("Additional property 'attestations' is not allowed");
+    }
   }, 60_000);
+
+  test.each(['ci.yml', 'release.yml'])('%s pins every action by full commit SHA, the tag in a comment', (name) => {
+    const uses = [...yml(name).matchAll(/^\s*(?:- )?\s*uses:\s*(.*)$/gm)].map((m) => m[1] ?? '');
+    expect(uses.length).toBeGreaterThan(0);
+    for (const u of uses) expect(u).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+    // No checkout leaves the token in .git/config for npm install scripts and tests to read.
+    const checkouts = yml(name).split(/^\s*- /m).filter((step) => /uses: actions\/checkout@/.test(step));
+    for (const step of checkouts) expect(step).toMatch(/persist-credentials: false/);
+  });
+
+  test('only the publish job may write, and it checks out, installs and runs nothing from the repository', () => {
+    const ci = yml('ci.yml');
+    expect(permissionsOf(ci, 0)).toEqual({ contents: 'read' });
+    for (const [, job] of jobsOf(ci)) expect(permissionsOf(job, 2)).toBeUndefined();
+
+    const rel = yml('release.yml');
+    expect(permissionsOf(rel, 0)).toEqual({});
+    const jobs = jobsOf(rel);
+    expect([...jobs.keys()]).toEqual(['build', 'publish']);
+    const writers = [...jobs].filter(([, job]) => {
+      const p = permissionsOf(job, 4);
+      expect(p).toBeDefined(); // every job states its permissions
+      return Object.values(p ?? {}).some((v) => /write/.test(v));
+    }).map(([name]) => name);
+    expect(writers).toEqual(['publish']);
+    expect(permissionsOf(jobs.get('build')!, 4)).toEqual({ contents: 'read' });
+    expect(permissionsOf(jobs.get('publish')!, 4)).toEqual({ contents: 'write', 'id-token': 'write', attestations: 'write' });
+
+    const publish = jobs.get('publish')!;
+    expect(publish).toMatch(/^ {4}needs: build$/m);
+    expect(publish).not.toMatch(/container:|actions\/checkout|actions\/setup-node/);
+    const runs = [...publish.matchAll(/^\s+run: (.*)$/gm)].map((m) => m[1] ?? '');
+    expect(runs.length).toBeGreaterThan(0);
+    for (const r of runs) expect(r).not.toMatch(/\b(npm|npx|node|yarn|pnpm)\b|\.ci\/run|build\//);
+    // It publishes what the build job handed over, after checking it.
+    const at = (s: string) => publish.indexOf(s);
+    expect(at('actions/download-artifact@')).toBeGreaterThan(0);
+    expect(at('run: sha256sum -c SHA256SUMS')).toBeGreaterThan(at('actions/download-artifact@'));
+    expect(at('actions/attest-build-provenance@')).toBeGreaterThan(at('run: sha256sum -c SHA256SUMS'));
+    expect(publish).toContain('subject-checksums: dist/release/SHA256SUMS');
+    expect(at('gh release create')).toBeGreaterThan(at('actions/attest-build-provenance@'));
+    expect(jobs.get('build')).toMatch(/actions\/upload-artifact@[0-9a-f]{40} # v[\d.]+\n\s+with:\n\s+name: release\n\s+path: dist\/release\//);
+  });
 
   test('a broken workflow fails action-validator (the check can fail)', async () => {
     const broken = join(tmp, 'ci.yml');
@@ -73,17 +152,19 @@ describe('GitHub workflows', () => {
     expect(readFileSync(join(repoRoot, '.ci', 'run'), 'utf8')).toMatch(/^npm ci && npm test$/m);
   });
 
-  test('release.yml: v* tags, contents: write, tests, release.mjs, notes from RELEASE_NOTES.md', () => {
+  test('release.yml: v* tags, tests, release.mjs, notes from RELEASE_NOTES.md', () => {
     const rel = yml('release.yml');
     expect(rel).toMatch(/tags:\n\s+- 'v\*'/);
-    expect(rel).toMatch(/permissions:\n {2}contents: write/);
-    const at = (s: string) => rel.indexOf(s);
+    const build = jobsOf(rel).get('build') ?? '';
+    const at = (s: string) => build.indexOf(s);
     expect(at('run: .ci/run')).toBeGreaterThan(0);
     expect(at('run: npm run image -- --no-build')).toBeGreaterThan(at('run: .ci/run'));
     expect(at('node build/release.mjs --no-build --tag "$GITHUB_REF_NAME"')).toBeGreaterThan(at('run: npm run image -- --no-build'));
-    expect(rel).toContain('body_path: dist/release/RELEASE_NOTES.md');
-    expect(rel).toContain('files: dist/release/*');
-    expect(Number(/timeout-minutes: (\d+)/.exec(rel)?.[1])).toBeLessThan(90);
+    expect(at('actions/upload-artifact@')).toBeGreaterThan(at('node build/release.mjs'));
+    expect(rel).toContain('gh release create "$GITHUB_REF_NAME" dist/release/* --verify-tag --title "rugbyworker $GITHUB_REF_NAME" --notes-file dist/release/RELEASE_NOTES.md');
+    const minutes = [...rel.matchAll(/timeout-minutes: (\d+)/g)].map((m) => Number(m[1]));
+    expect(minutes).toHaveLength(2);
+    for (const m of minutes) expect(m).toBeLessThan(90);
   });
 
   test("release.yml's tag check fails clearly on a tag that is not v<version>, passes on the right one", async () => {
@@ -111,7 +192,8 @@ describe('build/release.mjs --no-build', () => {
   });
   afterAll(async () => { if (work) await rm(work, { recursive: true, force: true }); });
 
-  async function check(out: string, expected: string[]): Promise<string> {
+  async function check(out: string, built: string[]): Promise<string> {
+    const expected = [...built, sbom];
     expect((await readdir(out)).sort()).toEqual([...expected, 'SHA256SUMS', 'RELEASE_NOTES.md'].sort());
     const sums = readFileSync(join(out, 'SHA256SUMS'), 'utf8');
     expect(sums.trimEnd().split('\n').map((l) => /^[0-9a-f]{64} {2}(\S+)$/.exec(l)?.[1])).toEqual(expected);
@@ -148,6 +230,38 @@ describe('build/release.mjs --no-build', () => {
     for (const exe of ['rugbyworker-linux-x64', 'rugbyworker-linux-arm64']) {
       const line = readFileSync(join(out, 'SHA256SUMS'), 'utf8').split('\n').find((l) => l.endsWith(`  ${exe}`));
       expect(built).toContain(`${line}\n`);
+    }
+  }, 60_000);
+
+  test('the SBOM: CycloneDX from the lockfile, every runtime dependency, the embedded Node binaries with their pins', async () => {
+    const out = join(work, 'sbom');
+    const r = await release('--out', out);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const bom = JSON.parse(readFileSync(join(out, sbom), 'utf8')) as {
+      bomFormat: string; specVersion: string;
+      metadata: { component: { name: string; version: string; properties: { name: string; value: string }[] } };
+      components: { name: string; version: string; scope: string; type: string; hashes?: { alg: string; content: string }[]; properties?: { name: string; value: string }[] }[];
+    };
+    expect(bom.bomFormat).toBe('CycloneDX');
+    expect(Number(bom.specVersion)).toBeGreaterThanOrEqual(1.5);
+    expect(bom.metadata.component).toMatchObject({ name: 'rugbyworker', version });
+    const head = (await exec('git', ['rev-parse', 'HEAD'])).stdout.trim();
+    if (head) expect(bom.metadata.component.properties).toContainEqual({ name: 'rugbyworker:commit', value: head });
+    // Every package the lockfile installs for production is listed as required, at its locked version.
+    const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; dev?: boolean; devOptional?: boolean; name?: string }> };
+    const runtime = Object.entries(lock.packages).filter(([path, p]) => path && !p.dev && !p.devOptional)
+      .map(([path, p]) => `${p.name ?? path.split('node_modules/').pop()}@${p.version}`);
+    const required = new Set(bom.components.filter((c) => c.scope === 'required').map((c) => `${c.name}@${c.version}`));
+    expect(runtime.length).toBeGreaterThan(50);
+    expect(runtime.filter((p) => !required.has(p))).toEqual([]);
+    for (const dep of ['pino', '@aws-sdk/client-s3', 'execa']) expect([...required].some((p) => p.startsWith(`${dep}@`))).toBe(true);
+    // The embedded Node, which npm does not know about, with the checksums the build enforces.
+    for (const arch of ['x64', 'arm64'] as const) {
+      const node = bom.components.find((c) => c.name === `node-linux-${arch}`);
+      const pin = NODE_PINS[NODE_VERSION]![arch]!;
+      expect(node).toMatchObject({ version: NODE_VERSION, scope: 'required', type: 'platform' });
+      expect(node?.hashes).toEqual([{ alg: 'SHA-512', content: Buffer.from(pin.tarball.slice(7), 'base64').toString('hex') }]);
+      expect(node?.properties).toContainEqual({ name: 'rugbyworker:bin/node:sha256', value: pin.node });
     }
   }, 60_000);
 
