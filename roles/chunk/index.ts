@@ -8,6 +8,7 @@ import type { RoleContext, RoleService } from '../../src/ports.js';
 import type { S3NotificationObject } from '../../src/domain/stereo/s3-notification.js';
 import { parseInputKey, segmentKey } from '../../src/domain/stereo/keys.js';
 import { chunkDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
+import { expectedSegments, mediaLimitProblem, segmentCountProblem } from '../../src/domain/media-limits.js';
 import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
@@ -61,6 +62,10 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
         throw new UnreadableSource(`cannot read ${object.key}: ${(err as Error).message.replaceAll(source, object.key)}`);
       });
       if (!info.video) throw new UnreadableSource(`${object.key} has no video stream`);
+      // Before the split: a source over a limit would cost its work (and its segments' inference) on every delivery.
+      const overLimit = mediaLimitProblem(info, config)
+        ?? segmentCountProblem(expectedSegments(info.durationSeconds, config.CHUNK_SEGMENT_DURATION_SEC), config, `at CHUNK_SEGMENT_DURATION_SEC ${config.CHUNK_SEGMENT_DURATION_SEC} the source would make`);
+      if (overLimit) throw new UnreadableSource(`${object.key}: ${overLimit}`);
       const segments = join(dir, 'segments');
       await mkdir(segments);
       const parts = await splitSource({
@@ -68,6 +73,9 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
         stallSeconds: config.FFMPEG_STALL_SECONDS, durationSeconds: info.durationSeconds ?? undefined,
       }).catch((err: unknown) => { throw new UnreadableSource(`cannot split ${object.key}: ${(err as Error).message.split('\n')[0]}`); });
       if (parts.length === 0) throw new UnreadableSource(`splitting ${object.key} made no segment`);
+      // Timestamps can say less than the split finds: the count itself is checked before any upload.
+      const tooMany = segmentCountProblem(parts.length, config, 'splitting the source made');
+      if (tooMany) throw new UnreadableSource(`${object.key}: ${tooMany}`);
       const total = parts.length;
       // Each upload fires a video-worker event: inference starts before chunking is recorded.
       await mapLimit(parts, UPLOADS_IN_FLIGHT, (file, i) => input.upload(file, segmentKey({ jobId, segmentIndex: i, totalSegments: total, mode }), 'video/mp4', { signal: job.signal }));

@@ -9,6 +9,7 @@ import type { RoleContext, RoleService } from '../../src/ports.js';
 import { finalKey, parseS3Uri } from '../../src/domain/stereo/keys.js';
 import { parseReassemblyBody } from '../../src/domain/stereo/reassembly-message.js';
 import { reassemblyDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
+import { segmentCountProblem } from '../../src/domain/media-limits.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { locateConfiguredFfmpeg } from '../../src/runtime/ffmpeg/index.js';
@@ -27,7 +28,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   const [queue, db] = await Promise.all([ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb()]);
   const output = ports.storage('OUTPUT_BUCKET_NAME');
   const ffmpeg = await locateConfiguredFfmpeg(config);
-  const counts = stereoMetrics(ctx.metrics, 'reassemble', ['completed']);
+  const counts = stereoMetrics(ctx.metrics, 'reassemble', ['completed', 'failed']);
   const lockTiming = reassemblyLockTiming(config.HEARTBEAT_INTERVAL_SECONDS, config.HEARTBEAT_EXTENSION_SECONDS);
   // Locks this process took and could not give back (DynamoDB down at the release): still ours
   // to take again at once. Else the next try found a fresh lock, took it for another worker's,
@@ -40,6 +41,12 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     const decision = reassemblyDecision(row?.status ?? null);
     if (decision === 'done' || decision === 'skip') return void log.info({ event_type: 'reassembly_skipped', status: row?.status }, `job is ${row?.status}; nothing to reassemble`);
     if (decision === 'retry' || !row) throw new RetryableError(`job ${jobId} is ${row ? row.status : 'not in the Jobs table'}; not ready for reassembly`);
+    // Before any download or ffprobe: a count no chunk of ours makes would cost that many on every try.
+    const tooMany = segmentCountProblem(row.totalSegments ?? 0, config);
+    if (tooMany) {
+      if ((await db.updateJob(jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
+      return void log.error({ event_type: 'reassembly_failed', error_message: tooMany }, `job failed: ${tooMany}`);
+    }
     if (await output.exists(finalKey(jobId))) {
       await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
       return void log.info({ event_type: 'reassembly_skipped', reason: 'final.mp4 exists' }, 'final.mp4 already there; job marked completed');
@@ -70,7 +77,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
           return file;
         });
         const final = join(dir, 'final.mp4');
-        const joined = await joinSegments({ ffmpeg, parts, output: final, workDir: dir, signal, stallSeconds: config.FFMPEG_STALL_SECONDS });
+        const joined = await joinSegments({ ffmpeg, parts, output: final, workDir: dir, signal, stallSeconds: config.FFMPEG_STALL_SECONDS, probesInFlight: config.REASSEMBLY_PROBE_CONCURRENCY });
         await output.upload(final, finalKey(jobId), 'video/mp4', { signal });
         await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
         counts.segments.inc(total);

@@ -21,6 +21,9 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     ports.queue('VIDEO_WORKER_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb(), ports.inference(),
   ]);
   const output = ports.storage('OUTPUT_BUCKET_NAME');
+  // Segments come from the input bucket only: the event's bucket name is checked against it
+  // (else a message could have any bucket the task role reads copied into the output bucket).
+  const input = { name: ports.storage('INPUT_BUCKET_NAME').bucket, setting: 'INPUT_BUCKET_NAME' };
   const counts = stereoMetrics(ctx.metrics, 'segment-infer', ['failed']);
   const seconds = ctx.metrics.histogram('inference_seconds', 'Seconds of inference per segment', ['backend']);
 
@@ -51,7 +54,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   }
 
   return consumeS3Objects({
-    role: 'segment-infer', ctx, queue,
+    role: 'segment-infer', ctx, queue, bucket: input,
     // The segment's job id on the consumer's lines (job_started, job_failed, …), not the message id.
     jobIdOf: (object) => { const p = parseSegmentKey(object.bucket, object.key); return p.ok ? p.payload.jobId : ''; },
     logFieldsOf: (object) => { const p = parseSegmentKey(object.bucket, object.key); return p.ok ? { segment_index: p.payload.segmentIndex } : {}; },

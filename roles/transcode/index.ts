@@ -20,6 +20,7 @@ import { orphanSeconds } from '../../src/domain/transcode-requeue.js';
 import { streamingLayout, type StreamingLayout } from '../../src/domain/streaming-layout.js';
 import { DEFAULT_RUNG_HEIGHTS, defaultRungCount } from '../../src/domain/hls-ladder.js';
 import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
+import { mediaLimitProblem } from '../../src/domain/media-limits.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError } from '../../src/runtime/consumer-errors.js';
 import { cachedHwDecode, cachedHwEncode, locateConfiguredFfmpeg } from '../../src/runtime/ffmpeg/index.js';
@@ -154,6 +155,9 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         const { source, ladder } = await withProgressiveSource({ ffmpeg, store, object: raw, file: join(dir, 'input'), signal, logger: log }, async (input) => {
           const source = await input.probe();
           if (!source.video || !source.video.width || !source.video.height) throw invalidInput('the file has no video stream');
+          // Before any decode: a file over a limit would cost its work again on every delivery.
+          const overLimit = mediaLimitProblem(source, config);
+          if (overLimit) throw invalidInput(overLimit);
           progress.report('transcoding', 0);
           const ladder = await input.read((reading) => produceLadder({
             ffmpeg, hw, input: input.url, inputArgs: input.inputArgs, source, workDir: dir, store, prefix: layout.prefix, storyboard: true,

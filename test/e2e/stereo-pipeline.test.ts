@@ -300,7 +300,7 @@ describe('stereo pipeline on the built executable', () => {
         'role=reassemble': 2 * expectedTotal + lostSegments,
       });
       expect(m.counters.stereo_jobs_total).toEqual({
-        'role=chunk,outcome=chunked': 2, 'role=chunk,outcome=failed': 1, 'role=segment-infer,outcome=failed': 0, 'role=reassemble,outcome=completed': 2 + lost.length,
+        'role=chunk,outcome=chunked': 2, 'role=chunk,outcome=failed': 1, 'role=segment-infer,outcome=failed': 0, 'role=reassemble,outcome=completed': 2 + lost.length, 'role=reassemble,outcome=failed': 0,
       });
       const inference = m.durations.inference_seconds!;
       expect(inference.count).toBe(2 * expectedTotal);

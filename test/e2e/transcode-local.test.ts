@@ -2,8 +2,8 @@
 // on a laptop would run it: an 8 s 1280x720 clip with audio → DIR/index.m3u8 with two
 // renditions, VOD playlists whose segments are all there, DIR/thumbnails/ (the storyboard); `--serve` plays
 // in headless Chromium (hls.js) and stops cleanly on SIGTERM; HLS_SEGMENT_TYPE=fmp4 plays
-// too; a file of random bytes fails with one line on stderr and leaves no index.m3u8; SIGTERM
-// mid-transcode exits 143 at once, leaving nothing.
+// too; a file of random bytes fails with one line on stderr and leaves no index.m3u8, and so
+// does a source over a limit (MAX_SOURCE_*); SIGTERM mid-transcode exits 143 at once, leaving nothing.
 // Not a TTY, so the executable logs JSON events on stdout and the path of index.m3u8 last.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -248,5 +248,27 @@ describe('rugbyworker transcode (local mode)', () => {
     // Nothing is left in DIR: no playlists, no work folder.
     expect(existsSync(join(out, 'index.m3u8'))).toBe(false);
     expect(await readdir(out).catch(() => [])).toEqual([]);
+  }, 90_000);
+
+  it('a source over a limit: exit 1, INVALID_INPUT naming the limit and the value, nothing encoded, nothing in DIR', async () => {
+    // One gray 8192x4320 frame: 100 kB that ask for 35 Mpx a frame, over the default 8K.
+    const big = join(work, 'big.mp4');
+    await execa('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'color=c=gray:size=8192x4320:rate=30', '-frames:v', '1',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-y', big], { timeout: 60_000 });
+    const cases = [
+      { file: big, env: {}, reason: 'source is 8192x4320 (35.4 Mpx), over MAX_SOURCE_PIXELS 33177600' },
+      // The setting is read: the 30 fps clip against a 25 fps limit.
+      { file: clip, env: { MAX_SOURCE_FRAME_RATE: '25' }, reason: 'source is 30 fps, over MAX_SOURCE_FRAME_RATE 25' },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const out = join(work, `out-limit-${i}`);
+      const r = await runExe(['transcode', c.file, '--out', out, ...ARGS], { cwd: work, env: c.env, timeoutMs: 60_000 });
+      expect([r.code, r.stderr.trimEnd()]).toEqual([1, `rugbyworker: transcode of ${c.file} failed: INVALID_INPUT: ${c.reason}`]);
+      const events = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as LogEvent);
+      expect(events.filter((e) => e.event_type === 'transcode_failed')).toEqual([expect.objectContaining({ error_code: 'INVALID_INPUT', permanent: true, error_message: c.reason })]);
+      // Refused after the probe, before any encode.
+      expect(events.filter((e) => e.event_type === 'transcode_progress' && e.phase === 'transcoding')).toEqual([]);
+      expect(await readdir(out).catch(() => [])).toEqual([]);
+    }
   }, 90_000);
 });

@@ -154,6 +154,32 @@ describe('what S3 actually sends', () => {
   });
 });
 
+describe('a queue that takes one bucket\'s events (segment-infer: INPUT_BUCKET_NAME)', () => {
+  const input = { bucket: { name: 'stereo-input', setting: 'INPUT_BUCKET_NAME' } };
+  const key = 'segments/j/00000_00001_sbs.mp4';
+
+  it('takes a record of that bucket', () => {
+    expect(objects(parseS3Notification(upstreamBody('stereo-input', key), input))).toEqual([{ bucket: 'stereo-input', key, size: null, eventName: null }]);
+  });
+
+  it('refuses a record naming any other bucket, saying which and which it takes', () => {
+    expect(reason(parseS3Notification(upstreamBody('private-backups', key), input)))
+      .toBe('Records[0].s3.bucket.name "private-backups" is not INPUT_BUCKET_NAME ("stereo-input"): this queue takes events of that bucket only');
+    // Case matters in S3 bucket names; a second record from elsewhere spoils the body too.
+    expect(reason(parseS3Notification(upstreamBody('Stereo-Input', key), input))).toMatch(/^Records\[0\]\.s3\.bucket\.name "Stereo-Input" is not INPUT_BUCKET_NAME/);
+    const mixed = JSON.stringify({ Records: [{ s3: { bucket: { name: 'stereo-input' }, object: { key } } }, { s3: { bucket: { name: 'other' }, object: { key } } }] });
+    expect(reason(parseS3Notification(mixed, input))).toMatch(/^Records\[1\]\.s3\.bucket\.name "other" is not INPUT_BUCKET_NAME/);
+  });
+
+  it('clips a long name in the reason', () => {
+    expect(reason(parseS3Notification(upstreamBody('x'.repeat(5000), key), input)).length).toBeLessThan(200);
+  });
+
+  it('still sees the s3:TestEvent for what it is', () => {
+    expect(parseS3Notification(JSON.stringify({ Event: 's3:TestEvent', Bucket: 'stereo-input' }), input)).toEqual({ kind: 'test' });
+  });
+});
+
 describe('the s3:TestEvent', () => {
   it('is recognised, not an error', () => {
     const body = JSON.stringify({

@@ -54,8 +54,11 @@ const notificationSchema = looseObject({
   Records: array(recordSchema, { error: 'is missing or not an array' }).min(1, { error: 'is empty' }),
 });
 
-/** Parses an SQS message body. Never throws. */
-export function parseS3Notification(body: string): S3Notification {
+/**
+ * Parses an SQS message body. Never throws. With `bucket`, a record naming any other bucket
+ * makes the body invalid: the role would otherwise read whatever bucket a message names.
+ */
+export function parseS3Notification(body: string, opts: { bucket?: { name: string; setting: string } } = {}): S3Notification {
   let value: unknown;
   try {
     value = JSON.parse(body) as unknown;
@@ -78,6 +81,10 @@ export function parseS3Notification(body: string): S3Notification {
     } catch {
       return invalid(`Records[${i}].s3.object.key is not valid URL encoding`);
     }
+    const expected = opts.bucket;
+    if (expected && record.s3.bucket.name !== expected.name) {
+      return { kind: 'invalid', reason: `Records[${i}].s3.bucket.name ${JSON.stringify(clip(record.s3.bucket.name))} is not ${expected.setting} (${JSON.stringify(expected.name)}): this queue takes events of that bucket only` };
+    }
     objects.push({
       bucket: record.s3.bucket.name,
       key,
@@ -86,6 +93,11 @@ export function parseS3Notification(body: string): S3Notification {
     });
   }
   return { kind: 'objects', objects };
+}
+
+/** A name is at most 63 characters in S3; a message may say anything. */
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
 function invalid(reason: string): S3Notification {

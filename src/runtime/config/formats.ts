@@ -1,6 +1,7 @@
 // Convict formats whose error text reads well after the variable name:
 // "SQS_LONG_POLL_WAIT_SECONDS must be an integer from 0 to 20".
 import convict from 'convict';
+import { MAX_SEGMENTS } from '../../domain/stereo/keys.js';
 
 function intIn(min: number, max: number) {
   return {
@@ -51,6 +52,9 @@ export function registerFormats(): void {
       coerce: (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
     },
     'positive-int': intIn(1, 1_000_000),
+    'pixel-count': intIn(1, 1_000_000_000),
+    // The segment key's five digits (src/domain/stereo/keys.ts).
+    'segment-count': intIn(1, MAX_SEGMENTS),
     'seconds-0-20': intIn(0, 20),
     'seconds-1-30': intIn(1, 30),
     'seconds-0-43200': intIn(0, 43_200),

@@ -72,6 +72,13 @@ export const schema = {
   TRANSCODE_REQUEUE_MINUTES: { doc: 'A transcode job still queued this long after its last change gets its message sent again (complete-upload may have failed to send it); a running job whose worker went silent for longer than any of its messages can live is sent again too. Passes run every quarter of this, at most every minute.', format: 'positive-minutes', default: 15, env: 'TRANSCODE_REQUEUE_MINUTES' },
   FFMPEG_STALL_SECONDS: { doc: 'Kill an FFmpeg that shows no sign of work for this long: no progress, no stderr (and for the transcode, no segment closed, no input read).', format: 'seconds-1-43200', default: 300, env: 'FFMPEG_STALL_SECONDS' },
 
+  // --- limits on uploaded media (transcode, chunk, reassemble): over one, the job fails as invalid input, never retried ---
+  MAX_SOURCE_PIXELS: { doc: 'Largest picture (width × height) of any video stream of a source; the default is 8K UHD, 7680x4320.', format: 'pixel-count', default: 33_177_600, env: 'MAX_SOURCE_PIXELS' },
+  MAX_SOURCE_DURATION_SECONDS: { doc: 'Longest source (its container\'s duration, as ffprobe reads it).', format: 'seconds-1-604800', default: 21_600, env: 'MAX_SOURCE_DURATION_SECONDS' },
+  MAX_SOURCE_FRAME_RATE: { doc: 'Highest average frame rate of any video stream of a source (1 % over is taken for a variable rate\'s jitter). A 240 fps slow-motion clip needs 240.', format: 'positive-int', default: 120, env: 'MAX_SOURCE_FRAME_RATE' },
+  MAX_SOURCE_STREAMS: { doc: 'Most streams (video, audio, subtitles, data) a source may hold; a phone video has 2 to 6.', format: 'positive-int', default: 32, env: 'MAX_SOURCE_STREAMS' },
+  MAX_SEGMENTS_PER_JOB: { doc: 'Most segments of a stereo job: the chunk role refuses a source that would make more, reassembly a job that has more (at CHUNK_SEGMENT_DURATION_SEC 300, 6 h make 72).', format: 'segment-count', default: 1000, env: 'MAX_SEGMENTS_PER_JOB' },
+
   // --- cleanup ---
   CLEANUP_INTERVAL_SECONDS: { doc: 'Time between cleanup passes (seed: 6 h).', format: 'seconds-1-604800', default: 21_600, env: 'CLEANUP_INTERVAL_SECONDS' },
   CLEANUP_DELETE_CONCURRENCY: { doc: 'List/delete calls in flight at once during cleanup.', format: 'positive-int', default: 4, env: 'CLEANUP_DELETE_CONCURRENCY' },
@@ -87,6 +94,7 @@ export const schema = {
   INFERENCE_HTTP_TIMEOUT_SECONDS: { doc: 'Longest an HTTP inference request may take.', format: 'seconds-1-86400', default: 3600, env: 'INFERENCE_HTTP_TIMEOUT_SECONDS' },
   CHUNK_SEGMENT_DURATION_SEC: { doc: 'Target segment length of the chunk role (cuts land on keyframes).', format: 'seconds-1-86400', default: 300, env: 'CHUNK_SEGMENT_DURATION_SEC' },
   TRIGGER_INTERVAL_SECONDS: { doc: 'Time between two passes of the trigger reconciler.', format: 'seconds-1-86400', default: 60, env: 'TRIGGER_INTERVAL_SECONDS' },
+  REASSEMBLY_PROBE_CONCURRENCY: { doc: 'ffprobe runs in flight at once while reassembly counts the frames of each segment.', format: 'positive-int', default: 4, env: 'REASSEMBLY_PROBE_CONCURRENCY' },
   REASSEMBLY_STALE_SECONDS: { doc: 'A reassembly started longer ago than this without final.mp4 is given up and triggered again.', format: 'seconds-1-86400', default: 1800, env: 'REASSEMBLY_STALE_SECONDS' },
   SAGEMAKER_ENDPOINT_NAME: { doc: 'SageMaker endpoint (INFERENCE_BACKEND=sagemaker).', format: String, default: '', env: 'SAGEMAKER_ENDPOINT_NAME' },
   SAGEMAKER_REGION: { doc: 'Region of the SageMaker endpoint; defaults to AWS_REGION.', format: String, default: '', env: 'SAGEMAKER_REGION' },

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { mediaToolSpawn } from '../ffmpeg/child-env.js';
 import { concatArgs, ffconcatList, frameCountArgs, parseRate, splitArgs } from '../../domain/stereo/media-args.js';
 import { FfmpegError, runFfmpeg, type FfmpegBinaries } from '../ffmpeg/index.js';
+import { mapLimit } from '../parallel.js';
 
 export interface FrameCount {
   frames: number;
@@ -47,8 +48,10 @@ export interface JoinResult {
  */
 export async function joinSegments(opts: {
   ffmpeg: FfmpegBinaries; parts: readonly string[]; output: string; workDir: string; signal: AbortSignal; stallSeconds: number;
+  /** ffprobe runs at once while the parts are counted: a job of a thousand segments must not start a thousand. */
+  probesInFlight: number;
 }): Promise<JoinResult> {
-  const counts = await Promise.all(opts.parts.map((p) => countFrames(opts.ffmpeg.ffprobe, p, opts.signal)));
+  const counts = await mapLimit(opts.parts, opts.probesInFlight, (p) => countFrames(opts.ffmpeg.ffprobe, p, opts.signal));
   const list = join(opts.workDir, 'parts.ffconcat');
   await writeFile(list, ffconcatList(opts.parts.map((file, i) => ({ file, durationSeconds: counts[i]!.durationSeconds }))));
   const expectedSeconds = counts.reduce((s, c) => s + c.durationSeconds, 0);

@@ -1,6 +1,7 @@
 // The consumer of a queue fed by S3 notifications (chunking, video-worker): a test event is
-// acked with nothing done, an invalid body goes to the DLQ with the reason, and each object
-// of a notification goes to the role's handler in turn.
+// acked with nothing done, an invalid body (or one naming a bucket the role does not read)
+// goes to the DLQ with the reason, and each object of a notification goes to the role's
+// handler in turn.
 import type { Queue, RoleContext } from '../../ports.js';
 import { parseS3Notification, type S3NotificationObject } from '../../domain/stereo/s3-notification.js';
 import { createConsumer, type Consumer, type HandlerContext } from '../consumer.js';
@@ -8,8 +9,8 @@ import type { ParseResult } from '../validation.js';
 
 export type S3Message = { kind: 'test' } | { kind: 'objects'; objects: S3NotificationObject[] };
 
-export function s3Messages(body: string): ParseResult<S3Message> {
-  const n = parseS3Notification(body);
+export function s3Messages(body: string, bucket?: { name: string; setting: string }): ParseResult<S3Message> {
+  const n = parseS3Notification(body, bucket ? { bucket } : {});
   return n.kind === 'invalid' ? { ok: false, reason: n.reason } : { ok: true, value: n };
 }
 
@@ -17,6 +18,8 @@ export function consumeS3Objects(opts: {
   role: string;
   ctx: RoleContext;
   queue: Queue;
+  /** Only events of this bucket are work; one naming another is dead-lettered with the reason. */
+  bucket?: { name: string; setting: string };
   /** The job an object belongs to, for the consumer's own lines; '' when it has none. */
   jobIdOf: (object: S3NotificationObject) => string;
   /** Fields for every line of the object's job (segment_index), as the consumer's logFieldsOf. */
@@ -26,7 +29,7 @@ export function consumeS3Objects(opts: {
   const { ctx } = opts;
   const { config } = ctx;
   return createConsumer<S3Message>({
-    role: opts.role, queue: opts.queue, parse: s3Messages,
+    role: opts.role, queue: opts.queue, parse: (body) => s3Messages(body, opts.bucket),
     jobIdOf: (m) => (m.kind === 'objects' && m.objects[0] ? opts.jobIdOf(m.objects[0]) : ''),
     logFieldsOf: (m) => (m.kind === 'objects' && m.objects[0] && opts.logFieldsOf ? opts.logFieldsOf(m.objects[0]) : {}),
     concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
