@@ -11,7 +11,7 @@ import { chunkDecision, statusesBefore } from '../../src/domain/stereo/job-state
 import { expectedSegments, mediaLimitProblem, segmentCountProblem } from '../../src/domain/media-limits.js';
 import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
-import { locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
+import { FfmpegError, locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
 import { splitSource } from '../../src/runtime/stereo/media.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
@@ -58,7 +58,9 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       await assertFreeSpace(dir, head.size * 2 + 64 * 1024 * 1024);
       const source = join(dir, 'source.mp4');
       await input.download(object.key, source, { signal: job.signal });
+      // Read as untrusted media: a playlist naming the worker's own files is refused, not followed.
       const info = await probe(ffmpeg.ffprobe, source, { signal: job.signal }).catch((err: unknown) => {
+        if (err instanceof FfmpegError && err.refused !== null) throw new UnreadableSource(`${object.key} is ${err.refused}`);
         throw new UnreadableSource(`cannot read ${object.key}: ${(err as Error).message.replaceAll(source, object.key)}`);
       });
       if (!info.video) throw new UnreadableSource(`${object.key} has no video stream`);
@@ -71,7 +73,9 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       const parts = await splitSource({
         ffmpeg, input: source, outDir: segments, segmentSeconds: config.CHUNK_SEGMENT_DURATION_SEC, signal: job.signal,
         stallSeconds: config.FFMPEG_STALL_SECONDS, durationSeconds: info.durationSeconds ?? undefined,
-      }).catch((err: unknown) => { throw new UnreadableSource(`cannot split ${object.key}: ${(err as Error).message.split('\n')[0]}`); });
+      }).catch((err: unknown) => {
+        throw new UnreadableSource(err instanceof FfmpegError && err.refused !== null ? `${object.key} is ${err.refused}` : `cannot split ${object.key}: ${(err as Error).message.split('\n')[0]}`);
+      });
       if (parts.length === 0) throw new UnreadableSource(`splitting ${object.key} made no segment`);
       // Timestamps can say less than the split finds: the count itself is checked before any upload.
       const tooMany = segmentCountProblem(parts.length, config, 'splitting the source made');

@@ -4,6 +4,7 @@
 // completed + completed_at → ack. A failure after taking the job gives it back (the
 // lock's reassembly_started_at removed) before the message is retried (lost-job 3); a
 // worker killed mid-way stops refreshing the lock, and its redelivered message takes it over.
+// A segment output that is no video container (untrusted-media.ts) fails the job, acked.
 import { join } from 'node:path';
 import type { RoleContext, RoleService } from '../../src/ports.js';
 import { finalKey, parseS3Uri } from '../../src/domain/stereo/keys.js';
@@ -14,7 +15,7 @@ import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.
 import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { locateConfiguredFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
-import { joinSegments } from '../../src/runtime/stereo/media.js';
+import { joinSegments, RefusedPartError } from '../../src/runtime/stereo/media.js';
 import { withJobDir } from '../../src/runtime/workdir.js';
 import { unixSeconds as unixNow } from '../../src/runtime/clock.js';
 import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
@@ -77,7 +78,11 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
           return file;
         });
         const final = join(dir, 'final.mp4');
-        const joined = await joinSegments({ ffmpeg, parts, output: final, workDir: dir, signal, stallSeconds: config.FFMPEG_STALL_SECONDS, probesInFlight: config.REASSEMBLY_PROBE_CONCURRENCY });
+        const joined = await joinSegments({ ffmpeg, parts, output: final, workDir: dir, signal, stallSeconds: config.FFMPEG_STALL_SECONDS, probesInFlight: config.REASSEMBLY_PROBE_CONCURRENCY }).catch((err: unknown) => {
+          if (!(err instanceof RefusedPartError)) throw err;
+          const c = completions[err.index]!;
+          throw new InvalidSegmentOutput(`segment ${c.segmentIndex} output ${c.outputS3Uri} is ${err.refused}`);
+        });
         await output.upload(final, finalKey(jobId), 'video/mp4', { signal });
         await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
         counts.segments.inc(total);
@@ -106,6 +111,19 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
     heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
     logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
-    handler: (msg, job) => reassemble(msg.jobId, job),
+    handler: async (msg, job) => {
+      try {
+        await reassemble(msg.jobId, job);
+      } catch (err) {
+        // The model server's output is no video: the job fails once, no retry storm (as chunk does for its source).
+        if (!(err instanceof InvalidSegmentOutput) || job.signal.aborted) throw err;
+        if ((await db.updateJob(msg.jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
+        job.logger.error({ event_type: 'reassembly_failed', error_message: err.message }, err.message);
+      }
+    },
   });
+}
+
+class InvalidSegmentOutput extends Error {
+  override readonly name = 'InvalidSegmentOutput';
 }

@@ -160,7 +160,7 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
           if (overLimit) throw invalidInput(overLimit);
           progress.report('transcoding', 0);
           const ladder = await input.read((reading) => produceLadder({
-            ffmpeg, hw, input: input.url, inputArgs: input.inputArgs, source, workDir: dir, store, prefix: layout.prefix, storyboard: true,
+            ffmpeg, hw, input: input.url, transport: input.transport, source, workDir: dir, store, prefix: layout.prefix, storyboard: true,
             ...rungsWanted(enc.encoder), encoder: enc.encoder, preset: opts.preset ?? config.HLS_PRESET,
             segmentSeconds: config.HLS_SEGMENT_SECONDS, segmentType: config.HLS_SEGMENT_TYPE as 'ts' | 'fmp4', stallSeconds: config.FFMPEG_STALL_SECONDS,
             signal: reading, logger: log, onProgress: (p) => progress.report('transcoding', p.percent, p.speed),

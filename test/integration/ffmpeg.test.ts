@@ -7,6 +7,7 @@ import {
   detectHwDecode, detectHwEncode, FfmpegError, FfmpegNotFoundError, ffmpegVersion, locateFfmpeg, probe, runFfmpeg, systemHwSources,
 } from '../../src/runtime/ffmpeg/index.js';
 import { videoEncoderArgs } from '../../src/domain/hls-ladder.js';
+import { VIDEO_CONTAINERS } from '../../src/domain/untrusted-media.js';
 import type { FfmpegBinaries, FfmpegProgress } from '../../src/runtime/ffmpeg/index.js';
 
 let bins: FfmpegBinaries;
@@ -98,6 +99,28 @@ describe('probe', () => {
     expect(err.exitCode).toBe(1);
     expect(err.stderrTail).toMatch(/Invalid data/);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('every allowed container is a demuxer of this FFmpeg, and the clip remuxed into the common ones is read', async () => {
+    const { stdout } = await execa(bins.ffmpeg, ['-hide_banner', '-demuxers']);
+    const demuxers = stdout.split('\n').flatMap((l) => /^ D\S* +(\S+)/.exec(l)?.[1]?.split(',') ?? []);
+    expect(demuxers).toEqual(expect.arrayContaining([...VIDEO_CONTAINERS]));
+    for (const ext of ['mkv', 'ts', 'avi', 'flv']) {
+      const file = join(dir, `clip.${ext}`);
+      await execa(bins.ffmpeg, ['-hide_banner', '-v', 'error', '-i', clip, '-c', 'copy', '-y', file]);
+      expect((await probe(bins.ffprobe, file)).video).toMatchObject({ codecName: 'h264', width: 320 });
+    }
+  });
+
+  it('an HLS playlist or a concat list naming a clip on this disk is refused, not read', async () => {
+    const playlist = join(dir, 'upload.mp4');
+    await writeFile(playlist, `#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3.0,\nfile://${clip}\n#EXT-X-ENDLIST\n`);
+    const list = join(dir, 'list.mp4');
+    await writeFile(list, `ffconcat version 1.0\nfile '${clip}'\n`);
+    const refused = await rejection(probe(bins.ffprobe, playlist));
+    expect(refused).toMatchObject({ reason: 'exit', refused: 'an HLS playlist, not a video container' });
+    expect(refused.message).toBe(`ffprobe ${playlist}: the input is an HLS playlist, not a video container`);
+    expect(await rejection(probe(bins.ffprobe, list))).toMatchObject({ refused: 'an FFmpeg concat list, not a video container' });
   });
 });
 

@@ -108,7 +108,7 @@ describe('the progressive source', () => {
       expect(probed.durationSeconds).toBeCloseTo(8, 0);
       expect(store.finished).toBe(false);
       expect(source.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
-      expect(source.inputArgs).toEqual(['-protocol_whitelist', 'http,tcp']);
+      expect(source.inputArgs).toEqual(['-protocol_whitelist', 'http,tcp', '-format_whitelist', expect.stringMatching(/^mov,/)]);
     } finally {
       store.go();
       await source.close();
@@ -172,7 +172,7 @@ describe('the progressive source', () => {
       const probed = await source.probe();
       setTimeout(() => store.go(), 300);
       return source.read((signal) => produceLadder({
-        ffmpeg: bins, hw, input: source.url, inputArgs: source.inputArgs, source: probed, workDir: dir, store: bucketOut, prefix: 'streaming/',
+        ffmpeg: bins, hw, input: source.url, transport: source.transport, source: probed, workDir: dir, store: bucketOut, prefix: 'streaming/',
         storyboard: false, rungHeights: [240], segmentSeconds: 2, segmentType: 'ts', stallSeconds: 30, signal, logger: log, onProgress: () => undefined,
       }));
     });

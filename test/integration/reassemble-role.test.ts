@@ -5,7 +5,7 @@
 // again (it is fresh, and no one else holds it) and finish the job, not take it for another
 // worker's, ack, and leave the job waiting for a reassembly that never comes.
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -44,6 +44,34 @@ afterAll(async () => {
 /** Connection reset, as the DynamoDB client's error carries it. */
 const outage = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
 
+/** The reassemble role in-process until its --once run is done; its log events. */
+async function runOnce(queue: MemoryQueue, store: FsObjectStore, db: PipelineDb): Promise<LogEvent[]> {
+  const config = loadConfig({ env: {
+    QUEUE_BACKEND: 'memory', OUTPUT_BUCKET_NAME: OUTPUT, WORK_DIR: join(tmp, 'work'),
+    HEARTBEAT_INTERVAL_SECONDS: '2', HEARTBEAT_EXTENSION_SECONDS: '10', SQS_LONG_POLL_WAIT_SECONDS: '0',
+  } });
+  const events: LogEvent[] = [];
+  const logger = pino({ level: 'info', base: undefined }, { write: (line: string) => void events.push(JSON.parse(line) as LogEvent) });
+  const ports: RolePorts = {
+    queue: async () => queue,
+    storage: () => store,
+    pipelineDb: async () => db,
+    mediaDb: () => { throw new Error('no media database here'); },
+    inference: () => Promise.reject(new Error('no inference here')),
+  };
+  const stopping = new AbortController();
+  const start = roleDefinition('reassemble')?.start;
+  if (!start) throw new Error('the reassemble role has no start()');
+  const service = await start({
+    config, instanceId: 'reassemble-test', logger: logger.child({ role: 'reassemble' }), metrics: new Metrics({ instanceId: 'reassemble-test', defaultMetrics: false }),
+    stopping: stopping.signal, concurrency: 1, once: true, ports,
+  });
+  await Promise.race([service.done!, new Promise((_, reject) => setTimeout(() => reject(new Error(`not done in 30 s: ${JSON.stringify(events.slice(-8))}`)), 30_000))]);
+  await service.stop(AbortSignal.timeout(5_000));
+  await queue.close();
+  return events;
+}
+
 describe('reassemble when DynamoDB goes away after the lock was taken', () => {
   it('the next try takes its own unreleased lock again and completes the job on the same receive', async () => {
     expect(segments).toHaveLength(2);
@@ -70,30 +98,7 @@ describe('reassemble when DynamoDB goes away after the lock was taken', () => {
 
     const queue = new MemoryQueue({ name: 'reassembly', visibilitySeconds: 30, maxReceiveCount: 5 });
     await queue.send(JSON.stringify({ job_id: jobId }));
-    const config = loadConfig({ env: {
-      QUEUE_BACKEND: 'memory', OUTPUT_BUCKET_NAME: OUTPUT, WORK_DIR: join(tmp, 'work'),
-      HEARTBEAT_INTERVAL_SECONDS: '2', HEARTBEAT_EXTENSION_SECONDS: '10', SQS_LONG_POLL_WAIT_SECONDS: '0',
-    } });
-    const events: LogEvent[] = [];
-    const logger = pino({ level: 'info', base: undefined }, { write: (line: string) => void events.push(JSON.parse(line) as LogEvent) });
-    const ports: RolePorts = {
-      queue: async () => queue,
-      storage: () => store,
-      pipelineDb: async () => db,
-      mediaDb: () => { throw new Error('no media database here'); },
-      inference: () => Promise.reject(new Error('no inference here')),
-    };
-    const stopping = new AbortController();
-    const start = roleDefinition('reassemble')?.start;
-    if (!start) throw new Error('the reassemble role has no start()');
-    const service = await start({
-      config, instanceId: 'reassemble-test', logger: logger.child({ role: 'reassemble' }), metrics: new Metrics({ instanceId: 'reassemble-test', defaultMetrics: false }),
-      stopping: stopping.signal, concurrency: 1, once: true, ports,
-    });
-    await Promise.race([service.done!, new Promise((_, reject) => setTimeout(() => reject(new Error(`not done in 30 s: ${JSON.stringify(events.slice(-8))}`)), 30_000))]);
-    await service.stop(AbortSignal.timeout(5_000));
-    await queue.close();
-
+    const events = await runOnce(queue, store, db);
     const of = (type: string): LogEvent[] => events.filter((e) => e.event_type === type);
     expect(failing).toEqual(new Set());
     expect(of('job_waiting')).toHaveLength(1);
@@ -105,6 +110,34 @@ describe('reassemble when DynamoDB goes away after the lock was taken', () => {
     expect(await memory.getJob(jobId)).toMatchObject({ status: 'completed', completedAt: expect.any(Number) });
     expect(await store.exists(`jobs/${jobId}/final.mp4`)).toBe(true);
     expect(await queue.peekDeadLetters(10)).toEqual([]);
+    expect(await queue.depth()).toEqual({ visible: 0, inflight: 0, dlq: 0 });
+  }, 60_000);
+});
+
+describe('reassemble given a segment output that is no video (issue 20)', () => {
+  it('an HLS playlist naming a file on the worker: the job failed with one line, acked, no final.mp4', async () => {
+    const jobId = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    const store = new FsObjectStore({ root: join(tmp, 'bucket'), bucket: OUTPUT });
+    await store.upload(segments[0]!, `jobs/${jobId}/segments/0.mp4`, 'video/mp4');
+    // What a model server (or anyone who can write the output bucket) could put there.
+    const playlist = join(tmp, 'playlist.mp4');
+    await writeFile(playlist, `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nfile://${segments[1]}\n#EXT-X-ENDLIST\n`);
+    await store.upload(playlist, `jobs/${jobId}/segments/1.mp4`, 'video/mp4');
+    const db = new MemoryPipelineDb();
+    db.seedJob({ job_id: jobId, mode: 'sbs', status: 'chunking_complete', total_segments: 2, created_at: now });
+    for (const i of [0, 1]) await db.putCompletion({ jobId, segmentIndex: i, outputS3Uri: `s3://${OUTPUT}/jobs/${jobId}/segments/${i}.mp4`, completedAt: now, totalSegments: 2 });
+    expect(await db.putLock(jobId, now)).toBe(true);
+
+    const queue = new MemoryQueue({ name: 'reassembly', visibilitySeconds: 30, maxReceiveCount: 5 });
+    await queue.send(JSON.stringify({ job_id: jobId }));
+    const events = await runOnce(queue, store, db);
+    expect(events.filter((e) => e.event_type === 'reassembly_failed')).toEqual([expect.objectContaining({
+      error_message: `segment 1 output s3://${OUTPUT}/jobs/${jobId}/segments/1.mp4 is an HLS playlist, not a video container`,
+    })]);
+    expect(events.filter((e) => e.event_type === 'job_started')).toHaveLength(1);
+    expect(await db.getJob(jobId)).toMatchObject({ status: 'failed' });
+    expect(await store.exists(`jobs/${jobId}/final.mp4`)).toBe(false);
     expect(await queue.depth()).toEqual({ visible: 0, inflight: 0, dlq: 0 });
   }, 60_000);
 });

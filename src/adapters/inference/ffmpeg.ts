@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Inference, InferenceRequest } from '../../ports.js';
 import { naiveStereoArgs, passthroughFramesArgs } from '../../domain/stereo/media-args.js';
-import { ffmpegVersion, runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
+import { PermanentError } from '../../runtime/consumer-errors.js';
+import { FfmpegError, ffmpegVersion, runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
 import { objectOf, type StoreOf } from './stub.js';
 
 export class FfmpegInference implements Inference {
@@ -25,7 +26,10 @@ export class FfmpegInference implements Inference {
       const ffmpeg = await this.opts.ffmpeg();
       // A -version that failed is asked again by the next segment.
       const passthrough = this.passthrough ??= ffmpegVersion(ffmpeg.ffmpeg).then(passthroughFramesArgs, (err: unknown) => { this.passthrough = undefined; throw err; });
-      await runFfmpeg(ffmpeg.ffmpeg, naiveStereoArgs({ input, output, mode: req.mode, passthrough: await passthrough }), { signal: req.signal, stallSeconds: this.opts.stallSeconds, logger: req.logger });
+      await runFfmpeg(ffmpeg.ffmpeg, naiveStereoArgs({ input, output, mode: req.mode, passthrough: await passthrough }), { signal: req.signal, stallSeconds: this.opts.stallSeconds, logger: req.logger }).catch((err: unknown) => {
+        // The segment is no video container (a playlist uploaded under segments/): no retry can help.
+        throw err instanceof FfmpegError && err.refused !== null ? new PermanentError(`${req.inputUri} is ${err.refused}`, { cause: err }) : err;
+      });
       await this.opts.storeOf(to.bucket).upload(output, to.key, 'video/mp4', { signal: req.signal });
     } finally {
       await rm(dir, { recursive: true, force: true });

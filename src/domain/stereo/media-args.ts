@@ -2,7 +2,10 @@
 // the split (stream copy, cuts on keyframes), the frame-exact join (an ffconcat list with
 // each file's duration: a plain concat list drifts), and the naive stereo filters the
 // `ffmpeg` inference backend uses so a local run shows something (not depth-based 3D).
+// Every input is someone else's file (the upload, a segment, a model server's output): read
+// as untrusted media (untrusted-media.ts), our own concat list alone as a list.
 import type { StereoMode } from './records.js';
+import { ownConcatListArgs, untrustedInputArgs } from '../untrusted-media.js';
 
 /** The split's output pattern inside its folder; files come out seg_00000.mp4, seg_00001.mp4, … */
 export const SPLIT_PATTERN = 'seg_%05d.mp4';
@@ -10,7 +13,7 @@ export const SPLIT_PATTERN = 'seg_%05d.mp4';
 export function splitArgs(opts: { input: string; outDir: string; segmentSeconds: number }): string[] {
   if (!(opts.segmentSeconds > 0)) throw new RangeError(`segment length must be positive, got ${opts.segmentSeconds}`);
   return [
-    '-y', '-i', opts.input,
+    '-y', ...untrustedInputArgs('file'), '-i', opts.input,
     // Video and audio only: data streams (an iPhone's timecode track) make the MP4 segment muxer fail.
     '-map', '0:v', '-map', '0:a?', '-c', 'copy',
     '-f', 'segment', '-segment_time', String(opts.segmentSeconds), '-reset_timestamps', '1', '-segment_format', 'mp4',
@@ -34,12 +37,12 @@ export function ffconcatList(parts: readonly ConcatPart[]): string {
 
 export function concatArgs(opts: { list: string; output: string }): string[] {
   // faststart: the moov atom first, so a browser plays final.mp4 before it has all of it.
-  return ['-y', '-f', 'concat', '-safe', '0', '-i', opts.list, '-map', '0:v', '-map', '0:a?', '-c', 'copy', '-movflags', '+faststart', opts.output];
+  return ['-y', ...ownConcatListArgs(), '-i', opts.list, '-map', '0:v', '-map', '0:a?', '-c', 'copy', '-movflags', '+faststart', opts.output];
 }
 
 /** Frames and frame rate of a file's first video stream, without decoding (packets are frames for these codecs). */
 export function frameCountArgs(file: string): string[] {
-  return ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets,avg_frame_rate,r_frame_rate', '-of', 'json', file];
+  return ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets,avg_frame_rate,r_frame_rate', '-of', 'json', ...untrustedInputArgs('file'), file];
 }
 
 /** ffprobe's "30000/1001" → 29.97…; null for 0/0 or garbage. */
@@ -76,7 +79,7 @@ export function naiveStereoArgs(opts: { input: string; output: string; mode: Ste
   const views = `[0:v]split[l][r0];[r0]crop=iw-${shift}:ih:${shift}:0,pad=iw+${shift}:ih:0:0,fillborders=right=${shift}:mode=smear[r];[l][r]hstack`;
   const graph = opts.mode === 'sbs' ? `${views},format=yuv420p[v]` : `${views},stereo3d=sbsl:arcd,format=yuv420p[v]`;
   return [
-    '-y', '-i', opts.input, '-filter_complex', graph, '-map', '[v]', '-map', '0:a?', ...opts.passthrough,
+    '-y', ...untrustedInputArgs('file'), '-i', opts.input, '-filter_complex', graph, '-map', '[v]', '-map', '0:a?', ...opts.passthrough,
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'copy', '-movflags', '+faststart', opts.output,
   ];
 }

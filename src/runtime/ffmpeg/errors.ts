@@ -1,4 +1,5 @@
 /** ffmpeg/ffprobe could not be found or is not executable. */
+import { refusedInput } from '../../domain/untrusted-media.js';
 import { ConfigError } from '../errors.js';
 
 /** No usable ffmpeg/ffprobe: fixed by installing it or setting FFMPEG_PATH (exit 78, no restart loop). */
@@ -22,9 +23,16 @@ export class FfmpegError extends Error {
   readonly reason: FfmpegFailureReason;
   readonly exitCode?: number;
   readonly stderrTail: string;
+  /**
+   * Set when FFmpeg refused the input under untrustedInputArgs: why, as the end of a sentence
+   * ("an HLS playlist, not a video container"). The input's fault: retrying cannot help.
+   */
+  readonly refused: string | null;
 
   constructor(init: FfmpegErrorInit, options?: { cause?: unknown }) {
-    super(oneLineMessage(init), options);
+    const refused = init.reason === 'exit' ? refusedInput(init.stderrTail) : null;
+    super(refused === null ? oneLineMessage(init) : `${init.what ?? 'ffmpeg'}: the input is ${refused}`, options);
+    this.refused = refused;
     this.reason = init.reason;
     if (init.exitCode !== undefined) this.exitCode = init.exitCode;
     this.stderrTail = init.stderrTail;

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { untrustedInputArgs, type MediaTransport } from '../../domain/untrusted-media.js';
 import { mediaToolSpawn } from './child-env.js';
 import { FfmpegError } from './errors.js';
 import { tailLines } from './tail.js';
@@ -33,12 +34,13 @@ export interface ProbeResult {
 
 export interface ProbeOptions {
   signal?: AbortSignal;
-  /** Options for the input, before it (e.g. the protocols a URL may use). */
-  inputArgs?: readonly string[];
+  /** How ffprobe reaches `file`: a local path (default) or a URL of our loopback source server. */
+  transport?: MediaTransport;
 }
 
+/** ffprobe of a video, which may be anyone's: only video containers, only the protocol `transport` needs. */
 export async function probe(ffprobe: string, file: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
-  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...(opts.inputArgs ?? []), file];
+  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...untrustedInputArgs(opts.transport ?? 'file'), file];
   const what = `ffprobe ${file}`;
   const result = await execa(ffprobe, args, {
     reject: false,

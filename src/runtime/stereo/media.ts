@@ -28,6 +28,15 @@ export async function countFrames(ffprobe: string, file: string, signal?: AbortS
   return { frames, fps, durationSeconds: frames / fps };
 }
 
+/** A part FFmpeg refused to read (not a video container): the part's fault; joining again cannot help. */
+export class RefusedPartError extends Error {
+  override readonly name = 'RefusedPartError';
+  /** `refused`: FfmpegError.refused, "an HLS playlist, not a video container". */
+  constructor(readonly index: number, readonly refused: string, options?: { cause?: unknown }) {
+    super(`part ${index} is ${refused}`, options);
+  }
+}
+
 /** Splits `input` into `outDir/seg_00000.mp4`, … (stream copy, cuts on keyframes); the files in order. */
 export async function splitSource(opts: {
   ffmpeg: FfmpegBinaries; input: string; outDir: string; segmentSeconds: number; signal: AbortSignal; stallSeconds: number; durationSeconds?: number;
@@ -51,7 +60,10 @@ export async function joinSegments(opts: {
   /** ffprobe runs at once while the parts are counted: a job of a thousand segments must not start a thousand. */
   probesInFlight: number;
 }): Promise<JoinResult> {
-  const counts = await mapLimit(opts.parts, opts.probesInFlight, (p) => countFrames(opts.ffmpeg.ffprobe, p, opts.signal));
+  // Each part read alone as untrusted media first: the concat below may then open it.
+  const counts = await mapLimit(opts.parts, opts.probesInFlight, (p, i) => countFrames(opts.ffmpeg.ffprobe, p, opts.signal).catch((err: unknown) => {
+    throw err instanceof FfmpegError && err.refused !== null ? new RefusedPartError(i, err.refused, { cause: err }) : err;
+  }));
   const list = join(opts.workDir, 'parts.ffconcat');
   await writeFile(list, ffconcatList(opts.parts.map((file, i) => ({ file, durationSeconds: counts[i]!.durationSeconds }))));
   const expectedSeconds = counts.reduce((s, c) => s + c.durationSeconds, 0);

@@ -33,6 +33,8 @@ export function toStepError(kind: 'download' | 'upload' | 'db' | 'ffmpeg', err: 
   if (err instanceof TranscodeStepError) return err;
   const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
   if (err instanceof FfmpegError) {
+    // FFmpeg refused the source (not a video container): the upload's fault, not FFmpeg's.
+    if (err.refused !== null) return new TranscodeStepError({ kind: 'invalid_input' }, `the upload is ${err.refused}`, { cause: err });
     // A non-zero exit is the input's fault, unless FFmpeg says it could not write: a full
     // WORK_DIR must not mark the upload failed for good.
     if (err.reason === 'exit' && DISK_FULL.test(err.stderrTail)) {

@@ -15,14 +15,15 @@ import { toStepError } from './errors.js';
 import { trackLadder } from './ladder-progress.js';
 import { clearDeviceCondition, HW_DECODE, HW_ENCODE, setDeviceCondition } from '../device-conditions.js';
 import { isHardwareEncoder, type VideoEncoder } from '../../domain/video-encoder.js';
+import { untrustedInputArgs, type MediaTransport } from '../../domain/untrusted-media.js';
 import { hwEncodeFailedEarlier, rememberHwEncodeFailure } from './hw-encode-failures.js';
 
 export interface LadderJob {
   ffmpeg: FfmpegBinaries;
   hw: HwVerdict;
   input: string;
-  /** Options for `input` (before -i): the protocols its URL may use. */
-  inputArgs?: readonly string[];
+  /** How FFmpeg reaches `input` (default a local file): it reads it as untrusted media either way. */
+  transport?: MediaTransport;
   source: ProbeResult;
   workDir: string;
   store: ObjectStore;
@@ -125,7 +126,7 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], encod
   });
   try {
     await runFfmpeg(job.ffmpeg.ffmpeg, buildLadderArgs({
-      input: job.input, inputArgs: [...inputArgs, ...(job.inputArgs ?? [])], rungs,
+      input: job.input, inputArgs: [...inputArgs, ...untrustedInputArgs(job.transport ?? 'file')], rungs,
       hasAudio: job.source.audio !== null, copyAudio: copyableAudioBps(job.source.audio) !== null, fps: job.source.video?.frameRate ?? null,
       segmentSeconds: job.segmentSeconds, segmentType: job.segmentType, outDir, encoder, preset: job.preset,
       videoStreamIndex: job.source.video?.index, audioStreamIndex: job.source.audio?.index, storyboardTileHeight: tiles,

@@ -6,16 +6,17 @@
 // rather than whatever FFmpeg made of a cut connection (which would read as a bad input).
 import type { Logger } from 'pino';
 import type { ObjectInfo, ObjectStore } from '../../ports.js';
-import { probe, type FfmpegBinaries, type ProbeResult } from '../ffmpeg/index.js';
+import { untrustedInputArgs } from '../../domain/untrusted-media.js';
+import { FfmpegError, probe, type FfmpegBinaries, type ProbeResult } from '../ffmpeg/index.js';
 import { invalidInput, toStepError } from './errors.js';
 import { GrowingFile } from './growing-file.js';
 import { startSourceServer, type SourceServer } from './source-server.js';
 
 /**
- * The source is untrusted input: FFmpeg may open only HTTP to our loopback server for it, so
- * a playlist or a concat list inside cannot make it read local files or other protocols.
+ * The source is untrusted input: FFmpeg may open only HTTP (to our loopback server) and only
+ * video containers, so a playlist or a concat list cannot make it read anything else.
  */
-export const SOURCE_INPUT_ARGS: readonly string[] = ['-protocol_whitelist', 'http,tcp'];
+export const SOURCE_INPUT_ARGS: readonly string[] = untrustedInputArgs('http');
 
 export interface ProgressiveSourceOptions {
   ffmpeg: FfmpegBinaries;
@@ -32,8 +33,10 @@ export interface ProgressiveSourceOptions {
 export interface ProgressiveSource {
   /** Where FFmpeg reads the source: 127.0.0.1, a random port, an unguessable path. */
   readonly url: string;
-  /** FFmpeg's options for that input (before -i). */
+  /** FFmpeg's options for that input (before -i): SOURCE_INPUT_ARGS. */
   readonly inputArgs: readonly string[];
+  /** For produceLadder: FFmpeg reaches the source over HTTP. */
+  readonly transport: 'http';
   /** ffprobe of the source: an unreadable video is an invalid input; a failed download a DOWNLOAD error. */
   probe(): Promise<ProbeResult>;
   /**
@@ -86,8 +89,10 @@ export async function openProgressiveSource(opts: ProgressiveSourceOptions): Pro
   return {
     url: server.url,
     inputArgs: SOURCE_INPUT_ARGS,
-    probe: () => read((signal) => probe(opts.ffmpeg.ffprobe, server.url, { signal, inputArgs: SOURCE_INPUT_ARGS }).catch((err: unknown) => {
+    transport: 'http',
+    probe: () => read((signal) => probe(opts.ffmpeg.ffprobe, server.url, { signal, transport: 'http' }).catch((err: unknown) => {
       if (signal.aborted) throw err;
+      if (err instanceof FfmpegError && err.refused !== null) throw invalidInput(`the upload ${key} is ${err.refused}`);
       // Name the object, not our loopback URL: this line ends up in the job's error_message.
       throw invalidInput(`cannot read the video: ${(err as Error).message.replaceAll(server.url, key)}`);
     })),
