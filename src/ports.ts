@@ -226,6 +226,10 @@ export interface TranscodeOutcome {
 
 export interface CleanupJob {
   readonly id: string;
+  /** The deleted asset (media_asset_id): the only one whose folder the row may delete. */
+  readonly mediaAssetId: string;
+  /** That asset's org while its media_assets row still exists; null once it is gone (the usual case). */
+  readonly assetOrgId: string | null;
   readonly bucket: string;
   readonly storagePath: string;
 }
@@ -301,7 +305,7 @@ export interface MediaDb {
   requeueCandidates(query: { queuedBefore: string; runningBefore: string; limit: number }): Promise<RequeueCandidate[]>;
   /** Takes a resend: the job → queued, updated_at `at`, only if updated_at is still the one read (one reconciler wins). */
   markRequeued(job: RequeueCandidate, at: string): Promise<boolean>;
-  /** Rows with processed_at null, oldest first. */
+  /** Rows with processed_at null, oldest first, each with its asset's org when the asset still exists. */
   pendingCleanupJobs(): Promise<CleanupJob[]>;
   markCleanupProcessed(id: string): Promise<void>;
   /** Records the error; `final` (an invalid path) also sets processed_at, so no pass retries it. */

@@ -1,11 +1,12 @@
 // cleanup (RUGBYCODEX.md): every CLEANUP_INTERVAL_SECONDS (first pass at start-up), each
 // pending cleanup row, oldest first → its asset folder orgs/{org}/uploads/{id}/ deleted
-// from the row's own bucket → row processed. An invalid path is final (recorded as
-// processed, nothing deleted); a storage failure keeps the row pending with its error, so
+// from the row's own bucket → row processed. An invalid path, or one whose folder is not the
+// row's asset's (media_asset_id, and its org while the asset row exists), is final (processed
+// with the error, nothing deleted); a storage failure keeps the row pending with its error, so
 // the next pass retries it; one bad row never stops the others. Then the coach audio of
 // segment_insight_audio_deletions (./coach-audio.ts). Not queue-driven: a periodic loop.
 import type { CleanupJob, RoleContext, RoleService } from '../../src/ports.js';
-import { cleanupPrefix, unsafePathError, validBucketName } from '../../src/domain/cleanup-prefix.js';
+import { cleanupTarget, validBucketName } from '../../src/domain/cleanup-prefix.js';
 import { nextPassDelayMs } from '../../src/domain/cleanup-schedule.js';
 import { deleteFailureMessage, deletePrefix } from '../../src/runtime/cleanup/delete-prefix.js';
 import { surveyPrefix } from '../../src/runtime/cleanup/survey-prefix.js';
@@ -44,8 +45,8 @@ export async function start(ctx: RoleContext, opts: CleanupOptions = {}): Promis
 
   async function cleanJob(job: CleanupJob, deadline: AbortSignal): Promise<JobResult> {
     const log = logger.child({ job_id: job.id });
-    const target = cleanupPrefix(job.storagePath);
-    if (!target.ok) return fail(job, unsafePathError(job.storagePath, target.reason), { storage_path: job.storagePath }, { final: true });
+    const target = cleanupTarget(job);
+    if (!target.ok) return fail(job, target.error, { storage_path: job.storagePath, media_asset_id: job.mediaAssetId, asset_org_id: job.assetOrgId }, { final: true });
     if (!validBucketName(job.bucket)) return fail(job, `invalid bucket ${JSON.stringify(job.bucket)}; nothing deleted`, { bucket: job.bucket }, { final: true });
     const { prefix } = target;
     const store = ports.storage({ media: job.bucket });

@@ -2,10 +2,10 @@
 // one request → what this delivery does is decided from the row (src/domain/transcode-delivery.ts:
 // a duplicate of a held or finished job is acked; a finished job's asset moved back by
 // complete-upload is put right) → the job claimed under a token this delivery holds while it
-// works → the raw video from the asset's bucket, read by FFmpeg while it downloads → one
-// FFmpeg pass makes the HLS ladder and the storyboard, uploaded while it encodes, under the
-// folder the player looks in → asset transcoded → streaming ready → job succeeded → asset
-// complete → message deleted.
+// works → the raw video from the asset's bucket, only from the asset's own folder, read by
+// FFmpeg while it downloads → one FFmpeg pass makes the HLS ladder and the storyboard,
+// uploaded while it encodes, under the folder the player looks in → asset transcoded →
+// streaming ready → job succeeded → asset complete → message deleted.
 // Beside the queue, a reconciler sends again the messages of jobs whose message was lost.
 import { join } from 'node:path';
 import { HoldLostError } from '../../src/ports.js';
@@ -18,6 +18,7 @@ import { decideDelivery, isPlayable, RESTORE_RECHECK_SECONDS, RESTORE_ROUNDS, ty
 import { HOLD_REFRESH_SECONDS } from '../../src/domain/transcode-hold.js';
 import { orphanSeconds } from '../../src/domain/transcode-requeue.js';
 import { streamingLayout, type StreamingLayout } from '../../src/domain/streaming-layout.js';
+import { sourceKeyProblem } from '../../src/domain/asset-folder.js';
 import { DEFAULT_RUNG_HEIGHTS, defaultRungCount } from '../../src/domain/hls-ladder.js';
 import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
 import { mediaLimitProblem } from '../../src/domain/media-limits.js';
@@ -126,6 +127,9 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
 
   async function encode(hold: JobHold, asset: TranscodeAsset, layout: StreamingLayout, job: HandlerContext): Promise<void> {
     const log = job.logger;
+    // complete-upload stores the storage_path its caller sends: read only inside the asset's own folder.
+    const foreign = sourceKeyProblem(asset);
+    if (foreign !== null) throw invalidInput(foreign);
     const started = performance.now();
     // The row says this delivery is alive; a refresh that finds it taken over stops the work.
     const kept = keepHold({

@@ -53,6 +53,8 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
     try { rmSync(work, { recursive: true, force: true }); } catch { /* an FFmpeg still dying may hold it */ }
     opts.io.stderr(`rugbyworker: transcode of ${opts.file} interrupted (${signalled}); nothing written\n`);
   });
+  /** What this run wrote into DIR (relative, "/"): all --serve may serve, whatever else DIR holds. */
+  const served: string[] = [];
   try {
     // The rows and message complete-upload would make for this file.
     const ids = { job: randomUUID(), asset: randomUUID(), org: randomUUID() };
@@ -96,15 +98,14 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
     const layout = streamingLayout({ baseOrgStoragePath: '', orgId: ids.org, mediaId: ids.asset });
     if (!layout.ok) throw new Error(layout.reason);
     const { prefix } = layout.layout;
-    const written: string[] = [];
     for await (const obj of store.list(prefix)) {
       if (trap.signalled()) break;
-      written.push(join(out, obj.key.slice(prefix.length)));
-      await store.download(obj.key, written.at(-1)!);
+      served.push(obj.key.slice(prefix.length));
+      await store.download(obj.key, join(out, served.at(-1)!));
     }
     const signalled = trap.signalled();
     if (signalled) {
-      for (const path of written) await rm(path, { force: true });
+      for (const name of served) await rm(join(out, name), { force: true });
       return EXIT_ON_SIGNAL[signalled];
     }
   } finally {
@@ -114,7 +115,7 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
   const master = join(out, MASTER_PLAYLIST);
   opts.io.stdout(`${master}\n`);
   if (opts.serve) {
-    const server = await serveHls({ dir: out });
+    const server = await serveHls({ dir: out, files: served });
     opts.io.stderr(`watch it at ${server.url} (Ctrl-C to stop)\n`);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);

@@ -1,7 +1,8 @@
 // Which folder a media_cleanup_jobs row may delete (issue 5, seed 001). The seed took the
 // storage path minus its last two segments and deleted whatever that prefix matched, so a
 // malformed path could have emptied an org or the whole bucket. Here the result must be
-// exactly one asset's folder, `orgs/<org>/uploads/<id>/`, or the row is refused.
+// exactly one asset's folder, `orgs/<org>/uploads/<id>/`, and the row's own asset's
+// (issue 20), or the row is refused.
 import { safeKeyProblem } from './object-keys.js';
 
 export type CleanupPrefix =
@@ -35,6 +36,35 @@ export function cleanupPrefix(storagePath: unknown): CleanupPrefix {
 export function unsafePathError(storagePath: unknown, reason: string): string {
   const shown = typeof storagePath === 'string' ? JSON.stringify(storagePath.length > 200 ? `${storagePath.slice(0, 200)}…` : storagePath) : String(storagePath);
   return `unsafe path ${shown}: ${reason}; nothing deleted`;
+}
+
+/** What the cleanup knows of a row's asset: media_asset_id, and its org while its media_assets row still exists. */
+export interface CleanupOwner {
+  readonly mediaAssetId: unknown;
+  /** media_assets.org_id; null once the asset is deleted (the usual case: the row is written as it goes). */
+  readonly assetOrgId: string | null;
+}
+
+/**
+ * The folder a row may delete: its storage path's (cleanupPrefix), and only when that is the
+ * row's own asset's, `orgs/{its org}/uploads/{media_asset_id}/`. The storage path is whatever
+ * complete-upload's caller sent, so it may name another asset's folder, another org's even;
+ * the asset id is the database's. Otherwise the row's error, saying nothing was deleted.
+ */
+export function cleanupTarget(row: CleanupOwner & { readonly storagePath: unknown }): (CleanupPrefix & { ok: true }) | { readonly ok: false; readonly error: string } {
+  const target = cleanupPrefix(row.storagePath);
+  if (!target.ok) return { ok: false, error: unsafePathError(row.storagePath, target.reason) };
+  const problem = ownerProblem(target, row);
+  return problem === null ? target : { ok: false, error: `${problem}; nothing deleted` };
+}
+
+function ownerProblem(target: { prefix: string; org: string; uploadId: string }, owner: CleanupOwner): string | null {
+  const { mediaAssetId, assetOrgId } = owner;
+  // media_asset_id is NOT NULL live: a row without one is no deletion the app asked for.
+  if (typeof mediaAssetId !== 'string' || mediaAssetId === '') return `the row names no asset (media_asset_id ${JSON.stringify(mediaAssetId ?? null)})`;
+  if (target.uploadId !== mediaAssetId) return `folder ${target.prefix} is not the one of the row's asset ${mediaAssetId}`;
+  if (assetOrgId !== null && target.org !== assetOrgId) return `folder ${target.prefix} is in org ${target.org}, but asset ${mediaAssetId} belongs to org ${assetOrgId}`;
+  return null;
 }
 
 function refuse(reason: string): CleanupPrefix {

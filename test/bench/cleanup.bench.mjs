@@ -126,7 +126,7 @@ async function populate(keys) {
 /** A pending row for the folder, with the live columns only: it names its bucket. */
 async function seedRow() {
   const id = randomUUID();
-  await standin.seed('media_cleanup_jobs', { id, media_asset_id: randomUUID(), bucket: BUCKET, storage_path: `${PREFIX}raw/match.mp4` });
+  await standin.seed('media_cleanup_jobs', { id, media_asset_id: PREFIX.split('/')[3], bucket: BUCKET, storage_path: `${PREFIX}raw/match.mp4` });
   return id;
 }
 

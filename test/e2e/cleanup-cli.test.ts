@@ -3,8 +3,8 @@
 // media_cleanup_jobs table (rows with the live columns only; the worker's environment has
 // no bucket setting: each row names its bucket). `--once --dry-run` reports and changes
 // nothing (exit 0); `--once` deletes each folder in its row's own bucket, marks the rows
-// (an unsafe path for good), and exits 1 when a row failed; --dry-run is refused for a
-// role without it.
+// (an unsafe path, or a folder not the row's asset's, for good: nothing deleted), and
+// exits 1 when a row failed; --dry-run is refused for a role without it.
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,9 +62,11 @@ async function keys(bucket: string): Promise<string[]> {
   return out.sort();
 }
 
-/** A pending row, the live columns only (processed_at and error default to null). */
-function row(id: string, bucket: string, storagePath: string, createdAt: string): Row {
-  return { id, media_asset_id: randomUUID(), bucket, storage_path: storagePath, created_at: createdAt };
+/** A pending row, the live columns only (processed_at and error default to null), for the asset its path names unless told. */
+function row(id: string, bucket: string, storagePath: string, createdAt: string, asset?: string): Row {
+  const folderId = storagePath.split('/')[3] ?? '';
+  const media = asset ?? (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(folderId) ? folderId : randomUUID());
+  return { id, media_asset_id: media, bucket, storage_path: storagePath, created_at: createdAt };
 }
 
 const events = (stdout: string): Array<Record<string, unknown>> => stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -78,10 +80,12 @@ function requests(): Array<{ method: string; query: unknown; body: unknown }> {
 
 // The start-up check that Supabase accepts the service role key (src/runtime/startup-checks.ts).
 const PING = { method: 'GET', query: { select: 'id', limit: '1' }, body: undefined };
-const PENDING = { method: 'GET', query: { select: 'id,bucket,storage_path', processed_at: 'is.null', order: 'created_at.asc,id.asc', offset: '0', limit: '500' }, body: undefined };
+const PENDING = { method: 'GET', query: { select: 'id,media_asset_id,bucket,storage_path', processed_at: 'is.null', order: 'created_at.asc,id.asc', offset: '0', limit: '500' }, body: undefined };
 /** Then the coach audio to delete (segment_insight_audio_deletions). */
 const PENDING_AUDIO = { method: 'GET', query: { select: 'id,coach_audio_url,storage_bucket,storage_key,attempt_count', status: 'eq.pending', order: 'created_at.asc,id.asc', offset: '0', limit: '500' }, body: undefined };
 const mark = (id: string, body: Row) => ({ method: 'PATCH', query: { id: `eq.${id}`, processed_at: 'is.null' }, body });
+/** The orgs of the pending rows' assets (those still in media_assets). */
+const assetOrgs = (...assets: string[]) => ({ method: 'GET', query: { select: 'id,org_id', id: `in.(${assets.join(',')})` }, body: undefined });
 
 describeIfPostgres('rugbyworker --role cleanup', () => {
   const org = randomUUID();
@@ -98,7 +102,8 @@ describeIfPostgres('rugbyworker --role cleanup', () => {
   const sibling = `orgs/${org}/uploads/${a}0/raw/match.mp4`;
   // A is in both buckets (its archive copy has no row yet), B only in the archive.
   const contents = { [MEDIA]: [...folderA, sibling], [ARCHIVE]: [...folderA, ...folderB, sibling] };
-  const [good, archived, bad] = [randomUUID(), randomUUID(), randomUUID()];
+  const [good, archived, bad, foreign] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+  const [otherAsset, badAsset] = [randomUUID(), randomUUID()];
 
   beforeAll(async () => {
     if (skip) return;
@@ -127,11 +132,15 @@ describeIfPostgres('rugbyworker --role cleanup', () => {
     expect(events(r.stdout).find((e) => e.event_type === 'cleanup_started')).toMatchObject({ jobs: 2, buckets: [MEDIA, ARCHIVE], dry_run: true });
     expect({ media: await keys(MEDIA), archive: await keys(ARCHIVE) }).toEqual(before);
     expect(await standin.rows('media_cleanup_jobs')).toEqual(rows);
-    expect(requests()).toEqual([PING, PENDING, PENDING_AUDIO]);
+    expect(requests()).toEqual([PING, PENDING, assetOrgs(a, b), PENDING_AUDIO]);
   });
 
   it('--once deletes each folder from its row\'s bucket only, marks the rows, and exits 1 when another row failed', async () => {
-    await standin.seed('media_cleanup_jobs', row(bad, ARCHIVE, `orgs/${org}/uploads/../raw/x.mp4`, '2026-11-24T08:30:00.000Z'));
+    await standin.seed('media_cleanup_jobs',
+      row(bad, ARCHIVE, `orgs/${org}/uploads/../raw/x.mp4`, '2026-11-24T08:30:00.000Z', badAsset),
+      // A's archive copy named by a row for another asset (whose storage_path its uploader chose).
+      row(foreign, ARCHIVE, folderA[0]!, '2026-11-24T08:45:00.000Z', otherAsset),
+    );
     standin.clearRequests();
     const r = await runExe(['--role', 'cleanup', '--once'], { cwd, env: env(), timeoutMs: 30_000 });
     expect(r.code).toBe(1);
@@ -149,12 +158,17 @@ describeIfPostgres('rugbyworker --role cleanup', () => {
     expect(await standin.row('media_cleanup_jobs', bad)).toMatchObject({
       processed_at: expect.any(String), error: expect.stringMatching(/^unsafe path "orgs\/.*\/uploads\/\.\.\/raw\/x\.mp4": .*; nothing deleted$/),
     });
-    // Oldest first: good (08:00), bad (08:30), archived (09:00).
+    // The row naming another asset's folder is final too, and A's archive copy is still there (above).
+    const foreignError = `folder orgs/${org}/uploads/${a}/ is not the one of the row's asset ${otherAsset}; nothing deleted`;
+    expect(await standin.row('media_cleanup_jobs', foreign)).toMatchObject({ processed_at: expect.any(String), error: foreignError });
+    // Oldest first: good (08:00), bad (08:30), foreign (08:45), archived (09:00).
     expect(requests()).toEqual([
       PING,
       PENDING,
+      assetOrgs(a, badAsset, otherAsset, b),
       mark(good, { processed_at: expect.stringMatching(ISO), error: null }),
       mark(bad, { processed_at: expect.stringMatching(ISO), error: expect.stringMatching(/^unsafe path /) }),
+      mark(foreign, { processed_at: expect.stringMatching(ISO), error: foreignError }),
       mark(archived, { processed_at: expect.stringMatching(ISO), error: null }),
       PENDING_AUDIO,
     ]);
@@ -169,7 +183,7 @@ describeIfPostgres('rugbyworker --role cleanup', () => {
     expect(await keys(MEDIA)).toEqual([sibling]);
     expect(await keys(ARCHIVE)).toEqual([sibling]);
     expect(await standin.row('media_cleanup_jobs', id)).toMatchObject({ processed_at: expect.any(String), error: null });
-    expect(requests()).toEqual([PING, PENDING, mark(id, { processed_at: expect.stringMatching(ISO), error: null }), PENDING_AUDIO]);
+    expect(requests()).toEqual([PING, PENDING, assetOrgs(a), mark(id, { processed_at: expect.stringMatching(ISO), error: null }), PENDING_AUDIO]);
   });
 
   it('--once on coach audio: a pass with S3 resetting keeps its row pending (attempt 1, the error); the next completes it beside a safe row (object gone) and an unsafe one (object kept, row failed)', async () => {

@@ -146,13 +146,15 @@ describe('the executable as a drop-in for the Python transcode worker', () => {
 
     // The output plays in Chromium through index.m3u8, as the player would load it.
     const local = join(tmp, 'played');
+    const files: string[] = [];
     for (const key of await keys(BUCKET, ordinary.streaming)) {
-      const file = join(local, key.slice(ordinary.streaming.length));
+      files.push(key.slice(ordinary.streaming.length));
+      const file = join(local, files.at(-1)!);
       await mkdir(dirname(file), { recursive: true });
       const body = await codex.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       await writeFile(file, await body.Body!.transformToByteArray());
     }
-    const server = await serveHls({ dir: local, master: 'index.m3u8' });
+    const server = await serveHls({ dir: local, files, master: 'index.m3u8' });
     try {
       const played = await playInChromium(server.url, { seconds: 2 });
       expect(played).toMatchObject({ fatal: null, levels: 3 });

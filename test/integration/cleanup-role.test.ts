@@ -7,7 +7,9 @@
 // share a prefix, the same folder in the other bucket and unrelated keys stay; an unsafe
 // path or an invalid bucket is final (processed_at and error set, nothing deleted); per-key
 // S3 errors leave the row pending with an error and the next pass finishes it; --dry-run
-// changes nothing; stop is immediate. Every request PostgreSQL answered is a 2xx.
+// changes nothing; stop is immediate. A row whose folder is not its own asset's
+// (media_asset_id, and the asset's org while its media_assets row exists) is final and
+// deletes nothing. Every request PostgreSQL answered is a 2xx.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -125,10 +127,25 @@ function assetFolder(base: string, segmentsPerRendition: number): Map<string, st
   return files;
 }
 
-/** A pending row with the live columns only (processed_at and error take their defaults, null). */
-function cleanupRow(id: string, storagePath: string, opts: { bucket?: string; created?: string } = {}): Row {
-  return { id, media_asset_id: randomUUID(), bucket: opts.bucket ?? bucket, storage_path: storagePath, created_at: opts.created ?? T0 };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A pending row with the live columns only (processed_at and error take their defaults, null),
+ * as the app writes it: media_asset_id is the asset whose folder the path names (a random one
+ * when the path names none, or `asset`).
+ */
+function cleanupRow(id: string, storagePath: string, opts: { bucket?: string; created?: string; asset?: string } = {}): Row {
+  const folderId = storagePath.split('/')[3] ?? '';
+  const asset = opts.asset ?? (UUID.test(folderId) ? folderId : randomUUID());
+  return { id, media_asset_id: asset, bucket: opts.bucket ?? bucket, storage_path: storagePath, created_at: opts.created ?? T0 };
 }
+
+/** Asset ids of the folders of org "o" below (media_asset_id is a uuid). */
+const A = 'aaaaaaaa-0000-4000-8000-00000000000a';
+const BIG = 'b1b1b1b1-0000-4000-8000-0000000000b1';
+const FAILING = 'fa11fa11-0000-4000-8000-0000000000fa';
+const FINE = 'f1f1f1f1-0000-4000-8000-0000000000f1';
+const GONE = '90909090-0000-4000-8000-000000000090';
 
 const sizeOf = (files: ReadonlyMap<string, string>): number => [...files.values()].reduce((n, body) => n + Buffer.byteLength(body), 0);
 const at = (hh: number, mm = 0): string => `2026-11-24T${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:00.000Z`;
@@ -144,7 +161,7 @@ function cleanupRequests(): Array<Pick<RecordedRequest, 'method' | 'query' | 'bo
 }
 
 /** The one read of a pass: the pending rows, oldest created_at first, id breaking ties. */
-const PENDING_QUERY = { method: 'GET', query: { select: 'id,bucket,storage_path', processed_at: 'is.null', order: 'created_at.asc,id.asc', offset: '0', limit: '500' }, body: undefined };
+const PENDING_QUERY = { method: 'GET', query: { select: 'id,media_asset_id,bucket,storage_path', processed_at: 'is.null', order: 'created_at.asc,id.asc', offset: '0', limit: '500' }, body: undefined };
 const patch = (id: string, body: Row) => ({ method: 'PATCH', query: { id: `eq.${id}`, processed_at: 'is.null' }, body });
 /** Success: processed, error cleared. */
 const processed = (id: string) => patch(id, { processed_at: expect.stringMatching(ISO), error: null });
@@ -284,19 +301,20 @@ describeIfPostgres('cleanup role', () => {
     const org = randomUUID();
     const other = randomUUID();
     const big = randomUUID();
+    const ab = randomUUID();
     // Three assets: a big one (4 renditions × 650 segments), and "ab", whose name is the start of "abc".
     const folders = {
       big: assetFolder(`orgs/${org}/uploads/${big}`, 650),
-      ab: assetFolder(`orgs/${org}/uploads/ab`, 5),
+      ab: assetFolder(`orgs/${org}/uploads/${ab}`, 5),
       third: assetFolder(`orgs/${other}/uploads/${randomUUID()}`, 3),
     };
     const keep = new Map<string, string>([
-      ...assetFolder(`orgs/${org}/uploads/abc`, 3), // sibling sharing the prefix "ab"
-      ...assetFolder(`orgs/${org}/uploads/ab-old`, 1),
+      ...assetFolder(`orgs/${org}/uploads/${ab}c`, 3), // sibling sharing the prefix "ab"
+      ...assetFolder(`orgs/${org}/uploads/${ab}-old`, 1),
       ...assetFolder(`orgs/${org}/uploads/${big}x`, 1), // sibling sharing the whole big id
       ...assetFolder(`orgs/${other}/uploads/${randomUUID()}`, 2), // an asset with no cleanup row
-      [`orgs/${org}/uploads/ab`, 'an object named like the folder, without the slash'],
-      [`orgs/${org}/uploads/ab.json`, '{}'],
+      [`orgs/${org}/uploads/${ab}`, 'an object named like the folder, without the slash'],
+      [`orgs/${org}/uploads/${ab}.json`, '{}'],
       [`orgs/${org}/logo.png`, 'png'],
       [`orgs/${org}/uploads/index.json`, '[]'],
       ['robots.txt', 'User-agent: *'],
@@ -314,7 +332,7 @@ describeIfPostgres('cleanup role', () => {
     await standin.seed('media_cleanup_jobs',
       cleanupRow(ids.third, [...folders.third.keys()][0]!, { created: at(9, 30) }),
       cleanupRow(ids.big, `orgs/${org}/uploads/${big}/raw/match.mp4`, { created: at(9) }),
-      cleanupRow(ids.ab, `orgs/${org}/uploads/ab/raw/match.mp4`, { created: at(8) }),
+      cleanupRow(ids.ab, `orgs/${org}/uploads/${ab}/raw/match.mp4`, { created: at(8) }),
       // Already processed: its (recreated) folder is not this pass's business.
       { ...cleanupRow(ids.done, [...processedEarlier.keys()][0]!, { created: at(7) }), processed_at: T0 },
     );
@@ -335,7 +353,7 @@ describeIfPostgres('cleanup role', () => {
     expect(deletes.reduce((a, c) => a + c.keys, 0)).toBe(folders.big.size + folders.ab.size + folders.third.size);
     expect(deletes.filter((c) => c.prefix === `orgs/${org}/uploads/${big}/`)).toHaveLength(3);
     const thirdPrefix = [...folders.third.keys()][0]!.split('/').slice(0, 4).join('/') + '/';
-    expect(probe.deletedFolders()).toEqual([`${bucket}:orgs/${org}/uploads/ab/`, `${bucket}:orgs/${org}/uploads/${big}/`, `${bucket}:${thirdPrefix}`]);
+    expect(probe.deletedFolders()).toEqual([`${bucket}:orgs/${org}/uploads/${ab}/`, `${bucket}:orgs/${org}/uploads/${big}/`, `${bucket}:${thirdPrefix}`]);
     expect(new Set(run.storageCalls)).toEqual(new Set([bucket]));
 
     for (const id of [ids.ab, ids.big, ids.third]) {
@@ -353,7 +371,7 @@ describeIfPostgres('cleanup role', () => {
 
     expect(run.of('cleanup_started')).toEqual([expect.objectContaining({ jobs: 3, buckets: [bucket], dry_run: false })]);
     expect(run.of('cleanup_job_completed')).toEqual([
-      expect.objectContaining({ job_id: ids.ab, bucket, prefix: `orgs/${org}/uploads/ab/`, objects: folders.ab.size, bytes: sizeOf(folders.ab), seconds: expect.any(Number) }),
+      expect.objectContaining({ job_id: ids.ab, bucket, prefix: `orgs/${org}/uploads/${ab}/`, objects: folders.ab.size, bytes: sizeOf(folders.ab), seconds: expect.any(Number) }),
       expect.objectContaining({ job_id: ids.big, bucket, prefix: `orgs/${org}/uploads/${big}/`, objects: folders.big.size, bytes: sizeOf(folders.big) }),
       expect.objectContaining({ job_id: ids.third, bucket, objects: folders.third.size, bytes: sizeOf(folders.third) }),
     ]);
@@ -382,7 +400,7 @@ describeIfPostgres('cleanup role', () => {
       cleanupRow(ids.zMedia, path(z), { created: at(11) }),
       cleanupRow(tieHigh, path(x), { bucket: archive, created: at(10) }), // x in the archive too, tie: second
       cleanupRow(ids.xMedia, path(x), { created: at(9) }),
-      cleanupRow(tieLow, `orgs/${org}/uploads/gone/raw/match.mp4`, { bucket: archive, created: at(10) }), // tie: first; already empty
+      cleanupRow(tieLow, `orgs/${org}/uploads/${GONE}/raw/match.mp4`, { bucket: archive, created: at(10) }), // tie: first; already empty
       cleanupRow(ids.yArchive, path(y), { bucket: archive, created: at(8) }),
     );
 
@@ -398,7 +416,7 @@ describeIfPostgres('cleanup role', () => {
     // Every listing in the row's bucket, of the row's folder (the empty one too), oldest row first.
     const listings = probe.calls.filter((c) => c.op === 'list').map((c) => `${c.bucket}:${c.prefix}`);
     expect(listings.filter((l, i) => listings[i - 1] !== l)).toEqual([
-      `${archive}:orgs/${org}/uploads/${y}/`, `${bucket}:orgs/${org}/uploads/${x}/`, `${archive}:orgs/${org}/uploads/gone/`, `${archive}:orgs/${org}/uploads/${x}/`, `${bucket}:orgs/${org}/uploads/${z}/`,
+      `${archive}:orgs/${org}/uploads/${y}/`, `${bucket}:orgs/${org}/uploads/${x}/`, `${archive}:orgs/${org}/uploads/${GONE}/`, `${archive}:orgs/${org}/uploads/${x}/`, `${bucket}:orgs/${org}/uploads/${z}/`,
     ]);
     expect(run.storageCalls).toEqual([archive, bucket, archive, archive, bucket]);
 
@@ -419,7 +437,7 @@ describeIfPostgres('cleanup role', () => {
   it('a row whose folder is already empty is simply marked processed; a second pass has nothing to do', async () => {
     const id = randomUUID();
     await put(bucket, new Map([['orgs/o/uploads/other/raw/x.mp4', 'x']]));
-    await standin.seed('media_cleanup_jobs', cleanupRow(id, 'orgs/o/uploads/gone/raw/x.mp4'));
+    await standin.seed('media_cleanup_jobs', cleanupRow(id, `orgs/o/uploads/${GONE}/raw/x.mp4`));
     const first = await runPass();
     expect(await row(id)).toMatchObject({ processed_at: expect.stringMatching(PG_TIMESTAMP), error: null });
     expect(first.of('cleanup_job_completed')).toEqual([expect.objectContaining({ job_id: id, objects: 0, bytes: 0 })]);
@@ -481,8 +499,69 @@ describeIfPostgres('cleanup role', () => {
     expect(second.service.exitCode?.()).toBe(0);
   }, 60_000);
 
+  it('a row whose folder is not its own asset\'s is final with the reason and deletes nothing; the folders stay, the good row beside them goes', async () => {
+    const [org, victimOrg] = [randomUUID(), randomUUID()];
+    const [own, victim, sibling, live] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    // complete-upload stores the storage_path its caller sends: a member of `org` can point their own
+    // asset at another org's video, or at another asset of theirs, then delete it.
+    const others = new Map([
+      ...assetFolder(`orgs/${victimOrg}/uploads/${victim}`, 2),
+      ...assetFolder(`orgs/${org}/uploads/${sibling}`, 2),
+      ...assetFolder(`orgs/${victimOrg}/uploads/${live}`, 1), // the live asset's id under an org not its own
+      ...assetFolder(`orgs/${org}/uploads/${live}`, 1),
+    ]);
+    const mine = assetFolder(`orgs/${org}/uploads/${own}`, 1);
+    await Promise.all([put(bucket, new Map([...others, ...mine])), put(archive, others)]);
+    const before = { media: await contents(bucket), archive: await contents(archive) };
+    // `live` is still in media_assets (org `org`); `own` is deleted, as a cleanup row's asset normally is.
+    await standin.seed('media_assets', {
+      id: live, org_id: org, bucket, storage_path: `orgs/${org}/uploads/${live}/raw/match.mp4`, file_name: 'match.mp4', duration_seconds: 6, created_at: T0,
+    });
+    const ids = { victim: randomUUID(), sibling: randomUUID(), orgOfLive: randomUUID(), good: randomUUID() };
+    await standin.seed('media_cleanup_jobs',
+      cleanupRow(ids.victim, `orgs/${victimOrg}/uploads/${victim}/raw/match.mp4`, { asset: own, created: at(8) }),
+      cleanupRow(ids.sibling, `orgs/${org}/uploads/${sibling}/raw/match.mp4`, { asset: own, bucket: archive, created: at(9) }),
+      cleanupRow(ids.orgOfLive, `orgs/${victimOrg}/uploads/${live}/raw/match.mp4`, { asset: live, created: at(10) }),
+      cleanupRow(ids.good, `orgs/${org}/uploads/${own}/raw/match.mp4`, { created: at(11) }),
+    );
+
+    const probe = recorder();
+    const run = await runPass({ wrapStore: probe.wrap });
+
+    // Only the good row's folder was even listed; every other folder is where it was, in both buckets.
+    expect(probe.calls.map((c) => `${c.op} ${c.bucket}:${c.prefix}`)).toEqual([
+      `list ${bucket}:orgs/${org}/uploads/${own}/`, `deleteMany ${bucket}:orgs/${org}/uploads/${own}/`, `list ${bucket}:orgs/${org}/uploads/${own}/`,
+    ]);
+    expect(await contents(bucket)).toEqual(new Map([...before.media].filter(([k]) => !mine.has(k))));
+    expect(await contents(archive)).toEqual(before.archive);
+
+    const errors = {
+      victim: `folder orgs/${victimOrg}/uploads/${victim}/ is not the one of the row's asset ${own}; nothing deleted`,
+      sibling: `folder orgs/${org}/uploads/${sibling}/ is not the one of the row's asset ${own}; nothing deleted`,
+      orgOfLive: `folder orgs/${victimOrg}/uploads/${live}/ is in org ${victimOrg}, but asset ${live} belongs to org ${org}; nothing deleted`,
+    };
+    for (const [name, error] of Object.entries(errors)) {
+      const r = await row(ids[name as keyof typeof errors]);
+      expect(r.error).toBe(error);
+      expectMarkedAsSent(r);
+    }
+    expect(await row(ids.good)).toMatchObject({ processed_at: expect.stringMatching(PG_TIMESTAMP), error: null });
+    expect(cleanupRequests()).toEqual([PENDING_QUERY, final(ids.victim, errors.victim), final(ids.sibling, errors.sibling), final(ids.orgOfLive, errors.orgOfLive), processed(ids.good)]);
+    // The assets' orgs: one read of the page's asset ids (media_assets has no key the row could embed through).
+    expect(standin.requests.filter((r) => r.table === 'media_assets').map((r) => ({ method: r.method, query: r.query }))).toEqual([
+      { method: 'GET', query: { select: 'id,org_id', id: `in.(${own},${live})` } },
+    ]);
+    expect(run.of('cleanup_job_failed')).toEqual([
+      expect.objectContaining({ job_id: ids.victim, final: true, recorded: true, media_asset_id: own, asset_org_id: null, error_message: errors.victim }),
+      expect.objectContaining({ job_id: ids.sibling, final: true, recorded: true, media_asset_id: own, error_message: errors.sibling }),
+      expect.objectContaining({ job_id: ids.orgOfLive, final: true, recorded: true, media_asset_id: live, asset_org_id: org, error_message: errors.orgOfLive }),
+    ]);
+    expect(run.service.exitCode?.()).toBe(1);
+    await expect(counter(run.metrics, 'cleanup_objects_deleted_total')).resolves.toBe(mine.size);
+  });
+
   it('an invalid bucket name is final and deletes nothing; a valid name of a missing bucket stays pending and is retried', async () => {
-    const folder = assetFolder('orgs/o/uploads/a', 1);
+    const folder = assetFolder(`orgs/o/uploads/${A}`, 1);
     await Promise.all([put(bucket, folder), put(archive, folder)]);
     const before = { media: await contents(bucket), archive: await contents(archive) };
     const invalid = ['', 'Media-Upper', 'media_underscore', 'a', '../media', 'media..x', `${bucket}/orgs`, ' media', '-media', 'x'.repeat(64)];
@@ -490,8 +569,8 @@ describeIfPostgres('cleanup role', () => {
     const missing = randomUUID();
     const missingBucket = `missing-${randomUUID().slice(0, 8)}`;
     await standin.seed('media_cleanup_jobs',
-      ...invalid.map((b, i) => cleanupRow(ids[i]!, 'orgs/o/uploads/a/raw/match.mp4', { bucket: b, created: at(8, i) })),
-      cleanupRow(missing, 'orgs/o/uploads/a/raw/match.mp4', { bucket: missingBucket, created: at(9) }),
+      ...invalid.map((b, i) => cleanupRow(ids[i]!, `orgs/o/uploads/${A}/raw/match.mp4`, { bucket: b, created: at(8, i) })),
+      cleanupRow(missing, `orgs/o/uploads/${A}/raw/match.mp4`, { bucket: missingBucket, created: at(9) }),
     );
 
     const probe = recorder();
@@ -508,7 +587,7 @@ describeIfPostgres('cleanup role', () => {
     }
     // The missing bucket is a storage failure: the error alone, the next pass tries again.
     const pending = await row(missing);
-    expect(pending).toMatchObject({ processed_at: null, error: expect.stringMatching(/orgs\/o\/uploads\/a\/.*the next pass retries$/) });
+    expect(pending).toMatchObject({ processed_at: null, error: expect.stringMatching(new RegExp(`orgs/o/uploads/${A}/.*the next pass retries$`)) });
     expect(cleanupRequests()).toEqual([
       PENDING_QUERY,
       ...invalid.map((b, i) => final(ids[i]!, `invalid bucket ${JSON.stringify(b)}; nothing deleted`)),
@@ -524,15 +603,15 @@ describeIfPostgres('cleanup role', () => {
   });
 
   it('per-key S3 errors mid-delete leave the row pending with an error, the other rows go on, and the next pass finishes it', async () => {
-    const failing = assetFolder('orgs/o/uploads/failing', 400); // 1608 objects: two batches
-    const fine = assetFolder('orgs/o/uploads/fine', 2);
+    const failing = assetFolder(`orgs/o/uploads/${FAILING}`, 400); // 1608 objects: two batches
+    const fine = assetFolder(`orgs/o/uploads/${FINE}`, 2);
     await Promise.all([put(bucket, failing), put(archive, fine)]);
     const [failId, fineId] = [randomUUID(), randomUUID()];
     await standin.seed('media_cleanup_jobs',
-      cleanupRow(fineId, 'orgs/o/uploads/fine/raw/match.mp4', { bucket: archive, created: at(9) }),
-      cleanupRow(failId, 'orgs/o/uploads/failing/raw/match.mp4', { created: at(8) }),
+      cleanupRow(fineId, `orgs/o/uploads/${FINE}/raw/match.mp4`, { bucket: archive, created: at(9) }),
+      cleanupRow(failId, `orgs/o/uploads/${FAILING}/raw/match.mp4`, { created: at(8) }),
     );
-    const stubborn = (key: string): boolean => key.includes('/failing/streaming/720p/seg_001');
+    const stubborn = (key: string): boolean => key.includes(`/${FAILING}/streaming/720p/seg_001`);
 
     const first = await runPass({ wrapStore: recorder(stubborn).wrap });
     const left = await contents(bucket);
@@ -542,7 +621,7 @@ describeIfPostgres('cleanup role', () => {
     expect(await contents(archive)).toEqual(new Map());
     const failedRow = await row(failId);
     expect(failedRow.processed_at).toBeNull();
-    const message = /^100 objects under orgs\/o\/uploads\/failing\/ not deleted \(first: "orgs\/o\/uploads\/failing\/streaming\/720p\/seg_001\d\d\.ts": InternalError: We encountered an internal error\. Please try again\.\); 1508 objects deleted; the next pass retries$/;
+    const message = new RegExp(`^100 objects under orgs/o/uploads/${FAILING}/ not deleted \\(first: "orgs/o/uploads/${FAILING}/streaming/720p/seg_001\\d\\d\\.ts": InternalError: We encountered an internal error\\. Please try again\\.\\); 1508 objects deleted; the next pass retries$`);
     expect(failedRow.error).toMatch(message);
     expect(await row(fineId)).toMatchObject({ processed_at: expect.stringMatching(PG_TIMESTAMP), error: null });
     expect(cleanupRequests()).toEqual([PENDING_QUERY, retried(failId, expect.stringMatching(message)), processed(fineId)]);
@@ -561,15 +640,15 @@ describeIfPostgres('cleanup role', () => {
   }, 60_000);
 
   it('a failing DeleteObjects call counts against its keys, and a Supabase failure while marking is retried next pass', async () => {
-    const folder = assetFolder('orgs/o/uploads/a', 1);
+    const folder = assetFolder(`orgs/o/uploads/${A}`, 1);
     await put(archive, folder);
     const id = randomUUID();
-    await standin.seed('media_cleanup_jobs', cleanupRow(id, 'orgs/o/uploads/a/raw/match.mp4', { bucket: archive }));
+    await standin.seed('media_cleanup_jobs', cleanupRow(id, `orgs/o/uploads/${A}/raw/match.mp4`, { bucket: archive }));
     class Throwing extends DelegatingStore {
       override async deleteMany(): Promise<never> { throw new Error('socket hang up'); }
     }
     await runPass({ wrapStore: (s) => new Throwing(s) });
-    expect(await row(id)).toMatchObject({ processed_at: null, error: expect.stringMatching(/^12 objects under orgs\/o\/uploads\/a\/ not deleted \(first: ".*": socket hang up\); 0 objects deleted; the next pass retries$/) });
+    expect(await row(id)).toMatchObject({ processed_at: null, error: expect.stringMatching(new RegExp(`^12 objects under orgs/o/uploads/${A}/ not deleted \\(first: ".*": socket hang up\\); 0 objects deleted; the next pass retries$`)) });
     expect((await contents(archive)).size).toBe(folder.size);
     expect(cleanupRequests()).toEqual([PENDING_QUERY, retried(id)]);
 
@@ -597,17 +676,17 @@ describeIfPostgres('cleanup role', () => {
   });
 
   it('--dry-run lists what each row would delete, in its own bucket, and changes nothing', async () => {
-    const folder = assetFolder('orgs/o/uploads/a', 300);
-    const sibling = assetFolder('orgs/o/uploads/ab', 1);
-    const small = assetFolder('orgs/o/uploads/a', 1); // the same folder in the other bucket, smaller
+    const folder = assetFolder(`orgs/o/uploads/${A}`, 300);
+    const sibling = assetFolder(`orgs/o/uploads/${A}b`, 1);
+    const small = assetFolder(`orgs/o/uploads/${A}`, 1); // the same folder in the other bucket, smaller
     await Promise.all([put(bucket, new Map([...folder, ...sibling])), put(archive, small)]);
     const before = { media: await contents(bucket), archive: await contents(archive) };
     const [id, inArchive, bad, badBucket] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
     await standin.seed('media_cleanup_jobs',
-      cleanupRow(id, 'orgs/o/uploads/a/raw/match.mp4', { created: at(8) }),
-      cleanupRow(inArchive, 'orgs/o/uploads/a/raw/match.mp4', { bucket: archive, created: at(9) }),
+      cleanupRow(id, `orgs/o/uploads/${A}/raw/match.mp4`, { created: at(8) }),
+      cleanupRow(inArchive, `orgs/o/uploads/${A}/raw/match.mp4`, { bucket: archive, created: at(9) }),
       cleanupRow(bad, 'orgs/o/x.mp4', { created: at(10) }),
-      cleanupRow(badBucket, 'orgs/o/uploads/a/raw/match.mp4', { bucket: 'Not_A_Bucket', created: at(11) }),
+      cleanupRow(badBucket, `orgs/o/uploads/${A}/raw/match.mp4`, { bucket: 'Not_A_Bucket', created: at(11) }),
     );
     const rowsBefore = await standin.rows('media_cleanup_jobs');
 
@@ -620,10 +699,10 @@ describeIfPostgres('cleanup role', () => {
     expect(cleanupRequests()).toEqual([PENDING_QUERY]);
     expect(probe.deletes()).toEqual([]);
     expect(run.of('cleanup_job_dry_run')).toEqual([
-      expect.objectContaining({ job_id: id, bucket, prefix: 'orgs/o/uploads/a/', objects: folder.size, bytes: sizeOf(folder), first_keys: [...folder.keys()].sort().slice(0, 10), dry_run: true }),
-      expect.objectContaining({ job_id: inArchive, bucket: archive, prefix: 'orgs/o/uploads/a/', objects: small.size, bytes: sizeOf(small) }),
+      expect.objectContaining({ job_id: id, bucket, prefix: `orgs/o/uploads/${A}/`, objects: folder.size, bytes: sizeOf(folder), first_keys: [...folder.keys()].sort().slice(0, 10), dry_run: true }),
+      expect.objectContaining({ job_id: inArchive, bucket: archive, prefix: `orgs/o/uploads/${A}/`, objects: small.size, bytes: sizeOf(small) }),
     ]);
-    expect(run.of('cleanup_job_dry_run')[0]!.msg).toBe(`would delete ${folder.size} objects (${sizeOf(folder)} bytes) under orgs/o/uploads/a/`);
+    expect(run.of('cleanup_job_dry_run')[0]!.msg).toBe(`would delete ${folder.size} objects (${sizeOf(folder)} bytes) under orgs/o/uploads/${A}/`);
     expect(run.of('cleanup_job_failed')).toEqual([
       expect.objectContaining({ job_id: bad, dry_run: true, recorded: false, final: true, error_message: expect.stringMatching(/^unsafe path "orgs\/o\/x\.mp4"/) }),
       expect.objectContaining({ job_id: badBucket, dry_run: true, recorded: false, final: true, error_message: 'invalid bucket "Not_A_Bucket"; nothing deleted' }),
@@ -656,9 +735,10 @@ describeIfPostgres('cleanup role', () => {
     const sleeps: Record<string, number> = {};
     for (const failure of ['outage', 'refused'] as const) {
       await standin.reset();
-      const folder = assetFolder(`orgs/o/uploads/${failure}`, 1);
+      const asset = randomUUID();
+      const folder = assetFolder(`orgs/o/uploads/${asset}`, 1);
       await put(bucket, folder);
-      await standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), `orgs/o/uploads/${failure}/raw/match.mp4`));
+      await standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), `orgs/o/uploads/${asset}/raw/match.mp4`));
       // An outage: the call never got an answer. Refused: S3 answered, per key, AccessDenied.
       const wrapStore = (store: ObjectStore): ObjectStore => new (class extends DelegatingStore {
         override async deleteMany(keys: readonly string[]): ReturnType<ObjectStore['deleteMany']> {
@@ -685,9 +765,9 @@ describeIfPostgres('cleanup role', () => {
   });
 
   it('keeps CLEANUP_DELETE_CONCURRENCY DeleteObjects calls in flight, never more, while the listing goes on', async () => {
-    const folder = assetFolder('orgs/o/uploads/big', 1250); // 5008 objects: 6 batches
+    const folder = assetFolder(`orgs/o/uploads/${BIG}`, 1250); // 5008 objects: 6 batches
     await put(archive, folder);
-    await standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), 'orgs/o/uploads/big/raw/match.mp4', { bucket: archive }));
+    await standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), `orgs/o/uploads/${BIG}/raw/match.mp4`, { bucket: archive }));
     let inFlight = 0;
     let maxInFlight = 0;
     let listed = 0;
@@ -719,10 +799,10 @@ describeIfPostgres('cleanup role', () => {
   }, 60_000);
 
   it('a shutdown deadline stops a row between batches without marking it; the next pass finishes it', async () => {
-    const folder = assetFolder('orgs/o/uploads/big', 1000); // 4008 objects: 5 batches
+    const folder = assetFolder(`orgs/o/uploads/${BIG}`, 1000); // 4008 objects: 5 batches
     await put(bucket, folder);
     const id = randomUUID();
-    await standin.seed('media_cleanup_jobs', cleanupRow(id, 'orgs/o/uploads/big/raw/match.mp4'));
+    await standin.seed('media_cleanup_jobs', cleanupRow(id, `orgs/o/uploads/${BIG}/raw/match.mp4`));
     let calls = 0;
     let stopIt: () => void = () => undefined;
     const firstBatch = new Promise<void>((resolve) => { stopIt = resolve; });
@@ -755,8 +835,8 @@ describeIfPostgres('cleanup role', () => {
   }, 60_000);
 
   it('a pass that cannot read media_cleanup_jobs fails (exit code 1) and deletes nothing', async () => {
-    await put(bucket, new Map([['orgs/o/uploads/a/raw/x.mp4', 'x']]));
-    await standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), 'orgs/o/uploads/a/raw/x.mp4'));
+    await put(bucket, new Map([[`orgs/o/uploads/${A}/raw/x.mp4`, 'x']]));
+    await standin.seed('media_cleanup_jobs', cleanupRow(randomUUID(), `orgs/o/uploads/${A}/raw/x.mp4`));
     // 500, not 503: supabase-js retries a GET on 503 for seconds before giving up.
     standin.failNext(1, { status: 500, message: 'terminating connection due to administrator command', code: '57P01' });
     const run = await runPass();

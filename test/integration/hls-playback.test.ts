@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { serveHls } from '../../src/runtime/hls/serve.js';
 import type { HlsServer } from '../../src/runtime/hls/serve.js';
 import { playInChromium, requireChromium } from '../helpers/browser.js';
@@ -16,6 +16,8 @@ import { playInChromium, requireChromium } from '../helpers/browser.js';
 let work: string;
 let ladder: string;
 let server: HlsServer | undefined;
+/** What ffmpeg wrote into the ladder folder: the files serveHls is told to serve. */
+let files: string[];
 
 /** Two renditions (360p, 180p) of a 10 s test clip, 2 s segments, keyframes aligned. */
 async function makeLadder(out: string): Promise<void> {
@@ -58,6 +60,8 @@ beforeAll(async () => {
   await mkdir(ladder);
   await writeFile(join(work, 'secret.txt'), 'outside the served folder\n');
   await makeLadder(ladder);
+  files = (await readdir(ladder, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())
+    .map((e) => relative(ladder, join(e.parentPath, e.name)));
 }, 90_000);
 
 afterAll(async () => {
@@ -75,8 +79,8 @@ describe('serveHls + Chromium/hls.js', () => {
     expect((await readdir(join(ladder, 'v0'))).filter((f) => f.endsWith('.ts'))).toHaveLength(5);
   });
 
-  it('serves playlists, segments and the player with the right types and CORS', async () => {
-    server = await serveHls({ dir: ladder });
+  it('serves playlists, segments and the player with the right types, same-origin only', async () => {
+    server = await serveHls({ dir: ladder, files });
     expect(server.url).toBe(`http://127.0.0.1:${server.port}/`);
     const cases: [string, string][] = [
       ['/', 'text/html; charset=utf-8'],
@@ -88,7 +92,7 @@ describe('serveHls + Chromium/hls.js', () => {
     for (const [path, type] of cases) {
       const r = await get(server.port, path);
       expect({ path, status: r.status, type: r.headers['content-type'] }).toEqual({ path, status: 200, type });
-      expect(r.headers['access-control-allow-origin']).toBe('*');
+      expect(r.headers['access-control-allow-origin']).toBeUndefined();
     }
     expect((await get(server.port, '/')).body).toContain('<video id="video" controls muted autoplay playsinline>');
     expect((await get(server.port, '/index.m3u8')).body).toContain('#EXT-X-STREAM-INF');
@@ -97,7 +101,7 @@ describe('serveHls + Chromium/hls.js', () => {
   });
 
   it('path traversal is impossible: 404, never a file outside the folder', async () => {
-    server ??= await serveHls({ dir: ladder });
+    server ??= await serveHls({ dir: ladder, files });
     for (const path of [
       '/../package.json', '/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt',
       '/v0/../../secret.txt', '/..%5csecret.txt', '/%00', '/%E0%A4%A',
@@ -109,7 +113,7 @@ describe('serveHls + Chromium/hls.js', () => {
   });
 
   it('Chromium with hls.js plays the master playlist past 2 s, no fatal error, 2 levels', async () => {
-    server ??= await serveHls({ dir: ladder });
+    server ??= await serveHls({ dir: ladder, files });
     const r = await playInChromium(server.url, { seconds: 2, timeoutMs: 45_000 });
     expect(r.fatal).toBeNull();
     expect(r.currentTime).toBeGreaterThan(2);
@@ -128,7 +132,7 @@ describe('serveHls + Chromium/hls.js', () => {
       'missing1/index.m3u8',
       '',
     ].join('\n'));
-    const bad = await serveHls({ dir: broken });
+    const bad = await serveHls({ dir: broken, files: ['index.m3u8', 'missing0/index.m3u8', 'missing1/index.m3u8'] });
     try {
       const r = await playInChromium(bad.url, { seconds: 2, timeoutMs: 45_000 });
       expect(r.fatal).toMatch(/networkError: levelLoadError/);

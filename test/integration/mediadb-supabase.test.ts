@@ -192,7 +192,12 @@ describeIfPostgres('on PostgreSQL', () => {
     standin.clearRequests();
     const db = new SupabaseMediaDb({ url: standin.url, serviceRoleKey: KEY });
     expect((await db.pendingCleanupJobs()).map((j) => j.id)).toEqual(ids);
-    expect(standin.requests.map((r) => [r.query.offset, r.query.limit])).toEqual([['0', '500'], ['500', '500'], ['1000', '500']]);
+    const pages = standin.requests.filter((r) => r.table === 'media_cleanup_jobs');
+    expect(pages.map((r) => [r.query.offset, r.query.limit])).toEqual([['0', '500'], ['500', '500'], ['1000', '500']]);
+    // Each page's asset ids are looked up in media_assets, 100 a request (a URL of about 4 kB).
+    const lookups = standin.requests.filter((r) => r.table === 'media_assets');
+    expect(lookups.map((r) => String(r.query.id).split(',').length)).toEqual([100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 3]);
+    expect(lookups[0]!.query).toEqual({ select: 'id,org_id', id: `in.(${ids.slice(0, 100).join(',')})` });
   });
 
   it('coach audio: the pending rows page by page, all of them, oldest first; each settle one PATCH conditional on pending and the attempts read', async () => {

@@ -362,9 +362,17 @@ export function describeMediaDbConformance(name: string, makeHarness: (clock: Te
         await h.seedCleanupJob(cleanupRow({ id: B, created_at: '2026-11-24T08:00:00.000Z' }));
         await h.seedCleanupJob(cleanupRow({ id: C, created_at: '2026-11-24T07:00:00.000Z', processed_at: T0 }));
         await expect(h.db.pendingCleanupJobs()).resolves.toEqual([
-          { id: B, bucket: 'rugbycodex', storagePath: `orgs/${ORG}/uploads/${B}/raw/x.mp4` },
-          { id: A, bucket: 'second-bucket', storagePath: `orgs/${ORG}/uploads/${A}/raw/x.mp4` },
+          { id: B, mediaAssetId: B, assetOrgId: null, bucket: 'rugbycodex', storagePath: `orgs/${ORG}/uploads/${B}/raw/x.mp4` },
+          { id: A, mediaAssetId: A, assetOrgId: null, bucket: 'second-bucket', storagePath: `orgs/${ORG}/uploads/${A}/raw/x.mp4` },
         ]);
+      });
+
+      it('gives each row its asset\'s org while the asset row still exists, null once it is gone', async () => {
+        const OTHER_ORG = '0d5c8a3e-1111-4a1b-9c1d-0000000000ff';
+        await h.seedAsset(assetRow({ id: A, org_id: OTHER_ORG, storage_path: `orgs/${OTHER_ORG}/uploads/${A}/raw/x.mp4` }));
+        await h.seedCleanupJob(cleanupRow({ id: C, media_asset_id: A, created_at: '2026-11-24T07:00:00.000Z' }));
+        await h.seedCleanupJob(cleanupRow({ id: B, created_at: '2026-11-24T08:00:00.000Z' }));
+        expect((await h.db.pendingCleanupJobs()).map((j) => [j.id, j.mediaAssetId, j.assetOrgId])).toEqual([[C, A, OTHER_ORG], [B, B, null]]);
       });
 
       it('processed: processed_at set, error cleared; a second mark keeps the first time', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { validBucketName, cleanupPrefix, unsafePathError } from '../../src/domain/cleanup-prefix.js';
+import { validBucketName, cleanupPrefix, cleanupTarget, unsafePathError } from '../../src/domain/cleanup-prefix.js';
 import { CLEANUP_JITTER, CLEANUP_RETRY_SECONDS, nextPassDelayMs } from '../../src/domain/cleanup-schedule.js';
 
 const ORG = '0d5c8a3e-1111-4a1b-9c1d-000000000001';
@@ -72,6 +72,38 @@ describe('cleanupPrefix', () => {
     expect(unsafePathError('a\nb', 'x')).toBe('unsafe path "a\\nb": x; nothing deleted');
     expect(unsafePathError(null, 'is null, not a path')).toBe('unsafe path null: is null, not a path; nothing deleted');
     expect(unsafePathError('y'.repeat(500), 'r').length).toBeLessThan(240);
+  });
+});
+
+describe('cleanupTarget', () => {
+  const OTHER_ORG = '0d5c8a3e-9999-4a1b-9c1d-000000000009';
+  const OTHER_ID = '0d5c8a3e-8888-4a1b-9c1d-000000000008';
+  const path = `orgs/${ORG}/uploads/${ID}/raw/video.mp4`;
+
+  it('is the folder of the row\'s own asset, whether or not the asset row is still there', () => {
+    expect(cleanupTarget({ storagePath: path, mediaAssetId: ID, assetOrgId: null })).toEqual({ ok: true, prefix: `orgs/${ORG}/uploads/${ID}/`, org: ORG, uploadId: ID });
+    expect(cleanupTarget({ storagePath: path, mediaAssetId: ID, assetOrgId: ORG })).toMatchObject({ ok: true, prefix: `orgs/${ORG}/uploads/${ID}/` });
+  });
+
+  it.each<[string, { storagePath: unknown; mediaAssetId: unknown; assetOrgId: string | null }, string]>([
+    ['another asset\'s folder (the asset deleted)', { storagePath: `orgs/${ORG}/uploads/${OTHER_ID}/raw/v.mp4`, mediaAssetId: ID, assetOrgId: null },
+      `folder orgs/${ORG}/uploads/${OTHER_ID}/ is not the one of the row's asset ${ID}; nothing deleted`],
+    ['another org\'s asset folder', { storagePath: `orgs/${OTHER_ORG}/uploads/${OTHER_ID}/raw/v.mp4`, mediaAssetId: ID, assetOrgId: null },
+      `folder orgs/${OTHER_ORG}/uploads/${OTHER_ID}/ is not the one of the row's asset ${ID}; nothing deleted`],
+    ['its asset id under another org than the asset\'s', { storagePath: `orgs/${OTHER_ORG}/uploads/${ID}/raw/v.mp4`, mediaAssetId: ID, assetOrgId: ORG },
+      `folder orgs/${OTHER_ORG}/uploads/${ID}/ is in org ${OTHER_ORG}, but asset ${ID} belongs to org ${ORG}; nothing deleted`],
+    ['a sibling whose name starts with the id', { storagePath: `orgs/${ORG}/uploads/${ID}0/raw/v.mp4`, mediaAssetId: ID, assetOrgId: null },
+      `folder orgs/${ORG}/uploads/${ID}0/ is not the one of the row's asset ${ID}; nothing deleted`],
+    ['no asset named', { storagePath: path, mediaAssetId: null, assetOrgId: null }, 'the row names no asset (media_asset_id null); nothing deleted'],
+    ['an empty asset id', { storagePath: path, mediaAssetId: '', assetOrgId: null }, 'the row names no asset (media_asset_id ""); nothing deleted'],
+  ])('refuses %s, with the row error saying so on one line', (_what, row, error) => {
+    expect(cleanupTarget(row)).toEqual({ ok: false, error });
+  });
+
+  it('an unsafe path is refused as before, whatever the asset', () => {
+    expect(cleanupTarget({ storagePath: 'orgs/a/x.mp4', mediaAssetId: ID, assetOrgId: null })).toEqual({
+      ok: false, error: 'unsafe path "orgs/a/x.mp4": has 3 segments, must be orgs/<org>/uploads/<id>/<folder>/<file>; nothing deleted',
+    });
   });
 });
 

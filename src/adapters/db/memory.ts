@@ -168,7 +168,9 @@ export class MemoryMediaDb implements MediaDb {
     return [...this.cleanupJobs.values()]
       .filter((row) => row.processed_at === null)
       .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .map((row) => ({ id: row.id, bucket: row.bucket, storagePath: row.storage_path }));
+      .map((row) => ({
+        id: row.id, mediaAssetId: row.media_asset_id, assetOrgId: this.assets.get(row.media_asset_id)?.org_id ?? null, bucket: row.bucket, storagePath: row.storage_path,
+      }));
   }
 
   async markCleanupProcessed(id: string): Promise<void> {

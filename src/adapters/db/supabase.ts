@@ -43,6 +43,10 @@ const JOB_WITH_ASSET = 'id,org_id,media_asset_id,type,state,attempt,started_at,u
 
 /** Rows per cleanup read, below Supabase's default max-rows (1000) so a full page is never cut. */
 const CLEANUP_PAGE = 500;
+/** Asset ids per media_assets read of a cleanup page: about 4 kB of URL. */
+const ASSET_ORG_BATCH = 100;
+/** media_assets.id is a uuid: anything else matches no asset (and PostgreSQL would refuse the whole filter). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
 
@@ -177,14 +181,31 @@ export class SupabaseMediaDb implements MediaDb {
     const out: CleanupJob[] = [];
     for (let from = 0; ; from += CLEANUP_PAGE) {
       const page = rows('media_cleanup_jobs', 'select', await this.client.from('media_cleanup_jobs')
-        .select('id,bucket,storage_path')
+        .select('id,media_asset_id,bucket,storage_path')
         .is('processed_at', null)
         .order('created_at', { ascending: true })
         .order('id', { ascending: true })
-        .range(from, from + CLEANUP_PAGE - 1)) as Array<Pick<CleanupJobRow, 'id' | 'bucket' | 'storage_path'>>;
-      out.push(...page.map((row) => ({ id: row.id, bucket: row.bucket, storagePath: row.storage_path })));
+        .range(from, from + CLEANUP_PAGE - 1)) as Array<Pick<CleanupJobRow, 'id' | 'media_asset_id' | 'bucket' | 'storage_path'>>;
+      const orgs = await this.assetOrgs(page.map((row) => row.media_asset_id));
+      out.push(...page.map((row) => ({
+        id: row.id, mediaAssetId: row.media_asset_id, assetOrgId: orgs.get(row.media_asset_id) ?? null, bucket: row.bucket, storagePath: row.storage_path,
+      })));
       if (page.length < CLEANUP_PAGE) return out;
     }
+  }
+
+  /** media_assets.org_id of those of `ids` whose row still exists (no foreign key ties a cleanup row to its asset). */
+  private async assetOrgs(ids: readonly string[]): Promise<Map<string, string>> {
+    const wanted = [...new Set(ids.filter((id) => UUID.test(id)))];
+    const orgs = new Map<string, string>();
+    // A few ids a request: each is 37 characters of the URL.
+    for (let i = 0; i < wanted.length; i += ASSET_ORG_BATCH) {
+      const found = rows('media_assets', 'select', await this.client.from('media_assets')
+        .select('id,org_id')
+        .in('id', wanted.slice(i, i + ASSET_ORG_BATCH))) as Array<Pick<MediaAssetRow, 'id' | 'org_id'>>;
+      for (const asset of found) orgs.set(asset.id, asset.org_id);
+    }
+    return orgs;
   }
 
   async markCleanupProcessed(id: string): Promise<void> {

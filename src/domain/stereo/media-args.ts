@@ -31,8 +31,19 @@ export interface ConcatPart {
 /** `ffconcat version 1.0` with an explicit duration per file, so the join does not drift. */
 export function ffconcatList(parts: readonly ConcatPart[]): string {
   if (parts.length === 0) throw new RangeError('nothing to join');
-  const quote = (p: string): string => `'${p.replaceAll("'", "'\\\\''")}'`;
-  return ['ffconcat version 1.0', ...parts.flatMap((p) => [`file ${quote(p.file)}`, `duration ${p.durationSeconds.toFixed(6)}`]), ''].join('\n');
+  return ['ffconcat version 1.0', ...parts.flatMap((p) => [`file ${ffconcatPath(p.file)}`, `duration ${p.durationSeconds.toFixed(6)}`]), ''].join('\n');
+}
+
+/**
+ * A path as one ffconcat token, by FFmpeg's quoting rules (ffmpeg-utils, "Quoting and
+ * escaping"): between single quotes every character is literal, backslashes and spaces
+ * included, except `'` itself, which cannot be quoted: the quote is closed, the `'` escaped,
+ * the quote reopened (`'\''`). A WORK_DIR such as /srv/it's here/ then joins like any other.
+ */
+export function ffconcatPath(path: string): string {
+  // The list is read a line at a time: no quoting can carry a line break (nor a NUL) through it.
+  if (/[\r\n\0]/.test(path)) throw new RangeError(`a path in an ffconcat list cannot hold a line break or NUL: ${JSON.stringify(path)}`);
+  return `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 export function concatArgs(opts: { list: string; output: string }): string[] {
