@@ -225,6 +225,25 @@ describe('pretty output', () => {
     expect(createPrettyFormatter()(line)).not.toContain('\x1b[');
   });
 
+  it('shows control characters from logged text escaped, never raw (stack line breaks kept)', () => {
+    const err = new Error('bad body \x1b]0;pwned\x07');
+    const { logger, out } = capture({ pretty: true, level: 'debug' });
+    logger.error({ event_type: 'message_discarded', body: '\x1b[2J\u009b2J', reason: 'a\nb', ['k\x1b[1m']: 1, err }, 'title \x1b]0;x\x07 set\nnext');
+    const line = out[0]!;
+    // Only the formatter's own colour codes may remain: ESC followed by `[…m`.
+    // eslint-disable-next-line no-control-regex
+    const raw = line.replace(/\x1b\[[0-9;]*m/g, '');
+    // eslint-disable-next-line no-control-regex
+    expect(raw).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(raw).toContain('title \\x1b]0;x\\x07 set\\nnext');
+    expect(raw).toContain('body="\\x1b[2J\\x9b2J"');
+    expect(raw).toContain('reason="a\\nb"');
+    expect(raw).toContain('k\\x1b[1m=1');
+    expect(raw).toContain('err="bad body \\x1b]0;pwned\\x07"');
+    expect(raw.split('\n').length).toBeGreaterThan(3); // the stack, one frame a line
+    expect(createPrettyFormatter({ colors: false })('not json \x1b[2J\n')).toBe('not json \\x1b[2J\n');
+  });
+
   it('shows err.message, and the stack only at debug level', () => {
     const err = new Error('disk full');
     const info = capture({ pretty: true, level: 'info' });
