@@ -186,3 +186,18 @@ describe('redactedConfig', () => {
     expect(values.sort()).toEqual(['eyJanon-123', 'eyJsecret']);
   });
 });
+
+describe('URL passwords and tokens in settings', () => {
+  it('rugbyworker config masks a password holding an @, and token query parameters', () => {
+    const r = redactedConfig(loadConfig({ env: { SUPABASE_URL: 'https://u:pa@ss@x.supabase.co', INFERENCE_HTTP_URL: 'https://infer.example/v1?token=tok-123&model=a', REDIS_URL: 'rediss://:p@ss@cache:6380' } }));
+    expect(r.SUPABASE_URL).toBe('https://u:[REDACTED]@x.supabase.co');
+    expect(r.INFERENCE_HTTP_URL).toBe('https://infer.example/v1?token=[REDACTED]&model=a');
+    expect(r.REDIS_URL).toBe('rediss://:[REDACTED]@cache:6380');
+    expect(JSON.stringify(r)).not.toMatch(/ss@x|tok-123|p@ss/);
+  });
+
+  it('hands the password of a URL setting to the redactors, as written and decoded', () => {
+    const values = secretValues(loadConfig({ env: { SUPABASE_URL: 'https://u:pa@ss@x.supabase.co' } }));
+    expect(values.sort()).toEqual(['pa%40ss', 'pa@ss']);
+  });
+});

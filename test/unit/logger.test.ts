@@ -173,6 +173,17 @@ describe('logger redaction', () => {
     expect(e.message).toBe('connecting to amqp://guest:[REDACTED]@mq:5672 now');
   });
 
+  it('masks URL passwords holding an @, and credential query parameters, in fields and in text', () => {
+    const { logger, out, last } = capture();
+    logger.info({ event_type: 'x', db: 'postgres://user:p@ss@host/db', supabase: 'https://u:pa@ss@x.supabase.co' },
+      'GET https://b.s3.wasabisys.com/k?X-Amz-Credential=AKIAEXAMPLE%2F2026&X-Amz-Signature=feedface01&token=tok-123 from redis://:p@ss@h:6379');
+    const e = last();
+    expect(e.db).toBe('postgres://user:[REDACTED]@host/db');
+    expect(e.supabase).toBe('https://u:[REDACTED]@x.supabase.co');
+    expect(e.message).toBe('GET https://b.s3.wasabisys.com/k?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&token=[REDACTED] from redis://:[REDACTED]@h:6379');
+    for (const leak of ['ss@', 'AKIAEXAMPLE', 'feedface01', 'tok-123']) expect(out.join('')).not.toContain(leak);
+  });
+
   it('survives circular objects', () => {
     const { logger, last } = capture();
     const a: Record<string, unknown> = { name: 'a' };
