@@ -55,6 +55,21 @@ describe('rugbyworker executable', () => {
     expect(events).toEqual(expect.arrayContaining(['worker_started', 'shutdown_completed']));
   }, 30_000);
 
+  it('stops when an endpoint that carries a credential is plain http:// to another machine (78, one line naming it), unless ALLOW_INSECURE_HTTP', async () => {
+    for (const [key, value, host] of [['SUPABASE_URL', 'http://db.example.com', 'db.example.com'], ['WASABI_ENDPOINT', 'http://192.168.1.10:9000', '192.168.1.10'], ['AXIOM_URL', 'http://u:p@ss@axiom.lan', 'axiom.lan']] as const) {
+      const r = await runExe(['--role', 'none', '--once'], { cwd, env: { [key]: value } });
+      expect([r.code, r.stdout]).toEqual([78, '']);
+      expect(r.stderr).toMatch(new RegExp(`^rugbyworker: ${key} is unencrypted http:// to ${host.replace(/\./g, '\\.')}, not this machine: .* use https://, or set ALLOW_INSECURE_HTTP=true if that network is trusted\n$`));
+      expect(r.stderr).not.toMatch(/p@ss|ss@/);
+    }
+    const allowed = await runExe(['--role', 'none', '--once'], { cwd, env: { SUPABASE_URL: 'http://db.example.com', WASABI_ENDPOINT: 'http://192.168.1.10:9000', ALLOW_INSECURE_HTTP: '1' } });
+    expect([allowed.code, allowed.stderr]).toEqual([0, '']);
+    // Loopback needs nothing (every stand-in of these tests is on 127.0.0.1).
+    const local = await runExe(['config', '--json'], { cwd, env: { SUPABASE_URL: 'http://127.0.0.1:54321', WASABI_ENDPOINT: 'http://localhost:9000', AWS_ENDPOINT_URL: 'http://[::1]:4566' } });
+    expect(local.code).toBe(0);
+    expect(JSON.parse(local.stdout)).toMatchObject({ ALLOW_INSECURE_HTTP: false, SUPABASE_URL: 'http://127.0.0.1:54321' });
+  });
+
   it('masks URL passwords and tokens in its error lines', async () => {
     const r = await runExe(['config'], { cwd, env: { SQS_TRANSCODE_QUEUE_URL: 'https://u:p@ss@sqs.example.com/1/a', SQS_QUEUE_URL: 'https://sqs.example.com/1/b?X-Amz-Signature=feedface01' } });
     expect(r.code).toBe(78);
