@@ -27,9 +27,9 @@ export function createRedactor(secretValues: readonly string[]): (text: string) 
 const URL_AUTHORITY = /\b([a-z][a-z0-9+.-]*:\/\/)([^/?#\s"<>]*)/gi;
 // `?name=value` / `&name=value`: the value ends where a URL or a JSON string would, or at
 // the `)`, `]`, `,` or `;` of the prose around it (no token alphabet has them raw).
-const QUERY_PARAM = /([?&;])([\w.%-]+)=(?!\[REDACTED\])([^&#\s"'<>\\)\],;]+)/g;
+const QUERY_PARAM = /([?&])([\w.%-]+)=(?!\[REDACTED\])([^&#\s"'<>\\)\],;]+)/g;
 // Signed URLs (S3/Wasabi X-Amz-*, Google X-Goog-*, Azure SAS `sig`), OAuth and API keys.
-const SECRET_PARAM = /token|secret|passw(?:or)?d|^pwd$|api[-_]?key|access[-_]?key|private[-_]?key|^key$|^sig$|signature|credential|^auth$|authorization|session|^code$/i;
+const SECRET_PARAM = /token|secret|passw(?:or)?d|^pwd$|api[-_]?key|access[-_]?key|private[-_]?key|^key$|^sig$|signature|credential|^auth$|authorization|session/i;
 const BEARER = /\bBearer\s+[\w~+/.-]{8,}=*/g;
 
 /**
