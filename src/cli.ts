@@ -24,6 +24,9 @@ import { loadConfig } from './runtime/config/load.js';
 import { LOG_LEVELS, type Config, type ConfigKey } from './runtime/config/schema.js';
 import { ConfigError, EXIT, UsageError, UserError } from './runtime/errors.js';
 import { versionLine } from './runtime/version.js';
+import { createRedactor } from './runtime/redact.js';
+import { envSecretValues } from './runtime/config/secrets.js';
+import { escapeControlChars } from './runtime/terminal-text.js';
 import type { Inference, Queue, RolePorts, MediaDb, ObjectStore, PipelineDb } from './ports.js';
 import type { BucketKey, QueueUrlKey, RoleNeeds } from './domain/requirements.js';
 import { QUEUE_NAMES, type QueueName } from './domain/queue-names.js';
@@ -70,7 +73,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     if (err instanceof UserError) {
-      io.stderr(`rugbyworker: ${err.message}\n`);
+      io.stderr(`rugbyworker: ${terminalLine(err.message, io.env)}\n`);
       return err.exitCode;
     }
     throw err;
@@ -233,6 +236,14 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     });
 
   return program;
+}
+
+/**
+ * An error line for stderr: its secrets masked as the logs mask them (a library's error may
+ * quote a URL with its password, a value convict echoes) and its control characters escaped.
+ */
+export function terminalLine(text: string, env: Readonly<Record<string, string | undefined>> = {}): string {
+  return escapeControlChars(createRedactor(envSecretValues(env))(text), { multiline: true });
 }
 
 /** A jobs or dlq command on the configuration's own adapters (productionPorts), its settings checked first. */

@@ -6,6 +6,9 @@ import type { RoleDefinition } from '../ports.js';
 import type { Config } from '../runtime/config/schema.js';
 import { ConfigError, EXIT } from '../runtime/errors.js';
 import { versionLine } from '../runtime/version.js';
+import { createRedactor } from '../runtime/redact.js';
+import { envSecretValues, secretValues } from '../runtime/config/secrets.js';
+import { escapeControlChars } from '../runtime/terminal-text.js';
 import type { CheckResult } from './doctor/check.js';
 import { credentialChecks } from './doctor/credentials.js';
 import { endpointChecks } from './doctor/endpoint-checks.js';
@@ -21,7 +24,9 @@ export interface DoctorOptions {
 
 export async function runDoctor({ roles, config, io }: DoctorOptions): Promise<number> {
   io.stdout(`${versionLine()}\n`);
-  const print = (c: CheckResult) => io.stdout(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${!c.ok && !c.required ? ' (not required)' : ''}\n`);
+  // A detail is often a service's or a library's error text: masked and escaped as the logs are.
+  const redact = createRedactor(config instanceof ConfigError ? envSecretValues(io.env) : secretValues(config));
+  const print = (c: CheckResult) => io.stdout(`${c.ok ? '✓' : '✗'} ${c.name}: ${escapeControlChars(redact(c.detail))}${!c.ok && !c.required ? ' (not required)' : ''}\n`);
   if (config instanceof ConfigError) {
     print({ name: 'configuration', ok: false, required: true, detail: config.message });
     io.stdout('doctor: the configuration is invalid; fix it first\n');

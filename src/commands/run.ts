@@ -10,7 +10,7 @@ import { ScaleInGuard } from '../runtime/in-flight.js';
 import { startDeviceHeartbeat } from '../runtime/device/heartbeat.js';
 import { deviceProblems } from '../runtime/device/problems.js';
 import { systemDeviceSources } from '../runtime/device/facts.js';
-import { createRedactor } from '../runtime/logger/redact.js';
+import { createRedactor } from '../runtime/redact.js';
 import { EcsTaskProtection } from '../adapters/ecs/task-protection.js';
 import { secretValues } from '../runtime/config/secrets.js';
 import { version } from '../runtime/version.js';
@@ -45,9 +45,11 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
   const roleNames = roles.map((r) => r.name);
 
   const deps = new DependencyHealth({ logger, metrics });
+  // What the logger masks, masked wherever else error texts go: /health, /metrics, the device row.
+  const redact = createRedactor(secretValues(config));
   let healthPort: number | null = null;
   if (config.HEALTH_PORT !== null) {
-    const health = new HealthServer({ port: config.HEALTH_PORT, host: config.HEALTH_HOST, instanceId, roles: roleNames, version, metrics, logger });
+    const health = new HealthServer({ port: config.HEALTH_PORT, host: config.HEALTH_HOST, instanceId, roles: roleNames, version, metrics, logger, redact });
     // One check per service the roles have called: 503 naming it while it is down.
     deps.onAdded((name) => health.addCheck(name, () => deps.check(name)));
     healthPort = (await health.start()).port;
@@ -68,7 +70,6 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
     await checkCredentials(roles, rolePorts);
     // The admin dashboard's row for this device. Added before the roles, so its offline beat comes after they stop.
     if (config.RC_DEVICE_NAME && config.SUPABASE_URL && roles.some((r) => r.needs.mediaDb)) {
-      const redact = createRedactor(secretValues(config));
       lifecycle.add(startDeviceHeartbeat({
         name: config.RC_DEVICE_NAME, intervalMs: config.DEVICE_HEARTBEAT_SECONDS * 1000, db: rolePorts.mediaDb(),
         problems: () => deviceProblems(deps, { redact }), sources: systemDeviceSources(), logger,

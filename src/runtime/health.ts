@@ -5,6 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
+import { redactText } from './redact.js';
 
 export interface HealthCheckResult {
   ok: boolean;
@@ -23,6 +24,12 @@ export interface HealthServerOptions {
   logger?: Logger;
   /** A check slower than this counts as failing ("timed out"). */
   checkTimeoutMs?: number;
+  /**
+   * Applied to every response body (check details are error texts, metric labels and current
+   * jobs come from messages): the logger's redactor, so nothing shows here that logs mask.
+   * Default: redactText (URL passwords, tokens), without the configured secret values.
+   */
+  redact?: (text: string) => string;
 }
 
 // What aiohttp-cors allowed in the seed: any origin, read-only methods, any header.
@@ -36,11 +43,13 @@ export class HealthServer {
   private readonly opts: HealthServerOptions;
   private readonly host: string;
   private readonly checks = new Map<string, HealthCheck>();
+  private readonly redact: (text: string) => string;
   private server: Server | undefined;
 
   constructor(options: HealthServerOptions) {
     this.opts = options;
     this.host = options.host ?? '127.0.0.1';
+    this.redact = options.redact ?? redactText;
   }
 
   /** Registers (or replaces) a named dependency check run on every GET /health. */
@@ -54,7 +63,7 @@ export class HealthServer {
     const server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.opts.logger?.error({ err }, 'health server request failed');
-        if (!res.headersSent) send(res, 500, { error: 'internal error' });
+        if (!res.headersSent) this.send(res, 500, { error: 'internal error' });
         else res.destroy();
       });
     });
@@ -103,11 +112,11 @@ export class HealthServer {
       return;
     }
     if (path !== '/health' && path !== '/metrics') {
-      send(res, 404, { error: 'not found', path });
+      this.send(res, 404, { error: 'not found', path });
       return;
     }
     if (req.method !== 'GET') {
-      send(res, 405, { error: 'method not allowed', method: req.method }, { Allow: 'GET, OPTIONS' });
+      this.send(res, 405, { error: 'method not allowed', method: req.method }, { Allow: 'GET, OPTIONS' });
       return;
     }
     if (path === '/health') {
@@ -116,9 +125,9 @@ export class HealthServer {
     }
     const { metrics } = this.opts;
     if ((req.headers.accept ?? '').includes('application/json')) {
-      send(res, 200, await metrics.json());
+      this.send(res, 200, await metrics.json());
     } else {
-      const text = await metrics.prometheus();
+      const text = this.redact(await metrics.prometheus());
       res.writeHead(200, { ...CORS_HEADERS, 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' });
       res.end(text);
     }
@@ -141,11 +150,22 @@ export class HealthServer {
       checks,
     };
     if (failing.length === 0) {
-      send(res, 200, { status: 'healthy', ...base });
+      this.send(res, 200, { status: 'healthy', ...base });
     } else {
       this.opts.logger?.warn({ event_type: 'health_check_failed', failing }, 'health check failing');
-      send(res, 503, { status: 'unhealthy', failing, ...base });
+      this.send(res, 503, { status: 'unhealthy', failing, ...base });
     }
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+    const json = this.redact(JSON.stringify(body));
+    res.writeHead(status, {
+      ...CORS_HEADERS,
+      ...extra,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Cache-Control': 'no-store',
+    });
+    res.end(json);
   }
 }
 
@@ -165,15 +185,4 @@ async function runCheck(fn: HealthCheck, timeoutMs: number): Promise<HealthCheck
   } finally {
     clearTimeout(timer);
   }
-}
-
-function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const json = JSON.stringify(body);
-  res.writeHead(status, {
-    ...CORS_HEADERS,
-    ...extra,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': 'no-store',
-  });
-  res.end(json);
 }

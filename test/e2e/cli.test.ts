@@ -55,6 +55,27 @@ describe('rugbyworker executable', () => {
     expect(events).toEqual(expect.arrayContaining(['worker_started', 'shutdown_completed']));
   }, 30_000);
 
+  it('stops when an endpoint that carries a credential is plain http:// to another machine (78, one line naming it), unless ALLOW_INSECURE_HTTP', async () => {
+    for (const [key, value, host] of [['SUPABASE_URL', 'http://db.example.com', 'db.example.com'], ['WASABI_ENDPOINT', 'http://192.168.1.10:9000', '192.168.1.10'], ['AXIOM_URL', 'http://u:p@ss@axiom.lan', 'axiom.lan']] as const) {
+      const r = await runExe(['--role', 'none', '--once'], { cwd, env: { [key]: value } });
+      expect([r.code, r.stdout]).toEqual([78, '']);
+      expect(r.stderr).toMatch(new RegExp(`^rugbyworker: ${key} is unencrypted http:// to ${host.replace(/\./g, '\\.')}, not this machine: .* use https://, or set ALLOW_INSECURE_HTTP=true if that network is trusted\n$`));
+      expect(r.stderr).not.toMatch(/p@ss|ss@/);
+    }
+    const allowed = await runExe(['--role', 'none', '--once'], { cwd, env: { SUPABASE_URL: 'http://db.example.com', WASABI_ENDPOINT: 'http://192.168.1.10:9000', ALLOW_INSECURE_HTTP: '1' } });
+    expect([allowed.code, allowed.stderr]).toEqual([0, '']);
+    // Loopback needs nothing (every stand-in of these tests is on 127.0.0.1).
+    const local = await runExe(['config', '--json'], { cwd, env: { SUPABASE_URL: 'http://127.0.0.1:54321', WASABI_ENDPOINT: 'http://localhost:9000', AWS_ENDPOINT_URL: 'http://[::1]:4566' } });
+    expect(local.code).toBe(0);
+    expect(JSON.parse(local.stdout)).toMatchObject({ ALLOW_INSECURE_HTTP: false, SUPABASE_URL: 'http://127.0.0.1:54321' });
+  });
+
+  it('masks URL passwords and tokens in its error lines', async () => {
+    const r = await runExe(['config'], { cwd, env: { SQS_TRANSCODE_QUEUE_URL: 'https://u:p@ss@sqs.example.com/1/a', SQS_QUEUE_URL: 'https://sqs.example.com/1/b?X-Amz-Signature=feedface01' } });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toBe('rugbyworker: SQS_TRANSCODE_QUEUE_URL and SQS_QUEUE_URL both name the transcode queue but differ (https://u:[REDACTED]@sqs.example.com/1/a vs https://sqs.example.com/1/b?X-Amz-Signature=[REDACTED]): set one of them\n');
+  });
+
   it('config prints the effective settings with secrets redacted', async () => {
     const secrets = { WASABI_SECRET: 'wasabi-secret-value', SUPABASE_SERVICE_ROLE_KEY: 'service-role-value', AXIOM_API_TOKEN: 'xaat-token-value', AWS_SECRET_ACCESS_KEY: 'aws-secret-value' };
     const r = await runExe(['config', '--json'], { cwd, env: { ...secrets, SUPABASE_ANON_KEY: 'anon-key-value', RC_DEVICE_NAME: 'jetson-01', AXIOM_ENVIRONMENT: 'jetson' } });
@@ -99,6 +120,27 @@ describe('rugbyworker executable', () => {
       }
     });
 
+    it('/health names a dependency that is down without the password of its URL (an @ in it), as the logs do', async () => {
+      const port = await freePort();
+      const deadPort = await freePort();
+      // fetch refuses a URL with credentials and quotes it (password encoded, p%40ss) in its error.
+      const child = spawnExe(['--role', 'cleanup', '--health-port', String(port)], {
+        cwd, env: { SUPABASE_URL: `http://user:p@ss@127.0.0.1:${deadPort}`, SUPABASE_SERVICE_ROLE_KEY: 'svc-key-9f8e7d' },
+      });
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+      try {
+        const health = await waitForHttp(`http://127.0.0.1:${port}/health`, 25_000, { status: 503, intervalMs: 250 });
+        const body = JSON.parse(health.body) as { failing: Array<{ name: string; detail: string }> };
+        expect(body.failing).toEqual([{ name: 'supabase', detail: expect.stringContaining(`http://user:[REDACTED]@127.0.0.1:${deadPort}/rest/v1/`) }]);
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        for (const text of [health.body, metrics, out]) expect(text).not.toMatch(/p@ss|p%40ss|ss@|svc-key-9f8e7d/);
+      } finally {
+        child.kill('SIGKILL'); // a graceful stop would wait out supabase-js's retries of the pass in flight
+      }
+      await waitForExit(child, 5_000);
+    }, 40_000);
+
     it('--once with no work exits 0 straight away', async () => {
       const r = await runExe(['--role', 'none', '--once'], { cwd });
       expect(r.code).toBe(0);
@@ -118,9 +160,11 @@ describe('rugbyworker executable', () => {
       sqs.destroy();
       const deadPort = await freePort();
       const env = {
-        AWS_ENDPOINT_URL: fauxqs.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
+        // Not 'test': doctor masks secret values wherever they appear, and "test encode" would lose a word.
+        AWS_ENDPOINT_URL: fauxqs.endpoint, AWS_ACCESS_KEY_ID: 'fauxqs-key-id', AWS_SECRET_ACCESS_KEY: 'fauxqs-secret',
         SQS_TRANSCODE_QUEUE_URL: QueueUrl, WASABI_ENDPOINT: `http://127.0.0.1:${deadPort}`, WASABI_KEY: 'wk', WASABI_SECRET: 'ws',
-        SUPABASE_URL: `http://127.0.0.1:${deadPort}`, SUPABASE_SERVICE_ROLE_KEY: 'k',
+        // A password holding an @: fetch refuses the URL and quotes it; doctor must not.
+        SUPABASE_URL: `http://user:p@ss@127.0.0.1:${deadPort}`, SUPABASE_SERVICE_ROLE_KEY: 'k',
       };
       const r = await runExe(['doctor', '--role', 'transcode'], { cwd, env, timeoutMs: 60_000 });
       const lines = r.stdout.trim().split('\n');
@@ -135,7 +179,8 @@ describe('rugbyworker executable', () => {
       expect(line('SUPABASE_URL reachable')).toMatch(/^✗ SUPABASE_URL reachable: /);
       expect(lines.at(-1)).toBe('doctor: 2 problems for roles transcode: WASABI_ENDPOINT reachable, SUPABASE_URL reachable');
       expect(r.code).toBe(1);
-      expect(r.stdout).not.toContain('test\n'); // the secret key value never shows
+      expect(r.stdout).not.toMatch(/fauxqs-key-id|fauxqs-secret/); // the secret values never show
+      expect(r.stdout).not.toMatch(/p@ss|p%40ss|ss@/);
     }, 90_000);
 
     it('names every missing setting and exits 1', async () => {

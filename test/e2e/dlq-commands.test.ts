@@ -74,6 +74,24 @@ describe('dlq on SQS (fauxqs)', () => {
     expect((await bodiesOf(q.dlq)).sort()).toEqual(['not json', '{"poison":1}']);
   });
 
+  it('inspect prints what a dead letter holds that a terminal would obey escaped (8-bit CSI/OSC, bidi), its line breaks kept, indented', async () => {
+    // SQS refuses C0 controls (an ESC byte) in a body or attribute, as fauxqs does; the C1 forms pass.
+    const q = await chunkingQueue();
+    const body = '{"job_id":"j"}\n\u009b2J\u009d0;pwned\u009c \u202egnp.exe';
+    await w.sqs.send(new SendMessageCommand({ QueueUrl: q.dlq, MessageBody: body, MessageAttributes: { rugbyworker_reason: { DataType: 'String', StringValue: 'invalid body \u009b31m' } } }));
+
+    const text = await run(['inspect', '--queue', 'chunking'], q);
+    expect([text.code, text.stderr]).toEqual([0, '']);
+    // eslint-disable-next-line no-control-regex
+    expect(text.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/);
+    expect(text.stdout).toMatch(/ {2}reason: invalid body \\x9b31m\n {2}\{"job_id":"j"\}\n {2}\\x9b2J\\x9d0;pwned\\x9c \\u202egnp\.exe\n$/);
+
+    const json = await run(['inspect', '--queue', 'chunking', '--json'], q);
+    expect(json.stdout).not.toMatch(/[\x7f-\x9f\u202a-\u202e]/);
+    expect(json.stdout).toContain('\\u009b2J\\u009d0;pwned\\u009c \\u202egnp.exe');
+    expect((JSON.parse(json.stdout) as { messages: Array<{ body: string; reason: string }> }).messages).toEqual([expect.objectContaining({ body, reason: 'invalid body \u009b31m' })]);
+  });
+
   it('usage errors (64): an unknown --queue lists the names, no --queue, a bad --max; no redrive policy: refused', async () => {
     const q = await chunkingQueue();
     const unknown = await run(['inspect', '--queue', 'uploads'], q);
@@ -226,6 +244,24 @@ describe('dlq on Redis Streams (QUEUE_BACKEND=redis)', () => {
       const p = await run(['purge', '--queue', 'chunking', '--yes'], q, extra);
       expect([p.code, p.stdout]).toEqual([0, 'purged 1 dead letter of rugbyworker:chunking\n']);
       expect(await raw.xlen('rugbyworker:chunking:dlq')).toBe(0);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('inspect prints an ESC byte of a dead letter escaped, never to the terminal', async () => {
+    const q = await chunkingQueue();
+    const extra = { QUEUE_BACKEND: 'redis', REDIS_URL: redis.url };
+    const raw = new Redis(redis.url);
+    try {
+      await raw.del('rugbyworker:chunking', 'rugbyworker:chunking:dlq');
+      await raw.xadd('rugbyworker:chunking:dlq', '*', 'body', '{"n":1}\x1b]0;pwned\x07\x1b[2J\r\n\tnext', 'reason', 'invalid body\x1b[31m', 'id', '1-0\x1b[8m');
+      const i = await run(['inspect', '--queue', 'chunking'], q, extra);
+      expect([i.code, i.stderr]).toEqual([0, '']);
+      expect(i.stdout).toBe('1 dead letter in the DLQ of rugbyworker:chunking\n\n1-0\\x1b[8m  received ? times  reason: invalid body\\x1b[31m\n  {"n":1}\\x1b]0;pwned\\x07\\x1b[2J\\r\n  \tnext\n');
+      const j = await run(['inspect', '--queue', 'chunking', '--json'], q, extra);
+      expect(j.stdout).not.toContain('\x1b');
+      expect((JSON.parse(j.stdout) as { messages: Array<{ body: string }> }).messages[0]!.body).toBe('{"n":1}\x1b]0;pwned\x07\x1b[2J\r\n\tnext');
     } finally {
       raw.disconnect();
     }

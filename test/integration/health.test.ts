@@ -5,6 +5,8 @@ import { HealthServer } from '../../src/runtime/health.js';
 import type { HealthServerOptions } from '../../src/runtime/health.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import type { MetricsJson } from '../../src/runtime/metrics.js';
+import { DependencyHealth } from '../../src/runtime/dependency-health.js';
+import { createRedactor } from '../../src/runtime/redact.js';
 
 function options(metrics: Metrics, extra: Partial<HealthServerOptions> = {}): HealthServerOptions {
   return { port: 0, instanceId: 'worker-test-1', roles: ['chunker', 'video'], version: '1.2.3', metrics, ...extra };
@@ -213,5 +215,48 @@ describe('HealthServer', () => {
     await s.stop();
     expect(Date.now() - t0).toBeLessThan(1000);
     await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  });
+
+  it('masks in /health and /metrics what the logs mask: secret values, URL passwords (with an @), tokens', async () => {
+    const m = new Metrics({ instanceId: 'w', defaultMetrics: false });
+    const deps = new DependencyHealth({ metrics: m });
+    // What undici says when SUPABASE_URL holds credentials (its password p@ss, quoted encoded).
+    const unreachable = Object.assign(new Error('TypeError: Request cannot be constructed from a URL that includes credentials: http://user:p%40ss@127.0.0.1:9/rest/v1/jobs?apikey=svc-key-9f8e'), { code: 'ECONNREFUSED' });
+    deps.failed('supabase', unreachable);
+    deps.failed('wasabi', Object.assign(new Error('GET https://b.s3.wasabisys.com/k?X-Amz-Signature=feedface01 via postgres://u:p@ss@db/x failed; key svc-key-9f8e'), { code: 'ECONNRESET' }));
+    m.gauge('odd_label', 'a label made of a message', ['source']).set({ source: 'https://h/x?token=tok-123' }, 1);
+    m.setCurrentJobs(() => [{ job_id: 'redis://:p@ss@h:6379' }]);
+    const s = new HealthServer(options(m, { redact: createRedactor(['svc-key-9f8e', 'p@ss']) }));
+    deps.onAdded((name) => s.addCheck(name, () => deps.check(name))); // as src/commands/run.ts does
+    const { port } = await s.start();
+    try {
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(health.status).toBe(503);
+      const body = await health.text();
+      const parsed = JSON.parse(body) as { failing: Array<{ name: string; detail: string }> };
+      expect(parsed.failing.map((f) => f.name).sort()).toEqual(['supabase', 'wasabi']);
+      expect(parsed.failing.find((f) => f.name === 'supabase')!.detail).toContain('http://user:[REDACTED]@127.0.0.1:9/rest/v1/jobs?apikey=[REDACTED]');
+      const prom = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const json = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { Accept: 'application/json' } })).text();
+      expect(prom).toContain('rugbyworker_odd_label{source="https://h/x?token=[REDACTED]"} 1');
+      for (const text of [body, prom, json]) {
+        for (const leak of ['p%40ss', 'p@ss', 'ss@', 'svc-key-9f8e', 'feedface01', 'tok-123']) expect(text).not.toContain(leak);
+      }
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('masks URL passwords and tokens even when given no redactor', async () => {
+    const s = new HealthServer(options(new Metrics({ instanceId: 'w', defaultMetrics: false })));
+    s.addCheck('supabase', () => ({ ok: false, detail: 'GET https://u:pa@ss@x.supabase.co/rest/v1/jobs?apikey=eyJkey failed' }));
+    const { port } = await s.start();
+    try {
+      const body = await (await fetch(`http://127.0.0.1:${port}/health`)).text();
+      expect(body).toContain('https://u:[REDACTED]@x.supabase.co/rest/v1/jobs?apikey=[REDACTED]');
+      expect(body).not.toMatch(/ss@x|eyJkey/);
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -292,6 +292,12 @@ export function describeMediaDbConformance(name: string, makeHarness: (clock: Te
         expect(await h.asset(ASSET)).toMatchObject({ processing_stage: 'failed', status: 'failed' });
       });
 
+      it('error_message, which the admins read, holds no URL password or signed-URL token', async () => {
+        const hold = await held();
+        await h.db.failTranscode(REF, hold, 'DOWNLOAD_ERROR', 'GET https://b.s3.wasabisys.com/k.mp4?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=feedface01 via https://u:pa@ss@proxy.lan failed');
+        expect((await h.job(JOB))?.error_message).toBe('GET https://b.s3.wasabisys.com/k.mp4?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED] via https://u:[REDACTED]@proxy.lan failed');
+      });
+
       it('a queued job (every delivery failed before the start) fails too, without a hold', async () => {
         await seed();
         await h.db.failTranscode(REF, null, 'DB_ERROR', 'supabase down');

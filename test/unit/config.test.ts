@@ -170,13 +170,13 @@ describe('HLS_RENDITIONS', () => {
 
 describe('redactedConfig', () => {
   it('masks secrets and URL passwords but shows everything else', () => {
-    const c = loadConfig({ env: { WASABI_SECRET: 'wsecret-123', WASABI_KEY: 'wkey-123', SUPABASE_SERVICE_ROLE_KEY: 'eyJsecret', SUPABASE_ANON_KEY: 'eyJanon-123', AXIOM_API_TOKEN: 'xaat-123', AWS_SECRET_ACCESS_KEY: 'awssecret', REDIS_URL: 'redis://:pw-123@cache:6379', RC_DEVICE_NAME: 'jetson-1' } });
+    const c = loadConfig({ env: { WASABI_SECRET: 'wsecret-123', WASABI_KEY: 'wkey-123', SUPABASE_SERVICE_ROLE_KEY: 'eyJsecret', SUPABASE_ANON_KEY: 'eyJanon-123', AXIOM_API_TOKEN: 'xaat-123', AWS_SECRET_ACCESS_KEY: 'awssecret', REDIS_URL: 'rediss://:pw-123@cache:6379', RC_DEVICE_NAME: 'jetson-1' } });
     const r = redactedConfig(c);
     const text = JSON.stringify(r);
     for (const secret of ['wsecret-123', 'wkey-123', 'eyJsecret', 'eyJanon-123', 'xaat-123', 'awssecret', 'pw-123']) expect(text).not.toContain(secret);
     expect(r.WASABI_SECRET).toBe('[REDACTED]');
     expect(r.SUPABASE_ANON_KEY).toBe('[REDACTED]');
-    expect(r.REDIS_URL).toBe('redis://:[REDACTED]@cache:6379');
+    expect(r.REDIS_URL).toBe('rediss://:[REDACTED]@cache:6379');
     expect(r.RC_DEVICE_NAME).toBe('jetson-1');
     expect(r.AXIOM_DATASET).toBe('rugbycodex-logs');
   });
@@ -184,5 +184,70 @@ describe('redactedConfig', () => {
   it('hands SUPABASE_ANON_KEY to the logger to scrub, with the other secrets', () => {
     const values = secretValues(loadConfig({ env: { SUPABASE_ANON_KEY: 'eyJanon-123', SUPABASE_SERVICE_ROLE_KEY: 'eyJsecret', RC_DEVICE_NAME: 'jetson-1' } }));
     expect(values.sort()).toEqual(['eyJanon-123', 'eyJsecret']);
+  });
+});
+
+describe('URL passwords and tokens in settings', () => {
+  it('rugbyworker config masks a password holding an @, and token query parameters', () => {
+    const r = redactedConfig(loadConfig({ env: { SUPABASE_URL: 'https://u:pa@ss@x.supabase.co', INFERENCE_HTTP_URL: 'https://infer.example/v1?token=tok-123&model=a', REDIS_URL: 'rediss://:p@ss@cache:6380' } }));
+    expect(r.SUPABASE_URL).toBe('https://u:[REDACTED]@x.supabase.co');
+    expect(r.INFERENCE_HTTP_URL).toBe('https://infer.example/v1?token=[REDACTED]&model=a');
+    expect(r.REDIS_URL).toBe('rediss://:[REDACTED]@cache:6380');
+    expect(JSON.stringify(r)).not.toMatch(/ss@x|tok-123|p@ss/);
+  });
+
+  it('hands the password of a URL setting to the redactors, as written and decoded', () => {
+    const values = secretValues(loadConfig({ env: { SUPABASE_URL: 'https://u:pa@ss@x.supabase.co' } }));
+    expect(values.sort()).toEqual(['pa%40ss', 'pa@ss']);
+  });
+});
+
+describe('unencrypted endpoints that carry a credential', () => {
+  it.each([
+    ['SUPABASE_URL', 'http://db.example.com', /the service role key/],
+    ['AXIOM_URL', 'http://axiom.internal:8080', /the Axiom token/],
+    ['WASABI_ENDPOINT', 'http://192.168.1.10:9000', /WASABI_KEY/],
+    ['AWS_ENDPOINT_URL', 'http://10.0.0.2:4566', /AWS credentials/],
+    ['AWS_ENDPOINT_URL_SQS', 'http://sqs.local:4566', /AWS credentials/],
+    ['AWS_ENDPOINT_URL_S3', 'http://[fd00::1]:9000', /AWS credentials/],
+    ['AWS_ENDPOINT_URL_DYNAMODB', 'http://dynamo:8000', /AWS credentials/],
+    ['SQS_TRANSCODE_QUEUE_URL', 'http://sqs.example.com/123/q', /AWS credentials/],
+    ['CHUNKING_QUEUE_URL', 'http://128.0.0.1/123/q', /AWS credentials/],
+    ['INFERENCE_HTTP_URL', 'http://user:s3cr%40t@infer.lan:8080', /the password in it/],
+    ['REDIS_URL', 'redis://:p@ss@cache:6379', /the password in it/],
+  ])('%s=%s stops start-up (78) with one line naming it', (key, value, what) => {
+    const err = errorOf(() => loadConfig({ env: { [key]: value } }));
+    expect(err.exitCode).toBe(78);
+    expect(err.message).toMatch(new RegExp(`^${key} is unencrypted (http|redis):// to \\S+, not this machine: `));
+    expect(err.message).toMatch(what);
+    expect(err.message).toMatch(/ALLOW_INSECURE_HTTP=true/);
+    expect(err.message).not.toContain('\n');
+    expect(err.message).not.toMatch(/s3cr|p@ss|ss@/);
+    expect(loadConfig({ env: { [key]: value, ALLOW_INSECURE_HTTP: '1' } })[key as 'SUPABASE_URL']).toBe(value);
+  });
+
+  it.each([
+    ['SUPABASE_URL', 'http://127.0.0.1:54321'],
+    ['SUPABASE_URL', 'http://127.9.8.7'],
+    ['WASABI_ENDPOINT', 'http://localhost:9000'],
+    ['AWS_ENDPOINT_URL', 'http://[::1]:4566'],
+    ['AWS_ENDPOINT_URL_S3', 'http://[::ffff:127.0.0.1]:9000'],
+    ['AWS_ENDPOINT_URL_SQS', 'http://sqs.us-east-1.localhost:4566'],
+    ['AXIOM_URL', 'https://axiom.internal'],
+    ['SUPABASE_URL', 'https://u:pa@ss@x.supabase.co'],
+    ['INFERENCE_HTTP_URL', 'http://inference.lan:8080'], // no credential goes there
+    ['REDIS_URL', 'redis://cache:6379'],
+    ['REDIS_URL', 'rediss://:pw@cache:6380'],
+    ['REDIS_URL', 'redis://:pw@127.0.0.1:6379'],
+  ])('%s=%s is fine', (key, value) => {
+    expect(loadConfig({ env: { [key]: value } })[key as 'SUPABASE_URL']).toBe(value);
+  });
+
+  it('a queue URL counts only when it is where the SQS calls go (no AWS_ENDPOINT_URL[_SQS])', () => {
+    const queue = 'http://sqs.example.com/000000000000/q';
+    for (const endpoint of [{ AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }, { AWS_ENDPOINT_URL_SQS: 'https://sqs.example.com' }]) {
+      expect(loadConfig({ env: { ...endpoint, CHUNKING_QUEUE_URL: queue } }).CHUNKING_QUEUE_URL).toBe(queue);
+    }
+    expect(errorOf(() => loadConfig({ env: { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000', CHUNKING_QUEUE_URL: queue } })).message).toMatch(/^CHUNKING_QUEUE_URL is unencrypted/);
   });
 });

@@ -173,6 +173,17 @@ describe('logger redaction', () => {
     expect(e.message).toBe('connecting to amqp://guest:[REDACTED]@mq:5672 now');
   });
 
+  it('masks URL passwords holding an @, and credential query parameters, in fields and in text', () => {
+    const { logger, out, last } = capture();
+    logger.info({ event_type: 'x', db: 'postgres://user:p@ss@host/db', supabase: 'https://u:pa@ss@x.supabase.co' },
+      'GET https://b.s3.wasabisys.com/k?X-Amz-Credential=AKIAEXAMPLE%2F2026&X-Amz-Signature=feedface01&token=tok-123 from redis://:p@ss@h:6379');
+    const e = last();
+    expect(e.db).toBe('postgres://user:[REDACTED]@host/db');
+    expect(e.supabase).toBe('https://u:[REDACTED]@x.supabase.co');
+    expect(e.message).toBe('GET https://b.s3.wasabisys.com/k?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&token=[REDACTED] from redis://:[REDACTED]@h:6379');
+    for (const leak of ['ss@', 'AKIAEXAMPLE', 'feedface01', 'tok-123']) expect(out.join('')).not.toContain(leak);
+  });
+
   it('survives circular objects', () => {
     const { logger, last } = capture();
     const a: Record<string, unknown> = { name: 'a' };
@@ -223,6 +234,25 @@ describe('pretty output', () => {
     expect(createPrettyFormatter()(line)).toContain('\x1b[31m');
     process.env.NO_COLOR = '1';
     expect(createPrettyFormatter()(line)).not.toContain('\x1b[');
+  });
+
+  it('shows control characters from logged text escaped, never raw (stack line breaks kept)', () => {
+    const err = new Error('bad body \x1b]0;pwned\x07');
+    const { logger, out } = capture({ pretty: true, level: 'debug' });
+    logger.error({ event_type: 'message_discarded', body: '\x1b[2J\u009b2J', reason: 'a\nb', ['k\x1b[1m']: 1, err }, 'title \x1b]0;x\x07 set\nnext');
+    const line = out[0]!;
+    // Only the formatter's own colour codes may remain: ESC followed by `[…m`.
+    // eslint-disable-next-line no-control-regex
+    const raw = line.replace(/\x1b\[[0-9;]*m/g, '');
+    // eslint-disable-next-line no-control-regex
+    expect(raw).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(raw).toContain('title \\x1b]0;x\\x07 set\\nnext');
+    expect(raw).toContain('body="\\x1b[2J\\x9b2J"');
+    expect(raw).toContain('reason="a\\nb"');
+    expect(raw).toContain('k\\x1b[1m=1');
+    expect(raw).toContain('err="bad body \\x1b]0;pwned\\x07"');
+    expect(raw.split('\n').length).toBeGreaterThan(3); // the stack, one frame a line
+    expect(createPrettyFormatter({ colors: false })('not json \x1b[2J\n')).toBe('not json \\x1b[2J\n');
   });
 
   it('shows err.message, and the stack only at debug level', () => {

@@ -2,6 +2,7 @@
 // (deploy/supabase/rugbycodex-tables.sql restates them for tests), and the write rules
 // they share so the memory adapter behaves like Supabase wherever a role can tell.
 import type { JobState, MediaAssetStatus, ProcessingStage, TranscodeErrorCode } from '../../domain/transcode-state.js';
+import { redactText } from '../../runtime/redact.js';
 
 export type { MediaAssetStatus } from '../../domain/transcode-state.js';
 
@@ -76,6 +77,7 @@ export function sameInstant(a: string, b: string): boolean {
 
 /** error_message is shown in a UI and in logs: one line, bounded. */
 export function oneLine(message: string, max = 1000): string {
-  const flat = message.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  // Bound for a table the admins read: no URL password or signed-URL token in it.
+  const flat = redactText(message).replace(/\s*[\r\n]+\s*/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

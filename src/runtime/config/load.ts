@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { registerFormats } from './formats.js';
 import { redactSetting } from './redact.js';
+import { insecureEndpointProblem } from './insecure-endpoints.js';
 import { schema, type Config, type ConfigKey } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -30,6 +31,8 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     throw new ConfigError(configErrorLine((err as Error).message, opts.file));
   }
   const cfg = withTranscodeQueue(conf.getProperties() as Config);
+  const insecure = insecureEndpointProblem(cfg);
+  if (insecure) throw new ConfigError(insecure);
   if (cfg.HEARTBEAT_EXTENSION_SECONDS <= cfg.HEARTBEAT_INTERVAL_SECONDS) {
     throw new ConfigError(
       `HEARTBEAT_EXTENSION_SECONDS must be greater than HEARTBEAT_INTERVAL_SECONDS (${cfg.HEARTBEAT_EXTENSION_SECONDS} ≤ ${cfg.HEARTBEAT_INTERVAL_SECONDS}), or the lease lapses between beats`,

@@ -19,6 +19,7 @@ export const schema = {
   INSTANCE_ID: { doc: 'Name of this worker in logs and metrics; defaults to RC_DEVICE_NAME, then hostname-pid.', format: String, default: '', env: 'INSTANCE_ID' },
   RC_DEVICE_NAME: { doc: 'RugbyCodex worker name (the Jetson .env has it); the default instance id. With it, a worker whose roles use Supabase keeps its compute_devices row (the admin devices widget) up to date.', format: String, default: '', env: 'RC_DEVICE_NAME' },
   DEVICE_HEARTBEAT_SECONDS: { doc: 'How often a worker with RC_DEVICE_NAME upserts its compute_devices row (the admin dashboard shows a device offline after 60 s without one).', format: 'seconds-1-30', default: 15, env: 'DEVICE_HEARTBEAT_SECONDS' },
+  ALLOW_INSECURE_HTTP: { doc: 'true: a setting whose requests carry a credential (SUPABASE_URL, AXIOM_URL, WASABI_ENDPOINT, AWS_ENDPOINT_URL*, the SQS queue URLs, any URL with a password in it) may be plain http:// (redis:// for REDIS_URL) to another machine. Without it such a setting stops start-up (exit 78) unless it names this machine (127.0.0.0/8, ::1, localhost). Only for a network you trust.', format: 'bool-string', default: false, env: 'ALLOW_INSECURE_HTTP' },
 
   // --- logging to Axiom (seed 000 observability.py) ---
   AXIOM_API_TOKEN: { doc: 'When set, every log event is also sent to Axiom.', format: String, default: '', env: 'AXIOM_API_TOKEN', sensitive: true },

@@ -1,5 +1,8 @@
 // Human-readable lines for a terminal (pino-pretty would be a transport, which a SEA cannot
-// load): `HH:MM:SS.mmm LEVEL event_type job=… message key=value …`.
+// load): `HH:MM:SS.mmm LEVEL event_type job=… message key=value …`. Logged text comes from
+// outside (message bodies, rows, service errors): its control characters are shown escaped,
+// never sent to the terminal, and only the stack keeps its line breaks.
+import { escapeControlChars, hasControlChars } from '../terminal-text.js';
 
 export interface PrettyOptions {
   /** ANSI colours; default: on unless `NO_COLOR` is set (https://no-color.org). */
@@ -32,28 +35,28 @@ export function createPrettyFormatter(opts: PrettyOptions = {}): (line: string) 
     let event: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(line);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return line;
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return escapeControlChars(line, { multiline: true });
       event = parsed as Record<string, unknown>;
     } catch {
-      return line;
+      return escapeControlChars(line, { multiline: true });
     }
     const severity = typeof event.severity === 'string' ? event.severity : 'info';
     const parts = [
       paint(DIM, clock(event.timestamp)),
-      paint(COLORS[severity], severity.toUpperCase().padEnd(7)),
+      paint(COLORS[severity], escapeControlChars(severity.toUpperCase().padEnd(7))),
     ];
     if (event.event_type !== undefined) parts.push(paint(colors ? '\x1b[1m' : undefined, text(event.event_type)));
     if (event.job_id !== undefined) parts.push(`job=${text(event.job_id)}`);
     const err = event.err as { message?: unknown; stack?: unknown } | undefined;
     // `logger.error(err)` copies err.message into message: print it once.
     const message = event.message === undefined || event.message === '' ? undefined : String(event.message);
-    if (message !== undefined && message !== err?.message) parts.push(message);
+    if (message !== undefined && message !== err?.message) parts.push(escapeControlChars(message));
     for (const [key, value] of flatten(event, '')) parts.push(`${paint(DIM, `${key}=`)}${value}`);
 
     let out = parts.join(' ');
     if (err && typeof err === 'object') {
       out += ` ${paint(COLORS.error, `err=${text(err.message ?? '')}`)}`;
-      if (showStack() && typeof err.stack === 'string') out += `\n${paint(DIM, err.stack)}`;
+      if (showStack() && typeof err.stack === 'string') out += `\n${paint(DIM, escapeControlChars(err.stack, { multiline: true }))}`;
     }
     return `${out}\n`;
   };
@@ -71,7 +74,7 @@ function clock(timestamp: unknown): string {
 function* flatten(obj: Record<string, unknown>, prefix: string): Generator<[string, string]> {
   for (const [key, value] of Object.entries(obj)) {
     if (prefix === '' && SKIP.has(key)) continue;
-    const name = prefix ? `${prefix}.${key}` : key;
+    const name = prefix ? `${prefix}.${escapeControlChars(key)}` : escapeControlChars(key);
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       yield* flatten(value as Record<string, unknown>, name);
     } else {
@@ -80,10 +83,10 @@ function* flatten(obj: Record<string, unknown>, prefix: string): Generator<[stri
   }
 }
 
-/** Bare when unambiguous, quoted when it has spaces or quotes. */
+/** Bare when unambiguous, quoted when it has spaces, quotes or control characters (escaped). */
 function text(value: unknown): string {
   if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'object') return escapeControlChars(JSON.stringify(value));
   const s = String(value);
-  return s === '' || /[\s"=]/.test(s) ? JSON.stringify(s) : s;
+  return s === '' || /[\s"=]/.test(s) || hasControlChars(s) ? `"${escapeControlChars(s.replace(/[\\"]/g, '\\$&'))}"` : s;
 }

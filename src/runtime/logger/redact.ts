@@ -1,40 +1,13 @@
 // Secrets never reach stdout or Axiom. Two nets: by key name on the logged object (before
-// serialisation, so any depth), and by value on the finished line (catches secrets inside
-// messages, error texts and stacks, whatever the key).
+// serialisation, so any depth), and by value on the finished line (createRedactor, the one
+// /health and the error lines use too: secrets inside messages, error texts and stacks).
 import { pino } from 'pino';
-import { REDACTED, isSecretName, redactUrlPassword } from '../config/redact.js';
+import { isSecretName } from '../config/redact.js';
+import { REDACTED, createRedactor, redactText } from '../redact.js';
 
-export { REDACTED };
+export { REDACTED, createRedactor };
 
-const MIN_SECRET_LENGTH = 4; // shorter values would blank out ordinary words and numbers
 const MAX_DEPTH = 12;
-
-/** `(line) => line` with every occurrence of each secret value replaced by `[REDACTED]`. */
-export function createRedactor(secretValues: readonly string[]): (line: string) => string {
-  const forms = new Set<string>();
-  for (const secret of secretValues) {
-    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) continue;
-    forms.add(secret);
-    forms.add(JSON.stringify(secret).slice(1, -1)); // as it appears inside a JSON line
-    forms.add(encodeURIComponent(secret)); // as it appears inside a URL
-  }
-  // Longest first, so a secret containing another one is replaced whole.
-  const alternatives = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  const secrets = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'g') : null;
-  return (line) => maskUrlPasswords(secrets ? line.replace(secrets, REDACTED) : line);
-}
-
-// `scheme://user:password@host` anywhere in a line (a message, a stack); stops at a quote so
-// it never runs across JSON fields.
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^/@:\s"]*:)([^@/\s"]+)@/gi;
-
-function maskUrlPasswords(line: string): string {
-  return line.includes('://') ? line.replace(URL_PASSWORD, `$1${REDACTED}@`) : line;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /** Secret-looking key, also in header (`x-api-key`) and camelCase (`accessKeyId`) spelling. */
 export function isSecretKey(key: string): boolean {
@@ -53,7 +26,7 @@ export function redactObject<T extends object>(obj: T): T {
 }
 
 function walk(value: unknown, depth: number, seen: WeakSet<object>): unknown {
-  if (typeof value === 'string') return redactUrlPassword(value);
+  if (typeof value === 'string') return redactText(value);
   if (value === null || typeof value !== 'object') return value;
   if (seen.has(value)) return '[Circular]';
   if (depth >= MAX_DEPTH) return '[Object]';
