@@ -8,7 +8,7 @@ set -euo pipefail
 
 ALL=(ffmpeg redis-server qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
      binutils-aarch64-linux-gnu binutils chromium postgresql-15
-     buildah debootstrap umoci)
+     buildah debootstrap umoci systemd)
 
 # Succeeds when the package's files are present (checked by command or file, not dpkg,
 # so a tool installed some other way counts too).
@@ -30,6 +30,8 @@ present() {
     buildah) command -v buildah >/dev/null ;;
     debootstrap) command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] ;;
     umoci) command -v umoci >/dev/null ;;
+    # The unit's tests: systemd-analyze verify / security --offline (no running systemd needed).
+    systemd) command -v systemd-analyze >/dev/null ;;
     *) echo "ensure-system: unknown package '$1' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 }
@@ -48,6 +50,7 @@ what() {
     buildah) echo "buildah" ;;
     debootstrap) echo "debootstrap" ;;
     umoci) echo "umoci" ;;
+    systemd) echo "systemd-analyze" ;;
   esac
 }
 
