@@ -39,6 +39,7 @@ export function allowedSyscalls(unit: string): string[] {
   const groups = syscallGroups();
   const expand = (name: string): string[] => (name.startsWith('@') ? (groups.get(name) ?? []).flatMap(expand) : [name]);
   const allowed = new Set<string>();
+  if (values(unit, 'SystemCallFilter')[0]?.startsWith('~')) throw new Error('a unit whose first SystemCallFilter= is a deny list is not supported here');
   for (const v of values(unit, 'SystemCallFilter')) {
     const deny = v.startsWith('~');
     for (const name of (deny ? v.slice(1) : v).split(/\s+/).filter(Boolean).flatMap(expand)) {
