@@ -1,6 +1,7 @@
 // The Debian mirrors this machine's apt is configured with, for the image's debootstrap
 // (build/image.mjs): one-line `deb URI SUITE COMPONENTS` (sources.list) and deb822
-// stanzas (`URIs:` / `Suites:` in *.sources). Pure parsing; the caller reads the files.
+// stanzas (`URIs:` / `Suites:` in *.sources); and the deb822 file debian:bookworm-slim has.
+// Pure; the caller reads and writes the files.
 
 /** Every `deb` source in the text of one apt sources file: { uri, suites, components }. */
 export function parseAptSources(text, { deb822 = false } = {}) {
@@ -44,4 +45,12 @@ function parseDeb822(text) {
 /** The first source serving `suite` itself (not -updates or -security), else undefined. */
 export function mirrorFor(sources, suite) {
   return sources.find((s) => s.suites.includes(suite))?.uri;
+}
+
+/** The deb822 debian.sources of a Debian image: the suite and its updates from `mirror`, its security suite from `security`. */
+export function debianSources({ suite, mirror, security, keyring }) {
+  return [
+    `Types: deb\nURIs: ${mirror}\nSuites: ${suite} ${suite}-updates\nComponents: main\nSigned-By: ${keyring}\n`,
+    `Types: deb\nURIs: ${security}\nSuites: ${suite}-security\nComponents: main\nSigned-By: ${keyring}\n`,
+  ].join('\n');
 }

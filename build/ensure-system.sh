@@ -8,7 +8,7 @@ set -euo pipefail
 
 ALL=(ffmpeg redis-server qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
      binutils-aarch64-linux-gnu binutils chromium postgresql-15
-     buildah debootstrap umoci)
+     buildah debootstrap umoci systemd gcc libc6-dev)
 
 # Succeeds when the package's files are present (checked by command or file, not dpkg,
 # so a tool installed some other way counts too).
@@ -30,6 +30,11 @@ present() {
     buildah) command -v buildah >/dev/null ;;
     debootstrap) command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] ;;
     umoci) command -v umoci >/dev/null ;;
+    # The unit's tests: systemd-analyze verify / security --offline (no running systemd needed).
+    systemd) command -v systemd-analyze >/dev/null ;;
+    # The unit's seccomp filter, compiled into a small launcher (test/helpers/sandbox.ts).
+    gcc) command -v cc >/dev/null ;;
+    libc6-dev) [ -e /usr/include/stdio.h ] && [ -e /usr/include/linux/seccomp.h ] ;;
     *) echo "ensure-system: unknown package '$1' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 }
@@ -48,6 +53,9 @@ what() {
     buildah) echo "buildah" ;;
     debootstrap) echo "debootstrap" ;;
     umoci) echo "umoci" ;;
+    systemd) echo "systemd-analyze" ;;
+    gcc) echo "cc" ;;
+    libc6-dev) echo "C and Linux headers" ;;
   esac
 }
 

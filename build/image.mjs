@@ -3,11 +3,15 @@
 // image is deploy/Dockerfile; this builds that file with buildah (chroot isolation, vfs
 // storage in a temp dir), so what Docker users build and what the release ships agree.
 //   1. Base: Debian 12 minbase by debootstrap from this machine's configured apt mirror,
-//      slimmed as debian:bookworm-slim is, imported as `debian:bookworm-slim` (the
-//      Dockerfile's FROM). Cached as a tar for a week in ~/.cache/rugbyworker/image (--cache).
+//      slimmed as debian:bookworm-slim is (Debian's own deb.debian.org sources included),
+//      imported as `debian:bookworm-slim` (the Dockerfile's FROM). Cached as a tar for a week
+//      in ~/.cache/rugbyworker/image (--cache).
 //   2. `buildah build -f deploy/Dockerfile` with the version, commit, source and date labels,
 //      committed once (no --layers: on vfs every step's layer is a full copy, 3× the time),
 //      so the image is the base layer and one layer of FFmpeg, the user and the executable.
+//      Its RUN reads this machine's mirror from a read-only bind mount over debian.sources:
+//      the image keeps Debian's (a build host's internal mirror, or credentials in its URL,
+//      never ship), and the source label is a public address (no token from a git remote).
 //   3. `buildah push … oci-archive:`, then the sha256 and the sizes.
 // Needs root (debootstrap, chroot, buildah's storage); installs buildah and debootstrap
 // through build/ensure-system.sh. Options:
@@ -23,8 +27,9 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fullCommit, packageVersion } from '../esbuild.config.mjs';
-import { mirrorFor, parseAptSources } from './apt-sources.mjs';
+import { debianSources, mirrorFor, parseAptSources } from './apt-sources.mjs';
 import { sha256, size } from './files.mjs';
+import { publicSourceUrl } from './source-url.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, 'dist');
@@ -36,6 +41,8 @@ const BASE_MAX_AGE_MS = 7 * 24 * 3600 * 1000; // pick up Debian's point releases
 const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 const DEFAULT_SECURITY = 'http://deb.debian.org/debian-security';
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+/** debian:bookworm-slim's apt sources, relative to the root. */
+export const APT_SOURCES_FILE = 'etc/apt/sources.list.d/debian.sources';
 // What debuerreotype's --slimify leaves out of debian:*-slim (its dpkg.cfg.d/docker).
 export const SLIM_EXCLUDES = ['/usr/share/doc/*', '/usr/share/groff/*', '/usr/share/info/*',
   '/usr/share/linda/*', '/usr/share/lintian/*', '/usr/share/locale/*', '/usr/share/man/*'];
@@ -94,13 +101,20 @@ function output(cmd, args) {
   return r.stdout.trim();
 }
 
-/** The slimming, deb822 sources and clean-up a debootstrapped tree gets to match debian:bookworm-slim. */
-function slimScript(mirror, security) {
+const IMAGE_APT_SOURCES = debianSources({ suite: SUITE, mirror: DEFAULT_MIRROR, security: DEFAULT_SECURITY, keyring: KEYRING });
+
+/**
+ * The apt sources of the build: `build` (this machine's mirrors, as debootstrap used) is what
+ * the Dockerfile's apt-get reads, bind-mounted over APT_SOURCES_FILE for its RUN only; `image`
+ * is what the image keeps, Debian's own as in debian:bookworm-slim.
+ */
+export function aptPlan(mirror, security) {
+  return { image: IMAGE_APT_SOURCES, build: debianSources({ suite: SUITE, mirror, security, keyring: KEYRING }) };
+}
+
+/** The slimming, deb822 sources (`imageSources`) and clean-up a debootstrapped tree gets to match debian:bookworm-slim. */
+export function slimScript(imageSources) {
   const cfg = [...SLIM_EXCLUDES.map((p) => `path-exclude ${p}`), ...SLIM_INCLUDES.map((p) => `path-include ${p}`)];
-  const sources = [
-    `Types: deb\nURIs: ${mirror}\nSuites: ${SUITE} ${SUITE}-updates\nComponents: main\nSigned-By: ${KEYRING}\n`,
-    `Types: deb\nURIs: ${security}\nSuites: ${SUITE}-security\nComponents: main\nSigned-By: ${KEYRING}\n`,
-  ].join('\n');
   return [
     'set -eu',
     `printf '%s\\n' ${cfg.map((l) => `'${l}'`).join(' ')} > etc/dpkg/dpkg.cfg.d/docker`,
@@ -108,17 +122,32 @@ function slimScript(mirror, security) {
     "find usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete",
     "find usr/share/doc -mindepth 1 -type d -empty -delete",
     'rm -rf usr/share/groff/* usr/share/info/* usr/share/linda/* usr/share/lintian/* usr/share/locale/* usr/share/man/*',
+    // debootstrap's sources.list names the mirror it used.
     'rm -f etc/apt/sources.list',
-    `cat > etc/apt/sources.list.d/debian.sources <<'EOF'\n${sources}EOF`,
+    `cat > ${APT_SOURCES_FILE} <<'EOF'\n${imageSources}EOF`,
     // The build host's name and resolver are not the image's.
     'rm -f etc/hostname etc/resolv.conf',
     'rm -rf var/cache/apt/archives/*.deb var/cache/apt/*.bin var/lib/apt/lists/* var/log/apt/* var/log/dpkg.log var/log/bootstrap.log',
   ].join('\n');
 }
 
+/** The image's labels (deploy/Dockerfile's ARGs); `remote` becomes a public address or nothing. */
+export function imageLabels({ version, commit, remote, created }) {
+  return { VERSION: version, REVISION: commit, SOURCE: publicSourceUrl(remote), CREATED: created };
+}
+
+/** `buildah build`'s arguments (after the storage options) for deploy/Dockerfile. */
+export function buildahBuildArgs({ labels, buildSources, tag, context }) {
+  return ['build', '--isolation', 'chroot', '--pull=never', '--format', 'docker',
+    ...Object.entries(labels).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    '--volume', `${buildSources}:/${APT_SOURCES_FILE}:ro`,
+    '-f', DOCKERFILE, '-t', tag, context];
+}
+
 /** The cached base tar for these mirrors, made (debootstrap + slimming) when missing or old. */
-async function baseTar({ cache, mirror, security, log, say }) {
-  const recipe = JSON.stringify({ SUITE, variant: 'minbase', mirror, security, script: slimScript(mirror, security) });
+async function baseTar({ cache, mirror, log, say }) {
+  const script = slimScript(IMAGE_APT_SOURCES);
+  const recipe = JSON.stringify({ SUITE, variant: 'minbase', mirror, script });
   const key = createHash('sha256').update(recipe).digest('hex').slice(0, 16);
   const tar = join(cache, `debian-${SUITE}-slim-${key}.tar`);
   if (existsSync(tar) && Date.now() - (await stat(tar)).mtimeMs < BASE_MAX_AGE_MS) {
@@ -132,7 +161,7 @@ async function baseTar({ cache, mirror, security, log, say }) {
     const rootfs = join(work, 'rootfs');
     say(`base: debootstrap --variant=minbase ${SUITE} from ${mirror}`);
     run(log, existsSync('/usr/sbin/debootstrap') ? '/usr/sbin/debootstrap' : 'debootstrap', ['--variant=minbase', SUITE, rootfs, mirror], 'debootstrap');
-    run(log, 'sh', ['-c', `cd "$1" && ${slimScript(mirror, security)}`, 'slim', rootfs], 'slimming the base');
+    run(log, 'sh', ['-c', `cd "$1" && ${script}`, 'slim', rootfs], 'slimming the base');
     // Device nodes are the runtime's to provide; an image ships an empty /dev.
     run(log, 'tar', ['-C', rootfs, '--numeric-owner', '--exclude=./dev/*', '-cf', `${tar}.partial`, '.'], 'tar of the base');
     await rename(`${tar}.partial`, tar);
@@ -143,16 +172,13 @@ async function baseTar({ cache, mirror, security, log, say }) {
   }
 }
 
-/** org.opencontainers.image.source: IMAGE_SOURCE, the GitHub Actions repository, or git's origin. */
-function sourceUrl() {
+/** Where the code comes from, as given: IMAGE_SOURCE, the GitHub Actions repository, or git's origin (imageLabels cleans it). */
+function sourceRemote() {
   if (process.env.IMAGE_SOURCE) return process.env.IMAGE_SOURCE;
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo } = process.env;
   if (server && repo) return `${server}/${repo}`;
   const r = spawnSync('git', ['remote', 'get-url', 'origin'], { cwd: root, encoding: 'utf8' });
-  const url = r.status === 0 ? r.stdout.trim() : '';
-  const ssh = /^git@([^:]+):(.+?)(\.git)?$/.exec(url);
-  if (ssh) return `https://${ssh[1]}/${ssh[2]}`;
-  return url.replace(/\.git$/, '');
+  return r.status === 0 ? r.stdout.trim() : '';
 }
 
 export async function buildImage({ build = true, out = dist, cache, mirror, say = console.log } = {}) {
@@ -175,7 +201,7 @@ export async function buildImage({ build = true, out = dist, cache, mirror, say 
   await mkdir(cache, { recursive: true });
   const log = join(cache, 'last-build.log');
   await writeFile(log, '');
-  const base = await baseTar({ cache, mirror, security, log, say });
+  const base = await baseTar({ cache, mirror, log, say });
 
   const version = packageVersion();
   const archive = join(out, imageName(version));
@@ -196,11 +222,12 @@ export async function buildImage({ build = true, out = dist, cache, mirror, say 
     await mkdir(join(context, dirname(BINARY)), { recursive: true });
     await link(binary, join(context, BINARY)).catch(() => copyFile(binary, join(context, BINARY)));
     const commit = fullCommit();
-    const labels = { VERSION: version, REVISION: commit, SOURCE: sourceUrl(), CREATED: new Date().toISOString() };
+    const labels = imageLabels({ version, commit, remote: sourceRemote(), created: new Date().toISOString() });
+    // Outside the context: the image never copies it, RUN sees it through the bind mount only.
+    const buildSources = join(work, 'build.sources');
+    await writeFile(buildSources, aptPlan(mirror, security).build);
     say(`image: buildah build -f deploy/Dockerfile (version ${version}, commit ${commit}; log ${log})`);
-    run(log, ...buildah('build', '--isolation', 'chroot', '--pull=never', '--format', 'docker',
-      ...Object.entries(labels).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
-      '-f', DOCKERFILE, '-t', `localhost/rugbyworker:${version}`, context), 'buildah build -f deploy/Dockerfile');
+    run(log, ...buildah(...buildahBuildArgs({ labels, buildSources, tag: `localhost/rugbyworker:${version}`, context })), 'buildah build -f deploy/Dockerfile');
 
     await mkdir(out, { recursive: true });
     await rm(`${archive}.partial`, { force: true });

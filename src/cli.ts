@@ -194,11 +194,15 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--environment-file <path>', 'the .env the unit reads (EnvironmentFile=; default ./.env, must exist)')
     .option('--unit-dir <dir>', 'where the unit goes (default /etc/systemd/system)')
     .option('--force', 'replace a unit file that differs from the one it would write')
-    .action(async (o: { environmentFile?: string; unitDir?: string; force?: boolean }, cmd: Command) => {
+    .option('--user <name>', 'the account the worker runs as (User=; default the user who ran sudo; root only when named)')
+    .option('--devices <kind>', 'device nodes the unit opens: auto (this machine\'s hardware), none, jetson or nvidia', 'auto')
+    .action(async (o: { environmentFile?: string; unitDir?: string; force?: boolean; user?: string; devices?: string }, cmd: Command) => {
       const { role } = cmd.optsWithGlobals<GlobalOptions>();
       if (!role) throw new UsageError(`install-service needs --role NAME (${ROLE_NAMES.join(', ')}, or all)`);
       const { installService } = await import('./commands/install-service.js');
-      setCode(installService({ envFile: o.environmentFile, unitDir: o.unitDir, role, force: o.force === true, execPath: executablePath(), io }));
+      setCode(await installService({
+        envFile: o.environmentFile, unitDir: o.unitDir, role, force: o.force === true, user: o.user, devices: o.devices, execPath: executablePath(), io,
+      }));
     });
 
   const dlq = program.command('dlq').description("a queue's dead letters: inspect, replay or purge them (seed 002 runbook 2)");

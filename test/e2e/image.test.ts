@@ -5,6 +5,8 @@
 // config's settings are checked against deploy/ecs (WORK_DIR, the health port). Needs root
 // and buildah (build/ensure-system.sh installs buildah, debootstrap and umoci); the Debian
 // base is cached in ~/.cache/rugbyworker/image, so a second run takes ~1 min, a fresh one ~2.
+// Built from a mirror spelled unlike Debian's default and a source with a token in it: neither
+// may reach the image (issue 20).
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -13,9 +15,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execa } from 'execa';
+import { aptPlan } from '../../build/image.mjs';
 import { exePath, repoRoot } from '../helpers/binary.js';
 
 const run = promisify(execFile);
+/** Debian's own mirror, spelled as no default is: the build uses it, the image must not keep it. */
+const MIRROR = 'http://deb.debian.org:80/debian';
 const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 const archiveName = `rugbyworker-${version}-linux-x64.oci.tar`;
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -58,8 +63,8 @@ function ecsEnvironment(): Map<string, string> {
   beforeAll(async () => {
     if (!existsSync(exePath())) throw new Error(`${exePath()} is missing: run \`npm run build\``);
     work = await mkdtemp(join(tmpdir(), 'rw-image-'));
-    const built = await execa(process.execPath, [join(repoRoot, 'build', 'image.mjs'), '--no-build', '--out', work], {
-      cwd: repoRoot, reject: false, all: true, timeout: 12 * 60_000,
+    const built = await execa(process.execPath, [join(repoRoot, 'build', 'image.mjs'), '--no-build', '--out', work, '--mirror', MIRROR], {
+      cwd: repoRoot, reject: false, all: true, timeout: 12 * 60_000, env: { IMAGE_SOURCE: 'https://builder:ghp_secret@github.com/owner/rugbyworker.git' },
     });
     buildOutput = built.all ?? '';
     if (built.exitCode !== 0) throw new Error(`npm run image failed (exit ${built.exitCode}):\n${buildOutput}`);
@@ -110,7 +115,10 @@ function ecsEnvironment(): Map<string, string> {
       'org.opencontainers.image.revision': head || expect.any(String),
       'org.opencontainers.image.created': expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
-    expect(config.Labels).toHaveProperty(['org.opencontainers.image.source']);
+    expect(config.Labels['org.opencontainers.image.source']).toBe('https://github.com/owner/rugbyworker');
+    // Nor anywhere else in the config (its history holds each step's command and arguments).
+    const configText = readFileSync(blob(manifest.config.digest), 'utf8');
+    expect([MIRROR, 'ghp_secret', 'builder'].filter((s) => configText.includes(s))).toEqual([]);
   });
 
   test('the root file system: the executable, the work dir owned by the user, no GPU drivers, an empty /dev', async () => {
@@ -131,6 +139,12 @@ function ecsEnvironment(): Map<string, string> {
       expect({ f, text: existsSync(join(rootfs, f)) ? readFileSync(join(rootfs, f), 'utf8') : '' }).toEqual({ f, text: '' });
     }
     expect(readFileSync(join(rootfs, 'etc/os-release'), 'utf8')).toMatch(/VERSION_CODENAME=bookworm/);
+    // Debian's sources, as debian:bookworm-slim has them; not the mirror the build used.
+    expect(readdirSync(join(rootfs, 'etc/apt/sources.list.d'))).toEqual(['debian.sources']);
+    expect(existsSync(join(rootfs, 'etc/apt/sources.list'))).toBe(false);
+    expect(readFileSync(join(rootfs, 'etc/apt/sources.list.d/debian.sources'), 'utf8')).toBe(aptPlan(MIRROR, MIRROR).image);
+    expect(readdirSync(join(rootfs, 'var/lib/apt/lists')).filter((f) => f !== 'partial' && f !== 'lock')).toEqual([]);
+    expect(buildOutput).toContain(`from ${MIRROR}`);
   });
 
   test('rugbyworker --version inside the image', async () => {

@@ -19,3 +19,14 @@ export function verifyTemplate(text: string, instance = 'transcode'): { code: nu
   const r = spawnSync('systemd-analyze', ['verify', join(dir, `rugbyworker@${instance}.service`)], { encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, output: `${r.stdout}${r.stderr}`.trim() };
 }
+
+/** `systemd-analyze security --offline=true` of `rugbyworker@<instance>.service`: its overall exposure (0 safest … 10). */
+export function securityExposure(text: string, instance = 'transcode'): { exposure: number; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'rw-systemd-'));
+  writeFileSync(join(dir, 'rugbyworker@.service'), text);
+  const r = spawnSync('systemd-analyze', ['security', '--offline=true', '--no-pager', join(dir, `rugbyworker@${instance}.service`)], { encoding: 'utf8', timeout: 30_000 });
+  const output = `${r.stdout}${r.stderr}`.trim();
+  const m = /Overall exposure level for \S+: (\d+(?:\.\d+)?)/.exec(output);
+  if (!m) throw new Error(`systemd-analyze security gave no exposure level (exit ${r.status}):\n${output}`);
+  return { exposure: Number(m[1]), output };
+}

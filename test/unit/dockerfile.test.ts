@@ -2,13 +2,17 @@
 // buildah; test/e2e/image.test.ts runs what comes out). These checks keep it in step with
 // what cannot be built from it: deploy/ecs's health check, WORK_DIR and port, the base name
 // build/image.mjs imports, the executable names build/build.mjs writes, and the
-// .dockerignore Docker users get. Also the apt-sources parser image.mjs takes the mirror from.
+// .dockerignore Docker users get. Also the apt-sources parser image.mjs takes the mirror from,
+// and what of the build host stays out of the image (issue 20): its apt mirror (RUN reads it
+// from a read-only bind mount, the image keeps Debian's sources) and a git remote's credentials
+// (the source label is a public address).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { renderEcsFiles } from '../../build/ecs.js';
-import { BASE_NAME } from '../../build/image.mjs';
+import { APT_SOURCES_FILE, BASE_NAME, aptPlan, buildahBuildArgs, imageLabels, slimScript } from '../../build/image.mjs';
 import { mirrorFor, parseAptSources } from '../../build/apt-sources.mjs';
+import { publicSourceUrl } from '../../build/source-url.mjs';
 import { repoRoot } from '../helpers/binary.js';
 
 const text = readFileSync(join(repoRoot, 'deploy', 'Dockerfile'), 'utf8');
@@ -122,5 +126,42 @@ describe('apt sources (the mirror the image is debootstrapped from)', () => {
       { uri: 'http://one.example/debian', suites: ['bookworm'], components: ['main', 'contrib'] },
       { uri: 'http://security.example/debian-security', suites: ['bookworm-security'], components: ['main'] },
     ]);
+  });
+});
+
+describe('what of the build host stays out of the image', () => {
+  const mirror = 'http://builder:s3cret@apt.internal.example/debian';
+  const security = 'http://builder:s3cret@apt.internal.example/debian-security';
+
+  it('the source label: a public address, never a git remote\'s credentials, token or ssh login', () => {
+    expect(publicSourceUrl('https://user:ghp_token@github.com/owner/repo.git')).toBe('https://github.com/owner/repo');
+    expect(publicSourceUrl('https://x-access-token:ghs_abc@github.com/owner/repo')).toBe('https://github.com/owner/repo');
+    expect(publicSourceUrl('https://oauth2:glpat-xyz@gitlab.example:8443/group/repo.git/')).toBe('https://gitlab.example:8443/group/repo');
+    expect(publicSourceUrl('https://github.com/owner/repo.git?private_token=abc#readme')).toBe('https://github.com/owner/repo');
+    expect(publicSourceUrl('git@github.com:owner/repo.git')).toBe('https://github.com/owner/repo');
+    expect(publicSourceUrl('ssh://git@github.com:22/owner/repo.git')).toBe('https://github.com/owner/repo');
+    expect(publicSourceUrl('http://git.example:8080/owner/repo')).toBe('http://git.example:8080/owner/repo');
+    expect(publicSourceUrl('https://github.com/owner/repo')).toBe('https://github.com/owner/repo');
+    for (const local of ['/home/me/repo', 'file:///home/me/repo', '', 'not a url', undefined]) expect(publicSourceUrl(local)).toBe('');
+    const labels = imageLabels({ version: '1.2.3', commit: 'abc', remote: 'https://user:ghp_token@github.com/owner/repo.git', created: '2026-01-01T00:00:00Z' });
+    expect(labels).toEqual({ VERSION: '1.2.3', REVISION: 'abc', SOURCE: 'https://github.com/owner/repo', CREATED: '2026-01-01T00:00:00Z' });
+  });
+
+  it('apt: the image keeps Debian\'s sources; the host\'s mirror reaches RUN through a read-only bind mount only', () => {
+    const plan = aptPlan(mirror, security);
+    expect(parseAptSources(plan.image, { deb822: true })).toEqual([
+      { uri: 'http://deb.debian.org/debian', suites: ['bookworm', 'bookworm-updates'], components: ['main'] },
+      { uri: 'http://deb.debian.org/debian-security', suites: ['bookworm-security'], components: ['main'] },
+    ]);
+    expect(parseAptSources(plan.build, { deb822: true }).map((x) => x.uri)).toEqual([mirror, security]);
+    // The base's slimming writes the image's sources and drops debootstrap's sources.list (it names the mirror).
+    const script = slimScript(plan.image);
+    expect(script).not.toContain('apt.internal.example');
+    expect(script).toContain('rm -f etc/apt/sources.list\n');
+    expect(script).toContain(`cat > ${APT_SOURCES_FILE} <<'EOF'\n${plan.image}EOF`);
+    // buildah build: the mirror only as a file mounted over debian.sources, nothing of it in an argument.
+    const args = buildahBuildArgs({ labels: imageLabels({ version: '1', commit: 'abc', remote: 'https://u:ghp_token@github.com/o/r', created: 'now' }), buildSources: '/tmp/x/build.sources', tag: 'rw:1', context: '/tmp/x/context' });
+    expect(args.slice(args.indexOf('--volume'), args.indexOf('--volume') + 2)).toEqual(['--volume', `/tmp/x/build.sources:/${APT_SOURCES_FILE}:ro`]);
+    expect(args.filter((a) => /s3cret|ghp_token|apt\.internal/.test(a))).toEqual([]);
   });
 });
