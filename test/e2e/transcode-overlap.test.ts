@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { execa } from 'execa';
+import { VIDEO_CONTAINERS } from '../../src/domain/untrusted-media.js';
 import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { proxyEndpoint, type FaultProxy } from '../helpers/fault-proxy.js';
 import { EMPTY, SERVICE_KEY, makeClip, startRugbyCodex, type RugbyCodex, type Upload } from '../helpers/rugbycodex.js';
@@ -105,12 +106,12 @@ describe('transcode: the encode overlaps the download', () => {
       expect(segments.length).toBeGreaterThanOrEqual(5);
       expect(at(segments[0]!)).toBeLessThan(at(downloaded[0]!) - 500);
 
-      // One FFmpeg run, reading the loopback URL with its protocols restricted; no credential in its environment.
+      // One FFmpeg run, reading the loopback URL with its protocols and demuxers restricted; no credential in its environment.
       const runs = ofJob(w, 'ffmpeg_start', u);
       expect(runs).toHaveLength(1);
       const args = runs[0]!.args as string[];
       const input = args.indexOf('-i');
-      expect(args.slice(input - 2, input)).toEqual(['-protocol_whitelist', 'http,tcp']);
+      expect(args.slice(input - 4, input)).toEqual(['-protocol_whitelist', 'http,tcp', '-format_whitelist', VIDEO_CONTAINERS.join(',')]);
       expect(args[input + 1]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
       expect(args.filter((a) => a.includes('X-Amz-') || a.includes(u.key))).toEqual([]);
       expect(environ.some((v) => v.startsWith('PATH='))).toBe(true);
