@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
-import { probeImage } from '../helpers/probe-image.js';
+import { probeOwnOutput } from '../helpers/probe-own-output.js';
 import { locateFfmpeg, probe, runFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import type { FfmpegBinaries, ProbeResult } from '../../src/runtime/ffmpeg/index.js';
 import { buildLadderArgs, copyableAudioBps, chooseRungs, renditionsFor } from '../../src/domain/hls-ladder.js';
@@ -234,7 +234,7 @@ describe('HLS ladder with the real ffmpeg', () => {
     const thumbs = join(enc.outDir, 'thumbnails');
     expect((await readdir(thumbs)).sort()).toEqual(['storyboard_000.jpg']);
     const sheet = join(thumbs, 'storyboard_000.jpg');
-    expect((await probeImage(bins.ffprobe, sheet)).video).toMatchObject({ codecName: 'mjpeg', width: 5 * 320, height: 5 * tiles });
+    expect((await probeOwnOutput(bins.ffprobe, sheet)).video).toMatchObject({ codecName: 'mjpeg', width: 5 * 320, height: 5 * tiles });
     // Tiles 0-2 hold a picture, the other 22 are the tile filter's black padding.
     const lit = (await tileLuma(sheet, tiles)).map((y) => y > 20);
     expect(lit).toEqual(Array.from({ length: 25 }, (_, i) => i < 3));

@@ -22,6 +22,7 @@ import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import { completedSegments, initSegments, masterVariants, resolvePlaylistUri } from '../../src/domain/hls-playlist.js';
 import type { ObjectInfo, ObjectStore } from '../../src/ports.js';
 import { locateFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
+import { probeOwnOutput } from '../helpers/probe-own-output.js';
 import type { FfmpegBinaries, HwVerdict, ProbeResult } from '../../src/runtime/ffmpeg/index.js';
 import { TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
@@ -218,7 +219,7 @@ async function checkCompleteLadder(r: Run, result: LadderResult): Promise<Map<st
   expect(done.at(-1)?.key).toBe(MASTER);
   expect(done.filter((u) => u.key === MASTER)).toHaveLength(1);
   // The top rendition decodes, at its size, straight from the bucket.
-  const top = await probe(bins.ffprobe, r.fs.pathFor(PREFIX + variants[0]!));
+  const top = await probeOwnOutput(bins.ffprobe, r.fs.pathFor(PREFIX + variants[0]!));
   expect({ width: top.video?.width, height: top.video?.height }).toEqual({ width: result.rungs[0]!.width, height: result.rungs[0]!.height });
   expect(top.durationSeconds).toBeCloseTo(CLIP_SECONDS, 0);
   return referenced;

@@ -21,7 +21,7 @@ import { roleDefinition } from '../../roles/index.js';
 import { productionPorts } from '../../src/cli.js';
 import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
-import { probeImage } from '../helpers/probe-image.js';
+import { probeOwnOutput } from '../helpers/probe-own-output.js';
 import { locateFfmpeg, probe, type FfmpegBinaries } from '../../src/runtime/ffmpeg/index.js';
 import type { PostgrestStandin, RecordedRequest, Row } from '../helpers/postgrest-standin.js';
 import { cleanEnv, exePath, repoRoot } from '../helpers/binary.js';
@@ -244,7 +244,7 @@ describe('transcode role on the live contract (fauxqs SQS + S3, ffmpeg, PostgRES
     // Storyboard: one 320x180 tile per segment, cue times the playlist's, on a 5x5 sheet.
     const sheet = join(tmp, 'sheet-happy.jpg');
     await download(`${streaming}thumbnails/storyboard_000.jpg`, sheet);
-    expect((await probeImage(bins.ffprobe, sheet)).video).toMatchObject({ width: 1600, height: 900 });
+    expect((await probeOwnOutput(bins.ffprobe, sheet)).video).toMatchObject({ width: 1600, height: 900 });
     const vtt = await getText(`${streaming}thumbnails/storyboard.vtt`);
     expect(durations).toEqual([2, 2, 2]);
     expect(vtt).toBe([

@@ -1,9 +1,0 @@
-// ffprobe of one of our own storyboard sheets: probe() reads only video containers (it is
-// for uploads, src/domain/untrusted-media.ts), and a JPEG is an image.
-import { execa } from 'execa';
-import { parseProbeJson, type ProbeResult } from '../../src/runtime/ffmpeg/index.js';
-
-export async function probeImage(ffprobe: string, file: string): Promise<ProbeResult> {
-  const { stdout } = await execa(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file]);
-  return parseProbeJson(JSON.parse(stdout));
-}
