@@ -1,6 +1,7 @@
 // The transcode role's cost (issue 4, RUGBYCODEX.md), in one run, on a generated 1080p30 clip:
 // (a) the whole job — the live message {job_id, media_id, org_id, type} in fauxqs SQS, the raw
-//     video in fauxqs S3 (the asset's bucket, `rugbycodex`), the real role via runWorkers
+//     video in fauxqs S3 (the asset's bucket, `rugbycodex`; fauxqs in its own process, so its
+//     CPU is told apart from the role's), the real role via runWorkers
 //     --once, the PostgREST stand-in on real PostgreSQL holding the `jobs` / `media_assets`
 //     rows, the ladder and the storyboard uploaded under {base}{media_id}/streaming/ — against
 //     plain ffmpeg with exactly the same arguments on the local file: the HLS_RENDITIONS
@@ -38,7 +39,7 @@ const { randomUUID } = await import('node:crypto');
 const { SQSClient, CreateQueueCommand, SendMessageCommand, GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
 const { S3Client, CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
 const { S3ObjectStore } = await import('../../src/adapters/storage/s3.ts');
-const { startFauxqs, awsTestClientConfig } = await import('../helpers/servers.ts');
+const { awsTestClientConfig } = await import('../helpers/servers.ts');
 const { startPostgrestStandin } = await import('../helpers/postgrest-standin.ts');
 const { BUCKET, liveMessage, seedTranscodeRows } = await import('../helpers/rugbycodex.ts');
 const { buildLadderArgs, chooseRungs, copyableAudioBps, DEFAULT_RUNG_HEIGHTS, defaultRungCount } = await import('../../src/domain/hls-ladder.ts');
@@ -201,8 +202,28 @@ function normalizedLadder(args) {
 }
 
 // ---- (a) the whole job through fauxqs + the PostgREST stand-in ------------------------------
+/** fauxqs in its own process (test/bench/fauxqs-process.mjs); cpu() is its user+sys seconds so far. */
+async function startFauxqsProcess() {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'fauxqs-process.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(Number(out.trim())); });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`fauxqs process exited ${code}`)));
+  });
+  const cpu = () => {
+    const rest = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    const f = rest.slice(rest.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  };
+  return {
+    endpoint: `http://127.0.0.1:${port}`, cpu,
+    async stop() { child.removeAllListeners('exit'); child.kill(); await new Promise((r) => child.once('close', r)); },
+  };
+}
+
 async function runWholeJob(sourceFile, workRoot, expectedArgs) {
-  const fauxqs = await startFauxqs();
+  const fauxqs = await startFauxqsProcess();
   const standin = await startPostgrestStandin({ apiKey: SERVICE_KEY });
   const aws = awsTestClientConfig(fauxqs.endpoint);
   const sqs = new SQSClient(aws);
@@ -260,6 +281,7 @@ async function runWholeJob(sourceFile, workRoot, expectedArgs) {
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: liveMessage({ job, asset, org }) }));
     const cpu0 = childCpuSeconds();
     const own0 = ownCpuSeconds();
+    const s30 = fauxqs.cpu();
     const t0 = performance.now();
     const code = await runWorkers({
       roles: [roleDefinition('transcode')], config, once: true, instanceId: 'bench-transcode',
@@ -268,6 +290,7 @@ async function runWholeJob(sourceFile, workRoot, expectedArgs) {
     const wall = (performance.now() - t0) / 1000;
     const cpu = childCpuSeconds() - cpu0;
     const ownCpu = ownCpuSeconds() - own0;
+    const s3Cpu = fauxqs.cpu() - s30;
 
     const jobRow = await standin.row('jobs', job);
     const assetRow = await standin.row('media_assets', asset);
@@ -312,7 +335,7 @@ async function runWholeJob(sourceFile, workRoot, expectedArgs) {
       shutdown: (t0 + wall * 1000 - marks.transcode_completed) / 1000,
     };
     const storyboard = { frames: assetRow.thumbnail_frame_count, width: assetRow.thumbnail_width, height: assetRow.thumbnail_height };
-    return { wall, cpu, ownCpu, phases, objects, storyboard, renditions: (jobRow.result?.renditions ?? []).map((r) => r.name), get pgCpu() { return pgCpu; } };
+    return { wall, cpu, ownCpu, s3Cpu, phases, objects, storyboard, renditions: (jobRow.result?.renditions ?? []).map((r) => r.name), get pgCpu() { return pgCpu; } };
   } finally {
     sqs.destroy();
     s3.destroy();
@@ -386,6 +409,7 @@ try {
   const whole = {
     ...jobs[0], wall: median(jobs.map((j) => j.wall)), cpu: median(jobs.map((j) => j.cpu)), ownCpu: median(jobs.map((j) => j.ownCpu)),
     pgCpu: median(jobs.map((j) => j.pgCpu)),
+    s3Cpu: median(jobs.map((j) => j.s3Cpu)),
     phases: Object.fromEntries(Object.keys(jobs[0].phases).map((k) => [k, median(jobs.map((j) => j.phases[k]))])),
   };
   const plain = medianRun(plains);
@@ -460,8 +484,9 @@ try {
     + `ffmpeg ladder+storyboard with live upload ${p.ffmpeg.toFixed(2)}, upload tail+vtt ${p.tail.toFixed(2)}, db ${p.db.toFixed(2)}, shutdown ${p.shutdown.toFixed(2)}`);
   const outside = p.startup + p.download + p.setup + p.tail + p.db + p.shutdown;
   console.log(`job time outside its ffmpeg: ${outside.toFixed(2)} s (${(100 * outside / plain.wall).toFixed(1)} % of plain ffmpeg wall); `
-    + `the job's ffmpeg (live upload to in-process fauxqs beside it) against plain ffmpeg: ${(p.ffmpeg / plain.wall).toFixed(3)}x wall`);
-  console.log(`job CPU (s): ffmpeg/ffprobe children ${whole.cpu.toFixed(1)}, this process (role + fauxqs + PostgREST stand-in) ${whole.ownCpu.toFixed(1)}, `
+    + `the job's ffmpeg (live upload to fauxqs beside it) against plain ffmpeg: ${(p.ffmpeg / plain.wall).toFixed(3)}x wall`);
+  console.log(`job CPU (s): ffmpeg/ffprobe children ${whole.cpu.toFixed(1)}, this process (role + PostgREST stand-in) ${whole.ownCpu.toFixed(1)}, `
+    + `fauxqs in its own process (SQS, and S3 receiving the uploads; remote in production) ${whole.s3Cpu.toFixed(1)}, `
     + `the stand-in's PostgreSQL (whole life, not in the job's figure) ${whole.pgCpu.toFixed(1)}`);
   console.log(`the role's ladder ffmpeg arguments = the plain run's (input and output folder aside): checked on each of the ${TRIALS} jobs`);
 
