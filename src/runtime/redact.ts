@@ -31,11 +31,13 @@ const QUERY_PARAM = /([?&])([\w.%-]+)=(?!\[REDACTED\])([^&#\s"'<>\\)\],;]+)/g;
 // Signed URLs (S3/Wasabi X-Amz-*, Google X-Goog-*, Azure SAS `sig`), OAuth and API keys.
 const SECRET_PARAM = /token|secret|passw(?:or)?d|^pwd$|api[-_]?key|access[-_]?key|private[-_]?key|^key$|^sig$|signature|credential|^auth$|authorization|session/i;
 const BEARER = /\bBearer\s+[\w~+/.-]{8,}=*/g;
+const LONE_TOKEN = /^[\w~.%-]{16,}$/;
 
 /**
  * `text` with URL passwords, credential query parameters and bearer tokens masked, wherever
  * they are in it. A URL's userinfo runs to the LAST `@` of its authority, so a password holding
- * an `@` (`postgres://u:p@ss@host/db`) is masked whole; a user name alone is kept.
+ * an `@` (`postgres://u:p@ss@host/db`) is masked whole; a user name alone is kept unless it
+ * looks like a token (16 characters or more).
  */
 export function redactText(text: string): string {
   let out = text;
@@ -49,7 +51,11 @@ function maskUserinfo(all: string, scheme: string, authority: string): string {
   const at = authority.lastIndexOf('@');
   if (at < 0) return all;
   const colon = authority.indexOf(':');
-  if (colon < 0 || colon > at) return all; // a user name, no password
+  if (colon < 0 || colon > at) {
+    // A user name alone is kept (postgres://app@db), unless it is long enough to be a token
+    // standing in for one (https://ghp_…@github.com, as git remotes and some SDKs write it).
+    return LONE_TOKEN.test(authority.slice(0, at)) ? `${scheme}${REDACTED}${authority.slice(at)}` : all;
+  }
   return `${scheme}${authority.slice(0, colon + 1)}${REDACTED}${authority.slice(at)}`;
 }
 

@@ -226,6 +226,18 @@ describe('jobs diagnose (runbook 3) and trigger-reassembly (its step 4)', () => 
     expect(await w.depth(q.reassembly.url)).toBe(1);
   });
 
+  it('a row field carrying terminal escapes (written by another actor) is shown escaped, in text and JSON', async () => {
+    const q = await queues();
+    const jobId = randomUUID();
+    // status is any string the table holds (a newer deployment's, or anyone's who can write the table).
+    await putJob(jobId, 'done\u001b]0;owned\u0007\u001b[2J\u202e', { total_segments: 1 });
+    const text = await run(['jobs', 'diagnose', jobId], q);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/\nstatus +done\\x1b\]0;owned\\x07\\x1b\[2J\\u202e \(sbs\)\n/);
+    const json = await run(['jobs', 'diagnose', jobId, '--json'], q);
+    expect([...json.stdout].filter((c) => c.charCodeAt(0) === 0x1b || c === '\u202e')).toEqual([]);
+  });
+
   it('chunking that stopped after its uploads: diagnose names recover-chunking; segments waiting on inference are not stuck', async () => {
     const q = await queues();
     const chunked = randomUUID();

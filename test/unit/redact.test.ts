@@ -23,6 +23,12 @@ describe('redactText: URL passwords', () => {
     expect(JSON.parse(out)).toEqual({ message: 'GET https://u:[REDACTED]@x.supabase.co/rest failed', to: 'ops@example.com', url: 'redis://:[REDACTED]@h:6379' });
   });
 
+  it('masks a token standing alone as the user name (a git remote, some SDKs)', () => {
+    expect(redactText('fetch https://ghp_0123456789abcdefghijklmnopqrstuv@github.com/o/r.git failed'))
+      .toBe('fetch https://[REDACTED]@github.com/o/r.git failed');
+    expect(redactText('redis://default@h:6379')).toBe('redis://default@h:6379');
+  });
+
   it('keeps what holds no password: a user name alone, an @ in a path or in prose', () => {
     for (const text of ['postgres://app@db/x', 'https://host/a@b/c?x=1', 'mail ops@example.com', 'https://x.supabase.co', 'see s3://bucket/key@2x.png']) {
       expect(redactText(text)).toBe(text);

@@ -9,6 +9,7 @@ import { finalKey, parseSegmentKey, segmentsPrefix } from '../../domain/stereo/k
 import { describeLock, lockState, type LockState } from '../../domain/stereo/lock-state.js';
 import type { StereoJob } from '../../domain/stereo/records.js';
 import { EXIT, UserError } from '../../runtime/errors.js';
+import { escapeControlChars, terminalSafeJson } from '../../runtime/terminal-text.js';
 import { attempt, queueCall, queueResource, tableResource, type OperatorContext } from '../operator.js';
 
 export const needs: RoleNeeds = {
@@ -73,10 +74,10 @@ function printJson(io: Io, r: Report): void {
   const lock = r.lock.state === 'none' ? { state: 'none' }
     : r.lock.state === 'triggered' ? { state: 'triggered', triggered_at: r.lock.triggeredAt, seconds_ago: r.lock.secondsAgo }
       : { state: 'started', triggered_at: r.lock.triggeredAt, started_at: r.lock.startedAt, seconds_ago: r.lock.secondsAgo };
-  io.stdout(`${JSON.stringify({
+  io.stdout(`${terminalSafeJson(JSON.stringify({
     job_id: r.job.jobId, status: r.job.status, total_segments: r.job.totalSegments, completions: r.completions, lock, final_exists: r.finalExists,
     queues: r.queues, verdict: r.verdict.verdict, next: r.verdict.next,
-  })}\n`);
+  }))}\n`);
 }
 
 function printText(io: Io, r: Report): void {
@@ -92,5 +93,6 @@ function printText(io: Io, r: Report): void {
     ['next', r.verdict.next ?? '(nothing to run)'],
   ];
   const width = Math.max(...lines.map(([k]) => k.length));
-  for (const [k, v] of lines) io.stdout(`${k.padEnd(width)}  ${v}\n`);
+  // Row fields are written by others (the web UI, upstream workers): shown, never obeyed.
+  for (const [k, v] of lines) io.stdout(`${k.padEnd(width)}  ${escapeControlChars(v)}\n`);
 }
