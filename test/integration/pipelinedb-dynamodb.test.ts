@@ -5,7 +5,7 @@
 // failures come out.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
-  CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, GetItemCommand, ProvisionedThroughputExceededException, PutItemCommand, QueryCommand,
+  CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, GetItemCommand, ProvisionedThroughputExceededException, PutItemCommand, QueryCommand, waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -228,6 +228,8 @@ describe('DynamoDbPipelineDb on DynamoDB', () => {
     await client.send(new CreateTableCommand({
       TableName: bare, BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'job_id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'job_id', AttributeType: 'S' }],
     }));
+    // dynalite answers "no such table" until the new table is ACTIVE, which a loaded machine can delay.
+    await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: bare });
     const noIndex = new DynamoDbPipelineDb({ client, tables: { ...tables, jobs: bare } });
     await expect((async () => {
       for await (const _ of noIndex.jobsInStatus('chunking_complete')) { /* drain */ }
