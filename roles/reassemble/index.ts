@@ -44,10 +44,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     if (decision === 'retry' || !row) throw new RetryableError(`job ${jobId} is ${row ? row.status : 'not in the Jobs table'}; not ready for reassembly`);
     // Before any download or ffprobe: a count no chunk of ours makes would cost that many on every try.
     const tooMany = segmentCountProblem(row.totalSegments ?? 0, config);
-    if (tooMany) {
-      if ((await db.updateJob(jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
-      return void log.error({ event_type: 'reassembly_failed', error_message: tooMany }, `job failed: ${tooMany}`);
-    }
+    if (tooMany) throw new InvalidReassembly(tooMany);
     if (await output.exists(finalKey(jobId))) {
       await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
       return void log.info({ event_type: 'reassembly_skipped', reason: 'final.mp4 exists' }, 'final.mp4 already there; job marked completed');
@@ -81,7 +78,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
         const joined = await joinSegments({ ffmpeg, parts, output: final, workDir: dir, signal, stallSeconds: config.FFMPEG_STALL_SECONDS, probesInFlight: config.REASSEMBLY_PROBE_CONCURRENCY }).catch((err: unknown) => {
           if (!(err instanceof RefusedPartError)) throw err;
           const c = completions[err.index]!;
-          throw new InvalidSegmentOutput(`segment ${c.segmentIndex} output ${c.outputS3Uri} is ${err.refused}`);
+          throw new InvalidReassembly(`segment ${c.segmentIndex} output ${c.outputS3Uri} is ${err.refused}`);
         });
         await output.upload(final, finalKey(jobId), 'video/mp4', { signal });
         await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
@@ -115,8 +112,9 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       try {
         await reassemble(msg.jobId, job);
       } catch (err) {
-        // The model server's output is no video: the job fails once, no retry storm (as chunk does for its source).
-        if (!(err instanceof InvalidSegmentOutput) || job.signal.aborted) throw err;
+        // Too many segments, or a model server's output that is no video: the job fails once,
+        // no retry storm (as chunk does for its source).
+        if (!(err instanceof InvalidReassembly) || job.signal.aborted) throw err;
         if ((await db.updateJob(msg.jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
         job.logger.error({ event_type: 'reassembly_failed', error_message: err.message }, err.message);
       }
@@ -124,6 +122,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   });
 }
 
-class InvalidSegmentOutput extends Error {
-  override readonly name = 'InvalidSegmentOutput';
+/** What no retry can mend: the job is marked failed and its message acked. */
+class InvalidReassembly extends Error {
+  override readonly name = 'InvalidReassembly';
 }
