@@ -8,7 +8,7 @@ import type * as Sea from 'node:sea';
 import { ROLE_NAMES, ROLES, roleDefinition } from '../roles/index.js';
 import { missingSettings } from './domain/requirements.js';
 import { parseRoleSelection } from './domain/role-selection.js';
-import type { RoleDefinition } from './ports.js';
+import type { RoleDefinition } from './ports/index.js';
 import { watched } from './runtime/dependency-health.js';
 import type { DependencyHealth } from './runtime/dependency-health.js';
 import { printConfig } from './commands/config.js';
@@ -27,7 +27,7 @@ import { versionLine } from './runtime/version.js';
 import { createRedactor } from './runtime/redact.js';
 import { envSecretValues } from './runtime/config/secrets.js';
 import { escapeControlChars } from './runtime/terminal-text.js';
-import type { Inference, Queue, RolePorts, MediaDb, ObjectStore, PipelineDb } from './ports.js';
+import type { DeadLetterQueue, Inference, Queue, OperatorPorts, MediaDb, ObjectStore, PipelineDb } from './ports/index.js';
 import type { BucketKey, QueueUrlKey, RoleNeeds } from './domain/requirements.js';
 import { QUEUE_NAMES, type QueueName } from './domain/queue-names.js';
 import type { OperatorContext } from './commands/operator.js';
@@ -329,9 +329,10 @@ const STREAMS: Record<QueueUrlKey, string> = {
  * Adapters for worker mode, from the configuration; each created on first use and shared.
  * With `deps`, every call to a remote service is reported there (what /health says).
  */
-export function productionPorts(config: Config, logger: Logger, deps?: DependencyHealth): RolePorts & { close(): Promise<void> } {
+export function productionPorts(config: Config, logger: Logger, deps?: DependencyHealth): OperatorPorts & { close(): Promise<void> } {
   const watch = <T extends object>(port: T, name: string, isFailure?: (err: unknown) => boolean): T => (deps ? watched(port, name, deps, isFailure) : port);
   const queues = new Map<QueueUrlKey, Promise<Queue>>();
+  const deadLetters = new Map<QueueUrlKey, Promise<DeadLetterQueue>>();
   let pipeline: Promise<PipelineDb> | undefined;
   let inference: Promise<Inference> | undefined;
   const stores = new Map<string, ObjectStore>();
@@ -351,6 +352,17 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
         queues.set(key, q);
       }
       return q;
+    },
+    deadLetters(key) {
+      let d = deadLetters.get(key);
+      if (!d) {
+        d = config.QUEUE_BACKEND === 'sqs'
+          ? import('./adapters/queue/sqs-dead-letters.js').then(({ SqsDeadLetters }) => SqsDeadLetters.open({ client: createSqsClient(config), queueUrl: config[key], logger }))
+          // Redis Streams and the in-process queue are one adapter for both sides.
+          : (this.queue(key) as Promise<Queue & DeadLetterQueue>);
+        deadLetters.set(key, d);
+      }
+      return d;
     },
     storage(bucket: BucketKey | { media: string } | { aws: string }) {
       const media = typeof bucket !== 'string' && 'media' in bucket;

@@ -14,7 +14,7 @@ import { createRedactor } from '../runtime/redact.js';
 import { EcsTaskProtection } from '../adapters/ecs/task-protection.js';
 import { secretValues } from '../runtime/config/secrets.js';
 import { version } from '../runtime/version.js';
-import type { RoleDefinition, RolePorts, RoleService } from '../ports.js';
+import type { RoleDefinition, RolePorts, RoleService } from '../ports/index.js';
 import type { Logger } from 'pino';
 
 export interface RunOptions {

@@ -7,78 +7,7 @@ import type { Logger } from 'pino';
 import type { HealthCheckResult } from './health.js';
 import type { Metrics } from './metrics.js';
 import { errorMessage } from './consumer-errors.js';
-import { isCredentialError } from '../domain/aws-error-codes.js';
-
-// Node's and undici's socket-level codes: nothing answered.
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
-  'ENETUNREACH', 'ECONNABORTED', 'ESOCKETTIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
-]);
-const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RedisUnavailableError', 'ServiceUnavailable', 'InternalError']);
-
-function statusOf(err: Record<string, unknown>): number | undefined {
-  const meta = err.$metadata as { httpStatusCode?: unknown } | undefined;
-  const s = meta?.httpStatusCode ?? err.status ?? err.statusCode;
-  return typeof s === 'number' && s > 0 ? s : undefined;
-}
-
-/**
- * The first verdict `test` gives on `err` or its causes (4 deep), nearest first: a layer it
- * has no word on (undefined) passes to its cause; none at all is false.
- */
-function verdict(err: unknown, test: (e: Record<string, unknown>) => boolean | undefined, depth = 0): boolean {
-  if (typeof err !== 'object' || err === null || depth > 4) return false;
-  const e = err as Record<string, unknown>;
-  return test(e) ?? verdict(e.cause, test, depth + 1);
-}
-
-const socketFailed = (e: Record<string, unknown>): boolean => typeof e.code === 'string' && NETWORK_CODES.has(e.code);
-// PostgREST/supabase-js: no status at all when nothing came back.
-const noPostgrestAnswer = (e: Record<string, unknown>): boolean => e.name === 'DbError' && e.status === 0;
-
-/** A socket-level failure anywhere in `err`'s cause chain: the connection broke or never came. */
-export function isNetworkError(err: unknown): boolean {
-  return verdict(err, (e) => (socketFailed(e) || e.name === 'TimeoutError' ? true : undefined));
-}
-
-/** The service answered that these credentials are not accepted (401/403, or an AWS credential code). */
-export function isRefusedCredential(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const status = statusOf(err as Record<string, unknown>);
-  return status === 401 || status === 403 || isCredentialError(err);
-}
-
-/**
- * Whether `err` says the dependency is unusable: unreachable (connection refused, reset,
- * timed out, a 5xx) or refusing our credentials (401/403). Errors with an answer in them
- * (a missing object, a failed condition, a lost lease) say it is up.
- */
-export function isDependencyFailure(err: unknown): boolean {
-  return verdict(err, (e) => {
-    if (socketFailed(e) || (typeof e.name === 'string' && NETWORK_NAMES.has(e.name)) || isRefusedCredential(e) || noPostgrestAnswer(e)) return true;
-    const status = statusOf(e);
-    return status === undefined ? undefined : status >= 500;
-  });
-}
-
-// Only "nobody answered" or "the service says it is unavailable": a 500 is an answer about
-// this request (an inference server rejecting a segment), and must not be waited out.
-const OUTAGE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RedisUnavailableError', 'ServiceUnavailable', 'SlowDown']);
-const OUTAGE_STATUSES = new Set([502, 503, 504]);
-
-/**
- * Whether `err` is an outage of the service a call went to (connection refused, reset or
- * timed out; 502/503/504; PostgREST with no answer): the job itself is not at fault, and the
- * engine waits it out (src/domain/outage-wait.ts). A definite answer anywhere (a 4xx) is not.
- */
-export function isOutage(err: unknown): boolean {
-  return verdict(err, (e) => {
-    if (socketFailed(e) || (typeof e.name === 'string' && OUTAGE_NAMES.has(e.name)) || noPostgrestAnswer(e)) return true;
-    const status = statusOf(e);
-    return status === undefined ? undefined : OUTAGE_STATUSES.has(status);
-  });
-}
+import { isDependencyFailure } from '../domain/failure.js';
 
 interface State {
   ok: boolean;

@@ -10,8 +10,8 @@
 // aborted as lease-lost only when that lease has really run out.
 import type { Logger } from 'pino';
 import { backoffDelayMs } from '../domain/backoff.js';
-import { LeaseLostError } from '../ports.js';
-import type { Queue, QueueMessage } from '../ports.js';
+import { LeaseLostError } from '../ports/index.js';
+import type { Queue, QueueMessage } from '../ports/index.js';
 
 export type HeartbeatStopReason = 'acked' | 'released' | 'dead_lettered' | 'aborted';
 

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { SageMakerInference, createSageMakerRuntimeClient, type SageMakerInferenceOptions } from '../../src/adapters/inference/sagemaker.js';
 import { S3ObjectStore, createS3Client } from '../../src/adapters/storage/s3.js';
 import { PermanentError, classifyError } from '../../src/runtime/consumer-errors.js';
-import type { ObjectStore } from '../../src/ports.js';
+import type { ObjectStore } from '../../src/ports/index.js';
 import { awsTestClientConfig, startFauxqs, type LocalServer } from '../helpers/servers.js';
 import { sageMakerError, startSageMakerStandIn, type SageMakerStandIn } from '../helpers/inference-standin.js';
 

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import { READ_LIMITS } from '../../src/domain/source-read.js';
 import { classifyTranscodeError } from '../../src/domain/transcode-state.js';
-import type { DownloadOptions, ObjectInfo } from '../../src/ports.js';
+import type { DownloadOptions, ObjectInfo } from '../../src/ports/index.js';
 import { locateFfmpeg, runFfmpeg, type FfmpegBinaries, type HwVerdict } from '../../src/runtime/ffmpeg/index.js';
 import { TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';

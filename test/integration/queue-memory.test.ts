@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MemoryQueue } from '../../src/adapters/queue/memory.js';
-import { LeaseLostError } from '../../src/ports.js';
+import { LeaseLostError } from '../../src/ports/index.js';
 import { describeQueueConformance } from './queue.conformance.js';
 
 const VISIBILITY = 1;

@@ -2,8 +2,8 @@
 // Streams), so the engine can rely on the same lease semantics whichever is behind it.
 // Each test gets a fresh queue from `setup` and gives it back with `teardown`.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { LeaseLostError } from '../../src/ports.js';
-import type { Queue, QueueDepth, QueueMessage, RedriveProgress } from '../../src/ports.js';
+import { LeaseLostError } from '../../src/ports/index.js';
+import type { Queue, QueueDepth, QueueMessage, RedriveProgress } from '../../src/ports/index.js';
 
 export interface QueueFixture {
   queue: Queue;

@@ -18,7 +18,7 @@ import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
-import type { PipelineDb, RolePorts } from '../../src/ports.js';
+import type { PipelineDb, RolePorts } from '../../src/ports/index.js';
 
 type LogEvent = Record<string, unknown> & { event_type?: string };
 

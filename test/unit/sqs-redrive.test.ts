@@ -8,7 +8,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsQueue } from '../../src/adapters/queue/sqs.js';
-import type { RedriveProgress } from '../../src/ports.js';
+import type { RedriveProgress } from '../../src/ports/index.js';
 
 const MAIN_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/stereo-spot-chunking';
 const MAIN_ARN = 'arn:aws:sqs:us-east-1:123456789012:stereo-spot-chunking';

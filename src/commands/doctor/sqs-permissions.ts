@@ -15,7 +15,7 @@ import { readRedriveTarget, type RedriveTarget } from '../../adapters/queue/sqs-
 import { queueNameFromUrl } from '../../adapters/queue/sqs-parse.js';
 import { permissionName, permissionNeed, probeVerdict, type PermissionTarget, type SqsPermission } from '../../domain/sqs-permissions.js';
 import type { QueueUrlKey } from '../../domain/requirements.js';
-import type { RoleDefinition } from '../../ports.js';
+import type { RoleDefinition } from '../../ports/index.js';
 import type { Config } from '../../runtime/config/schema.js';
 import { oneLine, timed, type CheckResult } from './check.js';
 

@@ -5,7 +5,7 @@
 // probe, and, when the download fails for good, that failure (a DOWNLOAD error, retried)
 // rather than whatever FFmpeg made of a cut connection (which would read as a bad input).
 import type { Logger } from 'pino';
-import type { ObjectInfo, ObjectStore } from '../../ports.js';
+import type { ObjectInfo, ObjectStore } from '../../ports/index.js';
 import { untrustedInputArgs } from '../../domain/untrusted-media.js';
 import { FfmpegError, probe, type FfmpegBinaries, type ProbeResult } from '../ffmpeg/index.js';
 import { invalidInput, toStepError } from './errors.js';
