@@ -1,5 +1,5 @@
 // The PipelineDb port: the stereo pipeline's tables (STEREO-SPOT.md), DynamoDB or memory.
-import type { ReassemblyLock, SegmentCompletion, StereoJob, StereoMode, WritableStatus } from '../domain/stereo/records.js';
+import type { ReassemblyLock, SegmentCompletion, StereoJob, WritableStatus } from '../domain/stereo/records.js';
 
 export type { ReassemblyLock, SegmentCompletion, StereoJob, StereoMode, WritableStatus } from '../domain/stereo/records.js';
 

@@ -10,7 +10,7 @@ describeQueueConformance(
   'memory',
   async () => {
     const queue = new MemoryQueue({ name: 'conformance', visibilitySeconds: VISIBILITY, maxReceiveCount: MAX_RECEIVES });
-    return { queue, teardown: () => queue.close() };
+    return { queue, deadLetters: queue, teardown: () => queue.close() };
   },
   { visibilitySeconds: VISIBILITY, maxReceiveCount: MAX_RECEIVES },
 );

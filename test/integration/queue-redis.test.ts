@@ -63,6 +63,7 @@ describeQueueConformance(
     let raw: Redis | undefined; // only for the test that uses it: an idle client left reconnecting would outlive teardown
     return {
       queue,
+      deadLetters: queue,
       sendRaw: async (body) => {
         raw ??= quietRedis(server.url);
         await raw.xadd(stream, '*', 'body', body);

@@ -45,7 +45,10 @@ export class PartError extends Error {
 function partProblem(err: unknown, file: string): string | null {
   if (err instanceof FfmpegError) {
     if (err.refused !== null) return err.refused;
-    return err.reason === 'exit' ? `not readable as video (${err.message.replaceAll(`${file}: `, '').replaceAll(file, 'the part')})` : null;
+    if (err.reason !== 'exit') return null;
+    // FFmpeg's last line names the worker's file: the part is named by the caller instead.
+    const last = err.stderrTail.trim().split('\n').at(-1)?.trim().replaceAll(`${file}: `, '') ?? '';
+    return `not readable as video (ffprobe exit code ${err.exitCode ?? 'none'}${last ? `: ${last}` : ''})`;
   }
   return err instanceof InvalidInputError ? 'without video frames' : null;
 }
