@@ -138,8 +138,9 @@ interface Job {
   settled: Promise<void>;
 }
 
-/** A failure carries its class and the decision taken on it. */
-type Outcome = { ok: true } | { ok: false; err: unknown; failure: FailureClass; decision: FailureDecision };
+/** A failed try carries its class and the decision taken on it. */
+type Failed = { ok: false; err: unknown; failure: FailureClass; decision: FailureDecision };
+type Outcome = { ok: true } | Failed;
 
 export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   return new QueueConsumer(opts);
@@ -391,7 +392,7 @@ class QueueConsumer<T> implements Consumer {
       }
       const delay = wait === false ? null : outageDelayMs(tries, (performance.now() - heldSince) / 1000, wait);
       const outcome = await this.#failedTry(value, job, err, ctx, delay !== null);
-      if (outcome.ok || outcome.decision.message !== 'wait' || delay === null) return outcome;
+      if (outcome.decision.message !== 'wait' || delay === null) return outcome;
       this.#metrics.outageWaits.inc();
       logger.warn(
         { event_type: 'job_waiting', try: tries, retry_in_ms: Math.round(delay), held_seconds: round((performance.now() - heldSince) / 1000), reason: errorMessage(outcome.err), err: outcome.err },
@@ -404,10 +405,10 @@ class QueueConsumer<T> implements Consumer {
   }
 
   /** Classifies and decides a failed try, tells the role, and records the job failed when the decision says so. */
-  async #failedTry(value: T, job: Job, err: unknown, ctx: HandlerContext, outageBudgetLeft: boolean): Promise<Outcome> {
+  async #failedTry(value: T, job: Job, err: unknown, ctx: HandlerContext, outageBudgetLeft: boolean): Promise<Failed> {
     const outcome = this.#decide(job, err, outageBudgetLeft);
     const failed = this.#opts.failed;
-    if (outcome.ok || !failed) return outcome;
+    if (!failed) return outcome;
     failed.report?.(value, err, { failure: outcome.failure, recordFailed: outcome.decision.recordFailed }, ctx);
     if (!outcome.decision.recordFailed) return outcome;
     try {
@@ -417,12 +418,12 @@ class QueueConsumer<T> implements Consumer {
       // Recording is part of the try: its failure is the try's (an outage of the database is
       // waited out and the job run again), decided with no second record.
       const again = this.#decide(job, recordErr, outageBudgetLeft);
-      return again.ok ? again : { ...again, decision: { ...again.decision, recordFailed: false } };
+      return { ...again, decision: { ...again.decision, recordFailed: false } };
     }
   }
 
   /** The one classification and decision (src/domain/failure*.ts), from this delivery's facts. */
-  #decide(job: Job, err: unknown, outageBudgetLeft: boolean): Outcome {
+  #decide(job: Job, err: unknown, outageBudgetLeft: boolean): Failed {
     const failure = classifyFailure(err, { leaseLost: job.heartbeat?.signal.aborted === true, aborted: job.deadline.signal.aborted });
     const decision = decideFailure({
       failure, receiveCount: job.message.receiveCount, maxReceiveCount: this.#opts.queue.maxReceiveCount,
