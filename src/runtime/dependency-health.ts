@@ -80,6 +80,9 @@ export function isOutage(err: unknown): boolean {
   });
 }
 
+/** Metric name (without METRIC_PREFIX), label `dependency`: 1 answering, 0 down. */
+export const DEPENDENCY_UP = 'dependency_up';
+
 interface State {
   ok: boolean;
   since: number;
@@ -96,7 +99,7 @@ export class DependencyHealth {
   constructor(opts: { logger?: Logger; metrics?: Metrics; now?: () => number } = {}) {
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
-    this.#gauge = opts.metrics?.gauge('dependency_up', '1 while the dependency answers, 0 while it is unreachable or refuses the credentials', ['dependency']);
+    this.#gauge = opts.metrics?.gauge(DEPENDENCY_UP, '1 while the dependency answers, 0 while it is unreachable or refuses the credentials', ['dependency']);
   }
 
   /** Calls `fn` with each dependency's name the first time it is seen (now, for those known). */
