@@ -33,7 +33,7 @@ export interface ConsumerMetrics {
   /** Lease extensions the queue granted (the heartbeat's and the handler's extendTo). */
   heartbeatExtensions: Counter.Internal;
   inFlight: Gauge.Internal<string>;
-  /** Labels `role` and `outcome` (succeeded, failed, lease_lost, aborted). */
+  /** Labels `role` and `outcome` (OUTCOMES). */
   duration: Histogram<string>;
   /** Seconds from the send to the first receive, where the queue tells the send time. */
   queueLag: Histogram.Internal<string>;
@@ -63,7 +63,18 @@ export function consumerMetrics(metrics: Metrics, role: string, concurrency?: nu
     outageWaits: counter(m.outageWaits, 'Tries of a job that failed on an outage and were run again with the message kept'),
     heartbeatExtensions: counter(m.heartbeatExtensions, 'Lease (visibility) extensions the queue granted to jobs in flight'),
     inFlight,
-    duration: metrics.histogram(m.duration, 'Job duration from receive to outcome', ['role', 'outcome']),
-    queueLag: metrics.histogram(m.queueLag, 'Seconds a message waited in the queue before its first receive', ['role']).labels(labels),
+    duration: zeroed(metrics.histogram(m.duration, 'Job duration from receive to outcome', ['role', 'outcome']), OUTCOMES.map((outcome) => ({ role, outcome }))),
+    queueLag: zeroed(metrics.histogram(m.queueLag, 'Seconds a message waited in the queue before its first receive', ['role']), [labels]).labels(labels),
   };
+}
+
+const OUTCOMES = ['succeeded', 'failed', 'lease_lost', 'aborted'] as const;
+
+/**
+ * Histograms too exist at 0 from the start: a series whose first sample already holds the
+ * first job is a baseline to rate() and increase(), and that job would never show.
+ */
+function zeroed(h: Histogram<string>, labelSets: ReadonlyArray<Record<string, string>>): Histogram<string> {
+  for (const l of labelSets) h.zero(l);
+  return h;
 }

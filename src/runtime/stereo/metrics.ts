@@ -32,7 +32,9 @@ export function stereoMetrics(metrics: Metrics, role: string, outcomes: readonly
   return { segments, jobs: (outcome) => jobs.labels({ role, outcome }) };
 }
 
-/** segment-infer's seconds of inference per segment, by backend. */
-export function inferenceSeconds(metrics: Metrics): Histogram<string> {
-  return metrics.histogram(STEREO_METRICS.inferenceSeconds, 'Seconds of inference per segment', ['backend']);
+/** segment-infer's seconds of inference per segment with `backend`, at 0 from the start (the first segment is no rate() baseline). */
+export function inferenceSeconds(metrics: Metrics, backend: string): Histogram.Internal<string> {
+  const h = metrics.histogram(STEREO_METRICS.inferenceSeconds, 'Seconds of inference per segment', ['backend']);
+  h.zero({ backend });
+  return h.labels({ backend });
 }

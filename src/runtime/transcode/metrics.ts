@@ -26,6 +26,8 @@ export interface TranscodeMetrics {
 export function transcodeMetrics(metrics: Metrics): TranscodeMetrics {
   const whole = metrics.histogram(TRANSCODE_METRICS.timeToReady, 'Seconds from the transcode message\'s send to its asset ready, per job made ready');
   const phase = metrics.histogram(TRANSCODE_METRICS.phase, 'Seconds of each phase of a transcode made ready (queued, download, encode, upload, finish; they overlap)', ['phase']);
+  // At 0 from the start: the first job after a start would otherwise be rate()'s baseline and never show.
+  for (const p of TRANSCODE_PHASES) phase.zero({ phase: p });
   return {
     ready(seconds, phases) {
       whole.observe(Math.max(0, seconds));
