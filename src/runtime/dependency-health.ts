@@ -156,6 +156,12 @@ export class DependencyHealth {
  */
 const LONG_CALLS = new Set(['receive', 'download', 'upload', 'copyFrom', 'getStream', 'process', 'redrive', 'close']);
 export const UNANSWERED_MS = 10_000;
+/**
+ * Calls made for /metrics, not for the roles' work (the queue depth, asked when scraped):
+ * their answer is no news of the service (GetQueueAttributes may be withheld from a worker
+ * that needs none of it), and a scrape must never turn /health.
+ */
+const UNREPORTED = new Set(['depth']);
 
 class NoAnswerError extends Error {
   override readonly name = 'TimeoutError';
@@ -198,6 +204,7 @@ export function watched<T extends object>(target: T, name: string, health: Depen
     get(obj, prop, receiver) {
       const value: unknown = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function' || prop === 'constructor' || prop === 'then' || typeof prop === 'symbol') return value;
+      if (UNREPORTED.has(prop)) return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(obj, args);
       return (...args: unknown[]) => {
         let result: unknown;
         try {

@@ -1,7 +1,8 @@
 // Each consumer's queue depth on /metrics (`queue_messages{role,queue,state}`): messages
 // waiting, in flight, and in its dead-letter queue, as the queue tells (SQS's approximate
 // counts, Redis stream lengths). Asked only while /metrics is read, at most every 10 s per
-// queue and bounded at 5 s, so a worker nobody scrapes makes no extra call. Every worker of a
+// queue (every minute while it fails) and bounded at 5 s, so a worker nobody scrapes makes no
+// extra call; nor does the call count for /health (dependency-health.ts's UNREPORTED). Every worker of a
 // queue reports the same numbers: dashboards and alerts take the max per role. A depth the
 // queue cannot give (GetQueueAttributes withheld, the queue unreachable) removes the series
 // rather than leave a stale number, and is logged once until it works again.
@@ -21,7 +22,7 @@ export interface QueueDepthOptions {
   role: string;
   queue: Pick<Queue, 'name' | 'depth'>;
   logger: Logger;
-  /** Fresh enough for this long (default 10 s). */
+  /** Fresh enough for this long (default 10 s); after a failure, 6 times as long before asking again. */
   maxAgeMs?: number;
   /** A depth call slower than this fails (default 5 s). */
   timeoutMs?: number;
@@ -70,7 +71,7 @@ function clear(gauge: Gauge<string>, s: Source): void {
 function refresh(s: Source, gauge: Gauge<string>): Promise<void> {
   const now = s.opts.now ?? Date.now;
   if (s.pending) return s.pending;
-  if (now() - s.at < (s.opts.maxAgeMs ?? 10_000)) return Promise.resolve();
+  if (now() - s.at < (s.opts.maxAgeMs ?? 10_000) * (s.failing ? 6 : 1)) return Promise.resolve();
   s.pending = (async () => {
     try {
       const depth = await withTimeout(s.opts.queue.depth(), s.opts.timeoutMs ?? 5000);

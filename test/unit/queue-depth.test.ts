@@ -62,11 +62,16 @@ describe('reportQueueDepth', () => {
     h.advance(10_000);
     h.answer(new Error('AccessDenied: sqs:GetQueueAttributes'));
     expect(await h.scrape()).toEqual([]);
-    h.advance(10_000);
+    // Failing, it asks again only after six times the max age.
+    h.advance(50_000);
     h.answer('hang');
     expect(await h.scrape()).toEqual([]);
-    expect(h.lines.filter((l) => l.event_type === 'queue_depth_failed').map((l) => l.queue)).toEqual(['transcode-q']);
+    expect(h.calls()).toBe(2);
     h.advance(10_000);
+    expect(await h.scrape()).toEqual([]);
+    expect(h.calls()).toBe(3);
+    expect(h.lines.filter((l) => l.event_type === 'queue_depth_failed').map((l) => l.queue)).toEqual(['transcode-q']);
+    h.advance(60_000);
     h.answer({ visible: 1, inflight: 0, dlq: 0 });
     expect(await h.scrape()).toEqual(['visible=1', 'in_flight=0', 'dead_letter=0']);
     expect(h.lines.filter((l) => l.event_type === 'queue_depth_recovered')).toHaveLength(1);
