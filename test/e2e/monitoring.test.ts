@@ -140,7 +140,7 @@ describe('the dashboards and rules on a real Prometheus scraping the executable'
       expect((await query('rugbyworker_hardware_info')).result.map((s) => `${s.metric.stage}=${s.metric.method}`).sort()).toEqual(['decode=software', 'encode=libx264']);
       expect((await query('count by (instance) (rugbyworker_role_info)')).result.map((s) => Number(s.value[1])).sort()).toEqual([2, 4]);
       expect((await query(`rugbyworker_queue_messages{role="transcode"}`)).result.map((s) => `${s.metric.state}=${s.value[1]}`).sort()).toEqual(['dead_letter=0', 'in_flight=0', 'visible=0']);
-      expect(await values('sum(rugbyworker_heartbeat_extensions_total)')).toEqual([expect.any(Number)]);
+      // The transcode's lease follows its source's size (one extension at least), the stereo jobs' a 1 s heartbeat.
       expect((await values('sum(rugbyworker_heartbeat_extensions_total)'))[0]).toBeGreaterThan(0);
 
       // --- the rules loaded and evaluate without error ---
