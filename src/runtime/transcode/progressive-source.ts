@@ -28,6 +28,8 @@ export interface ProgressiveSourceOptions {
   /** The job's: aborts the download and every read. */
   signal: AbortSignal;
   logger: Logger;
+  /** Once the whole source is on disk: how long the download took (the time-to-ready phase). */
+  onDownloaded?: (seconds: number) => void;
 }
 
 export interface ProgressiveSource {
@@ -60,6 +62,7 @@ export async function openProgressiveSource(opts: ProgressiveSourceOptions): Pro
       file.complete();
       const seconds = (performance.now() - started) / 1000;
       logger.info({ event_type: 'transcode_source_downloaded', bytes: object.size, seconds: round(seconds) }, `downloaded ${object.size} bytes in ${round(seconds)} s`);
+      opts.onDownloaded?.(seconds);
     },
     (err: unknown) => {
       // Stopped by us or by the job: not a failure of the download.
