@@ -48,5 +48,6 @@ export class TappedQueue implements Queue {
     this.deadLettered(this.queue.name, reason);
   }
   send(...a: Parameters<Queue['send']>) { return this.queue.send(...a); }
+  depth() { return this.queue.depth(); }
   close() { return this.queue.close(); }
 }

@@ -1,5 +1,7 @@
-// The operators' side of a queue (`dlq inspect|replay|purge`, `jobs diagnose`): its dead
-// letters and its depth. Roles never see it; src/ports/queue.ts is theirs.
+// The operators' side of a queue (`dlq inspect|replay|purge`): its dead letters. Roles
+// never see it; src/ports/queue.ts is theirs.
+import type { Queue } from './queue.js';
+
 export interface DeadLetter {
   readonly id: string;
   readonly body: string;
@@ -7,16 +9,6 @@ export interface DeadLetter {
   readonly reason: string | null;
   /** Deliveries so far as the service counts them (SQS ApproximateReceiveCount, peeks included); absent when unknown. */
   readonly receiveCount?: number;
-}
-
-/** How many messages a queue holds, for operators (`jobs diagnose`). */
-export interface QueueDepth {
-  /** Waiting to be received (delayed sends included). */
-  readonly visible: number;
-  /** Received and not yet acked, or released with a delay: hidden for now. */
-  readonly inflight: number;
-  /** In the dead-letter queue, hidden ones included; null without one. */
-  readonly dlq: number | null;
 }
 
 /**
@@ -37,14 +29,10 @@ export interface RedriveOptions {
   readonly onProgress?: (progress: RedriveProgress) => void;
 }
 
-/** A main queue's dead-letter queue and depth, as the operator commands see them. */
-export interface DeadLetterQueue {
-  /** The main queue's name, as Queue.name. */
-  readonly name: string;
+/** A main queue's dead-letter queue, as the operator commands see it (`name` and `depth` as the queue's). */
+export interface DeadLetterQueue extends Pick<Queue, 'name' | 'depth'> {
   peekDeadLetters(max: number): Promise<DeadLetter[]>;
   /** Moves every dead letter back to the main queue (until `signal` aborts); resolves how many moved. */
   redrive(opts?: RedriveOptions): Promise<number>;
   purgeDeadLetters(): Promise<number>;
-  /** Messages waiting, in flight and dead-lettered (approximate on SQS). */
-  depth(): Promise<QueueDepth>;
 }

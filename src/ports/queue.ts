@@ -1,5 +1,5 @@
-// The Queue port as roles and the engine use it: receive, hold, settle, send (DESIGN §3).
-// The operators' side (dead letters, depth) is src/ports/dead-letters.ts.
+// The Queue port as roles and the engine use it: receive, hold, settle, send, and the depth
+// /metrics reports (DESIGN §3). The operators' side (the dead letters) is src/ports/dead-letters.ts.
 export interface QueueMessage {
   readonly id: string;
   readonly body: string;
@@ -9,6 +9,16 @@ export interface QueueMessage {
   readonly receipt: string;
   /** When the message was sent, ms since the epoch (SQS SentTimestamp); absent when unknown. */
   readonly sentAt?: number;
+}
+
+/** How many messages a queue holds (/metrics, `jobs diagnose`, the `dlq` commands). */
+export interface QueueDepth {
+  /** Waiting to be received (delayed sends included). */
+  readonly visible: number;
+  /** Received and not yet acked, or released with a delay: hidden for now. */
+  readonly inflight: number;
+  /** In the dead-letter queue, hidden ones included; null without one. */
+  readonly dlq: number | null;
 }
 
 export interface Queue {
@@ -27,5 +37,7 @@ export interface Queue {
   /** Moves the message to the dead-letter queue now, with the reason (invalid body, permanent failure); where not allowed to, leaves it to the queue's own redrive. */
   deadLetter(msg: QueueMessage, reason: string): Promise<void>;
   send(body: string, opts?: { delaySeconds?: number }): Promise<void>;
+  /** Messages waiting, in flight and dead-lettered (approximate on SQS). */
+  depth(): Promise<QueueDepth>;
   close(): Promise<void>;
 }

@@ -3,7 +3,6 @@
 // No role uses it; the roles' side is sqs.ts.
 import {
   DeleteMessageCommand,
-  GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
@@ -19,6 +18,7 @@ import { isAccessDenied } from '../../domain/aws-error-codes.js';
 import { isUnsupportedOperation } from './sqs-errors.js';
 import { readRedriveTarget, type DeadLetterTarget, type RedriveTarget } from './sqs-redrive-target.js';
 import { SqsRefusals } from './sqs-refusals.js';
+import { dlqCount, sqsDepth } from './sqs-depth.js';
 import { REASON_ATTRIBUTE, queueNameFromUrl, toDeadLetter } from './sqs-parse.js';
 
 // The lease on the one letter a copying redrive holds: one send and one delete. Short, so a
@@ -103,7 +103,7 @@ export class SqsDeadLetters implements DeadLetterQueue {
   async redrive(opts: RedriveOptions = {}): Promise<number> {
     const dlq = await this.requireDlq();
     if (!this.moveTaskUnsupported) {
-      const waiting = await this.dlqDepth(dlq.url);
+      const waiting = await dlqCount(this.client, dlq.url);
       let taskHandle: string | undefined;
       try {
         // DestinationArn this queue: SQS's default ("back to the source") knows only letters its
@@ -123,14 +123,14 @@ export class SqsDeadLetters implements DeadLetterQueue {
   }
 
   async depth(): Promise<QueueDepth> {
-    const [main, { dlq }] = await Promise.all([this.counts(this.queueUrl), this.redriveTarget()]);
-    return { visible: main.visible + main.delayed, inflight: main.inflight, dlq: dlq ? await this.dlqDepth(dlq.url) : null };
+    const { dlq } = await this.redriveTarget();
+    return sqsDepth(this.client, this.queueUrl, dlq?.url ?? null);
   }
 
   async purgeDeadLetters(): Promise<number> {
     const { dlq } = await this.redriveTarget();
     if (!dlq) return 0;
-    const count = await this.dlqDepth(dlq.url);
+    const count = await dlqCount(this.client, dlq.url);
     await this.client.send(new PurgeQueueCommand({ QueueUrl: dlq.url }));
     return count;
   }
@@ -141,7 +141,7 @@ export class SqsDeadLetters implements DeadLetterQueue {
    * queues (delivered twice); at any other point it is in one. Never in neither.
    */
   private async redriveByCopy(dlqUrl: string, opts: RedriveOptions): Promise<number> {
-    opts.onProgress?.({ kind: 'started', method: 'copy', waiting: await this.dlqDepth(dlqUrl) });
+    opts.onProgress?.({ kind: 'started', method: 'copy', waiting: await dlqCount(this.client, dlqUrl) });
     let moved = 0;
     while (!opts.signal?.aborted) {
       // A 1 s long poll asks every SQS server, so an empty answer means the DLQ is empty.
@@ -173,23 +173,6 @@ export class SqsDeadLetters implements DeadLetterQueue {
       if (opts.signal?.aborted) return moved;
       await sleep(this.moveTaskPollMs, opts.signal).catch(() => undefined);
     }
-  }
-
-  private async dlqDepth(dlqUrl: string): Promise<number> {
-    const c = await this.counts(dlqUrl);
-    return c.visible + c.inflight + c.delayed;
-  }
-
-  private async counts(queueUrl: string): Promise<{ visible: number; inflight: number; delayed: number }> {
-    const res = await this.client.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-      }),
-    );
-    const a = res.Attributes ?? {};
-    const n = (v: string | undefined): number => Number.parseInt(v ?? '0', 10) || 0;
-    return { visible: n(a.ApproximateNumberOfMessages), inflight: n(a.ApproximateNumberOfMessagesNotVisible), delayed: n(a.ApproximateNumberOfMessagesDelayed) };
   }
 
   private async requireDlq(): Promise<DeadLetterTarget> {

@@ -16,12 +16,13 @@ import type { Config } from '../../runtime/config/schema.js';
 import { awsOptions } from '../aws/client-config.js';
 import { sleep } from '../../runtime/retry.js';
 import { LeaseLostError } from '../../ports/index.js';
-import type { Queue, QueueMessage } from '../../ports/index.js';
+import type { Queue, QueueDepth, QueueMessage } from '../../ports/index.js';
 import { MicroBatcher, type BatchOutcome } from './micro-batcher.js';
 import { isAbortError, isCredentialError, isLeaseLostError } from './sqs-errors.js';
 import { isAccessDenied } from '../../domain/aws-error-codes.js';
 import { readRedriveTarget, type RedriveTarget } from './sqs-redrive-target.js';
 import { SqsRefusals } from './sqs-refusals.js';
+import { sqsDepth } from './sqs-depth.js';
 import {
   REASON_ATTRIBUTE,
   batchSizes,
@@ -266,6 +267,13 @@ export class SqsQueue implements Queue {
   async send(body: string, opts?: { delaySeconds?: number }): Promise<void> {
     const delay = opts?.delaySeconds === undefined ? undefined : wholeSeconds(opts.delaySeconds, MAX_DELAY_SECONDS);
     await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, DelaySeconds: delay }));
+  }
+
+  /** The counts of the queue and its DLQ; a refused GetQueueAttributes rejects with the service's answer, never reads as "no DLQ". */
+  async depth(): Promise<QueueDepth> {
+    const { dlq, refused } = await this.redriveTarget();
+    if (refused !== undefined) throw refused;
+    return sqsDepth(this.client, this.queueUrl, dlq?.url ?? null);
   }
 
   /** Ends pending long polls; the client belongs to the caller and stays open. */

@@ -57,7 +57,7 @@ export async function diagnoseJob(ctx: OperatorContext, args: { jobId: string; j
 
 async function depthOf(ctx: OperatorContext, name: StereoQueueName): Promise<QueueCounts | null> {
   const key = QUEUE_SETTING[name];
-  const queue = await attempt(queueCall(ctx.config, 'open'), queueResource(ctx.config, key), () => ctx.ports.deadLetters(key));
+  const queue = await attempt(queueCall(ctx.config, 'open'), queueResource(ctx.config, key), () => ctx.ports.queue(key));
   return attempt(queueCall(ctx.config, 'depth'), queueResource(ctx.config, key), () => queue.depth());
 }
 
