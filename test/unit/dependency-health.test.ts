@@ -30,6 +30,8 @@ describe('isDependencyFailure', () => {
     ['a missing key (404)', aws('NoSuchKey', 404)],
     ['a failed condition (400)', aws('ConditionalCheckFailedException', 400)],
     ['a lost lease', new LeaseLostError('receipt handle expired')],
+    ['one call the IAM policy refuses (S3 403 AccessDenied)', aws('AccessDenied', 403)],
+    ['one call the IAM policy refuses (DynamoDB AccessDeniedException)', aws('AccessDeniedException', 400)],
     ['a PostgREST 400 (bad column)', Object.assign(new Error('jobs: column x does not exist'), { name: 'DbError', status: 400 })],
     ['a plain error', new Error('ffmpeg exited 1')],
     ['not an error', 'boom'],
