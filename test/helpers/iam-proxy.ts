@@ -5,10 +5,12 @@
 // (iam-requests.ts) checked against the policy (iam-policy.ts) — and refused with the
 // service's own error shape, or passed through unchanged. Without it a worker that makes a
 // call its task role lacks passes here and fails in production.
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { allows, arn, TEST_SCOPE, type ArnScope, type Policy } from './iam-policy.js';
-import { authChecks, deleteObjectsRefusal, isDeleteObjects, refusal, s3ObjectRead, serviceOf, type AuthCheck, type AwsServiceName } from './iam-requests.js';
+import {
+  authChecks, deleteObjectsRefusal, isDeleteObjects, refusal, s3ObjectRead, serviceOf, type AuthCheck, type AuthRequest, type AwsServiceName,
+} from './iam-requests.js';
 
 /** One action on one resource, as the proxy decided it. */
 export interface IamCall extends AuthCheck {
@@ -25,6 +27,12 @@ export interface IamProxy {
   denied(): string[];
   /** Replaces the policy (a permission granted or withdrawn while a worker runs). */
   setPolicy(policy: Policy): void;
+  /**
+   * Holds every allowed request `match` picks (by its checks and body) before it reaches the
+   * service, until `release()` (or stop): to make calls of two processes land in an order.
+   * `held` resolves when the first one is held.
+   */
+  hold(match: (checks: readonly AuthCheck[], body: string) => boolean): { held: Promise<void>; release(): void };
   stop(): Promise<void>;
 }
 
@@ -42,17 +50,54 @@ export function taskPrincipal(role: string, scope: ArnScope = TEST_SCOPE): strin
   return `arn:aws:sts::${scope.account}:assumed-role/${role}/0123456789abcdef0123456789abcdef`;
 }
 
+interface Hold {
+  readonly match: (checks: readonly AuthCheck[], body: string) => boolean;
+  readonly gate: Promise<void>;
+  readonly onHeld: () => void;
+}
+
+function answer(res: ServerResponse, r: { status: number; headers: Record<string, string>; body: string }): void {
+  res.writeHead(r.status, { ...r.headers, 'content-length': String(Buffer.byteLength(r.body)) });
+  res.end(r.body);
+}
+
 export async function startIamProxy(opts: IamProxyOptions): Promise<IamProxy> {
   const scope = opts.scope ?? TEST_SCOPE;
   const principal = opts.principal ?? taskPrincipal('test-task', scope);
   let policy = opts.policy;
   const calls: IamCall[] = [];
+  const holds = new Set<Hold>();
+  const releases: Array<() => void> = [];
   let requests = 0;
+
+  /** The allowed request, forwarded unchanged. */
+  const forward = (service: AwsServiceName, target: string, incoming: AuthRequest, res: ServerResponse, requestId: string): void => {
+    const url = new URL(target);
+    const up = request({ host: url.hostname, port: url.port, path: incoming.url, method: incoming.method, headers: incoming.headers as IncomingHttpHeaders }, (answered) => {
+      // S3 says 403, not 404, for a missing key to a caller who may not list the bucket.
+      const readBucket = service === 's3' ? s3ObjectRead(incoming) : null;
+      if (answered.statusCode === 404 && readBucket !== null && !allows(policy, 's3:ListBucket', arn.bucket(readBucket))) {
+        answered.resume();
+        const listing = { action: 's3:ListBucket', resource: arn.bucket(readBucket) };
+        calls.push({ ...listing, service, allowed: false });
+        answer(res, refusal('s3', incoming.method, listing, principal, requestId));
+        return;
+      }
+      res.writeHead(answered.statusCode ?? 502, answered.headers);
+      answered.pipe(res);
+    });
+    up.on('error', (err) => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end(err.message);
+    });
+    up.end(incoming.body);
+  };
+
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const incoming = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) };
+      const incoming: AuthRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) };
       const requestId = `IAMPROXY${String(++requests).padStart(8, '0')}`;
       const service = serviceOf(incoming);
       const target = service ? opts.targets[service] : undefined;
@@ -74,38 +119,16 @@ export async function startIamProxy(opts: IamProxyOptions): Promise<IamProxy> {
           res.end('IAM proxy: a DeleteObjects with both allowed and refused keys is not emulated');
           return;
         }
-        const body = deleteObjectsRefusal(decided, principal);
-        res.writeHead(200, { 'content-type': 'application/xml', 'x-amz-request-id': requestId, 'content-length': String(Buffer.byteLength(body)) });
-        res.end(body);
+        answer(res, { status: 200, headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId }, body: deleteObjectsRefusal(decided, principal) });
         return;
       }
       if (refused) {
-        const r = refusal(service, incoming.method, refused, principal, requestId);
-        res.writeHead(r.status, { ...r.headers, 'content-length': String(Buffer.byteLength(r.body)) });
-        res.end(r.body);
+        answer(res, refusal(service, incoming.method, refused, principal, requestId));
         return;
       }
-      const url = new URL(target);
-      const forward = request({ host: url.hostname, port: url.port, path: incoming.url, method: incoming.method, headers: req.headers }, (up) => {
-        // S3 says 403, not 404, for a missing key to a caller who may not list the bucket.
-        const readBucket = service === 's3' ? s3ObjectRead(incoming) : null;
-        if (up.statusCode === 404 && readBucket !== null && !allows(policy, 's3:ListBucket', arn.bucket(readBucket))) {
-          up.resume();
-          const listing = { action: 's3:ListBucket', resource: arn.bucket(readBucket) };
-          calls.push({ ...listing, service, allowed: false });
-          const r = refusal('s3', incoming.method, listing, principal, requestId);
-          res.writeHead(r.status, { ...r.headers, 'content-length': String(Buffer.byteLength(r.body)) });
-          res.end(r.body);
-          return;
-        }
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
-      forward.on('error', (err) => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end(err.message);
-      });
-      forward.end(incoming.body);
+      const gates = [...holds].filter((h) => h.match(checks, incoming.body.toString('utf8')));
+      for (const h of gates) h.onHeld();
+      void Promise.all(gates.map((h) => h.gate)).then(() => forward(service, target, incoming, res, requestId));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -115,6 +138,19 @@ export async function startIamProxy(opts: IamProxyOptions): Promise<IamProxy> {
     calls,
     denied: () => [...new Set(calls.filter((c) => !c.allowed).map((c) => `${c.action} on ${c.resource}`))],
     setPolicy: (next) => { policy = next; },
-    stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    hold: (match) => {
+      let open = (): void => undefined;
+      let onHeld = (): void => undefined;
+      const held = new Promise<void>((resolve) => { onHeld = resolve; });
+      const entry: Hold = { match, gate: new Promise<void>((resolve) => { open = resolve; }), onHeld: () => onHeld() };
+      holds.add(entry);
+      const release = (): void => { holds.delete(entry); open(); };
+      releases.push(release);
+      return { held, release };
+    },
+    stop: () => {
+      for (const release of releases.splice(0)) release();
+      return new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+    },
   };
 }
