@@ -28,6 +28,7 @@ import { arn, TEST_SCOPE } from '../helpers/iam-policy.js';
 import { INPUT, OUTPUT, s3Event, startStereoWorld, until, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
 import { localAccess, startStereoTask, terraformWorld, type StereoTask } from '../helpers/stereo-tasks.js';
 import { healthOf, type LogEvent } from '../helpers/worker-process.js';
+import { runExe } from '../helpers/binary.js';
 import { ECBA15E_MEDIA_WORKER, ECBA15E_REASSEMBLY_TRIGGER_LAMBDA, ECBA15E_VIDEO_WORKER, roleName, taskPolicy } from '../fixtures/stereo/task-policies.js';
 import { ECBA15E_MEDIA_WORKER_ENV, ECBA15E_VIDEO_WORKER_ENV } from '../fixtures/stereo/task-environments.js';
 import type { TerraformWorld } from '../fixtures/stereo/terraform-world.js';
@@ -219,5 +220,33 @@ describe('ecba15e\'s tasks, each under its unchanged task role', () => {
     expect(video.proxy.calls.filter((c) => !c.allowed).map((c) => c.action).sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl']);
     expect(video.proxy.calls.some((c) => c.action === 'sqs:SendMessage')).toBe(false);
     expect(await healthOf(video.worker.health)).toEqual({ status: 200, failing: [] });
+  }, 60_000);
+
+  it('doctor --role chunk,reassemble and --role segment-infer in those tasks: what is present, what is missing and what the role does without; ready', async () => {
+    const [m, v] = await Promise.all([
+      runExe(['doctor', '--role', 'chunk,reassemble'], { env: media.env, timeoutMs: 30_000 }),
+      runExe(['doctor', '--role', 'segment-infer'], { env: video.env, timeoutMs: 30_000 }),
+    ]);
+    const lines = (out: string, mark: string): string[] => out.split('\n').filter((l) => l.startsWith(`${mark} `)).map((l) => l.slice(2, l.indexOf(': ')));
+    // Nothing the probes could not tell; what is missing is what upstream's roles lack, none of it required.
+    for (const r of [m, v]) {
+      expect(r.stdout).not.toContain('could not tell');
+      expect(r.stdout).not.toMatch(/✗ .*[^)]$/m); // every ✗ line ends "(not required)"
+    }
+    expect({ code: m.code, last: m.stdout.trim().split('\n').at(-1), missing: lines(m.stdout, '✗') }).toEqual({
+      code: 0, last: 'doctor: ready for roles chunk, reassemble',
+      missing: [
+        'sqs:ChangeMessageVisibility on stereo-spot-chunking', 'sqs:GetQueueUrl on stereo-spot-chunking-dlq', 'sqs:SendMessage on stereo-spot-chunking-dlq',
+        'sqs:ChangeMessageVisibility on stereo-spot-reassembly', 'sqs:GetQueueUrl on stereo-spot-reassembly-dlq', 'sqs:SendMessage on stereo-spot-reassembly-dlq',
+        `sqs:SendMessage on REASSEMBLY_QUEUE_URL (${queues.reassembly.url})`, 's3:AbortMultipartUpload on OUTPUT_BUCKET_NAME (stereo-output)',
+      ],
+    });
+    expect(m.stdout).toContain(`✓ dynamodb:PutItem on REASSEMBLY_TRIGGERED_TABLE_NAME (${w.tables.reassemblyTriggered}): present`);
+    expect({ code: v.code, last: v.stdout.trim().split('\n').at(-1), missing: lines(v.stdout, '✗') }).toEqual({
+      code: 0, last: 'doctor: ready for roles segment-infer',
+      missing: ['sqs:ChangeMessageVisibility on stereo-spot-video-worker', 'sqs:GetQueueUrl on stereo-spot-video-worker-dlq', 'sqs:SendMessage on stereo-spot-video-worker-dlq'],
+    });
+    expect(v.stdout).toContain(`✓ dynamodb:PutItem on SEGMENT_COMPLETIONS_TABLE_NAME (${w.tables.segmentCompletions}): present`);
+    expect(v.stdout).toContain('✓ sqs:SendMessage on REASSEMBLY_QUEUE_URL (unset): not asked: REASSEMBLY_QUEUE_URL is not set, so the inline trigger is off');
   }, 60_000);
 });

@@ -44,8 +44,9 @@ async function probeQueue(config: Config, url: string, lease: boolean): Promise<
     const found: { target?: RedriveTarget; urlRefused?: unknown } = {};
     const read = await check('GetQueueAttributes', 'queue', name, () =>
       outcome(readRedriveTarget(client, url, (_dlq, err) => { found.urlRefused = err; }).then((t) => { found.target = t; })));
+    // Sending to its own queue is the transcode reconciler's; a stereo role's sends are listed with its other permissions.
     const results = [read, ...(await Promise.all([
-      probe('ReceiveMessage', 'queue', url), probe('DeleteMessage', 'queue', url), probe('ChangeMessageVisibility', 'queue', url), probe('SendMessage', 'queue', url),
+      probe('ReceiveMessage', 'queue', url), probe('DeleteMessage', 'queue', url), probe('ChangeMessageVisibility', 'queue', url), ...(lease ? [] : [probe('SendMessage', 'queue', url)]),
     ]))];
     const dlq = found.target?.dlq;
     if (dlq) {

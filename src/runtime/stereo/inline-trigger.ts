@@ -11,7 +11,7 @@
 // never sees again), the last completion is written again with a new completed_at, and the
 // stream's record makes the Lambda decide once more, now with the job chunking_complete.
 import type { Logger } from 'pino';
-import type { PipelineDb, Queue, RoleContext } from '../../ports.js';
+import type { PipelineDb, Queue, RoleContext, RolePorts } from '../../ports.js';
 import { INLINE_TRIGGER, STREAM_NUDGE, TRIGGER_ELSEWHERE } from '../../domain/stereo/task-permissions.js';
 import { unixSeconds } from '../clock.js';
 import { runTrigger, type TriggerOutcome } from './run-trigger.js';
@@ -29,13 +29,15 @@ export class InlineTrigger {
   #reassembly: Queue | null;
   #nudge: boolean;
   readonly #db: PipelineDb;
+  readonly #ports: RolePorts;
   readonly #role: string;
   readonly #logger: Logger;
 
-  private constructor(opts: { reassembly: Queue | null; nudge: boolean; db: PipelineDb; role: string; logger: Logger }) {
+  private constructor(opts: { reassembly: Queue | null; nudge: boolean; db: PipelineDb; ports: RolePorts; role: string; logger: Logger }) {
     this.#reassembly = opts.reassembly;
     this.#nudge = opts.nudge;
     this.#db = opts.db;
+    this.#ports = opts.ports;
     this.#role = opts.role;
     this.#logger = opts.logger;
   }
@@ -51,7 +53,7 @@ export class InlineTrigger {
       reassembly = await ports.queue('REASSEMBLY_QUEUE_URL');
     }
     const nudge = reassembly === null && opts.nudge === true && (await missingPermissions(ports, STREAM_NUDGE, role, logger)).length === 0;
-    return new InlineTrigger({ reassembly, nudge, db, role, logger });
+    return new InlineTrigger({ reassembly, nudge, db, ports, role, logger });
   }
 
   get on(): boolean {
@@ -65,7 +67,7 @@ export class InlineTrigger {
     try {
       return await runTrigger({ db: this.#db, reassembly, logger }, jobId);
     } catch (err) {
-      if (!refused(err, INLINE_TRIGGER, this.#role, this.#logger)) throw err;
+      if (!refused(err, this.#ports, INLINE_TRIGGER, this.#role, this.#logger)) throw err;
       this.#reassembly = null;
       return 'off';
     }
@@ -84,7 +86,7 @@ export class InlineTrigger {
         `every segment was recorded before chunking_complete: completion ${last.segmentIndex} written again, so the SegmentCompletions stream triggers the reassembly`,
       );
     } catch (err) {
-      if (!refused(err, STREAM_NUDGE, this.#role, this.#logger)) throw err;
+      if (!refused(err, this.#ports, STREAM_NUDGE, this.#role, this.#logger)) throw err;
       this.#nudge = false;
     }
   }

@@ -8,11 +8,13 @@ import { isAccessDenied } from '../../domain/aws-error-codes.js';
 import { checkName, resourceName, type RolePermission } from '../../domain/stereo/task-permissions.js';
 import { errorMessage } from '../consumer-errors.js';
 
-// Once per process: two roles of one process probing one permission say it once.
-const said = new Set<string>();
+// Once per process (its ports): two roles of one process probing one permission say it once.
+const saidBy = new WeakMap<RolePorts, Set<string>>();
 
-function warn(logger: Logger, role: string, need: RolePermission, reason: string): void {
+function warn(ports: RolePorts, logger: Logger, role: string, need: RolePermission, reason: string): void {
   const name = checkName(need);
+  let said = saidBy.get(ports);
+  if (!said) saidBy.set(ports, (said = new Set()));
   if (said.has(name)) return;
   said.add(name);
   logger.warn(
@@ -30,15 +32,15 @@ export async function missingPermissions(ports: RolePorts, needs: readonly RoleP
     return needs.map(() => 'unknown' as const);
   });
   const missing = needs.filter((_n, i) => verdicts[i] === 'missing');
-  for (const need of missing) warn(logger, role, need, 'probed at start-up');
+  for (const need of missing) warn(ports, logger, role, need, 'probed at start-up');
   return missing;
 }
 
 /** Whether `err` is a refusal of one of `needs`' calls; if so it is logged once (as if probed) and true. */
-export function refused(err: unknown, needs: readonly RolePermission[], role: string, logger: Logger): boolean {
+export function refused(err: unknown, ports: RolePorts, needs: readonly RolePermission[], role: string, logger: Logger): boolean {
   if (!isAccessDenied(err)) return false;
   const text = errorMessage(err);
   const need = needs.find((n) => text.includes(n.action)) ?? needs[0];
-  if (need) warn(logger, role, need, text);
+  if (need) warn(ports, logger, role, need, text);
   return true;
 }
