@@ -13,7 +13,7 @@ import { unixSeconds } from '../../src/runtime/clock.js';
 import { InlineTrigger } from '../../src/runtime/stereo/inline-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
 import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
-import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
+import { inferenceSeconds, stereoMetrics } from '../../src/runtime/stereo/metrics.js';
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
   const { ports } = ctx;
@@ -25,7 +25,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   // (else a message could have any bucket the task role reads copied into the output bucket).
   const input = { name: ports.storage('INPUT_BUCKET_NAME').bucket, setting: 'INPUT_BUCKET_NAME' };
   const counts = stereoMetrics(ctx.metrics, 'segment-infer', ['failed']);
-  const seconds = ctx.metrics.histogram('inference_seconds', 'Seconds of inference per segment', ['backend']);
+  const seconds = inferenceSeconds(ctx.metrics, inference.name);
 
   async function infer(object: S3NotificationObject, job: HandlerContext): Promise<void> {
     const parsed = parseSegmentKey(object.bucket, object.key);
@@ -44,7 +44,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     log.info({ event_type: 'inference_started', backend: inference.name, input: segmentS3Uri, output: outputUri }, `segment ${segmentIndex + 1}/${totalSegments}: ${inference.name}`);
     await inference.process({ inputUri: segmentS3Uri, outputUri, mode, signal: job.signal, logger: log });
     const took = (performance.now() - started) / 1000;
-    seconds.observe({ backend: inference.name }, took);
+    seconds.observe(took);
     // The backend said done; the completion is recorded only for an output that is really there.
     if (!(await output.exists(outputKey))) throw new RetryableError(`${inference.name} inference reported success but ${outputUri} does not exist`);
     await db.putCompletion({ jobId, segmentIndex, outputS3Uri: outputUri, completedAt: unixSeconds(), totalSegments });

@@ -83,6 +83,9 @@ export function isOutage(err: unknown): boolean {
   });
 }
 
+/** Metric name (without METRIC_PREFIX), label `dependency`: 1 answering, 0 down. */
+export const DEPENDENCY_UP = 'dependency_up';
+
 interface State {
   ok: boolean;
   since: number;
@@ -99,7 +102,7 @@ export class DependencyHealth {
   constructor(opts: { logger?: Logger; metrics?: Metrics; now?: () => number } = {}) {
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
-    this.#gauge = opts.metrics?.gauge('dependency_up', '1 while the dependency answers, 0 while it is unreachable or refuses the credentials', ['dependency']);
+    this.#gauge = opts.metrics?.gauge(DEPENDENCY_UP, '1 while the dependency answers, 0 while it is unreachable or refuses the credentials', ['dependency']);
   }
 
   /** Calls `fn` with each dependency's name the first time it is seen (now, for those known). */
@@ -156,6 +159,12 @@ export class DependencyHealth {
  */
 const LONG_CALLS = new Set(['receive', 'download', 'upload', 'copyFrom', 'getStream', 'process', 'redrive', 'close']);
 export const UNANSWERED_MS = 10_000;
+/**
+ * Calls made for /metrics, not for the roles' work (the queue depth, asked when scraped):
+ * their answer is no news of the service (GetQueueAttributes may be withheld from a worker
+ * that needs none of it), and a scrape must never turn /health.
+ */
+const UNREPORTED = new Set(['depth']);
 
 class NoAnswerError extends Error {
   override readonly name = 'TimeoutError';
@@ -198,6 +207,7 @@ export function watched<T extends object>(target: T, name: string, health: Depen
     get(obj, prop, receiver) {
       const value: unknown = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function' || prop === 'constructor' || prop === 'then' || typeof prop === 'symbol') return value;
+      if (UNREPORTED.has(prop)) return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(obj, args);
       return (...args: unknown[]) => {
         let result: unknown;
         try {

@@ -43,6 +43,8 @@ export interface HeartbeatOptions {
   random?: () => number;
   logger: Logger;
   onFailure?: (err: unknown) => void;
+  /** Called after each extension the queue granted (the metrics count them). Must not throw. */
+  onExtended?: () => void;
   /** Tests inject fake timers; defaults resolve the globals at call time (jest fake timers work). */
   timers?: HeartbeatTimers;
 }
@@ -195,6 +197,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       leaseUntil = calledAt + seconds * 1000;
       if ((state as State) !== 'ended') armExpiry(); // state may change while extend() is awaited
       extensions++;
+      opts.onExtended?.();
       logger.info(
         { event_type: 'heartbeat_extended', ...fields, extension_count: extensions, new_timeout_seconds: seconds, ...(n > 1 ? { attempts: n } : {}) },
         `heartbeat: lease extended to ${seconds} s (extension ${extensions})`,

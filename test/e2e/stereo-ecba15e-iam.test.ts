@@ -25,7 +25,8 @@ import { startSegmentCompletionsStream, type StreamTrigger } from '../helpers/se
 import { startSageMakerStandIn, type SageMakerStandIn } from '../helpers/inference-standin.js';
 import { startIamProxy, taskPrincipal, type IamProxy } from '../helpers/iam-proxy.js';
 import { arn, TEST_SCOPE } from '../helpers/iam-policy.js';
-import { INPUT, OUTPUT, s3Event, startStereoWorld, until, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+import { INPUT, OUTPUT, s3Event, startStereoWorld, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+import { sleep, until } from '../helpers/wait.js';
 import { localAccess, startStereoTask, terraformWorld, type StereoTask } from '../helpers/stereo-tasks.js';
 import { healthOf, type LogEvent } from '../helpers/worker-process.js';
 import { runExe } from '../helpers/binary.js';
@@ -198,7 +199,7 @@ describe('ecba15e\'s tasks, each under its unchanged task role', () => {
     const slow = video.proxy.hold((checks) => checks.some((c) => c.action === 'dynamodb:PutItem'));
     const jobId = await submitJob();
     await slow.held;
-    await new Promise((r) => setTimeout(r, 5000));
+    await sleep(5000);
     slow.release();
     await completed(jobId);
     const ofJob = video.worker.events.filter((e) => e.job_id === jobId);

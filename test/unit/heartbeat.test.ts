@@ -67,6 +67,18 @@ describe('startHeartbeat', () => {
     await h.hb.stop('acked');
   });
 
+  it('tells onExtended of each granted extension only (the metrics count them)', async () => {
+    const granted: number[] = [];
+    const h = harness({ initialTimeoutSeconds: 900, onExtended: () => granted.push(Date.now()) });
+    await jest.advanceTimersByTimeAsync(240_000);
+    expect(granted).toHaveLength(2);
+    h.q.failWith(new LeaseLostError('gone'));
+    await jest.advanceTimersByTimeAsync(240_000);
+    expect(h.q.calls).toHaveLength(3);
+    expect(granted).toHaveLength(2);
+    await h.hb.stop('aborted');
+  });
+
   it('sets the initial timeout first, then extends on schedule', async () => {
     const h = harness({ initialTimeoutSeconds: 900 });
     await jest.advanceTimersByTimeAsync(0);
