@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { HealthCheckResult } from './health.js';
 import type { Metrics } from './metrics.js';
 import { errorMessage } from './consumer-errors.js';
-import { isCredentialError } from '../domain/aws-error-codes.js';
+import { isAccessDenied, isCredentialError } from '../domain/aws-error-codes.js';
 
 // Node's and undici's socket-level codes: nothing answered.
 const NETWORK_CODES = new Set([
@@ -52,10 +52,13 @@ export function isRefusedCredential(err: unknown): boolean {
 /**
  * Whether `err` says the dependency is unusable: unreachable (connection refused, reset,
  * timed out, a 5xx) or refusing our credentials (401/403). Errors with an answer in them
- * (a missing object, a failed condition, a lost lease) say it is up.
+ * (a missing object, a failed condition, a lost lease, one call the IAM policy refuses) say it is up.
  */
 export function isDependencyFailure(err: unknown): boolean {
   return verdict(err, (e) => {
+    // The policy refuses one call (a task role made for the Python workers): the service
+    // answered, and accepted the credentials; the role does without the call.
+    if (isAccessDenied(e)) return false;
     if (socketFailed(e) || (typeof e.name === 'string' && NETWORK_NAMES.has(e.name)) || isRefusedCredential(e) || noPostgrestAnswer(e)) return true;
     const status = statusOf(e);
     return status === undefined ? undefined : status >= 500;
