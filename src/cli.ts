@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type * as Sea from 'node:sea';
 import { ROLE_NAMES, ROLES, roleDefinition } from '../roles/index.js';
 import { missingSettings } from './domain/requirements.js';
+import { leaseOptional } from './domain/sqs-permissions.js';
 import { parseRoleSelection } from './domain/role-selection.js';
 import type { RoleDefinition } from './ports/index.js';
 import { watched } from './runtime/dependency-health.js';
@@ -345,7 +346,7 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
       if (!q) {
         const stream = STREAMS[key];
         q = config.QUEUE_BACKEND === 'sqs'
-          ? watch(SqsQueue, 'sqs').open({ client: createSqsClient(config), queueUrl: config[key], logger, assumedMaxReceiveCount: config.SQS_ASSUMED_MAX_RECEIVE_COUNT }).then((queue) => watch(queue, 'sqs'))
+          ? watch(SqsQueue, 'sqs').open({ client: createSqsClient(config), queueUrl: config[key], logger, assumedMaxReceiveCount: config.SQS_ASSUMED_MAX_RECEIVE_COUNT, leaseOptional: leaseOptional(key) }).then((queue) => watch(queue, 'sqs'))
           : config.QUEUE_BACKEND === 'redis'
             ? import('./adapters/queue/redis-streams.js').then(({ RedisStreamQueue, isRedisOutage }) => watch(new RedisStreamQueue({ url: config.REDIS_URL, stream, logger }), 'redis', isRedisOutage))
             : Promise.resolve(new MemoryQueue({ name: stream }));
@@ -390,6 +391,10 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
       // A remote model is a dependency; FFmpeg and the stub run here.
       const remote = config.INFERENCE_BACKEND === 'http' || config.INFERENCE_BACKEND === 'sagemaker';
       return (inference ??= chooseInference(config, (bucket) => this.storage({ aws: bucket })).then((i) => (remote ? watch(i, 'inference') : i)));
+    },
+    permissions() {
+      // The probe's SDK clients are loaded by the first role that asks.
+      return { probe: async (checks) => new (await import('./adapters/aws/permission-probe.js')).AwsPermissionProbe(config).probe(checks) };
     },
     mediaDb() {
       // supabase-js is loaded by the first query, not by every process that might make one.

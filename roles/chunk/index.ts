@@ -17,7 +17,7 @@ import { FfmpegError, locateConfiguredFfmpeg, probe } from '../../src/runtime/ff
 import { mapLimit } from '../../src/runtime/parallel.js';
 import { splitSource } from '../../src/runtime/stereo/media.js';
 import { withProgressiveSource } from '../../src/runtime/progressive-source/progressive-source.js';
-import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
+import { InlineTrigger } from '../../src/runtime/stereo/inline-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
 import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
 import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
@@ -27,7 +27,10 @@ const UPLOADS_IN_FLIGHT = 4;
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
   const { config, ports } = ctx;
-  const [queue, reassembly, db] = await Promise.all([ports.queue('CHUNKING_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb()]);
+  const [queue, db] = await Promise.all([ports.queue('CHUNKING_QUEUE_URL'), ports.pipelineDb()]);
+  // Off in upstream's ecba15e media-worker task (its role may not send to the reassembly queue):
+  // there its Lambda triggers, and a job whose segments all finished first is nudged to it.
+  const trigger = await InlineTrigger.open(ctx, 'chunk', db, { nudge: true });
   const input = ports.storage('INPUT_BUCKET_NAME');
   const ffmpeg = await locateConfiguredFfmpeg(config);
   const counts = stereoMetrics(ctx.metrics, 'chunk', ['chunked', 'failed']);
@@ -45,7 +48,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     if (decision === 'skip') return void log.info({ event_type: 'chunking_skipped', status: row.status }, `job is ${row.status}; nothing to chunk`);
     if (decision === 'done') {
       // Chunked already (a redelivery): the trigger may still be owed (lost-job 1).
-      await runTrigger({ db, reassembly, logger: log }, jobId);
+      await trigger.afterChunking(jobId, row.totalSegments ?? 0, log);
       return void log.info({ event_type: 'chunking_skipped', status: row.status }, `job is ${row.status}; already chunked`);
     }
     if (row.mode === null) throw new PermanentError(`job ${jobId} has no valid mode`);
@@ -95,7 +98,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       counts.jobs('chunked').inc();
       log.info({ event_type: 'chunking_completed', total_segments: total, mode }, `job ${jobId} chunked into ${total} segments`);
       // Every completion may have landed before chunking_complete did: decide now (lost-job 1).
-      await runTrigger({ db, reassembly, logger: log }, jobId);
+      await trigger.afterChunking(jobId, total, log);
     });
   }
 

@@ -1,8 +1,9 @@
 // segment-infer (STEREO-SPOT.md): an S3 ObjectCreated event for segments/… → the key parsed
 // → the job read (a failed or completed job's segment is skipped) → inference writes the
 // output → the output object checked → the SegmentCompletion recorded → the trigger
-// decision for the job → ack. Transient failures are retried; the engine has the job marked
-// failed on a segment refused for good, or when the message's last receive failed.
+// decision for the job, where this task may run it (inline-trigger.ts) → ack. Transient
+// failures are retried; the engine has the job marked failed on a segment refused for good, or
+// when the message's last receive failed.
 import { PermanentError, RetryableError } from '../../src/ports/index.js';
 import type { RoleContext, RoleService } from '../../src/ports/index.js';
 import type { S3NotificationObject } from '../../src/domain/stereo/s3-notification.js';
@@ -10,16 +11,16 @@ import { parseSegmentKey, segmentOutputKey, segmentOutputUri } from '../../src/d
 import { segmentDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
 import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { unixSeconds } from '../../src/runtime/clock.js';
-import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
+import { InlineTrigger } from '../../src/runtime/stereo/inline-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
 import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
 import { inferenceSeconds, stereoMetrics } from '../../src/runtime/stereo/metrics.js';
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
   const { ports } = ctx;
-  const [queue, reassembly, db, inference] = await Promise.all([
-    ports.queue('VIDEO_WORKER_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb(), ports.inference(),
-  ]);
+  const [queue, db, inference] = await Promise.all([ports.queue('VIDEO_WORKER_QUEUE_URL'), ports.pipelineDb(), ports.inference()]);
+  // Off in upstream's ecba15e video-worker task (no REASSEMBLY_* settings, no lock table in its role): its Lambda triggers.
+  const trigger = await InlineTrigger.open(ctx, 'segment-infer', db);
   const output = ports.storage('OUTPUT_BUCKET_NAME');
   // Segments come from the input bucket only: the event's bucket name is checked against it
   // (else a message could have any bucket the task role reads copied into the output bucket).
@@ -50,7 +51,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     await db.putCompletion({ jobId, segmentIndex, outputS3Uri: outputUri, completedAt: unixSeconds(), totalSegments });
     counts.segments.inc();
     log.info({ event_type: 'segment_completed', backend: inference.name, inference_seconds: Math.round(took * 1000) / 1000 }, `segment ${segmentIndex + 1}/${totalSegments} done`);
-    await runTrigger({ db, reassembly, logger: log }, jobId);
+    await trigger.run(jobId, log);
   }
 
   return consumeS3Objects({

@@ -12,7 +12,7 @@
 // - transient: anything else: retried with backoff (the default).
 // - lease_lost: the message is someone else's now. superseded: the job is (another
 //   delivery took it over). aborted: the shutdown deadline took the job.
-import { isCredentialError } from './aws-error-codes.js';
+import { isAccessDenied, isCredentialError } from './aws-error-codes.js';
 
 export const FAILURE_CLASSES = ['bad_message', 'bad_input', 'outage', 'transient', 'lease_lost', 'superseded', 'aborted'] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
@@ -59,10 +59,13 @@ export function isRefusedCredential(err: unknown): boolean {
 /**
  * Whether `err` says the dependency is unusable, for /health: unreachable (connection refused,
  * reset, timed out, a 5xx) or refusing our credentials (401/403). Errors with an answer in
- * them (a missing object, a failed condition, a lost lease) say it is up.
+ * them (a missing object, a failed condition, a lost lease, one call the IAM policy refuses) say it is up.
  */
 export function isDependencyFailure(err: unknown): boolean {
   return nearest(err, (e) => {
+    // The policy refuses one call (a task role made for the Python workers): the service
+    // answered, and accepted the credentials; the role does without the call.
+    if (isAccessDenied(e)) return false;
     if (socketFailed(e) || (typeof e.name === 'string' && UNREACHABLE_NAMES.has(e.name)) || isRefusedCredential(e) || noPostgrestAnswer(e)) return true;
     const status = statusOf(e);
     return status === undefined ? undefined : status >= 500;

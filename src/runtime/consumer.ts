@@ -79,7 +79,8 @@ export interface ConsumerOptions<T> {
   waitSeconds?: number;
   /** Visibility of a received message until the handler's lease takes over (default: the queue's own). */
   visibilitySeconds?: number;
-  heartbeat?: { intervalSeconds: number; extensionSeconds: number };
+  /** `optional`: the queue's own visibility is the lease where the IAM policy refuses extending it (heartbeat.ts extensionOptional). */
+  heartbeat?: { intervalSeconds: number; extensionSeconds: number; optional?: boolean };
   /** Lease to set before the handler starts (e.g. calculateInitialTimeout of the input size). */
   initialTimeoutSeconds?: (job: T) => Promise<number> | number;
   /** Release delay in seconds after a retryable failure of delivery `receiveCount`. */
@@ -354,6 +355,7 @@ class QueueConsumer<T> implements Consumer {
         jobId: job.jobId,
         intervalSeconds: this.#opts.heartbeat?.intervalSeconds,
         extensionSeconds: this.#opts.heartbeat?.extensionSeconds,
+        extensionOptional: this.#opts.heartbeat?.optional,
         // What the receive asked for; without it the heartbeat assumes one extension's worth.
         leaseSeconds: this.#opts.visibilitySeconds,
         // It writes job_id and message_id itself.
