@@ -4,12 +4,14 @@
 import type { Schema } from 'convict';
 import { DEFAULT_PRESET, X264_PRESETS } from '../../domain/hls-ladder.js';
 import { ENCODER_CHOICES } from '../../domain/video-encoder.js';
+import { LOG_FORMATS } from '../logger/text.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 export const schema = {
   // --- runtime ---
   LOG_LEVEL: { doc: 'Lowest severity written (trace, debug, info, warn, error, fatal). `--log-level` overrides.', format: [...LOG_LEVELS], default: 'info', env: 'LOG_LEVEL' },
+  LOG_FORMAT: { doc: 'Log line format: json (one JSON event per line, human lines on a terminal) or text (stereo-spot\'s Python format, `2026-02-26T17:37:23Z [INFO] rugbyworker.chunk: message job_id=… key=value`, which the web UI\'s "Open logs" CloudWatch query finds).', format: [...LOG_FORMATS], default: 'json', env: 'LOG_FORMAT' },
   VERBOSE_LOGGING: { doc: 'Seed compatibility: true lowers LOG_LEVEL to debug.', format: 'bool-string', default: false, env: 'VERBOSE_LOGGING' },
   CONCURRENCY: { doc: 'Messages processed at once per role. `--concurrency` overrides.', format: 'positive-int', default: 1, env: 'CONCURRENCY' },
   HEALTH_PORT: { doc: 'Port of the /health and /metrics server; unset turns it off. `--health-port` overrides.', format: 'optional-port', default: null as number | null, nullable: true, env: 'HEALTH_PORT' },
