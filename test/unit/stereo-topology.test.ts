@@ -56,7 +56,8 @@ describe('detectTopology from a task definition\'s environment', () => {
     expect(v.markers).toEqual(['PLATFORM=aws', 'OUTPUT_EVENTS_QUEUE_URL', 'INFERENCE_INVOCATIONS_TABLE_NAME', 'INFERENCE_MAX_IN_FLIGHT', 'SAGEMAKER_INVOKE_TIMEOUT_SECONDS']);
     expect(v.reason).toBe('set: PLATFORM=aws, OUTPUT_EVENTS_QUEUE_URL, INFERENCE_INVOCATIONS_TABLE_NAME, INFERENCE_MAX_IN_FLIGHT, SAGEMAKER_INVOKE_TIMEOUT_SECONDS (only stereo-spot b622b25\'s task definitions set them)');
     expect(v.reason).not.toContain('sqs.');
-    expect(describeTopology(v)).toBe(`stereo topology b622b25 (from the environment: ${v.reason})`);
+    expect(describeTopology(v)).toBe(`b622b25 (from the environment: ${v.reason})`);
+    expect(describeTopology(detectTopology({}, 'ecba15e'))).toBe('ecba15e (from the setting: STEREO_TOPOLOGY=ecba15e)');
   });
 
   it('names every marker when none is there', () => {

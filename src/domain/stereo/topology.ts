@@ -70,7 +70,7 @@ export function detectTopology(env: Readonly<Record<string, string | undefined>>
   return { topology: told, source: 'environment', markers, reason: evidence };
 }
 
-/** `stereo topology b622b25 (from the environment: set: PLATFORM=aws, …)`, for a log line or doctor. */
+/** `b622b25 (from the environment: set: PLATFORM=aws, …)`, for doctor's line and the start-up log. */
 export function describeTopology(v: TopologyVerdict): string {
-  return `stereo topology ${v.topology} (${v.source === 'setting' ? 'from the setting' : 'from the environment'}: ${v.reason})`;
+  return `${v.topology} (${v.source === 'setting' ? 'from the setting' : 'from the environment'}: ${v.reason})`;
 }
