@@ -1,6 +1,6 @@
 // Worker mode: logger, metrics, health server and lifecycle around the chosen roles.
 import type { Config } from '../runtime/config/schema.js';
-import { createLogger } from '../runtime/logger/index.js';
+import { createLogger, type LogFormat } from '../runtime/logger/index.js';
 import { HealthServer } from '../runtime/health.js';
 import { DependencyHealth } from '../runtime/dependency-health.js';
 import { checkCredentials } from '../runtime/startup-checks.js';
@@ -36,7 +36,9 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
     level: config.LOG_LEVEL,
     environment: config.AXIOM_ENVIRONMENT,
     secrets: secretValues(config),
-    ...(logOutput ? { stdout: logOutput, pretty: false } : {}),
+    format: config.LOG_FORMAT as LogFormat,
+    // Local mode reads the JSON lines (its progress bar): always JSON there.
+    ...(logOutput ? { stdout: logOutput, pretty: false, format: 'json' as const } : {}),
     axiom: config.AXIOM_API_TOKEN ? { token: config.AXIOM_API_TOKEN, dataset: config.AXIOM_DATASET, url: config.AXIOM_URL } : undefined,
   });
   const logger = log.logger.child({ instance_id: instanceId });
