@@ -7,9 +7,6 @@ import { checkCredentials } from '../runtime/startup-checks.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { Metrics } from '../runtime/metrics.js';
 import { ScaleInGuard, type TaskProtectionPort } from '../runtime/in-flight.js';
-import { startDeviceHeartbeat } from '../runtime/device/heartbeat.js';
-import { deviceProblems } from '../runtime/device/problems.js';
-import { systemDeviceSources } from '../runtime/device/facts.js';
 import { createRedactor } from '../runtime/redact.js';
 import { secretValues } from '../runtime/config/secrets.js';
 import { version } from '../runtime/version.js';
@@ -70,6 +67,10 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
     await checkCredentials(roles, rolePorts);
     // The admin dashboard's row for this device. Added before the roles, so its offline beat comes after they stop.
     if (config.RC_DEVICE_NAME && config.SUPABASE_URL && roles.some((r) => r.needs.mediaDb)) {
+      // Loaded only here: reading the device's facts brings the child-process library.
+      const [{ startDeviceHeartbeat }, { deviceProblems }, { systemDeviceSources }] = await Promise.all([
+        import('../runtime/device/heartbeat.js'), import('../runtime/device/problems.js'), import('../runtime/device/facts.js'),
+      ]);
       lifecycle.add(startDeviceHeartbeat({
         name: config.RC_DEVICE_NAME, intervalMs: config.DEVICE_HEARTBEAT_SECONDS * 1000, db: rolePorts.mediaDb(),
         problems: () => deviceProblems(deps, { redact }), sources: systemDeviceSources(), logger,

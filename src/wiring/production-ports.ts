@@ -8,9 +8,9 @@ import { redisStream } from '../domain/queue-names.js';
 import type { Config } from '../runtime/config/schema.js';
 import { watched, type DependencyHealth } from '../runtime/dependency-health.js';
 import { MemoryQueue } from '../adapters/queue/memory.js';
-import { SqsQueue, createSqsClient } from '../adapters/queue/sqs.js';
 import { PartPool } from '../adapters/storage/part-pool.js';
-import { S3ObjectStore, createS3Client } from '../adapters/storage/s3.js';
+import { LazyObjectStore } from '../adapters/storage/lazy-store.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { lazyAsync } from '../adapters/lazy.js';
 import { awsOptions, mediaStorageOptions } from '../adapters/aws/client-config.js';
 import { chooseInference } from './inference.js';
@@ -28,7 +28,7 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
   let inference: Promise<Inference> | undefined;
   const stores = new Map<string, ObjectStore>();
   let db: MediaDb | undefined;
-  const s3 = { aws: undefined as ReturnType<typeof createS3Client> | undefined, media: undefined as ReturnType<typeof createS3Client> | undefined };
+  const s3: { aws?: S3Client; media?: S3Client } = {};
   const partPool = new PartPool(); // one per process: every S3 upload shares its part buffers (allocated on first use)
   return {
     queue(key) {
@@ -36,7 +36,8 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
       if (!q) {
         const stream = redisStream(key);
         q = config.QUEUE_BACKEND === 'sqs'
-          ? watch(SqsQueue, 'sqs').open({ client: createSqsClient(config), queueUrl: config[key], logger, assumedMaxReceiveCount: config.SQS_ASSUMED_MAX_RECEIVE_COUNT }).then((queue) => watch(queue, 'sqs'))
+          ? import('../adapters/queue/sqs.js').then(({ SqsQueue, createSqsClient }) => watch(SqsQueue, 'sqs')
+            .open({ client: createSqsClient(config), queueUrl: config[key], logger, assumedMaxReceiveCount: config.SQS_ASSUMED_MAX_RECEIVE_COUNT })).then((queue) => watch(queue, 'sqs'))
           : config.QUEUE_BACKEND === 'redis'
             ? import('../adapters/queue/redis-streams.js').then(({ RedisStreamQueue, isRedisOutage }) => watch(new RedisStreamQueue({ url: config.REDIS_URL, stream, logger }), 'redis', isRedisOutage))
             : Promise.resolve(new MemoryQueue({ name: stream }));
@@ -51,10 +52,13 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
       const id = `${media ? 'media' : 'aws'}:${name}`;
       let store = stores.get(id);
       if (!store) {
-        const client = media
-          ? (s3.media ??= createS3Client(mediaStorageOptions(config)))
-          : (s3.aws ??= createS3Client(awsOptions(config, 's3')));
-        store = watch(new S3ObjectStore({ client, bucket: name, partPool }), media && config.WASABI_ENDPOINT ? 'wasabi' : 's3');
+        store = watch(new LazyObjectStore(name, async () => {
+          const { S3ObjectStore, createS3Client } = await import('../adapters/storage/s3.js');
+          const client = media
+            ? (s3.media ??= createS3Client(mediaStorageOptions(config)))
+            : (s3.aws ??= createS3Client(awsOptions(config, 's3')));
+          return new S3ObjectStore({ client, bucket: name, partPool });
+        }), media && config.WASABI_ENDPOINT ? 'wasabi' : 's3');
         stores.set(id, store);
       }
       return store;
