@@ -51,6 +51,7 @@ const placeholder = (k: string): string => `<${k}>`;
 function keysOf(needs: RoleNeeds, name: string): ConfigKey[] {
   const cfg = { QUEUE_BACKEND: 'sqs', WASABI_ENDPOINT: needs.mediaStorage ? 'https://s3.wasabisys.com' : '', INFERENCE_BACKEND: 'stub' };
   const keys = new Set<string>(requiredSettings(name, needs, cfg).map((r) => r.key));
+  for (const k of needs.usesWhenSet ?? []) keys.add(k);
   if (needs.mediaStorage) { keys.add('WASABI_ENDPOINT'); keys.add('WASABI_REGION'); }
   if (needs.inference) { keys.add('INFERENCE_BACKEND'); keys.add('SAGEMAKER_ENDPOINT_NAME'); keys.add('SAGEMAKER_ASYNC'); }
   if (needs.consumes) keys.add('SQS_LONG_POLL_WAIT_SECONDS');

@@ -8,7 +8,7 @@ set -euo pipefail
 
 ALL=(ffmpeg redis-server qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
      binutils-aarch64-linux-gnu binutils chromium postgresql-15
-     buildah debootstrap umoci systemd gcc libc6-dev)
+     buildah debootstrap umoci systemd gcc libc6-dev prometheus)
 
 # Succeeds when the package's files are present (checked by command or file, not dpkg,
 # so a tool installed some other way counts too).
@@ -35,6 +35,8 @@ present() {
     # The unit's seccomp filter, compiled into a small launcher (test/helpers/sandbox.ts).
     gcc) command -v cc >/dev/null ;;
     libc6-dev) [ -e /usr/include/stdio.h ] && [ -e /usr/include/linux/seccomp.h ] ;;
+    # The dashboards and rules of deploy/ checked on a real Prometheus, and promtool's rule tests.
+    prometheus) command -v prometheus >/dev/null && command -v promtool >/dev/null ;;
     *) echo "ensure-system: unknown package '$1' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 }
@@ -56,6 +58,7 @@ what() {
     systemd) echo "systemd-analyze" ;;
     gcc) echo "cc" ;;
     libc6-dev) echo "C and Linux headers" ;;
+    prometheus) echo "prometheus, promtool" ;;
   esac
 }
 

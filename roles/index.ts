@@ -31,8 +31,10 @@ export const ROLES = [
     name: 'segment-infer',
     description: 'Stereo pipeline: run inference (stub, SageMaker or HTTP) on each uploaded segment and record its completion',
     needs: {
-      consumes: 'VIDEO_WORKER_QUEUE_URL', sendsTo: ['REASSEMBLY_QUEUE_URL'], buckets: ['INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME'],
-      tables: ['JOBS_TABLE_NAME', 'SEGMENT_COMPLETIONS_TABLE_NAME', 'REASSEMBLY_TRIGGERED_TABLE_NAME'], inference: true,
+      consumes: 'VIDEO_WORKER_QUEUE_URL', buckets: ['INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME'],
+      tables: ['JOBS_TABLE_NAME', 'SEGMENT_COMPLETIONS_TABLE_NAME'], inference: true,
+      // The inline trigger's: upstream's video-worker task sets neither (its Lambda triggers).
+      usesWhenSet: ['REASSEMBLY_QUEUE_URL', 'REASSEMBLY_TRIGGERED_TABLE_NAME'],
     },
     start: async (ctx) => (await import('./segment-infer/index.js')).start(ctx),
   },

@@ -6,6 +6,8 @@ import type { Config } from './runtime/config/schema.js';
 import type { Metrics } from './runtime/metrics.js';
 import type { Service } from './runtime/lifecycle.js';
 import type { BucketKey, QueueUrlKey, RoleNeeds } from './domain/requirements.js';
+import type { PermissionCheck } from './domain/stereo/task-permissions.js';
+import type { ProbeVerdict } from './domain/sqs-permissions.js';
 
 export type { Service } from './runtime/lifecycle.js';
 
@@ -182,6 +184,13 @@ export interface RolePorts {
   pipelineDb(): Promise<PipelineDb>;
   /** The INFERENCE_BACKEND of segment-infer. */
   inference(): Promise<Inference>;
+  /** Asks whether the credentials hold IAM permissions, with calls that change nothing; absent (local mode): every one is there. */
+  permissions?(): PermissionProbe;
+}
+
+/** One verdict per check, in order: present, missing (the IAM policy refuses it) or unknown (no answer). */
+export interface PermissionProbe {
+  probe(checks: readonly PermissionCheck[]): Promise<ProbeVerdict[]>;
 }
 
 export interface RoleDefinition {

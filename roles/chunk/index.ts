@@ -1,5 +1,5 @@
 // chunk (STEREO-SPOT.md): an S3 ObjectCreated event for input/{job_id}/source.mp4 → the job
-// read → chunking_in_progress → the source streamed to disk → split by stream copy into
+// read → chunking_in_progress → the source split by stream copy while it downloads into
 // CHUNK_SEGMENT_DURATION_SEC segments → segments uploaded in parallel under their keys →
 // chunking_complete with total_segments → the trigger decision for the job (lost-job 1) → ack.
 import { mkdir } from 'node:fs/promises';
@@ -14,7 +14,8 @@ import { PermanentError, RetryableError } from '../../src/runtime/consumer-error
 import { FfmpegError, locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
 import { splitSource } from '../../src/runtime/stereo/media.js';
-import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
+import { withProgressiveSource } from '../../src/runtime/progressive-source/progressive-source.js';
+import { InlineTrigger } from '../../src/runtime/stereo/inline-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
 import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
 import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
@@ -24,7 +25,10 @@ const UPLOADS_IN_FLIGHT = 4;
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
   const { config, ports } = ctx;
-  const [queue, reassembly, db] = await Promise.all([ports.queue('CHUNKING_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb()]);
+  const [queue, db] = await Promise.all([ports.queue('CHUNKING_QUEUE_URL'), ports.pipelineDb()]);
+  // Off in upstream's ecba15e media-worker task (its role may not send to the reassembly queue):
+  // there its Lambda triggers, and a job whose segments all finished first is nudged to it.
+  const trigger = await InlineTrigger.open(ctx, 'chunk', db, { nudge: true });
   const input = ports.storage('INPUT_BUCKET_NAME');
   const ffmpeg = await locateConfiguredFfmpeg(config);
   const counts = stereoMetrics(ctx.metrics, 'chunk', ['chunked', 'failed']);
@@ -42,7 +46,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     if (decision === 'skip') return void log.info({ event_type: 'chunking_skipped', status: row.status }, `job is ${row.status}; nothing to chunk`);
     if (decision === 'done') {
       // Chunked already (a redelivery): the trigger may still be owed (lost-job 1).
-      await runTrigger({ db, reassembly, logger: log }, jobId);
+      await trigger.afterChunking(jobId, row.totalSegments ?? 0, log);
       return void log.info({ event_type: 'chunking_skipped', status: row.status }, `job is ${row.status}; already chunked`);
     }
     if (row.mode === null) throw new PermanentError(`job ${jobId} has no valid mode`);
@@ -56,25 +60,27 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       // No size-based lease (transcode has one): the heartbeat keeps a live chunk's message, and
       // after a crash it comes back within HEARTBEAT_EXTENSION_SECONDS, not the table's hour.
       await assertFreeSpace(dir, head.size * 2 + 64 * 1024 * 1024);
-      const source = join(dir, 'source.mp4');
-      await input.download(object.key, source, { signal: job.signal });
-      // Read as untrusted media: a playlist naming the worker's own files is refused, not followed.
-      const info = await probe(ffmpeg.ffprobe, source, { signal: job.signal }).catch((err: unknown) => {
-        if (err instanceof FfmpegError && err.refused !== null) throw new UnreadableSource(`${object.key} is ${err.refused}`);
-        throw new UnreadableSource(`cannot read ${object.key}: ${(err as Error).message.replaceAll(source, object.key)}`);
-      });
-      if (!info.video) throw new UnreadableSource(`${object.key} has no video stream`);
-      // Before the split: a source over a limit would cost its work (and its segments' inference) on every delivery.
-      const overLimit = mediaLimitProblem(info, config)
-        ?? segmentCountProblem(expectedSegments(info.durationSeconds, config.CHUNK_SEGMENT_DURATION_SEC), config, `at CHUNK_SEGMENT_DURATION_SEC ${config.CHUNK_SEGMENT_DURATION_SEC} the source would make`);
-      if (overLimit) throw new UnreadableSource(`${object.key}: ${overLimit}`);
-      const segments = join(dir, 'segments');
-      await mkdir(segments);
-      const parts = await splitSource({
-        ffmpeg, input: source, outDir: segments, segmentSeconds: config.CHUNK_SEGMENT_DURATION_SEC, signal: job.signal,
-        stallSeconds: config.FFMPEG_STALL_SECONDS, durationSeconds: info.durationSeconds ?? undefined,
-      }).catch((err: unknown) => {
-        throw new UnreadableSource(err instanceof FfmpegError && err.refused !== null ? `${object.key} is ${err.refused}` : `cannot split ${object.key}: ${(err as Error).message.split('\n')[0]}`);
+      // FFmpeg reads the source while it downloads (a loopback server in front of the work file):
+      // the probe and the split start on the first bytes instead of after the last.
+      const onDownloaded = (seconds: number): void => log.info({ event_type: 'chunking_source_downloaded', bytes: head.size, seconds: Math.round(seconds * 1000) / 1000 }, `downloaded ${head.size} bytes in ${seconds.toFixed(3)} s`);
+      const parts = await withProgressiveSource({ store: input, object: head, file: join(dir, 'source.mp4'), signal: job.signal, logger: log, onDownloaded }, async (source) => {
+        // Read as untrusted media: a playlist naming the worker's own files is refused, not followed.
+        const unreadable = (what: string) => (err: unknown): never => {
+          if (err instanceof FfmpegError && err.refused !== null) throw new UnreadableSource(`${object.key} is ${err.refused}`);
+          throw new UnreadableSource(`${what} ${object.key}: ${(err as Error).message.split('\n')[0]!.replaceAll(source.url, object.key)}`);
+        };
+        const info = await source.read((signal) => probe(ffmpeg.ffprobe, source.url, { signal, transport: source.transport }).catch(unreadable('cannot read')));
+        if (!info.video) throw new UnreadableSource(`${object.key} has no video stream`);
+        // Before the split: a source over a limit would cost its work (and its segments' inference) on every delivery.
+        const overLimit = mediaLimitProblem(info, config)
+          ?? segmentCountProblem(expectedSegments(info.durationSeconds, config.CHUNK_SEGMENT_DURATION_SEC), config, `at CHUNK_SEGMENT_DURATION_SEC ${config.CHUNK_SEGMENT_DURATION_SEC} the source would make`);
+        if (overLimit) throw new UnreadableSource(`${object.key}: ${overLimit}`);
+        const segments = join(dir, 'segments');
+        await mkdir(segments);
+        return source.read((signal) => splitSource({
+          ffmpeg, input: source.url, transport: source.transport, outDir: segments, segmentSeconds: config.CHUNK_SEGMENT_DURATION_SEC, signal,
+          stallSeconds: config.FFMPEG_STALL_SECONDS, durationSeconds: info.durationSeconds ?? undefined,
+        }).catch(unreadable('cannot split')));
       });
       if (parts.length === 0) throw new UnreadableSource(`splitting ${object.key} made no segment`);
       // Timestamps can say less than the split finds: the count itself is checked before any upload.
@@ -88,7 +94,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       counts.jobs('chunked').inc();
       log.info({ event_type: 'chunking_completed', total_segments: total, mode }, `job ${jobId} chunked into ${total} segments`);
       // Every completion may have landed before chunking_complete did: decide now (lost-job 1).
-      await runTrigger({ db, reassembly, logger: log }, jobId);
+      await trigger.afterChunking(jobId, total, log);
     });
   }
 

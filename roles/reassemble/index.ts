@@ -106,7 +106,8 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       return r.ok ? { ok: true, value: { jobId: r.jobId } } : r;
     },
     concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
-    heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
+    // The stereo queues' own visibility is the lease where the task role may not extend it (upstream's never do).
+    heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS, optional: true },
     logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
     handler: async (msg, job) => {
       try {

@@ -1,7 +1,7 @@
 // segment-infer (STEREO-SPOT.md): an S3 ObjectCreated event for segments/… → the key parsed
 // → the job read (a failed or completed job's segment is skipped) → inference writes the
 // output → the output object checked → the SegmentCompletion recorded → the trigger
-// decision for the job → ack. Transient failures are retried; only a permanent one, or the
+// decision for the job, where this task may run it (inline-trigger.ts) → ack. Transient failures are retried; only a permanent one, or the
 // last receive, marks the job failed.
 import type { RoleContext, RoleService } from '../../src/ports.js';
 import type { S3NotificationObject } from '../../src/domain/stereo/s3-notification.js';
@@ -10,22 +10,22 @@ import { segmentDecision, statusesBefore } from '../../src/domain/stereo/job-sta
 import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { unixSeconds } from '../../src/runtime/clock.js';
-import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
+import { InlineTrigger } from '../../src/runtime/stereo/inline-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
 import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
-import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
+import { inferenceSeconds, stereoMetrics } from '../../src/runtime/stereo/metrics.js';
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
   const { ports } = ctx;
-  const [queue, reassembly, db, inference] = await Promise.all([
-    ports.queue('VIDEO_WORKER_QUEUE_URL'), ports.queue('REASSEMBLY_QUEUE_URL'), ports.pipelineDb(), ports.inference(),
-  ]);
+  const [queue, db, inference] = await Promise.all([ports.queue('VIDEO_WORKER_QUEUE_URL'), ports.pipelineDb(), ports.inference()]);
+  // Off in upstream's ecba15e video-worker task (no REASSEMBLY_* settings, no lock table in its role): its Lambda triggers.
+  const trigger = await InlineTrigger.open(ctx, 'segment-infer', db);
   const output = ports.storage('OUTPUT_BUCKET_NAME');
   // Segments come from the input bucket only: the event's bucket name is checked against it
   // (else a message could have any bucket the task role reads copied into the output bucket).
   const input = { name: ports.storage('INPUT_BUCKET_NAME').bucket, setting: 'INPUT_BUCKET_NAME' };
   const counts = stereoMetrics(ctx.metrics, 'segment-infer', ['failed']);
-  const seconds = ctx.metrics.histogram('inference_seconds', 'Seconds of inference per segment', ['backend']);
+  const seconds = inferenceSeconds(ctx.metrics, inference.name);
 
   async function infer(object: S3NotificationObject, job: HandlerContext): Promise<void> {
     const parsed = parseSegmentKey(object.bucket, object.key);
@@ -44,13 +44,13 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     log.info({ event_type: 'inference_started', backend: inference.name, input: segmentS3Uri, output: outputUri }, `segment ${segmentIndex + 1}/${totalSegments}: ${inference.name}`);
     await inference.process({ inputUri: segmentS3Uri, outputUri, mode, signal: job.signal, logger: log });
     const took = (performance.now() - started) / 1000;
-    seconds.observe({ backend: inference.name }, took);
+    seconds.observe(took);
     // The backend said done; the completion is recorded only for an output that is really there.
     if (!(await output.exists(outputKey))) throw new RetryableError(`${inference.name} inference reported success but ${outputUri} does not exist`);
     await db.putCompletion({ jobId, segmentIndex, outputS3Uri: outputUri, completedAt: unixSeconds(), totalSegments });
     counts.segments.inc();
     log.info({ event_type: 'segment_completed', backend: inference.name, inference_seconds: Math.round(took * 1000) / 1000 }, `segment ${segmentIndex + 1}/${totalSegments} done`);
-    await runTrigger({ db, reassembly, logger: log }, jobId);
+    await trigger.run(jobId, log);
   }
 
   return consumeS3Objects({

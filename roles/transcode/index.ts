@@ -34,6 +34,8 @@ import { invalidInput, step, TranscodeStepError } from '../../src/runtime/transc
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
 import { withProgressiveSource } from '../../src/runtime/transcode/progressive-source.js';
 import { createProgressReporter } from '../../src/runtime/transcode/progress.js';
+import { transcodeMetrics, type TranscodePhase } from '../../src/runtime/transcode/metrics.js';
+import { reportHardware } from '../../src/runtime/hardware-metrics.js';
 import { createRequeuer } from './requeue.js';
 
 export interface TranscodeOptions {
@@ -58,6 +60,8 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
     cachedHwDecode(ffmpeg),
     cachedHwEncode(ffmpeg, { choice: encoderChoice(config.HLS_ENCODER), streams: (opts.rungHeights ?? config.HLS_RENDITIONS ?? DEFAULT_RUNG_HEIGHTS).length }),
   ]);
+  reportHardware(ctx.metrics, { decode: hw.kind, encoder: enc.encoder });
+  const timing = transcodeMetrics(ctx.metrics);
   logger.info({ event_type: 'transcode_ready', decode: hw.kind, reason: hw.reason, encoder: enc.encoder, encode_reason: enc.reason }, `transcode: ${hw.kind === 'none' ? 'software' : hw.kind} decode, ${enc.encoder} encode`);
   const swept = await sweepStaleJobDirs(config.WORK_DIR);
   if (swept.length > 0) logger.warn({ event_type: 'workdir_swept', dirs: swept }, `removed ${swept.length} work directories of jobs whose worker is gone`);
@@ -131,6 +135,9 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
     const foreign = sourceKeyProblem(asset);
     if (foreign !== null) throw invalidInput(foreign);
     const started = performance.now();
+    // Time to ready counts from the send where the queue tells it (SQS, Redis, memory all do).
+    const sentAt = job.message.sentAt ?? Date.now();
+    const phases: Partial<Record<TranscodePhase, number>> = { queued: (Date.now() - sentAt) / 1000 };
     // The row says this delivery is alive; a refresh that finds it taken over stops the work.
     const kept = keepHold({
       refresh: () => db.refreshHold(hold), intervalSeconds: HOLD_REFRESH_SECONDS,
@@ -156,7 +163,7 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         progress.report('downloading', 0);
         // FFmpeg reads the source while it downloads, through a loopback server; the download
         // stops once the ladder is done.
-        const { source, ladder } = await withProgressiveSource({ ffmpeg, store, object: raw, file: join(dir, 'input'), signal, logger: log }, async (input) => {
+        const { source, ladder } = await withProgressiveSource({ ffmpeg, store, object: raw, file: join(dir, 'input'), signal, logger: log, onDownloaded: (s) => { phases.download = s; } }, async (input) => {
           const source = await input.probe();
           if (!source.video || !source.video.width || !source.video.height) throw invalidInput('the file has no video stream');
           // Before any decode: a file over a limit would cost its work again on every delivery.
@@ -173,6 +180,9 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
         });
         await kept.stop();
         if (kept.lost.aborted) throw kept.lost.reason;
+        phases.encode = ladder.seconds.encode;
+        phases.upload = ladder.seconds.upload;
+        const finishing = performance.now();
 
         await step('db', () => db.markTranscoded(hold));
         await step('db', () => db.publishStreaming(hold, storyboardRecord(layout, ladder.storyboard, config.HLS_SEGMENT_SECONDS)));
@@ -181,6 +191,8 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
           renditions: ladder.renditions.map(({ name, width, height, bandwidth }) => ({ name, width, height, bandwidth })),
         }));
         await step('db', () => db.completeAsset(hold));
+        phases.finish = (performance.now() - finishing) / 1000;
+        timing.ready((Date.now() - sentAt) / 1000, phases);
         log.info({
           event_type: 'transcode_completed', duration_seconds: round((performance.now() - started) / 1000), video_seconds: source.durationSeconds,
           renditions: ladder.rungs.map((r) => r.name), hardware_decode: ladder.hardwareDecode, encoder: ladder.encoder, objects: ladder.objects, bytes: ladder.bytes,

@@ -13,6 +13,9 @@ import { permissionName, permissionNeed } from '../../src/domain/sqs-permissions
 /** Jobs of each kind looked at per pass; the rest wait for the next one. */
 const PER_PASS = 100;
 
+/** Metric name (without METRIC_PREFIX), label `reason` (queued, orphaned). */
+export const TRANSCODE_REQUEUED = 'transcode_requeued_total';
+
 export interface Requeuer {
   /** One pass; false when it met trouble (the database or the queue). */
   pass(): Promise<boolean>;
@@ -21,7 +24,7 @@ export interface Requeuer {
 export function createRequeuer(opts: { db: MediaDb; queue: Queue; limits: () => RequeueLimits; logger: Logger; metrics: Metrics; now?: () => number }): Requeuer {
   const { db, queue, logger } = opts;
   const now = opts.now ?? Date.now;
-  const sent = opts.metrics.counter('transcode_requeued_total', 'Transcode messages sent again by the reconciler: queued (never sent, or lost) or orphaned (running, its worker gone)', ['reason']);
+  const sent = opts.metrics.counter(TRANSCODE_REQUEUED, 'Transcode messages sent again by the reconciler: queued (never sent, or lost) or orphaned (running, its worker gone)', ['reason']);
   for (const reason of ['queued', 'orphaned']) sent.inc({ reason }, 0);
   let refused = false;
 

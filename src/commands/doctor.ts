@@ -14,6 +14,7 @@ import { credentialChecks } from './doctor/credentials.js';
 import { endpointChecks } from './doctor/endpoint-checks.js';
 import { ffmpegChecks } from './doctor/ffmpeg-checks.js';
 import { sqsPermissionChecks } from './doctor/sqs-permissions.js';
+import { stereoPermissionChecks } from './doctor/stereo-permissions.js';
 
 export interface DoctorOptions {
   /** Chosen roles; none means the local mode (only ffmpeg is required). */
@@ -46,6 +47,7 @@ export async function runDoctor({ roles, config, io }: DoctorOptions): Promise<n
   const slow = [
     ...(await ffmpegChecks(config, io.env, needsFfmpeg)), ...(await Promise.all(endpointChecks(config, requiredKeys))),
     ...(await Promise.all(sqsPermissionChecks(config, roles))).flat(),
+    ...(missing.length === 0 ? await stereoPermissionChecks(config, roles) : []),
   ];
   slow.forEach(print);
 

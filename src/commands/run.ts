@@ -7,6 +7,7 @@ import { checkCredentials } from '../runtime/startup-checks.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { Metrics } from '../runtime/metrics.js';
 import { ScaleInGuard, type TaskProtectionPort } from '../runtime/in-flight.js';
+import { reportWorkDirSpace } from '../runtime/workdir.js';
 import { createRedactor } from '../runtime/redact.js';
 import { secretValues } from '../runtime/config/secrets.js';
 import { version } from '../runtime/version.js';
@@ -38,6 +39,8 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
   });
   const logger = log.logger.child({ instance_id: instanceId });
   const metrics = new Metrics({ instanceId, logger });
+  // The roles that run FFmpeg fill WORK_DIR.
+  if (roles.some((r) => r.needs.ffmpeg)) reportWorkDirSpace(metrics, config.WORK_DIR);
   const lifecycle = new Lifecycle({ logger, graceSeconds: config.SHUTDOWN_GRACE_SECONDS, flush: log.flush });
   lifecycle.install();
   const roleNames = roles.map((r) => r.name);

@@ -16,6 +16,8 @@ export interface RoleNeeds {
   readonly tables?: readonly TableKey[];
   readonly inference?: boolean;
   readonly ffmpeg?: boolean;
+  /** Settings the role uses when they are set and does without otherwise (segment-infer's inline trigger): never required. */
+  readonly usesWhenSet?: ReadonlyArray<QueueUrlKey | TableKey>;
 }
 
 export interface Requirement {

@@ -3,6 +3,7 @@
 // here. The RugbyCodex Jetson's user was made for the Python worker: Receive, Delete and
 // ChangeVisibility on its queue, nothing else; that must be enough.
 import { errorCode, isAccessDenied } from './aws-error-codes.js';
+import type { QueueUrlKey } from './requirements.js';
 
 export type SqsPermission = 'ReceiveMessage' | 'DeleteMessage' | 'ChangeMessageVisibility' | 'GetQueueAttributes' | 'GetQueueUrl' | 'SendMessage';
 
@@ -31,7 +32,21 @@ export const CONSUMER_PERMISSIONS: readonly PermissionNeed[] = [
   { action: 'SendMessage', on: 'queue', required: false, cost: 'the transcode reconciler cannot send a lost message again: a job whose message was never sent waits in queued until a worker that may sends it (`dlq replay` needs it too where SQS has no StartMessageMoveTask)' },
 ];
 
-export function permissionNeed(action: SqsPermission, on: PermissionTarget): PermissionNeed {
+/**
+ * Without ChangeMessageVisibility on a queue whose own visibility timeout was sized for its
+ * jobs (the stereo queues: upstream's workers never extend, Terraform gives chunking 900 s,
+ * video-worker 1800 s, reassembly 600 s, and no task role the call): the queue's visibility
+ * is the lease. The transcode queue's is not (600 s for encodes of up to an hour): there a
+ * lease that cannot be extended ends the job.
+ */
+const VISIBILITY_IS_THE_LEASE: PermissionNeed = {
+  action: 'ChangeMessageVisibility', on: 'queue', required: false,
+  cost: 'the queue\'s visibility timeout is the lease (as for upstream\'s workers): a job running longer than it may be delivered again and done twice, and a failed job\'s message comes back when its visibility ends rather than after the retry delay',
+};
+
+/** What a consumer needs `action` for; with `leaseOptional`, ChangeMessageVisibility is not required (VISIBILITY_IS_THE_LEASE). */
+export function permissionNeed(action: SqsPermission, on: PermissionTarget, leaseOptional = false): PermissionNeed {
+  if (leaseOptional && action === VISIBILITY_IS_THE_LEASE.action && on === VISIBILITY_IS_THE_LEASE.on) return VISIBILITY_IS_THE_LEASE;
   const need = CONSUMER_PERMISSIONS.find((p) => p.action === action && p.on === on);
   if (!need) throw new Error(`no such consumer permission: sqs:${action} on the ${on}`);
   return need;
@@ -59,4 +74,9 @@ export function probeVerdict(err: unknown): ProbeVerdict {
   const status = (err as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
   const answered = typeof status === 'number' && status >= 400 && status < 500 && status !== 401 && status !== 403;
   return answered && !NO_QUEUE.has(errorCode(err)) ? 'present' : 'unknown';
+}
+
+/** Whether a consumer of the queue behind `key` may do without ChangeMessageVisibility (VISIBILITY_IS_THE_LEASE): every stereo queue. */
+export function leaseOptional(key: QueueUrlKey): boolean {
+  return key !== 'SQS_TRANSCODE_QUEUE_URL';
 }

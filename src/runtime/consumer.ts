@@ -26,6 +26,7 @@ import { OUTAGE_WAIT, outageDelayMs, type OutageWait } from '../domain/outage-wa
 import { jobEnded, jobStarted } from './in-flight.js';
 import { consumerMetrics } from './consumer-metrics.js';
 import type { ConsumerMetrics } from './consumer-metrics.js';
+import { reportQueueDepth } from './queue-depth.js';
 
 export interface HandlerContext {
   readonly message: QueueMessage;
@@ -59,7 +60,8 @@ export interface ConsumerOptions<T> {
   waitSeconds?: number;
   /** Visibility of a received message until the handler's lease takes over (default: the queue's own). */
   visibilitySeconds?: number;
-  heartbeat?: { intervalSeconds: number; extensionSeconds: number };
+  /** `optional`: the queue's own visibility is the lease where the IAM policy refuses extending it (heartbeat.ts extensionOptional). */
+  heartbeat?: { intervalSeconds: number; extensionSeconds: number; optional?: boolean };
   /** Lease to set before the handler starts (e.g. calculateInitialTimeout of the input size). */
   initialTimeoutSeconds?: (job: T) => Promise<number> | number;
   /** Release delay in seconds after a retryable failure of delivery `receiveCount`. */
@@ -141,6 +143,7 @@ class QueueConsumer<T> implements Consumer {
   readonly #jobs = new Set<Job>();
   #wakers: Array<() => void> = [];
   readonly #removeReporter: () => void;
+  readonly #removeDepth: () => void;
   readonly #onStopping = (): void => this.#stopPolling('shutdown');
 
   constructor(opts: ConsumerOptions<T>) {
@@ -151,10 +154,12 @@ class QueueConsumer<T> implements Consumer {
     this.name = `consumer:${opts.role}`;
     // The role name on every line, once: run.ts binds it already; a JSON line must not carry the key twice.
     this.#logger = 'role' in opts.logger.bindings() ? opts.logger : opts.logger.child({ role: opts.role });
-    this.#metrics = consumerMetrics(opts.metrics, opts.role);
+    this.#metrics = consumerMetrics(opts.metrics, opts.role, opts.concurrency);
     this.#waitSeconds = opts.waitSeconds ?? 20;
     this.#retryDelay = opts.retryDelay ?? ((n) => defaultRetryDelay(n));
     this.#removeReporter = addCurrentJobs(opts.metrics, () => this.#currentJobs());
+    // Test doubles of the queue may have no depth.
+    this.#removeDepth = typeof opts.queue.depth === 'function' ? reportQueueDepth(opts.metrics, { role: opts.role, queue: opts.queue, logger: this.#logger }) : () => undefined;
 
     if (opts.stopping.aborted) this.#stopPolling('shutdown');
     else opts.stopping.addEventListener('abort', this.#onStopping, { once: true });
@@ -190,6 +195,7 @@ class QueueConsumer<T> implements Consumer {
     while (this.#jobs.size > 0) await Promise.all([...this.#jobs].map((j) => j.done));
     this.#opts.stopping.removeEventListener('abort', this.#onStopping);
     this.#removeReporter();
+    this.#removeDepth();
     this.#logger.info({ event_type: 'consumer_stopped', queue: this.#opts.queue.name }, `${this.#opts.role}: consumer stopped`);
   }
 
@@ -329,10 +335,12 @@ class QueueConsumer<T> implements Consumer {
         jobId: job.jobId,
         intervalSeconds: this.#opts.heartbeat?.intervalSeconds,
         extensionSeconds: this.#opts.heartbeat?.extensionSeconds,
+        extensionOptional: this.#opts.heartbeat?.optional,
         // What the receive asked for; without it the heartbeat assumes one extension's worth.
         leaseSeconds: this.#opts.visibilitySeconds,
         // It writes job_id and message_id itself.
         logger: Object.keys(fields).length > 0 ? this.#logger.child(fields) : this.#logger,
+        onExtended: () => this.#metrics.heartbeatExtensions.inc(),
       });
       job.heartbeat = hb;
       // Awaited (not left to the heartbeat) so the handler starts with the lease in place.

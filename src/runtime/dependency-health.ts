@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { HealthCheckResult } from './health.js';
 import type { Metrics } from './metrics.js';
 import { errorMessage } from './consumer-errors.js';
-import { isCredentialError } from '../domain/aws-error-codes.js';
+import { isAccessDenied, isCredentialError } from '../domain/aws-error-codes.js';
 
 // Node's and undici's socket-level codes: nothing answered.
 const NETWORK_CODES = new Set([
@@ -52,10 +52,13 @@ export function isRefusedCredential(err: unknown): boolean {
 /**
  * Whether `err` says the dependency is unusable: unreachable (connection refused, reset,
  * timed out, a 5xx) or refusing our credentials (401/403). Errors with an answer in them
- * (a missing object, a failed condition, a lost lease) say it is up.
+ * (a missing object, a failed condition, a lost lease, one call the IAM policy refuses) say it is up.
  */
 export function isDependencyFailure(err: unknown): boolean {
   return verdict(err, (e) => {
+    // The policy refuses one call (a task role made for the Python workers): the service
+    // answered, and accepted the credentials; the role does without the call.
+    if (isAccessDenied(e)) return false;
     if (socketFailed(e) || (typeof e.name === 'string' && NETWORK_NAMES.has(e.name)) || isRefusedCredential(e) || noPostgrestAnswer(e)) return true;
     const status = statusOf(e);
     return status === undefined ? undefined : status >= 500;
@@ -80,6 +83,9 @@ export function isOutage(err: unknown): boolean {
   });
 }
 
+/** Metric name (without METRIC_PREFIX), label `dependency`: 1 answering, 0 down. */
+export const DEPENDENCY_UP = 'dependency_up';
+
 interface State {
   ok: boolean;
   since: number;
@@ -96,7 +102,7 @@ export class DependencyHealth {
   constructor(opts: { logger?: Logger; metrics?: Metrics; now?: () => number } = {}) {
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
-    this.#gauge = opts.metrics?.gauge('dependency_up', '1 while the dependency answers, 0 while it is unreachable or refuses the credentials', ['dependency']);
+    this.#gauge = opts.metrics?.gauge(DEPENDENCY_UP, '1 while the dependency answers, 0 while it is unreachable or refuses the credentials', ['dependency']);
   }
 
   /** Calls `fn` with each dependency's name the first time it is seen (now, for those known). */
@@ -153,6 +159,12 @@ export class DependencyHealth {
  */
 const LONG_CALLS = new Set(['receive', 'download', 'upload', 'copyFrom', 'getStream', 'process', 'redrive', 'close']);
 export const UNANSWERED_MS = 10_000;
+/**
+ * Calls made for /metrics, not for the roles' work (the queue depth, asked when scraped):
+ * their answer is no news of the service (GetQueueAttributes may be withheld from a worker
+ * that needs none of it), and a scrape must never turn /health.
+ */
+const UNREPORTED = new Set(['depth']);
 
 class NoAnswerError extends Error {
   override readonly name = 'TimeoutError';
@@ -195,6 +207,7 @@ export function watched<T extends object>(target: T, name: string, health: Depen
     get(obj, prop, receiver) {
       const value: unknown = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function' || prop === 'constructor' || prop === 'then' || typeof prop === 'symbol') return value;
+      if (UNREPORTED.has(prop)) return (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(obj, args);
       return (...args: unknown[]) => {
         let result: unknown;
         try {

@@ -32,6 +32,13 @@ export interface HealthServerOptions {
   redact?: (text: string) => string;
 }
 
+/**
+ * Metric name (without METRIC_PREFIX): one series per role this worker runs, value 1, labels
+ * `role` and `version`; what a dashboard lists roles and instances from (cleanup and trigger
+ * have no queue of their own).
+ */
+export const ROLE_INFO = 'role_info';
+
 // What aiohttp-cors allowed in the seed: any origin, read-only methods, any header.
 const CORS_HEADERS = {
   'Access-Control-Allow-Origin': '*',
@@ -50,6 +57,8 @@ export class HealthServer {
     this.opts = options;
     this.host = options.host ?? '127.0.0.1';
     this.redact = options.redact ?? redactText;
+    const info = options.metrics.gauge(ROLE_INFO, 'One series per role this worker runs, value 1 (version: the executable\'s)', ['role', 'version']);
+    for (const role of options.roles) info.set({ role, version: options.version }, 1);
   }
 
   /** Registers (or replaces) a named dependency check run on every GET /health. */

@@ -7,9 +7,13 @@
 // the lease is gone: `signal` aborts so the job stops instead of finishing as a duplicate
 // of whoever takes the message next. Any other failure (the queue unreachable for a while)
 // is retried with backoff for as long as the lease last granted still holds; the job is
-// aborted as lease-lost only when that lease has really run out.
+// aborted as lease-lost only when that lease has really run out. With `extensionOptional`, an
+// extension the IAM policy refuses (AccessDenied) ends the extending instead: the queue's own
+// visibility timeout is the lease from then on, and the job goes on (as upstream's workers
+// run under a role without ChangeMessageVisibility).
 import type { Logger } from 'pino';
 import { backoffDelayMs } from '../domain/backoff.js';
+import { isAccessDenied } from '../domain/aws-error-codes.js';
 import { LeaseLostError } from '../ports.js';
 import type { Queue, QueueMessage } from '../ports.js';
 
@@ -31,12 +35,16 @@ export interface HeartbeatOptions {
   initialTimeoutSeconds?: number;
   /** The lease the message was received with (its visibility timeout); default extensionSeconds. */
   leaseSeconds?: number;
+  /** An extension refused by the IAM policy stops the extending and does not abort the job. */
+  extensionOptional?: boolean;
   /** Retry delays after a transient failure (default 0.5 s doubling to 5 s, jittered). */
   retry?: { baseMs: number; maxMs: number };
   /** Jitter source for the retry delays (tests fix it). */
   random?: () => number;
   logger: Logger;
   onFailure?: (err: unknown) => void;
+  /** Called after each extension the queue granted (the metrics count them). Must not throw. */
+  onExtended?: () => void;
   /** Tests inject fake timers; defaults resolve the globals at call time (jest fake timers work). */
   timers?: HeartbeatTimers;
 }
@@ -103,6 +111,8 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
   // A retry waiting out its backoff; stop() wakes it so stopping never waits for a delay.
   let wake: (() => void) | undefined;
   const retry = opts.retry ?? { baseMs: 500, maxMs: 5000 };
+  // No extension is allowed (extensionOptional): nothing more is scheduled, nothing expires.
+  let refused = false;
 
   const end = (): void => {
     state = 'ended';
@@ -130,6 +140,18 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
     if (state === 'running') end();
   };
 
+  const unextendable = (err: unknown): void => {
+    refused = true;
+    if (timer !== undefined) timers.clearTimeout(timer);
+    timer = undefined;
+    if (expiry !== undefined) timers.clearTimeout(expiry);
+    expiry = undefined;
+    logger.info(
+      { event_type: 'heartbeat_unavailable', ...fields, reason: err instanceof Error ? err.message : String(err) },
+      'heartbeat: the queue refuses to extend the lease; the queue\'s visibility timeout is this job\'s lease',
+    );
+  };
+
   let lastError: unknown;
   const armExpiry = (): void => {
     if (expiry !== undefined) timers.clearTimeout(expiry);
@@ -150,7 +172,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
   const attempt = async (seconds: number): Promise<void> => {
     for (let n = 1; ; n++) {
       // The guard against the timer/stop race: checked when the call is about to happen.
-      if (state !== 'running' || lost.signal.aborted) return;
+      if (state !== 'running' || lost.signal.aborted || refused) return;
       const calledAt = Date.now();
       try {
         await queue.extend(message, seconds);
@@ -158,6 +180,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
         errors++;
         lastError = err;
         if (err instanceof LeaseLostError) { fail(err, seconds); return; }
+        if (opts.extensionOptional && isAccessDenied(err)) { unextendable(err); return; }
         // No giving up early: the expiry timer aborts (and wakes this) when the lease runs out.
         const delay = backoffDelayMs(n, { ...retry, jitter: 'equal' }, opts.random);
         logger.warn(
@@ -174,6 +197,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       leaseUntil = calledAt + seconds * 1000;
       if ((state as State) !== 'ended') armExpiry(); // state may change while extend() is awaited
       extensions++;
+      opts.onExtended?.();
       logger.info(
         { event_type: 'heartbeat_extended', ...fields, extension_count: extensions, new_timeout_seconds: seconds, ...(n > 1 ? { attempts: n } : {}) },
         `heartbeat: lease extended to ${seconds} s (extension ${extensions})`,
@@ -194,7 +218,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
   };
 
   function schedule(): void {
-    if (state === 'running' && timer === undefined && !lost.signal.aborted) timer = timers.setTimeout(beat, intervalSeconds * 1000);
+    if (state === 'running' && timer === undefined && !lost.signal.aborted && !refused) timer = timers.setTimeout(beat, intervalSeconds * 1000);
   }
 
   logger.info(

@@ -74,9 +74,19 @@ export class Metrics {
       new Counter({ name: METRIC_PREFIX + name, help, labelNames, registers: [this.registry] })) as Counter<string>;
   }
 
-  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge<string> {
-    return this.memo(name, 'gauge', labelNames, () =>
-      new Gauge({ name: METRIC_PREFIX + name, help, labelNames, registers: [this.registry] })) as Gauge<string>;
+  /**
+   * `collect` runs on every read of the registry (a scrape, /metrics JSON) to set the values
+   * just in time (disk space, queue depth); only the first registration's is kept.
+   */
+  gauge(name: string, help: string, labelNames: readonly string[] = [], collect?: (gauge: Gauge<string>) => Promise<void> | void): Gauge<string> {
+    return this.memo(name, 'gauge', labelNames, () => {
+      const gauge: Gauge<string> = new Gauge({
+        name: METRIC_PREFIX + name, help, labelNames, registers: [this.registry],
+        // A failing collector leaves its values as they were; /metrics must still answer.
+        ...(collect ? { collect: () => Promise.resolve().then(() => collect(gauge)).catch((err: unknown) => this.logger?.warn({ err, metric: name }, 'metric collector failed')) } : {}),
+      });
+      return gauge;
+    }) as Gauge<string>;
   }
 
   /** Durations in seconds. */

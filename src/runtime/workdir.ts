@@ -2,7 +2,8 @@
 // when the disk cannot hold the job (a Jetson's eMMC fills quickly).
 import { mkdir, mkdtemp, readdir, rm, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { Metrics } from './metrics.js';
 
 export class InsufficientDiskError extends Error {
   constructor(readonly dir: string, readonly neededBytes: number, readonly freeBytes: number) {
@@ -16,6 +17,27 @@ const mb = (n: number): string => (n / 1024 / 1024).toFixed(0);
 export async function freeBytes(dir: string): Promise<number> {
   const s = await statfs(dir);
   return s.bavail * s.bsize;
+}
+
+/** Metric names (without METRIC_PREFIX): WORK_DIR's file system, read at each scrape. */
+export const WORKDIR_METRICS = { free: 'workdir_free_bytes', size: 'workdir_size_bytes' } as const;
+
+/** Free (for this user) and total bytes of the file system holding `dir`, or its nearest existing parent (WORK_DIR is made at the first job). */
+export async function diskSpace(dir: string): Promise<{ free: number; size: number }> {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      const s = await statfs(d);
+      return { free: s.bavail * s.bsize, size: s.blocks * s.bsize };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) throw err;
+    }
+  }
+}
+
+/** WORK_DIR's free and total bytes on /metrics, read when it is scraped: a Jetson's eMMC fills quietly. */
+export function reportWorkDirSpace(metrics: Metrics, dir: string): void {
+  metrics.gauge(WORKDIR_METRICS.free, 'Bytes free for the worker on the file system of WORK_DIR', [], async (g) => g.set((await diskSpace(dir)).free));
+  metrics.gauge(WORKDIR_METRICS.size, 'Size in bytes of the file system of WORK_DIR', [], async (g) => g.set((await diskSpace(dir)).size));
 }
 
 /**

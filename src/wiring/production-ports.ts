@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Inference, MediaDb, ObjectStore, PipelineDb, Queue, RolePorts } from '../ports.js';
 import type { BucketKey, QueueUrlKey } from '../domain/requirements.js';
 import { redisStream } from '../domain/queue-names.js';
+import { leaseOptional } from '../domain/sqs-permissions.js';
 import type { Config } from '../runtime/config/schema.js';
 import { watched, type DependencyHealth } from '../runtime/dependency-health.js';
 import { MemoryQueue } from '../adapters/queue/memory.js';
@@ -37,7 +38,7 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
         const stream = redisStream(key);
         q = config.QUEUE_BACKEND === 'sqs'
           ? import('../adapters/queue/sqs.js').then(({ SqsQueue, createSqsClient }) => watch(SqsQueue, 'sqs')
-            .open({ client: createSqsClient(config), queueUrl: config[key], logger, assumedMaxReceiveCount: config.SQS_ASSUMED_MAX_RECEIVE_COUNT })).then((queue) => watch(queue, 'sqs'))
+            .open({ client: createSqsClient(config), queueUrl: config[key], logger, assumedMaxReceiveCount: config.SQS_ASSUMED_MAX_RECEIVE_COUNT, leaseOptional: leaseOptional(key) })).then((queue) => watch(queue, 'sqs'))
           : config.QUEUE_BACKEND === 'redis'
             ? import('../adapters/queue/redis-streams.js').then(({ RedisStreamQueue, isRedisOutage }) => watch(new RedisStreamQueue({ url: config.REDIS_URL, stream, logger }), 'redis', isRedisOutage))
             : Promise.resolve(new MemoryQueue({ name: stream }));
@@ -74,6 +75,10 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
       // A remote model is a dependency; FFmpeg and the stub run here.
       const remote = config.INFERENCE_BACKEND === 'http' || config.INFERENCE_BACKEND === 'sagemaker';
       return (inference ??= chooseInference(config, (bucket) => this.storage({ aws: bucket })).then((i) => (remote ? watch(i, 'inference') : i)));
+    },
+    permissions() {
+      // The probe's SDK clients are loaded by the first role that asks.
+      return { probe: async (checks) => new (await import('../adapters/aws/permission-probe.js')).AwsPermissionProbe(config).probe(checks) };
     },
     mediaDb() {
       // supabase-js is loaded by the first query, not by every process that might make one.

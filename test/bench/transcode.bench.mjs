@@ -46,7 +46,7 @@ const { buildLadderArgs, chooseRungs, copyableAudioBps, DEFAULT_RUNG_HEIGHTS, de
 const { SHEET_PATTERN, TILE_WIDTH, VTT_NAME, sheetName, storyboardFilter, tileHeight } = await import('../../src/domain/storyboard.ts');
 const { THUMBNAILS_FOLDER, streamingLayout } = await import('../../src/domain/streaming-layout.ts');
 const { cachedHwDecode, locateFfmpeg, probe } = await import('../../src/runtime/ffmpeg/index.ts');
-const { SOURCE_INPUT_ARGS } = await import('../../src/runtime/transcode/progressive-source.ts');
+const { SOURCE_INPUT_ARGS } = await import('../../src/runtime/progressive-source/progressive-source.ts');
 const { loadConfig } = await import('../../src/runtime/config/load.ts');
 const { runWorkers } = await import('../../src/commands/run.ts');
 const { productionPorts } = await import('../../src/wiring/production-ports.ts');

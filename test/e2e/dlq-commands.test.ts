@@ -11,7 +11,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { Redis } from 'ioredis';
 import { runExe, spawnExe, waitForExit, type RunResult } from '../helpers/binary.js';
 import { startRedis, type LocalRedis } from '../helpers/servers.js';
-import { startStereoWorld, until, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+import { startStereoWorld, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+import { until } from '../helpers/wait.js';
 
 let w: StereoWorld;
 let redis: LocalRedis;

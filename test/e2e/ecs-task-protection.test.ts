@@ -11,6 +11,7 @@ import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { spawnExe, waitForExit } from '../helpers/binary.js';
 import { makeClip, startRugbyCodex, type RugbyCodex } from '../helpers/rugbycodex.js';
 import { STATE_PATH, startAgentStandin, type AgentStandin } from '../helpers/ecs-agent-standin.js';
+import { until as waitUntil } from '../helpers/wait.js';
 
 type LogEvent = Record<string, unknown> & { event_type?: string };
 
@@ -51,13 +52,8 @@ function startWorker(env: Record<string, string>) {
     }
   });
   const of = (type: string) => events.filter((e) => e.event_type === type);
-  const until = async (test: () => boolean, ms: number, what: string) => {
-    const end = Date.now() + ms;
-    while (!test()) {
-      if (Date.now() > end) throw new Error(`${what} did not happen within ${ms} ms: ${stderr} ${JSON.stringify(events.slice(-4))} agent: ${JSON.stringify(agent.requests)}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
+  const until = (test: () => boolean, ms: number, what: string): Promise<boolean> =>
+    waitUntil(what, ms, test, { everyMs: 25, diag: () => `${stderr} ${JSON.stringify(events.slice(-4))} agent: ${JSON.stringify(agent.requests)}` });
   return { child, of, until, stderr: () => stderr };
 }
 

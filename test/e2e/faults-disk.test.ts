@@ -15,6 +15,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { startWorkerProcess } from '../helpers/worker-process.js';
 import { BUCKET, EMPTY, makeClip, startRugbyCodex, type RugbyCodex } from '../helpers/rugbycodex.js';
+import { until } from '../helpers/wait.js';
 
 function tryMount(dir: string): boolean {
   if (process.getuid?.() !== 0) return false;
@@ -83,8 +84,7 @@ describe('WORK_DIR full mid-transcode', () => {
       const downloaded = (): boolean => {
         try { return readdirSync(workDir, { recursive: true }).some((f) => String(f).endsWith('/input')); } catch { return false; }
       };
-      for (const until = Date.now() + 60_000; !downloaded() && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
-      expect(downloaded()).toBe(true);
+      await until('the source downloading', 60_000, downloaded, { everyMs: 5 });
       fillDisk(disk, filler);
 
       const failed = await waitFor((e) => e.event_type === 'transcode_failed' && e.job_id === first.job, 60_000);

@@ -25,6 +25,7 @@ import { BUCKET, EMPTY, makeClip, SERVICE_KEY, startRugbyCodex, type RugbyCodex 
 import { startPostgrestStandin, type PostgrestStandin } from '../helpers/postgrest-standin.js';
 import { countEvents, stateWrites, workFilesLeft } from '../helpers/transcode-checks.js';
 import { startWorkerProcess, watchHealth, type HealthSample, type WorkerProcess } from '../helpers/worker-process.js';
+import { until } from '../helpers/wait.js';
 
 const OUTAGE_MS = 30_000;
 
@@ -166,8 +167,7 @@ describe('each dependency down for 30 s in the middle of a job', () => {
       const w: WorkerProcess = await startWorkerProcess(['--role', 'cleanup'], env, `outage-cleanup-${dep}`);
       const rows = (): Promise<Array<Record<string, unknown> | undefined>> => Promise.all(ids.map((id) => standin.row('media_cleanup_jobs', id)));
       try {
-        for (const until = Date.now() + 30_000; outageStart === 0 && Date.now() < until;) await sleep(50);
-        expect([dep, outageStart > 0]).toEqual([dep, true]);
+        await until(`${dep}: the outage`, 30_000, () => outageStart > 0, { everyMs: 50 });
         const back = sleep(Math.max(0, outageStart + OUTAGE_MS - Date.now())).then(() => {
           // Mid-outage: nothing marked processed that still has its folder.
           return rows().then(async (during) => {
@@ -177,10 +177,8 @@ describe('each dependency down for 30 s in the middle of a job', () => {
           });
         });
         const done = back.then(async () => {
-          for (const until = Date.now() + 60_000; Date.now() < until; await sleep(100)) {
-            if ((await rows()).every((r) => r?.processed_at != null)) return Date.now();
-          }
-          throw new Error(`${dep}: rows still pending 60 s after the outage: ${JSON.stringify(await rows())}`);
+          await until(`${dep}: every row processed after the outage`, 60_000, async () => (await rows()).every((r) => r?.processed_at != null), { everyMs: 100, diag: () => dep });
+          return Date.now();
         });
         const health = await watchHealth(w.health, done.then(() => sleep(3_500)));
         const { at, during, left } = await back;

@@ -22,7 +22,8 @@ import { startWorkerProcess, watchHealth, type HealthSample, type LogEvent } fro
 import { proxyEndpoint, type FaultMode, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startInferenceHttpServer, type InferenceHttpServer } from '../helpers/inference-standin.js';
 import { createStereoTables, type CreatedStereoTables } from '../helpers/stereo-tables.js';
-import { INPUT, OUTPUT, s3Event, startStereoWorld, until, type Probe, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+import { INPUT, OUTPUT, s3Event, startStereoWorld, type Probe, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+import { until } from '../helpers/wait.js';
 
 const OUTAGE_MS = 30_000;
 

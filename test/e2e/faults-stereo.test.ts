@@ -19,7 +19,8 @@ import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { waitForExit } from '../helpers/binary.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { proxyEndpoint } from '../helpers/fault-proxy.js';
-import { INPUT, OUTPUT, s3Event, startStereoWorld, until, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+import { INPUT, OUTPUT, s3Event, startStereoWorld, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+import { until } from '../helpers/wait.js';
 
 let w: StereoWorld;
 const table: string[] = [];

@@ -18,6 +18,7 @@ import { proxyEndpoint, type FaultProxy } from '../helpers/fault-proxy.js';
 import { EMPTY, makeClip, startRugbyCodex, type RugbyCodex } from '../helpers/rugbycodex.js';
 import { expectTranscodedOnce, stateWrites, workFilesLeft } from '../helpers/transcode-checks.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import { until } from '../helpers/wait.js';
 
 let codex: RugbyCodex;
 let tmp: string;
@@ -92,7 +93,7 @@ describe('faults during a transcode', () => {
       s3Proxy.resetAfter(100_000, 'down');
       await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
       // The download (after transcode_started) is cut after 100 kB; then the uploads after 30 kB.
-      for (const until = Date.now() + 30_000; s3Proxy.stats().resets === 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
+      await until('the download cut', 30_000, () => s3Proxy.stats().resets > 0, { everyMs: 20 });
       const afterDownload = s3Proxy.stats().resets;
       expect(afterDownload).toBeGreaterThanOrEqual(1);
       s3Proxy.resetAfter(30_000, 'up');

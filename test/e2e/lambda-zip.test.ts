@@ -16,7 +16,8 @@ import { distDir } from '../helpers/binary.js';
 import { lambdaZipPath, runContainer, unpackLambda, type ContainerRun, type Invocation, type UnpackedLambda } from '../helpers/lambda-zip.js';
 import { awsTestClientConfig, startDynalite, startFauxqs, type LocalServer } from '../helpers/servers.js';
 import { createStereoTables, type CreatedStereoTables } from '../helpers/stereo-tables.js';
-import { startDynamoDbPolicyProxy, type PolicyProxy } from '../helpers/dynamodb-policy-proxy.js';
+import { startIamProxy, taskPrincipal, type IamProxy } from '../helpers/iam-proxy.js';
+import { ECBA15E_REASSEMBLY_TRIGGER_LAMBDA, roleName, taskPolicy } from '../fixtures/stereo/task-policies.js';
 
 const NINETY_DAYS = 90 * 24 * 3600;
 // Lambda's documented deployment package quotas (direct upload, zipped; unzipped).
@@ -31,9 +32,9 @@ let ddbClient: DynamoDBClient;
 let ddb: DynamoDBDocumentClient;
 let tables: CreatedStereoTables;
 let fn: UnpackedLambda;
-// The function reaches DynamoDB through upstream's IAM policy (lambda.tf at ecba15e): a drop-in
-// must work with the role as it is.
-let iam: PolicyProxy;
+// The function reaches DynamoDB through upstream's IAM policy (lambda.tf at ecba15e, the
+// fixture test/fixtures/stereo/task-policies.ts): a drop-in must work with the role as it is.
+let iam: IamProxy;
 
 beforeAll(async () => {
   [fauxqs, dynalite, fn] = await Promise.all([startFauxqs(), startDynalite(), unpackLambda()]);
@@ -41,8 +42,13 @@ beforeAll(async () => {
   ddbClient = new DynamoDBClient(awsTestClientConfig(dynalite.endpoint));
   ddb = DynamoDBDocumentClient.from(ddbClient);
   tables = await createStereoTables(ddbClient);
-  iam = await startDynamoDbPolicyProxy(dynalite.endpoint, {
-    [tables.jobs]: ['GetItem'], [tables.segmentCompletions]: ['Query'], [tables.reassemblyTriggered]: ['PutItem'],
+  const world = {
+    'aws_dynamodb_table.jobs': tables.jobs, 'aws_dynamodb_table.segment_completions': tables.segmentCompletions,
+    'aws_dynamodb_table.reassembly_triggered': tables.reassemblyTriggered, 'aws_sqs_queue.reassembly': 'reassembly-*',
+  };
+  iam = await startIamProxy({
+    targets: { dynamodb: dynalite.endpoint }, policy: taskPolicy(ECBA15E_REASSEMBLY_TRIGGER_LAMBDA, world),
+    principal: taskPrincipal(roleName(ECBA15E_REASSEMBLY_TRIGGER_LAMBDA)),
   });
 }, 30_000);
 
@@ -297,6 +303,6 @@ describe('dist/lambda/reassembly-trigger.zip', () => {
 
   test('every call stayed within upstream\'s IAM policy for the function (GetItem Jobs, Query SegmentCompletions, PutItem ReassemblyTriggered)', () => {
     // The failing-job case sends a key DynamoDB refuses; the refusal must come from DynamoDB, not the policy.
-    expect(iam.denied).toEqual([]);
+    expect(iam.denied()).toEqual([]);
   });
 });

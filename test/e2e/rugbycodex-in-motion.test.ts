@@ -19,6 +19,7 @@ import { EMPTY, makeClip, startRugbyCodex, type RugbyCodex, type Upload } from '
 import { throttleChildren } from '../helpers/throttle.js';
 import { workFilesLeft } from '../helpers/transcode-checks.js';
 import { startWorkerProcess, type LogEvent, type WorkerProcess } from '../helpers/worker-process.js';
+import { until } from '../helpers/wait.js';
 
 let codex: RugbyCodex;
 let tmp: string;
@@ -61,13 +62,6 @@ const ofJob = (workers: Worker[], type: string, job: string): LogEvent[] => work
 /** Writes of one job's rows that PostgreSQL applied (a conditional write that matched nothing is not one). */
 function applied(table: 'jobs' | 'media_assets', id: string, pred: (body: Row, r: RecordedRequest) => boolean): RecordedRequest[] {
   return codex.standin.requests.filter((r) => r.method === 'PATCH' && r.table === table && r.query.id === `eq.${id}` && (r.rows ?? 0) > 0 && pred(r.body as Row, r));
-}
-
-async function until(what: string, done: () => Promise<boolean>, ms = 120_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !(await done());) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 const playable = async (u: Upload): Promise<boolean> => {
@@ -116,11 +110,11 @@ describe('RugbyCodex in motion', () => {
     ];
     try {
       for (const u of uploads.values()) await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
-      await until('every job done and both of its messages handled', async () =>
+      await until('every job done and both of its messages handled', 120_000, async () =>
         replays.size === points.length
         && (await Promise.all([...uploads.values()].map(playable))).every(Boolean)
         && [...uploads.values()].every((u) => ofJob(workers, 'job_succeeded', u.job).length === 2)
-        && JSON.stringify(await codex.depth(queues.queueUrl)) === JSON.stringify(EMPTY));
+        && JSON.stringify(await codex.depth(queues.queueUrl)) === JSON.stringify(EMPTY), { everyMs: 250 });
       for (const p of points) {
         const u = uploads.get(p)!;
         await expectDoneOnce(workers, u, queues);
@@ -179,9 +173,9 @@ describe('RugbyCodex in motion', () => {
     // Jobs untouched for 3 s are re-sent; passes every second.
     const w = await startWorker(queues.queueUrl, 'reconciler', { TRANSCODE_REQUEUE_MINUTES: '0.05', CONCURRENCY: '2' });
     try {
-      await until('both jobs done and the delayed message handled', async () =>
+      await until('both jobs done and the delayed message handled', 90_000, async () =>
         (await playable(lost)) && (await playable(waiting)) && ofJob([w], 'job_succeeded', waiting.job).length === 2
-        && JSON.stringify(await codex.depth(queues.queueUrl)) === JSON.stringify(EMPTY), 90_000);
+        && JSON.stringify(await codex.depth(queues.queueUrl)) === JSON.stringify(EMPTY), { everyMs: 250 });
       for (const u of [lost, waiting]) {
         expect(ofJob([w], 'transcode_requeued', u.job)).toEqual([expect.objectContaining({ reason: 'queued' })]);
         expect(ofJob([w], 'transcode_started', u.job)).toHaveLength(1);

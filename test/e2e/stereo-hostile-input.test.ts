@@ -18,7 +18,8 @@ import { execa } from 'execa';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { startWorkerProcess, type LogEvent, type WorkerProcess } from '../helpers/worker-process.js';
-import { INPUT, NINETY_DAYS, OUTPUT, s3Event, startStereoWorld, until, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+import { INPUT, NINETY_DAYS, OUTPUT, s3Event, startStereoWorld, type QueuePair, type StereoWorld } from '../helpers/stereo-world.js';
+import { until } from '../helpers/wait.js';
 
 const FOREIGN = 'private-backups';
 const MAX_SEGMENTS = 8;

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { spawnExe, waitForExit } from '../helpers/binary.js';
-import { INPUT, OUTPUT, s3Event, startStereoWorld, until, type StereoWorld } from '../helpers/stereo-world.js';
+import { INPUT, OUTPUT, s3Event, startStereoWorld, type StereoWorld } from '../helpers/stereo-world.js';
+import { until } from '../helpers/wait.js';
 
 const VISIBILITY = 4;
 let w: StereoWorld;

@@ -15,6 +15,7 @@ import { makeClip, startRugbyCodex, type Queues, type RugbyCodex } from '../help
 import { jetsonPolicy, startSqsPolicyProxy, type SqsPolicy, type SqsPolicyProxy } from '../helpers/sqs-policy-proxy.js';
 import { expectTranscodedOnce, workFilesLeft } from '../helpers/transcode-checks.js';
 import { healthOf, startWorkerProcess, watchHealth } from '../helpers/worker-process.js';
+import { until } from '../helpers/wait.js';
 
 const VISIBILITY = 3;
 const MAX_RECEIVES = 3;
@@ -67,10 +68,7 @@ describe('transcode with the Jetson\'s SQS permissions only', () => {
       await codex.sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: u.body }));
       const done = (async () => {
         await w.waitFor((e) => e.event_type === 'job_succeeded' && e.job_id === u.job, 90_000);
-        for (const until = Date.now() + 60_000; (await dlqBodies(q.dlqUrl!)).length === 0;) {
-          if (Date.now() > until) throw new Error('the invalid message never reached the DLQ');
-          await new Promise((r) => setTimeout(r, 250));
-        }
+        await until('the invalid message in the DLQ', 60_000, async () => (await dlqBodies(q.dlqUrl!)).length > 0, { everyMs: 250 });
       })();
       const health = await watchHealth(w.health, done);
       await done;

@@ -18,6 +18,7 @@ import { proxyEndpoint, type FaultProxy } from '../helpers/fault-proxy.js';
 import { EMPTY, SERVICE_KEY, makeClip, startRugbyCodex, type RugbyCodex, type Upload } from '../helpers/rugbycodex.js';
 import { countEvents, expectTranscodedOnce, workFilesLeft } from '../helpers/transcode-checks.js';
 import { startWorkerProcess, type LogEvent, type WorkerProcess } from '../helpers/worker-process.js';
+import { until } from '../helpers/wait.js';
 
 let codex: RugbyCodex;
 let tmp: string;
@@ -135,14 +136,8 @@ describe('transcode: the encode overlaps the download', () => {
       const before = s3Proxy.stats().resets;
       s3Proxy.resetAfter(Math.floor(clipBytes * 0.6), 'down');
       await codex.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: u.body }));
-      let resetAt = 0;
-      for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
-        if (s3Proxy.stats().resets > before) {
-          resetAt = Date.now();
-          break;
-        }
-      }
-      expect(resetAt).toBeGreaterThan(0);
+      await until('the download cut', 30_000, () => s3Proxy.stats().resets > before, { everyMs: 20 });
+      const resetAt = Date.now();
       const end = await w.waitFor(ended(u), 90_000);
       expect(end.event_type).toBe('job_succeeded');
 

@@ -1,12 +1,12 @@
-// An IAM policy in front of fauxqs's SQS (which enforces none): a proxy that answers a call
-// the policy does not allow as AWS does (HTTP 400, `com.amazonaws.sqs#AccessDenied`, the
+// An SQS-only IAM policy in front of fauxqs's SQS, in the Jetson user's terms (actions per
+// queue name): the IAM proxy (iam-proxy.ts) with SQS as its only target. A refused call is
+// answered as AWS does (HTTP 400, `com.amazonaws.sqs#AccessDenied`, the
 // `x-amzn-query-error: AccessDenied;Sender` header, "User: … is not authorized to perform:
-// sqs:X on resource: arn:aws:sqs:…") and passes every other call through. Without it a worker
-// that makes a call its deployment's user lacks passes here and fails in production.
-// JSON protocol only (the SDK v3's): a request without an `AmazonSQS.*` target is refused, so
+// sqs:X on resource: arn:aws:sqs:…"); a request without an `AmazonSQS.*` target is refused, so
 // nothing slips through unchecked. Point only SQS at it (AWS_ENDPOINT_URL_SQS).
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { allows as policyAllows, arn, type ArnScope, type Policy } from './iam-policy.js';
+import { startIamProxy } from './iam-proxy.js';
+import { sqsAction, sqsQueueOf } from './iam-requests.js';
 
 /** The SQS actions as IAM names them (`sqs:` left out). */
 export type SqsAction =
@@ -45,73 +45,36 @@ export interface SqsPolicyProxyOptions {
   region?: string;
 }
 
-// IAM authorises the batch calls under the single call's action.
-const BATCH_OF: Readonly<Record<string, SqsAction>> = {
-  DeleteMessageBatch: 'DeleteMessage', ChangeMessageVisibilityBatch: 'ChangeMessageVisibility', SendMessageBatch: 'SendMessage',
-};
+export { sqsAction as iamAction, sqsQueueOf as queueOf };
 
-/** The IAM action of an `X-Amz-Target` header (`AmazonSQS.DeleteMessageBatch` → DeleteMessage). */
-export function iamAction(target: string): string {
-  const op = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
-  return BATCH_OF[op] ?? op;
-}
-
-/** The queue a request body names: its QueueUrl's last segment, QueueName, or a move task's SourceArn. */
-export function queueOf(body: Record<string, unknown>): string {
-  const url = typeof body.QueueUrl === 'string' ? body.QueueUrl : '';
-  if (url) return url.replace(/[?#].*$/, '').replace(/\/+$/, '').split('/').pop() ?? '';
-  if (typeof body.QueueName === 'string') return body.QueueName;
-  const arn = [body.SourceArn, body.TaskHandle].find((v): v is string => typeof v === 'string' && v.startsWith('arn:'));
-  return arn?.split(':')[5] ?? '';
+/** The per-queue policy as IAM statements. */
+export function sqsStatements(policy: SqsPolicy, scope: ArnScope): Policy {
+  return Object.entries(policy).map(([queue, list]) => ({
+    actions: list === '*' ? ['sqs:*'] : list.map((a) => `sqs:${a}`),
+    resources: [queue === '*' ? `arn:aws:sqs:${scope.region}:${scope.account}:*` : arn.queue(scope, queue)],
+  }));
 }
 
 export function allows(policy: SqsPolicy, action: string, queue: string): boolean {
-  const granted = (list: readonly SqsAction[] | '*' | undefined): boolean => list === '*' || (list ?? []).includes(action as SqsAction);
-  return granted(policy[queue]) || granted(policy['*']);
+  const scope = { account: '1', region: 'r' };
+  return policyAllows(sqsStatements(policy, scope), `sqs:${action}`, arn.queue(scope, queue));
 }
 
 export async function startSqsPolicyProxy(target: string, initial: SqsPolicy, opts: SqsPolicyProxyOptions = {}): Promise<SqsPolicyProxy> {
-  const upstream = new URL(target);
   const { principal = 'arn:aws:iam::123456789012:user/jetson', account = '123456789012', region = 'us-east-1' } = opts;
-  let policy = initial;
-  const calls: SqsCall[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const action = iamAction(target);
-      let body: Record<string, unknown> = {};
-      try { body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>; } catch { /* refused below */ }
-      const queue = queueOf(body);
-      const allowed = action !== '' && allows(policy, action, queue);
-      calls.push({ action: action || target || `${req.method} ${req.url}`, queue, allowed });
-      if (!allowed) {
-        const resource = queue ? `arn:aws:sqs:${region}:${account}:${queue}` : `arn:aws:sqs:${region}:${account}:*`;
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'AccessDenied;Sender', 'x-amzn-requestid': 'SQS-POLICY-PROXY' });
-        res.end(JSON.stringify({
-          __type: 'com.amazonaws.sqs#AccessDenied',
-          message: `User: ${principal} is not authorized to perform: sqs:${action || '?'} on resource: ${resource} because no identity-based policy allows the sqs:${action || '?'} action`,
-        }));
-        return;
-      }
-      const forward = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
-      forward.on('error', (err) => { res.writeHead(502); res.end(err.message); });
-      forward.end(raw);
-    });
+  const scope = { account, region };
+  const proxy = await startIamProxy({ targets: { sqs: target }, policy: sqsStatements(initial, scope), principal, scope });
+  const sqsCall = (c: { action: string; resource: string; allowed: boolean }): SqsCall => ({
+    action: c.action.replace(/^sqs:/, ''),
+    queue: c.resource.endsWith(':*') ? '' : c.resource.split(':')[5] ?? '',
+    allowed: c.allowed,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    calls,
-    denied: () => calls.filter((c) => !c.allowed).map((c) => `${c.action} on ${c.queue}`),
-    setPolicy: (next) => { policy = next; },
-    stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    endpoint: proxy.endpoint,
+    get calls() { return proxy.calls.map(sqsCall); },
+    denied: () => proxy.calls.filter((c) => !c.allowed).map((c) => { const s = sqsCall(c); return `${s.action} on ${s.queue}`; }),
+    setPolicy: (next) => proxy.setPolicy(sqsStatements(next, scope)),
+    stop: () => proxy.stop(),
   };
 }
 

@@ -61,16 +61,6 @@ export function s3Event(bucket: string, key: string, size: number): string {
   }));
 }
 
-export async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>, diag?: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${diag ? `\n${diag()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 export async function startStereoWorld(): Promise<StereoWorld> {
   const bins = await locateFfmpeg(process.env);
   const tmp = await mkdtemp(join(tmpdir(), 'rw-stereo-'));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AxiomStream, createLogger } from '../../src/runtime/logger/index.js';
+import { until } from '../helpers/wait.js';
 
 interface Received {
   method: string;
@@ -81,14 +82,6 @@ function sink(): { lines: string[]; write(s: string): void } {
   return { lines, write: (s: string) => void lines.push(s) };
 }
 
-async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const event = (i: number): string => `${JSON.stringify({ timestamp: `2024-01-15T10:30:45.${String(i).padStart(6, '0')}Z`, i })}\n`;
 
 describe('AxiomStream against a local ingest server', () => {
@@ -153,7 +146,7 @@ describe('AxiomStream against a local ingest server', () => {
     axiom.gate = new Promise((r) => setTimeout(r, 30)); // keep each request in flight a while
     const s = open({ maxBatch: 100, flushIntervalMs: 20 });
     for (let i = 0; i < 250; i++) s.write(event(i));
-    await waitFor(() => axiom.events.length === 250);
+    await until('axiom.events.length === 250', 3000, () => axiom.events.length === 250, { everyMs: 10 });
     expect(axiom.requests.map((r) => r.events.length)).toEqual([100, 100, 50]);
     expect(axiom.events.map((e) => e.i)).toEqual([...Array(250).keys()]);
     expect(axiom.maxInFlight).toBe(1);
@@ -163,7 +156,7 @@ describe('AxiomStream against a local ingest server', () => {
     const s = open({ flushIntervalMs: 30 });
     s.write(event(1));
     s.write(event(2));
-    await waitFor(() => axiom.requests.length === 1);
+    await until('axiom.requests.length === 1', 3000, () => axiom.requests.length === 1, { everyMs: 10 });
     expect(axiom.requests[0]!.events.map((e) => e._time)).toEqual(['2024-01-15T10:30:45.000001Z', '2024-01-15T10:30:45.000002Z']);
   });
 
@@ -225,7 +218,7 @@ describe('AxiomStream against a local ingest server', () => {
     const stderr = sink();
     const s = open({ maxBatch: 5, maxBuffered: 5, stderr });
     for (let i = 0; i < 5; i++) s.write(event(i)); // a full batch: goes in flight at once
-    await waitFor(() => axiom.requests.length === 1);
+    await until('axiom.requests.length === 1', 3000, () => axiom.requests.length === 1, { everyMs: 10 });
     for (let i = 5; i < 25; i++) s.write(event(i)); // Axiom is slow: only the newest 5 stay
     release();
     await s.flush();

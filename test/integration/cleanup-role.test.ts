@@ -23,6 +23,7 @@ import { awsTestClientConfig, startFauxqs, type LocalServer } from '../helpers/s
 import { postgresSkipReason, startPostgrestStandin, type PostgrestStandin, type RecordedRequest, type Row } from '../helpers/postgrest-standin.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';
 import { MEDIA_COLUMNS } from '../helpers/media-columns.js';
+import { until } from '../helpers/wait.js';
 
 const SERVICE_KEY = 'service-role-key-for-cleanup-role-tests';
 const T0 = '2026-11-24T10:00:00.000Z';
@@ -714,8 +715,7 @@ describeIfPostgres('cleanup role', () => {
   it('runs the first pass at start-up, repeats every interval, and stops at once while sleeping', async () => {
     const run = await startRole({ once: false, env: { CLEANUP_INTERVAL_SECONDS: '1' } });
     try {
-      const deadline = Date.now() + 10_000;
-      while (run.of('cleanup_pass_completed').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await until('two passes', 10_000, () => run.of('cleanup_pass_completed').length >= 2, { everyMs: 20 });
       expect(run.of('cleanup_started')).toHaveLength(2);
       expect(run.of('cleanup_sleeping')[0]!.seconds).toBeGreaterThanOrEqual(0.95);
       expect(run.of('cleanup_sleeping')[0]!.seconds).toBeLessThanOrEqual(1.05);
@@ -748,8 +748,7 @@ describeIfPostgres('cleanup role', () => {
       })(store);
       const run = await startRole({ once: false, wrapStore, env: { CLEANUP_INTERVAL_SECONDS: '21600' } });
       try {
-        const deadline = Date.now() + 10_000;
-        while (run.of('cleanup_sleeping').length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await until('the pass sleeping', 10_000, () => run.of('cleanup_sleeping').length >= 1, { everyMs: 20 });
         expect(run.of('cleanup_pass_completed')).toEqual([expect.objectContaining({ jobs: 1, failed: 1, outage: failure === 'outage' })]);
         sleeps[failure] = run.of('cleanup_sleeping')[0]!.seconds as number;
         run.stopping.abort();

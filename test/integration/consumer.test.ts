@@ -11,6 +11,7 @@ import { createConsumer } from '../../src/runtime/consumer.js';
 import type { Consumer, ConsumerOptions, Handler } from '../../src/runtime/consumer.js';
 import { PermanentError } from '../../src/runtime/consumer-errors.js';
 import { Metrics } from '../../src/runtime/metrics.js';
+import { until } from '../helpers/wait.js';
 
 type Line = Record<string, unknown> & { event_type?: string };
 
@@ -18,14 +19,6 @@ const Job = z.object({ id: z.string(), ms: z.number().int().nonnegative().defaul
 type Job = z.infer<typeof Job>;
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await tick(10);
-  }
-}
 
 /** Resolves when `signal` aborts, with its reason. */
 const aborted = (signal: AbortSignal): Promise<unknown> =>
@@ -292,7 +285,7 @@ describe('consumer waiting out an outage of a dependency', () => {
     await send(mq, { id: 'stopping' });
     let tries = 0;
     const h = setup({ queue: rec.queue, outageWait: { baseMs: 60_000, maxMs: 60_000, limitSeconds: 600 }, handler: async () => { tries++; throw outage('dynamodb'); } });
-    await until(() => h.events('job_waiting').length === 1, 5000, 'the wait');
+    await until('the wait', 5000, () => h.events('job_waiting').length === 1, { everyMs: 10 });
     h.stopping.abort();
     await h.consumer.stop(AbortSignal.timeout(5000));
 
@@ -318,7 +311,7 @@ describe('consumer waiting out an outage of a dependency', () => {
         throw err;
       },
     });
-    await until(() => started, 5000, 'the job');
+    await until('the job', 5000, () => started, { everyMs: 10 });
     h.stopping.abort();
     await h.consumer.stop(AbortSignal.timeout(5000));
 
@@ -354,7 +347,7 @@ describe('consumer waiting out an outage of a dependency', () => {
       queue: rec.queue, outageWait: { baseMs: 60_000, maxMs: 60_000, limitSeconds: 600 },
       heartbeat: { intervalSeconds: 0.05, extensionSeconds: 1 }, handler: async () => { throw outage('s3'); },
     });
-    await until(() => h.events('job_lease_lost').length === 1, 5000, 'the lease lost');
+    await until('the lease lost', 5000, () => h.events('job_lease_lost').length === 1, { everyMs: 10 });
     expect(h.events('job_waiting')).toHaveLength(1);
     expect(rec.calls.filter((c) => c.op !== 'extend')).toEqual([]);
   });
@@ -498,7 +491,7 @@ describe('consumer lease heartbeat', () => {
     const a = setup(common);
     const b = setup(common);
 
-    await until(() => rec.count('ack') === 1, 6000, 'the ack');
+    await until('the ack', 6000, () => rec.count('ack') === 1, { everyMs: 10 });
     await tick(1500); // longer than the visibility timeout: a lapsed lease would show now
     expect(runs).toBe(1);
     expect(rec.count('ack')).toBe(1);
@@ -527,7 +520,7 @@ describe('consumer lease heartbeat', () => {
         throw reason;
       },
     });
-    await until(() => h.events('job_lease_lost').length === 1, 3000, 'job_lease_lost');
+    await until('job_lease_lost', 3000, () => h.events('job_lease_lost').length === 1, { everyMs: 10 });
     expect(reason).toBeInstanceOf(LeaseLostError);
     expect(rec.count('ack') + rec.count('release') + rec.count('deadLetter')).toBe(0);
     expect(h.events('heartbeat_failed')).toMatchObject([{ job_id: 'doomed' }]);
@@ -543,7 +536,7 @@ describe('consumer lease heartbeat', () => {
     const rec = recording(mq, { extend: async () => { throw new LeaseLostError('gone'); } });
     await send(mq, { id: 'stubborn' });
     const h = setup({ queue: rec.queue, heartbeat: { intervalSeconds: 0.05, extensionSeconds: 1 }, handler: async () => { await tick(300); } });
-    await until(() => h.events('job_lease_lost').length === 1, 3000, 'job_lease_lost');
+    await until('job_lease_lost', 3000, () => h.events('job_lease_lost').length === 1, { everyMs: 10 });
     expect(rec.count('ack')).toBe(0);
   });
 
@@ -582,7 +575,7 @@ describe('consumer stop', () => {
         throw new Error('aborted');
       },
     });
-    await until(() => started === 5, 3000, 'five jobs started');
+    await until('five jobs started', 3000, () => started === 5, { everyMs: 10 });
 
     const deadline = new AbortController();
     const t0 = Date.now();
@@ -623,7 +616,7 @@ describe('consumer stop', () => {
         throw new Error('aborted');
       },
     });
-    await until(() => order.length === 1, 3000, 'job started');
+    await until('job started', 3000, () => order.length === 1, { everyMs: 10 });
     await h.consumer.stop(AbortSignal.abort(new Error('grace expired')));
     order.push('stopped');
     expect(order).toEqual(['started', 'cleaned up', 'stopped']);
@@ -635,7 +628,7 @@ describe('consumer stop', () => {
     await send(mq, { id: 'stuck' });
     let started = false;
     const h = setup({ queue: mq, waitSeconds: 20, abortCleanupMs: 200, handler: () => { started = true; return new Promise(() => undefined); } });
-    await until(() => started, 3000, 'job started');
+    await until('job started', 3000, () => started, { everyMs: 10 });
     const t0 = Date.now();
     await h.consumer.stop(AbortSignal.abort(new Error('grace expired')));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
@@ -649,7 +642,7 @@ describe('consumer stop', () => {
     await send(mq, { id: 'finishing', ms: 300 });
     let started = 0;
     const h = setup({ queue: rec.queue, concurrency: 2, waitSeconds: 20, handler: async (job) => { started++; await tick(job.ms); } });
-    await until(() => started === 1, 3000, 'job started');
+    await until('job started', 3000, () => started === 1, { everyMs: 10 });
     h.stopping.abort(new Error('SIGTERM')); // lifecycle's "stopping": no new receives from here on
     await send(mq, { id: 'late' });
     await h.consumer.stop(AbortSignal.timeout(5000));

@@ -11,18 +11,11 @@ import { createConsumer, type Consumer } from '../../src/runtime/consumer.js';
 import { ScaleInGuard, inFlightCount } from '../../src/runtime/in-flight.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { STATE_PATH, TASK_ARN, startAgentStandin, type AgentStandin } from '../helpers/ecs-agent-standin.js';
+import { until } from '../helpers/wait.js';
 
 type Line = Record<string, unknown> & { event_type?: string; level?: number };
 const Job = z.object({ id: z.string(), ms: z.number().int().nonnegative().default(0) });
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await tick(10);
-  }
-}
-
 const PROTECT = { ProtectionEnabled: true, ExpiresInMinutes: 60 };
 const UNPROTECT = { ProtectionEnabled: false };
 
@@ -67,7 +60,7 @@ describe('ECS task scale-in protection', () => {
     const w = await world({ concurrency: 2 });
     await w.queue.send(JSON.stringify({ id: 'a', ms: 300 }));
     await w.queue.send(JSON.stringify({ id: 'b', ms: 500 }));
-    await until(() => w.events('job_succeeded').length === 2, 5000, 'both jobs');
+    await until('both jobs', 5000, () => w.events('job_succeeded').length === 2, { everyMs: 10 });
     await agent.waitFor(2);
     await tick(50);
     expect(agent.requests.map(({ method, path, body }) => ({ method, path, body }))).toEqual([
@@ -78,7 +71,7 @@ describe('ECS task scale-in protection', () => {
     expect(inFlightCount(w.metrics)).toBe(0);
     // A later job protects again.
     await w.queue.send(JSON.stringify({ id: 'c', ms: 50 }));
-    await until(() => w.events('job_succeeded').length === 3);
+    await until('three jobs succeeded', 5000, () => w.events('job_succeeded').length === 3, { everyMs: 10 });
     await agent.waitFor(4);
     expect(w.bodies()).toEqual([PROTECT, UNPROTECT, PROTECT, UNPROTECT]);
     expect(w.events('task_protection_failed')).toEqual([]);
@@ -87,10 +80,10 @@ describe('ECS task scale-in protection', () => {
   it('is protected while the job runs and renews before expiry', async () => {
     const w = await world({ renewMs: 100 });
     await w.queue.send(JSON.stringify({ id: 'long', ms: 450 }));
-    await until(() => agent.requests.length >= 1);
+    await until('a request to the agent', 5000, () => agent.requests.length >= 1, { everyMs: 10 });
     expect(agent.enabled()).toBe(true);
-    await until(() => w.events('job_succeeded').length === 1);
-    await until(() => agent.requests.at(-1)?.body !== undefined && (agent.requests.at(-1)!.body as { ProtectionEnabled: boolean }).ProtectionEnabled === false);
+    await until('one job succeeded', 5000, () => w.events('job_succeeded').length === 1, { everyMs: 10 });
+    await until('protection cleared', 5000, () => agent.requests.at(-1)?.body !== undefined && (agent.requests.at(-1)!.body as { ProtectionEnabled: boolean }).ProtectionEnabled === false, { everyMs: 10 });
     const bodies = w.bodies();
     expect(bodies.length).toBeGreaterThanOrEqual(4); // protect, ≥2 renewals, clear
     expect(bodies.slice(0, -1).every((b) => JSON.stringify(b) === JSON.stringify(PROTECT))).toBe(true);
@@ -105,7 +98,7 @@ describe('ECS task scale-in protection', () => {
   it('stopping with a job in flight: released by the consumer, then cleared — last request is the clear', async () => {
     const w = await world();
     await w.queue.send(JSON.stringify({ id: 'stuck', ms: 60_000 }));
-    await until(() => agent.enabled(), 5000, 'protection set');
+    await until('protection set', 5000, () => agent.enabled(), { everyMs: 10 });
     // Shutdown order in run.ts: the role (consumer) stops first, then the guard.
     await w.consumer.stop(AbortSignal.abort(new Error('grace over')));
     await w.guard.stop();
@@ -132,7 +125,7 @@ describe('ECS task scale-in protection', () => {
     const w = await world();
     agent.setMode(mode);
     for (const id of ['a', 'b']) await w.queue.send(JSON.stringify({ id, ms: 20 }));
-    await until(() => w.events('job_succeeded').length === 2);
+    await until('two jobs succeeded', 5000, () => w.events('job_succeeded').length === 2, { everyMs: 10 });
     await agent.waitFor(4);
     await tick(50);
     const failed = w.events('task_protection_failed');
@@ -144,7 +137,7 @@ describe('ECS task scale-in protection', () => {
     // Recovery is said once, then it is quiet again.
     agent.setMode('ok');
     await w.queue.send(JSON.stringify({ id: 'c', ms: 20 }));
-    await until(() => w.events('job_succeeded').length === 3);
+    await until('three jobs succeeded', 5000, () => w.events('job_succeeded').length === 3, { everyMs: 10 });
     await agent.waitFor(6);
     await tick(50);
     expect(w.events('task_protection_recovered')).toHaveLength(1);

@@ -21,6 +21,7 @@ import type { ObjectInfo, ObjectStore } from '../../src/ports.js';
 import { awsTestClientConfig, startFauxqs } from '../helpers/servers.js';
 import type { LocalServer } from '../helpers/servers.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';
+import { until } from '../helpers/wait.js';
 
 const PREFIX = 'orgs/o1/uploads/u1/streaming/';
 const MASTER = 'index.m3u8';
@@ -248,11 +249,7 @@ describe('live HLS upload (fs bucket)', () => {
     const ffmpegStop = new AbortController();
     const encoding = runFfmpeg(ffmpeg, ladderArgs(out, { segmentType: 'mpegts', playlistType: 'event', tempFile: false }), { signal: ffmpegStop.signal }).catch((e: unknown) => e);
     // EVENT mode writes the master after the first segments: wait for it and an upload.
-    const deadline = Date.now() + 20_000;
-    while (!(existsSync(join(out, MASTER)) && store.records.some((r) => r.end !== null)) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(existsSync(join(out, MASTER))).toBe(true);
+    await until('the master playlist and an upload', 20_000, () => existsSync(join(out, MASTER)) && store.records.some((r) => r.end !== null), { everyMs: 50 });
     await live.stop();
     const uploadsAtStop = store.records.length;
     ffmpegStop.abort();
@@ -303,8 +300,7 @@ describe('live HLS upload of a storyboard (fs bucket)', () => {
     const store = new RecordingStore(fs);
     const live = startLiveUpload({ dir: out, store, prefix: PREFIX, pollMs: 20, tempFile: true });
     // While "FFmpeg" runs, the renamed segments go up, the sheets (written in place) do not.
-    const deadline = Date.now() + 5000;
-    while (store.records.filter((r) => r.end !== null).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until('two uploads', 5000, () => store.records.filter((r) => r.end !== null).length >= 2, { everyMs: 20 });
     await new Promise((r) => setTimeout(r, 200)); // several more polls
     expect(store.records.map((r) => r.key).sort()).toEqual([`${PREFIX}360p/seg_000.ts`, `${PREFIX}360p/seg_001.ts`]);
 

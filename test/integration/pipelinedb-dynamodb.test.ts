@@ -155,7 +155,7 @@ describe('DynamoDbPipelineDb on DynamoDB', () => {
         ConditionExpression: 'attribute_exists(#job_id) AND #status IN (:from0, :from1)',
       }],
       ['Query', tables.jobs, { IndexName: 'status-created_at', ScanIndexForward: true }], // a GSI: never consistent
-      ['UpdateItem', tables.segmentCompletions, { UpdateExpression: 'SET #output_s3_uri = :output_s3_uri, #completed_at = :completed_at, #total_segments = :total_segments' }],
+      ['PutItem', tables.segmentCompletions, {}], // the call ecba15e's video-worker and b622b25's job-worker are granted
       ['Query', tables.segmentCompletions, { ConsistentRead: true, ScanIndexForward: true }],
       ['Query', tables.segmentCompletions, { ConsistentRead: true, Select: 'COUNT' }],
       ['PutItem', tables.reassemblyTriggered, { ConditionExpression: 'attribute_not_exists(#job_id)' }],

@@ -227,22 +227,23 @@ export function describePipelineDbConformance(name: string, makeHarness: (logger
         await expect(db.completions(JOB)).resolves.toEqual([completion(0)]);
       });
 
-      it('idempotent: the same segment twice is one item, the later write wins, other attributes stay', async () => {
-        await h.put('segmentCompletions', { job_id: JOB, segment_index: 1, output_s3_uri: 'old', completed_at: T0, total_segments: 12, note: 'kept' });
+      it('idempotent: the same segment twice is one item, the later write replacing it whole (a PutItem, the call the task roles allow)', async () => {
+        await h.put('segmentCompletions', { job_id: JOB, segment_index: 1, output_s3_uri: 'old', completed_at: T0, total_segments: 12, note: 'replaced' });
         await db.putCompletion(completion(1));
         await db.putCompletion(completion(1, { completedAt: T0 + 500 }));
         expect(await h.scan('segmentCompletions')).toEqual([
-          { job_id: JOB, segment_index: 1, output_s3_uri: `s3://${OUT}/jobs/${JOB}/segments/1.mp4`, completed_at: T0 + 500, total_segments: 12, note: 'kept' },
+          { job_id: JOB, segment_index: 1, output_s3_uri: `s3://${OUT}/jobs/${JOB}/segments/1.mp4`, completed_at: T0 + 500, total_segments: 12 },
         ]);
         await expect(db.countCompletions(JOB)).resolves.toBe(1);
       });
 
-      it('a null totalSegments writes no total_segments (and leaves one already there)', async () => {
+      it('a null totalSegments writes no total_segments, and does not replace a completion that has one', async () => {
         await db.putCompletion(completion(0, { totalSegments: null }));
         expect((await h.scan('segmentCompletions'))[0]).not.toHaveProperty('total_segments');
+        await db.putCompletion(completion(0));
         await db.putCompletion(completion(1));
-        await db.putCompletion(completion(1, { totalSegments: null }));
-        await expect(db.completions(JOB)).resolves.toEqual([completion(0, { totalSegments: null }), completion(1)]);
+        await db.putCompletion(completion(1, { totalSegments: null, completedAt: T0 + 900 }));
+        await expect(db.completions(JOB)).resolves.toEqual([completion(0), completion(1)]);
       });
 
       it("every completion of the job in index order over several pages, and only that job's (lost-job case 4)", async () => {

@@ -1,4 +1,4 @@
-// The transcode's source read while it downloads (src/runtime/transcode/progressive-source.ts)
+// A source read while it downloads (src/runtime/progressive-source/, and the transcode's view of it, src/runtime/transcode/progressive-source.ts)
 // with the real ffprobe and FFmpeg: an fs bucket whose download this test holds back or
 // breaks, so what FFmpeg reads before the download is done, and what a failed download
 // becomes, can be seen.
@@ -15,7 +15,8 @@ import type { DownloadOptions, ObjectInfo } from '../../src/ports.js';
 import { locateFfmpeg, runFfmpeg, type FfmpegBinaries, type HwVerdict } from '../../src/runtime/ffmpeg/index.js';
 import { TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
-import { openProgressiveSource, withProgressiveSource } from '../../src/runtime/transcode/progressive-source.js';
+import { openProgressiveSource } from '../../src/runtime/progressive-source/progressive-source.js';
+import { withProgressiveSource } from '../../src/runtime/transcode/progressive-source.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';
 import { makeClip } from '../helpers/rugbycodex.js';
 
@@ -101,18 +102,18 @@ describe('the progressive source', () => {
     const { store, object, file } = await job();
     expect(object.size - 1024 * 1024).toBeGreaterThan(READ_LIMITS.aheadBytes);
     store.holdAt = 1024 * 1024;
-    const source = await openProgressiveSource({ ffmpeg: bins, store, object, file, signal: new AbortController().signal, logger });
-    try {
-      const probed = await source.probe();
-      expect(probed.video).toMatchObject({ codecName: 'h264', width: 1280, height: 720 });
-      expect(probed.durationSeconds).toBeCloseTo(8, 0);
-      expect(store.finished).toBe(false);
-      expect(source.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
-      expect(source.inputArgs).toEqual(['-protocol_whitelist', 'http,tcp', '-format_whitelist', expect.stringMatching(/^mov,/)]);
-    } finally {
-      store.go();
-      await source.close();
-    }
+    await withProgressiveSource({ ffmpeg: bins, store, object, file, signal: new AbortController().signal, logger }, async (source) => {
+      try {
+        const probed = await source.probe();
+        expect(probed.video).toMatchObject({ codecName: 'h264', width: 1280, height: 720 });
+        expect(probed.durationSeconds).toBeCloseTo(8, 0);
+        expect(store.finished).toBe(false);
+        expect(source.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
+        expect(source.inputArgs).toEqual(['-protocol_whitelist', 'http,tcp', '-format_whitelist', expect.stringMatching(/^mov,/)]);
+      } finally {
+        store.go();
+      }
+    });
   }, 30_000);
 
   it('FFmpeg reads the whole video through it while the download goes on, output complete', async () => {
@@ -187,7 +188,7 @@ describe('the progressive source', () => {
   it('close() stops a download still going and leaves no part file', async () => {
     const { store, object, file } = await job();
     store.holdAt = 100_000;
-    const source = await openProgressiveSource({ ffmpeg: bins, store, object, file, signal: new AbortController().signal, logger });
+    const source = await openProgressiveSource({ store, object, file, signal: new AbortController().signal, logger });
     await source.close();
     expect(store.finished).toBe(false);
     expect(existsSync(`${file}.part`)).toBe(false);

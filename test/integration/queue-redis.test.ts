@@ -16,6 +16,7 @@ import type { QueueMessage } from '../../src/ports.js';
 import { startRedis } from '../helpers/servers.js';
 import type { LocalRedis } from '../helpers/servers.js';
 import { describeQueueConformance } from './queue.conformance.js';
+import { until } from '../helpers/wait.js';
 
 const VISIBILITY = 1;
 const MAX_RECEIVES = 3;
@@ -36,15 +37,6 @@ async function receiveOne(q: RedisStreamQueue, withinMs = 5000): Promise<QueueMe
     if (m) return m;
   }
   throw new Error(`no message within ${withinMs} ms`);
-}
-
-async function until(pred: () => Promise<boolean>, withinMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  while (Date.now() < deadline) {
-    if (await pred()) return true;
-    await sleep(50);
-  }
-  return pred();
 }
 
 let server: LocalRedis;
@@ -195,19 +187,19 @@ describe('RedisStreamQueue specifics', () => {
     const ac = new AbortController();
     const started = Date.now();
     const polling = q.receive({ max: 1, waitSeconds: 20, signal: ac.signal });
-    expect(await until(async () => (await clients()).some((c) => c.includes('name=conn-test:block') && c.includes('cmd=xreadgroup') && / flags=b /.test(c)))).toBe(true);
+    await until('the blocking XREADGROUP connection', 3000, async () => (await clients()).some((c) => c.includes('name=conn-test:block') && c.includes('cmd=xreadgroup') && / flags=b /.test(c)), { everyMs: 50 });
     expect((await clients()).length).toBe(baseline + 2); // shared + blocking
     ac.abort();
     expect(await polling).toEqual([]);
     expect(Date.now() - started).toBeLessThan(3000);
     // The server no longer holds a blocked client for us.
-    expect(await until(async () => !(await clients()).some((c) => / flags=b /.test(c)))).toBe(true);
+    await until('no connection blocked', 3000, async () => !(await clients()).some((c) => / flags=b /.test(c)), { everyMs: 50 });
     // The blocking connection is reused, not replaced.
     await q.send('after abort');
     expect((await receiveOne(q)).body).toBe('after abort');
     expect((await clients()).length).toBe(baseline + 2);
     await q.close();
-    expect(await until(async () => (await clients()).length === baseline)).toBe(true);
+    await until('the connections back to the baseline', 3000, async () => (await clients()).length === baseline, { everyMs: 50 });
   }, 20_000);
 
   it('close() ends a pending long poll with []', async () => {

@@ -42,9 +42,9 @@ async function createQueues(): Promise<{ queueUrl: string; dlqUrl: string; name:
   return { queueUrl, dlqUrl, name, dlqName };
 }
 
-interface Line { level: number; msg: string; event_type?: string; permission?: string; queue?: string; assumed_max_receive_count?: number }
+interface Line { level: number; msg: string; event_type?: string; permission?: string; queue?: string; assumed_max_receive_count?: number; required?: boolean }
 
-async function behind(policy: (names: { name: string; dlqName: string }) => SqsPolicy, opts: { assumedMaxReceiveCount?: number } = {}) {
+async function behind(policy: (names: { name: string; dlqName: string }) => SqsPolicy, opts: { assumedMaxReceiveCount?: number; leaseOptional?: boolean } = {}) {
   const queues = await createQueues();
   const proxy: SqsPolicyProxy = await startSqsPolicyProxy(fauxqs.endpoint, policy(queues));
   const client = new SQSClient(awsTestClientConfig(proxy.endpoint));
@@ -129,6 +129,28 @@ describe('SqsQueue behind an IAM policy', () => {
     expect((await queue.peekDeadLetters(10)).map((l) => [l.body, l.reason])).toEqual([['c', 'bad input']]);
     expect(t.missing().map((l) => `${l.permission} ${l.queue}`)).toEqual([`sqs:GetQueueUrl ${t.dlqName}`]);
   });
+
+  it('upstream\'s stereo task role (no ChangeMessageVisibility, leaseOptional): extend rejects with the refusal, asked once; release leaves the message; said once as a warning; /health up', async () => {
+    const t = await behind(({ name }) => ({ [name]: ['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'] }), { leaseOptional: true });
+    const health = new DependencyHealth();
+    const queue = await watched(SqsQueue, 'sqs', health).open({ client: t.client, queueUrl: t.queueUrl, logger: pino({ level: 'debug' }, { write: (s: string) => void t.lines.push(JSON.parse(s) as Line) }), leaseOptional: true }).then((q) => watched(q, 'sqs', health));
+    await admin.send(new SendMessageCommand({ QueueUrl: t.queueUrl, MessageBody: 'm' }));
+    const [m] = await queue.receive({ max: 1, waitSeconds: 2, visibilitySeconds: 2 });
+    await expect(queue.extend(m!, 60)).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(queue.extend(m!, 60)).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(queue.release(m!, 30)).resolves.toBeUndefined();
+    expect(t.proxy.calls.filter((c) => c.action === 'ChangeMessageVisibility')).toHaveLength(1);
+    // (GetQueueUrl on the DLQ is not in this policy either: the DLQ's URL is made from the queue's.)
+    const lease = t.missing().filter((l) => l.permission === 'sqs:ChangeMessageVisibility');
+    expect(lease.map((l) => [l.level, l.required])).toEqual([[40, false]]);
+    expect(lease[0]!.msg).toMatch(/the queue's visibility timeout is the lease/);
+    // It comes back when the visibility it was received with ends, not 30 s later.
+    const [back] = await queue.receive({ max: 1, waitSeconds: 5 });
+    expect(back?.receiveCount).toBe(2);
+    await queue.ack(back!);
+    expect(health.check('sqs').ok).toBe(true);
+    await queue.close();
+  }, 20_000);
 
   it('the operator\'s DLQ calls say the refusal instead of "no DLQ"', async () => {
     const t = await behind(({ name }) => jetsonPolicy(name));

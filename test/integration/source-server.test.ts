@@ -11,8 +11,8 @@ import { Readable } from 'node:stream';
 import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import type { ByteRange } from '../../src/domain/byte-range.js';
 import type { ReadLimits } from '../../src/domain/source-read.js';
-import { GrowingFile } from '../../src/runtime/transcode/growing-file.js';
-import { startSourceServer, type SourceServer } from '../../src/runtime/transcode/source-server.js';
+import { GrowingFile } from '../../src/runtime/progressive-source/growing-file.js';
+import { startSourceServer, type SourceServer } from '../../src/runtime/progressive-source/source-server.js';
 
 const SIZE = 3 * 1024 * 1024;
 const KEY = 'orgs/o/uploads/a/raw/match.mp4';

@@ -30,6 +30,8 @@ describe('isDependencyFailure', () => {
     ['a missing key (404)', aws('NoSuchKey', 404)],
     ['a failed condition (400)', aws('ConditionalCheckFailedException', 400)],
     ['a lost lease', new LeaseLostError('receipt handle expired')],
+    ['one call the IAM policy refuses (S3 403 AccessDenied)', aws('AccessDenied', 403)],
+    ['one call the IAM policy refuses (DynamoDB AccessDeniedException)', aws('AccessDeniedException', 400)],
     ['a PostgREST 400 (bad column)', Object.assign(new Error('jobs: column x does not exist'), { name: 'DbError', status: 400 })],
     ['a plain error', new Error('ffmpeg exited 1')],
     ['not an error', 'boom'],
@@ -146,6 +148,19 @@ describe('watched', () => {
     raw.failWith(net('ETIMEDOUT'));
     await expect((async () => { for await (const _ of store.list()) { /* drain */ } })()).rejects.toThrow('ETIMEDOUT');
     expect(deps.check('s3').ok).toBe(false);
+  });
+
+  it('leaves the queue depth (asked for /metrics) out: an unanswered or refused GetQueueAttributes is no outage', async () => {
+    const deps = new DependencyHealth();
+    const refused = Object.assign(new Error('not authorized to perform: sqs:GetQueueAttributes'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    const down = net('ECONNREFUSED');
+    const queue = watched({ name: 'q', depth: async () => { throw down; }, ack: async () => { throw down; } }, 'sqs', deps);
+    await expect(queue.depth()).rejects.toBe(down);
+    expect(deps.check('sqs')).toEqual({ ok: true, detail: 'not used yet' });
+    // Every other call counts (a refusal by the IAM policy is an answer: isDependencyFailure).
+    await expect(queue.ack()).rejects.toBe(down);
+    expect(deps.check('sqs').ok).toBe(false);
+    expect(isDependencyFailure(refused)).toBe(false);
   });
 
   it('marks the service down while a short call goes unanswered, up when it answers; long calls (a download, a long poll) may take their time', async () => {

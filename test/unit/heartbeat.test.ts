@@ -67,6 +67,18 @@ describe('startHeartbeat', () => {
     await h.hb.stop('acked');
   });
 
+  it('tells onExtended of each granted extension only (the metrics count them)', async () => {
+    const granted: number[] = [];
+    const h = harness({ initialTimeoutSeconds: 900, onExtended: () => granted.push(Date.now()) });
+    await jest.advanceTimersByTimeAsync(240_000);
+    expect(granted).toHaveLength(2);
+    h.q.failWith(new LeaseLostError('gone'));
+    await jest.advanceTimersByTimeAsync(240_000);
+    expect(h.q.calls).toHaveLength(3);
+    expect(granted).toHaveLength(2);
+    await h.hb.stop('aborted');
+  });
+
   it('sets the initial timeout first, then extends on schedule', async () => {
     const h = harness({ initialTimeoutSeconds: 900 });
     await jest.advanceTimersByTimeAsync(0);
@@ -220,6 +232,34 @@ describe('startHeartbeat', () => {
     expect(String((h.hb.signal.reason as Error).message)).toMatch(/network down/);
     await h.hb.stop('aborted');
     expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('extensionOptional: an extension the IAM policy refuses ends the extending; the job is not aborted, even past the lease', async () => {
+    const onFailure = jest.fn();
+    const denied = Object.assign(new Error('User: x is not authorized to perform: sqs:ChangeMessageVisibility'), { name: 'AccessDenied', $metadata: { httpStatusCode: 400 } });
+    const h = harness({ onFailure, leaseSeconds: 300, extensionOptional: true });
+    h.q.failWith(denied);
+    await jest.advanceTimersByTimeAsync(240_000);
+    expect(h.q.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(3_600_000); // far past the queue's visibility: not aborted, nothing asked again
+    expect(h.q.calls).toHaveLength(1);
+    await h.hb.extend(900);
+    expect(h.q.calls).toHaveLength(1);
+    expect(h.hb.signal.aborted).toBe(false);
+    expect(onFailure).not.toHaveBeenCalled();
+    expect(h.events('heartbeat_unavailable')).toHaveLength(1);
+    expect(h.events('heartbeat_retry')).toEqual([]);
+    expect(jest.getTimerCount()).toBe(0);
+    await h.hb.stop('acked');
+    expect(h.events('heartbeat_stopped')).toMatchObject([{ lease_lost: false }]);
+  });
+
+  it('without extensionOptional a refused extension is retried until the lease runs out, then aborts (the transcode queue)', async () => {
+    const h = harness({ leaseSeconds: 300 });
+    h.q.failWith(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    await jest.advanceTimersByTimeAsync(300_000);
+    expect(h.hb.signal.aborted).toBe(true);
+    await h.hb.stop('aborted');
   });
 
   it('an extension replaces the lease, shorter or longer: the expiry follows the last one granted, not the receive', async () => {

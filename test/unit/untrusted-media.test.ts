@@ -35,6 +35,7 @@ describe('the stereo steps read their inputs as untrusted media', () => {
   };
   it('split, frame count and the naive stereo filter: the allow-list before the input', () => {
     beforeInput(splitArgs({ input: '/w/source.mp4', outDir: '/w/seg', segmentSeconds: 2 }), '/w/source.mp4', untrustedInputArgs('file'));
+    beforeInput(splitArgs({ input: 'http://127.0.0.1:9/x', outDir: '/w/seg', segmentSeconds: 2, transport: 'http' }), 'http://127.0.0.1:9/x', untrustedInputArgs('http'));
     beforeInput(frameCountArgs('/w/part.mp4'), '/w/part.mp4', untrustedInputArgs('file'));
     beforeInput(naiveStereoArgs({ input: '/w/in.mp4', output: '/w/out.mp4', mode: 'sbs', passthrough: [] }), '/w/in.mp4', untrustedInputArgs('file'));
   });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertFreeSpace, InsufficientDiskError, jobDirOwner, sweepStaleJobDirs, withJobDir } from '../../src/runtime/workdir.js';
+import { assertFreeSpace, diskSpace, InsufficientDiskError, jobDirOwner, reportWorkDirSpace, sweepStaleJobDirs, withJobDir, WORKDIR_METRICS } from '../../src/runtime/workdir.js';
+import { Metrics } from '../../src/runtime/metrics.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rw-workdir-'));
 
@@ -34,6 +35,20 @@ describe('assertFreeSpace', () => {
     const err = await assertFreeSpace(root, Number.MAX_SAFE_INTEGER).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InsufficientDiskError);
     expect((err as Error).message).toMatch(new RegExp(`^not enough free disk in ${root}: the job needs about \\d+ MB, \\d+ MB are free \\(set WORK_DIR`));
+  });
+});
+
+describe('WORK_DIR space on /metrics', () => {
+  it('reads the file system of WORK_DIR, or of its nearest parent before it exists, at each scrape', async () => {
+    const fs = statfsSync(root);
+    expect(await diskSpace(join(root, 'not', 'yet'))).toEqual({ free: expect.any(Number), size: fs.blocks * fs.bsize });
+    const metrics = new Metrics({ instanceId: 't', defaultMetrics: false });
+    reportWorkDirSpace(metrics, join(root, 'work'));
+    const text = await metrics.prometheus();
+    const value = (name: string): number => Number(new RegExp(`^rugbyworker_${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value(WORKDIR_METRICS.size)).toBe(fs.blocks * fs.bsize);
+    expect(value(WORKDIR_METRICS.free)).toBeGreaterThan(0);
+    expect(value(WORKDIR_METRICS.free)).toBeLessThanOrEqual(value(WORKDIR_METRICS.size));
   });
 });
 

@@ -129,7 +129,8 @@ export class DynamoDbPipelineDb implements PipelineDb {
   constructor(options: DynamoDbPipelineDbOptions) {
     for (const table of Object.keys(TABLE_SETTINGS) as PipelineTable[]) {
       const name = options.tables[table];
-      if (typeof name !== 'string' || name === '') throw new RangeError(`${TABLE_SETTINGS[table]} is not set: the ${table} table needs a name`);
+      // ReassemblyTriggered only where used: upstream's video-worker task has no such setting.
+      if (typeof name !== 'string' || (name === '' && table !== 'reassemblyTriggered')) throw new RangeError(`${TABLE_SETTINGS[table]} is not set: the ${table} table needs a name`);
     }
     if (options.pageSize !== undefined && (!Number.isSafeInteger(options.pageSize) || options.pageSize < 1)) {
       throw new RangeError(`pageSize must be a positive integer, got ${options.pageSize}`);
@@ -205,28 +206,24 @@ export class DynamoDbPipelineDb implements PipelineDb {
   }
 
   /**
-   * An upsert (UpdateItem SET): the same segment recorded twice is one item, the second
-   * write replacing output_s3_uri and completed_at (last write wins: the output object is
-   * the one the latest run wrote) and leaving any other attribute. A null totalSegments
-   * leaves total_segments as it is.
+   * PutItem of upstream's whole item, as upstream's workers write it: the one call every task
+   * role that records completions is granted (ecba15e's video-worker and b622b25's job-worker
+   * have PutItem on the table, not UpdateItem). The same segment recorded twice is one item,
+   * the later write replacing it (last write wins: the output object is the one the latest
+   * run wrote). A null totalSegments writes no total_segments, and does not replace an item
+   * that has one (the conditional put fails, the item stays).
    */
   async putCompletion(c: SegmentCompletion): Promise<void> {
     checkCompletion(c);
-    const refs: NameRef[] = ['#output_s3_uri', '#completed_at'];
-    const sets = ['#output_s3_uri = :output_s3_uri', '#completed_at = :completed_at'];
-    const values: Record<string, unknown> = { ':output_s3_uri': c.outputS3Uri, ':completed_at': c.completedAt };
-    if (c.totalSegments !== null) {
-      refs.push('#total_segments');
-      sets.push('#total_segments = :total_segments');
-      values[':total_segments'] = c.totalSegments;
-    }
-    await this.run('segmentCompletions', () => this.doc.send(new UpdateCommand({
+    const item: Record<string, unknown> = {
+      [ATTR.jobId]: c.jobId, [ATTR.segmentIndex]: c.segmentIndex, [ATTR.outputS3Uri]: c.outputS3Uri, [ATTR.completedAt]: c.completedAt,
+      ...(c.totalSegments !== null ? { [ATTR.totalSegments]: c.totalSegments } : {}),
+    };
+    await this.conditional(this.run('segmentCompletions', () => this.doc.send(new PutCommand({
       TableName: this.tables.segmentCompletions,
-      Key: { [ATTR.jobId]: c.jobId, [ATTR.segmentIndex]: c.segmentIndex },
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ExpressionAttributeNames: names(...refs),
-      ExpressionAttributeValues: values,
-    })));
+      Item: item,
+      ...(c.totalSegments === null ? { ConditionExpression: 'attribute_not_exists(#total_segments)', ExpressionAttributeNames: names('#total_segments') } : {}),
+    }))));
   }
 
   async completions(jobId: string): Promise<SegmentCompletion[]> {
@@ -382,6 +379,7 @@ export class DynamoDbPipelineDb implements PipelineDb {
 
   /** One request; a missing table or index becomes a DbError that names the table and its setting. */
   private async run<T>(table: PipelineTable, request: () => Promise<T>): Promise<T> {
+    if (this.tables[table] === '') throw new RangeError(`${TABLE_SETTINGS[table]} is not set: the ${table} table needs a name`);
     try {
       return await request();
     } catch (err) {

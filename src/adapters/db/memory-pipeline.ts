@@ -152,9 +152,9 @@ export class MemoryPipelineDb implements PipelineDb {
     checkCompletion(c);
     let byIndex = this.completionItems.get(c.jobId);
     if (!byIndex) this.completionItems.set(c.jobId, (byIndex = new Map()));
-    const item = byIndex.get(c.segmentIndex) ?? { [ATTR.jobId]: c.jobId, [ATTR.segmentIndex]: c.segmentIndex };
-    item[ATTR.outputS3Uri] = c.outputS3Uri;
-    item[ATTR.completedAt] = c.completedAt;
+    // The whole item replaced, as DynamoDB's PutItem; without a total, not over one that has it.
+    if (c.totalSegments === null && byIndex.get(c.segmentIndex)?.[ATTR.totalSegments] !== undefined) return;
+    const item: StoredItem = { [ATTR.jobId]: c.jobId, [ATTR.segmentIndex]: c.segmentIndex, [ATTR.outputS3Uri]: c.outputS3Uri, [ATTR.completedAt]: c.completedAt };
     if (c.totalSegments !== null) item[ATTR.totalSegments] = c.totalSegments;
     byIndex.set(c.segmentIndex, item);
   }

@@ -7,9 +7,11 @@ import { permissionName, permissionNeed, type PermissionTarget, type SqsPermissi
 export class SqsRefusals {
   readonly #refused = new Set<string>();
   readonly #logger: Logger | undefined;
+  readonly #leaseOptional: boolean;
 
-  constructor(logger?: Logger) {
+  constructor(logger?: Logger, leaseOptional = false) {
     this.#logger = logger;
+    this.#leaseOptional = leaseOptional;
   }
 
   /** Whether `action` on `queueName` was refused before. */
@@ -22,7 +24,7 @@ export class SqsRefusals {
     const permission = permissionName(action, queueName);
     if (this.#refused.has(permission)) return;
     this.#refused.add(permission);
-    const need = permissionNeed(action, on);
+    const need = permissionNeed(action, on, this.#leaseOptional);
     // A required one stops the work it is needed for: an error, not a warning.
     this.#logger?.[need.required ? 'error' : 'warn'](
       { event_type: 'sqs_permission_missing', permission: `sqs:${action}`, queue: queueName, required: need.required, reason: errorMessage(err), ...assumed?.fields },

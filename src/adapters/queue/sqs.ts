@@ -55,6 +55,8 @@ export interface SqsQueueOptions {
   moveTaskPollMs?: number;
   /** maxReceiveCount to assume when the RedrivePolicy may not be read (default 3, the live transcode queue's). */
   assumedMaxReceiveCount?: number;
+  /** The queue's own visibility timeout is the lease: ChangeMessageVisibility is not required (src/domain/sqs-permissions.ts leaseOptional). */
+  leaseOptional?: boolean;
 }
 
 /** The redrive target, or, when GetQueueAttributes was refused, the refusal (the DLQ unknown, maxReceiveCount assumed). */
@@ -85,6 +87,8 @@ export class SqsQueue implements Queue {
   /** The visibility each message was received with: how long a message left for the redrive policy stays hidden. */
   private readonly receivedVisibility = new WeakMap<QueueMessage, number>();
   private credentialTrouble = false;
+  /** ChangeMessageVisibility refused by the IAM policy: the refusal, so it is not asked again. */
+  private leaseRefused: unknown;
   private moveTaskUnsupported = false;
   private readonly background = new Set<Promise<void>>();
   private readonly deletes = new MicroBatcher<QueueMessage>((msgs) => this.deleteBatch(msgs));
@@ -104,7 +108,7 @@ export class SqsQueue implements Queue {
     this.credentialBackoffMs = opts.credentialBackoffMs ?? 10_000;
     this.moveTaskPollMs = opts.moveTaskPollMs ?? 1000;
     this.assumedMaxReceiveCount = opts.assumedMaxReceiveCount ?? 3;
-    this.refusals = new SqsRefusals(opts.logger);
+    this.refusals = new SqsRefusals(opts.logger, opts.leaseOptional === true);
     this.name = queueNameFromUrl(opts.queueUrl);
   }
 
@@ -205,12 +209,31 @@ export class SqsQueue implements Queue {
     void settled.then(() => this.background.delete(settled));
   }
 
+  /** A refused ChangeMessageVisibility rejects with the refusal (noted once, and not asked again: the same refusal rejects at once). */
   async extend(msg: QueueMessage, seconds: number): Promise<void> {
-    await this.changeVisibility(msg, wholeSeconds(seconds, MAX_VISIBILITY_SECONDS), 'extend');
+    await this.leaseCall(msg, wholeSeconds(seconds, MAX_VISIBILITY_SECONDS), 'extend');
   }
 
+  /** Where ChangeMessageVisibility is refused, nothing: the message comes back when its visibility ends, as the Python workers rely on. */
   async release(msg: QueueMessage, delaySeconds = 0): Promise<void> {
-    await this.changeVisibility(msg, wholeSeconds(delaySeconds, MAX_VISIBILITY_SECONDS), 'release');
+    try {
+      await this.leaseCall(msg, wholeSeconds(delaySeconds, MAX_VISIBILITY_SECONDS), 'release');
+    } catch (err) {
+      if (!isAccessDenied(err)) throw err;
+    }
+  }
+
+  private async leaseCall(msg: QueueMessage, seconds: number, what: string): Promise<void> {
+    if (this.leaseRefused !== undefined) throw this.leaseRefused;
+    try {
+      await this.changeVisibility(msg, seconds, what);
+    } catch (err) {
+      if (isAccessDenied(err)) {
+        this.leaseRefused = err;
+        this.refusals.note('ChangeMessageVisibility', 'queue', this.name, err);
+      }
+      throw err;
+    }
   }
 
   /** SQS accepts a stale receipt here without deleting anything (AWS and fauxqs alike): no LeaseLostError. */
@@ -272,6 +295,7 @@ export class SqsQueue implements Queue {
       return true;
     } catch (err) {
       if (!isAccessDenied(err)) throw err;
+      if (action === 'ChangeMessageVisibility') this.leaseRefused = err;
       this.refusals.note(action, on, queueName, err);
       return false;
     }

@@ -5,15 +5,16 @@
 // Every input is someone else's file (the upload, a segment, a model server's output): read
 // as untrusted media (untrusted-media.ts), our own concat list alone as a list.
 import type { StereoMode } from './records.js';
-import { ownConcatListArgs, untrustedInputArgs } from '../untrusted-media.js';
+import { ownConcatListArgs, untrustedInputArgs, type MediaTransport } from '../untrusted-media.js';
 
 /** The split's output pattern inside its folder; files come out seg_00000.mp4, seg_00001.mp4, … */
 export const SPLIT_PATTERN = 'seg_%05d.mp4';
 
-export function splitArgs(opts: { input: string; outDir: string; segmentSeconds: number }): string[] {
+/** `transport`: how FFmpeg reaches the source: its file, or the loopback URL of a source still downloading. */
+export function splitArgs(opts: { input: string; outDir: string; segmentSeconds: number; transport?: MediaTransport }): string[] {
   if (!(opts.segmentSeconds > 0)) throw new RangeError(`segment length must be positive, got ${opts.segmentSeconds}`);
   return [
-    '-y', ...untrustedInputArgs('file'), '-i', opts.input,
+    '-y', ...untrustedInputArgs(opts.transport ?? 'file'), '-i', opts.input,
     // Video and audio only: data streams (an iPhone's timecode track) make the MP4 segment muxer fail.
     '-map', '0:v', '-map', '0:a?', '-c', 'copy',
     '-f', 'segment', '-segment_time', String(opts.segmentSeconds), '-reset_timestamps', '1', '-segment_format', 'mp4',

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { mediaToolSpawn } from '../ffmpeg/child-env.js';
 import { concatArgs, ffconcatList, frameCountArgs, parseRate, splitArgs } from '../../domain/stereo/media-args.js';
+import type { MediaTransport } from '../../domain/untrusted-media.js';
 import { FfmpegError, runFfmpeg, type FfmpegBinaries } from '../ffmpeg/index.js';
 import { mapLimit } from '../parallel.js';
 
@@ -37,9 +38,9 @@ export class RefusedPartError extends Error {
   }
 }
 
-/** Splits `input` into `outDir/seg_00000.mp4`, … (stream copy, cuts on keyframes); the files in order. */
+/** Splits `input` (a file, or the URL of a progressive source) into `outDir/seg_00000.mp4`, … (stream copy, cuts on keyframes); the files in order. */
 export async function splitSource(opts: {
-  ffmpeg: FfmpegBinaries; input: string; outDir: string; segmentSeconds: number; signal: AbortSignal; stallSeconds: number; durationSeconds?: number;
+  ffmpeg: FfmpegBinaries; input: string; transport?: MediaTransport; outDir: string; segmentSeconds: number; signal: AbortSignal; stallSeconds: number; durationSeconds?: number;
 }): Promise<string[]> {
   await runFfmpeg(opts.ffmpeg.ffmpeg, splitArgs(opts), { signal: opts.signal, stallSeconds: opts.stallSeconds, durationSeconds: opts.durationSeconds });
   const files = (await readdir(opts.outDir)).filter((f) => /^seg_\d{5,}\.mp4$/.test(f)).sort();

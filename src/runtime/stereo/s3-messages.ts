@@ -33,7 +33,8 @@ export function consumeS3Objects(opts: {
     jobIdOf: (m) => (m.kind === 'objects' && m.objects[0] ? opts.jobIdOf(m.objects[0]) : ''),
     logFieldsOf: (m) => (m.kind === 'objects' && m.objects[0] && opts.logFieldsOf ? opts.logFieldsOf(m.objects[0]) : {}),
     concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
-    heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
+    // The stereo queues' own visibility is the lease where the task role may not extend it (upstream's never do).
+    heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS, optional: true },
     logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
     handler: async (msg, job) => {
       if (msg.kind === 'test') return void job.logger.info({ event_type: 's3_test_event' }, 'S3 test event: nothing to do');

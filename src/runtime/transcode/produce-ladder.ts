@@ -56,6 +56,8 @@ export interface LadderResult {
   objects: number;
   bytes: number;
   storyboard: StoryboardFiles | null;
+  /** Time-to-ready phases: FFmpeg's runs (every try), then the uploads still going when the last ended. */
+  seconds: { encode: number; upload: number };
 }
 
 export async function produceLadder(job: LadderJob): Promise<LadderResult> {
@@ -64,18 +66,20 @@ export async function produceLadder(job: LadderJob): Promise<LadderResult> {
   let decodeArgs = video.codecName === 'h264' ? job.hw.h264InputArgs : video.codecName === 'hevc' ? job.hw.hevcInputArgs : [];
   let encoder = startingEncoder(job);
   let failedEncoder: { encoder: VideoEncoder; error: string } | null = null;
+  const started = performance.now();
   // At most three runs: hardware decode goes first (it meets the untrusted input), then the
   // hardware encoder; an abort or a stall is never a reason to try again.
   for (;;) {
     try {
-      const done = await attempt(job, rungs, decodeArgs, encoder);
+      const { ffmpegEndedAt, ...done } = await attempt(job, rungs, decodeArgs, encoder);
+      const seconds = { encode: (ffmpegEndedAt - started) / 1000, upload: (performance.now() - ffmpegEndedAt) / 1000 };
       if (decodeArgs.length > 0) clearDeviceCondition(HW_DECODE); // the device heartbeat reports online again
       if (failedEncoder) {
         // libx264 encoded what the hardware encoder could not: the encoder it was.
         rememberHwEncodeFailure(job.ffmpeg.ffmpeg, failedEncoder.encoder, failedEncoder.error);
         setDeviceCondition(HW_ENCODE, `${failedEncoder.encoder} failed a job, encoding with libx264 until restart: ${failedEncoder.error}`);
       }
-      return { ...done, rungs, renditions: renditionsFor(rungs, job.source.audio !== null, copyableAudioBps(job.source.audio)), hardwareDecode: decodeArgs.length > 0, encoder };
+      return { ...done, rungs, renditions: renditionsFor(rungs, job.source.audio !== null, copyableAudioBps(job.source.audio)), hardwareDecode: decodeArgs.length > 0, encoder, seconds };
     } catch (err) {
       if (!(err instanceof FfmpegError) || err.reason !== 'exit' || job.signal.aborted) throw toStepError('ffmpeg', err);
       if (decodeArgs.length > 0) {
@@ -108,7 +112,7 @@ function startingEncoder(job: LadderJob): VideoEncoder {
   return 'libx264';
 }
 
-async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], encoder: VideoEncoder): Promise<{ objects: number; bytes: number; storyboard: StoryboardFiles | null }> {
+async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], encoder: VideoEncoder): Promise<{ objects: number; bytes: number; storyboard: StoryboardFiles | null; ffmpegEndedAt: number }> {
   // The rungs are the picture as shown (rotation applied), so the tiles keep its aspect.
   const tiles = job.storyboard ? tileHeight(rungs[0]!.width, rungs[0]!.height) : undefined;
   const outDir = join(job.workDir, `hls-${inputArgs.length > 0 ? 'hw' : 'sw'}${isHardwareEncoder(encoder) ? '-hwenc' : ''}`);
@@ -141,6 +145,7 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], encod
     if (stopEncoding.signal.aborted && !job.signal.aborted) throw toStepError('upload', stopEncoding.signal.reason);
     throw err;
   }
+  const ffmpegEndedAt = performance.now();
   // Before finish(): the VTT goes up with the sheets, ahead of the master playlist.
   let storyboard: StoryboardFiles | null = null;
   try {
@@ -150,5 +155,5 @@ async function attempt(job: LadderJob, rungs: Rung[], inputArgs: string[], encod
     throw toStepError('ffmpeg', err);
   }
   const summary = await upload.finish().catch((err: unknown) => { throw toStepError('upload', err); });
-  return { ...summary, storyboard };
+  return { ...summary, storyboard, ffmpegEndedAt };
 }

@@ -89,7 +89,7 @@ export async function startSourceServer(opts: SourceServerOptions): Promise<Sour
           // The download resumes on its own after a broken connection: wait for it instead.
           stats.storeFailures++;
           storeUsable = false;
-          logger?.warn({ event_type: 'transcode_source_read_failed', start: step.range.start, end: step.range.end, err: (err as Error).message }, `a ranged read of the source failed; waiting for the download instead: ${(err as Error).message}`);
+          logger?.warn({ event_type: 'source_read_failed', start: step.range.start, end: step.range.end, err: (err as Error).message }, `a ranged read of the source failed; waiting for the download instead: ${(err as Error).message}`);
         }
       }
     }
@@ -119,7 +119,7 @@ export async function startSourceServer(opts: SourceServerOptions): Promise<Sour
       res.end();
     } catch (err) {
       // Cut, not ended: the reader must see an error, never a short video.
-      if (!signal.aborted) logger?.debug({ event_type: 'transcode_source_response_cut', start: range.start, err: (err as Error).message }, 'a response of the source was cut');
+      if (!signal.aborted) logger?.debug({ event_type: 'source_response_cut', start: range.start, err: (err as Error).message }, 'a response of the source was cut');
       res.destroy();
     }
   }
