@@ -1,5 +1,5 @@
 // The interfaces roles are written against (DESIGN §3). Roles import only these;
-// src/cli.ts picks the adapters behind them from the configuration.
+// src/wiring/ picks the adapters behind them from the configuration.
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from './runtime/config/schema.js';
@@ -173,7 +173,7 @@ export interface RoleContext {
   readonly ports: RolePorts;
 }
 
-/** Adapters chosen by src/cli.ts from the configuration; each is created once and shared. */
+/** Adapters chosen by src/wiring/ from the configuration; each is created once and shared. */
 export interface RolePorts {
   /** The queue behind a queue setting (SQS URL, a Redis stream, or an in-process queue). */
   queue(key: QueueUrlKey): Promise<Queue>;

@@ -1,6 +1,6 @@
 // `rugbyworker doctor`: one line per check, ✓ or ✗ with the reason; exit 1 when a
 // check the chosen roles depend on fails.
-import type { Io } from '../cli.js';
+import type { Io } from './io.js';
 import { missingSettings, requiredSettings } from '../domain/requirements.js';
 import type { RoleDefinition } from '../ports.js';
 import type { Config } from '../runtime/config/schema.js';
