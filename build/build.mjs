@@ -2,11 +2,13 @@
 // (dist/rugbyworker-linux-x64, dist/rugbyworker-linux-arm64) and dist/SHA256SUMS, and the
 // reassembly-trigger Lambda's dist/lambda/reassembly-trigger.zip (build/lambda.mjs).
 // Recipe (see ../shared/PLATFORM.md "Single executable"):
-//   bundle -> one SEA blob made by the HOST's Node 24 (same version as the binaries it
-//   goes into) -> per arch: copy the cached official Node binary, strip it (before
-//   injection: stripping afterwards segfaults), inject the blob with postject.
+//   bundle -> per arch: a SEA blob made by that arch's own Node 24 (arm64's under
+//   qemu-aarch64-static on an x64 host), carrying a V8 code cache of the bundle -> copy the
+//   cached official Node binary, strip it (before injection: stripping afterwards
+//   segfaults), inject the blob with postject.
 // Runs on the system Node (20); the Node 24 binaries come from build/node-dist.mjs.
 import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +34,8 @@ const STRIP = {
   x64: { tool: 'strip', pkg: 'binutils' },
   arm64: { tool: 'aarch64-linux-gnu-strip', pkg: 'binutils-aarch64-linux-gnu' },
 };
+// What runs arm64's Node on an x64 host, to make its blob (the packages that give it).
+const QEMU_ARM64 = { tool: 'qemu-aarch64-static', sysroot: '/usr/aarch64-linux-gnu', pkgs: ['qemu-user-static', 'libc6-arm64-cross', 'libstdc++6-arm64-cross'] };
 
 export function exeName(arch) {
   return `rugbyworker-linux-${arch}`;
@@ -62,6 +66,50 @@ function ensureStripTools(arches) {
   }
 }
 
+/**
+ * The command that runs `arch`'s Node 24 here, or null when none can. A SEA's code cache is
+ * V8's compiled bundle: only the same binary accepts it (an x64-made cache in the arm64
+ * executable is rejected with a warning at every start), so each arch makes its own blob.
+ */
+function nodeRunner(arch) {
+  if (arch === hostArch()) return { cmd: nodeBinary(arch), args: [] };
+  if (arch !== 'arm64') return null;
+  const present = () => hasCommand(QEMU_ARM64.tool) && existsSync(join(QEMU_ARM64.sysroot, 'lib', 'libstdc++.so.6'));
+  if (!present()) {
+    try {
+      execFileSync('bash', [join(root, 'build', 'ensure-system.sh'), ...QEMU_ARM64.pkgs], { stdio: 'inherit' });
+    } catch {
+      // said below
+    }
+    if (!present()) return null;
+  }
+  return { cmd: QEMU_ARM64.tool, args: ['-L', QEMU_ARM64.sysroot, nodeBinary(arch)] };
+}
+
+/**
+ * Writes `arch`'s SEA blob into `work`. With a V8 code cache the bundle is not compiled at
+ * start-up (issue 21: --version 86 -> 33 ms); without a way to run that arch's Node, the
+ * blob has none (same behaviour, the compile paid at each start) and the build says so.
+ */
+async function makeBlob(arch, work, log) {
+  const blob = join(work, `sea-prep-${arch}.blob`);
+  const seaConfig = join(work, `sea-config-${arch}.json`);
+  const runner = nodeRunner(arch);
+  if (!runner) log(`  ${arch}: no way to run its Node on this host, so its blob has no code cache`);
+  await writeFile(seaConfig, JSON.stringify({
+    main: bundleFile,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    useCodeCache: runner !== null,
+    execArgv: EXEC_ARGV,
+    assets: SEA_ASSETS,
+  }, null, 2));
+  const { cmd, args } = runner ?? { cmd: nodeBinary(hostArch()), args: [] };
+  await run(cmd, [...args, '--experimental-sea-config', seaConfig], { cwd: work });
+  return blob;
+}
+
 /** Copies the arch's Node binary into `work`, strips it, injects the blob; returns the finished path. */
 async function makeExecutable(arch, blob, work) {
   const target = join(work, exeName(arch));
@@ -82,7 +130,6 @@ export async function build({ arches = ARCHES, log = console.log } = {}) {
   // Fetched once into the cache (npm pack), then reused; each checked against its pin in
   // build/node-pins.mjs first, so a changed binary fails the build before dist/ is touched.
   let t = Date.now();
-  const hostNode = nodeBinary(hostArch());
   for (const arch of arches) nodeBinary(arch);
   lap(`Node ${NODE_VERSION} (cache, sha256 pinned)`, t);
 
@@ -97,24 +144,13 @@ export async function build({ arches = ARCHES, log = console.log } = {}) {
 
   const work = await mkdtemp(join(dist, '.build-'));
   try {
-    // One blob, made by the same Node version it will run in; it serves every arch.
+    // One blob per arch, each made by the Node it will run in (its code cache is that V8's).
     t = Date.now();
-    const blob = join(work, 'sea-prep.blob');
-    const seaConfig = join(work, 'sea-config.json');
-    await writeFile(seaConfig, JSON.stringify({
-      main: bundleFile,
-      output: blob,
-      disableExperimentalSEAWarning: true,
-      useSnapshot: false,
-      useCodeCache: false,
-      execArgv: EXEC_ARGV,
-      assets: SEA_ASSETS,
-    }, null, 2));
-    await run(hostNode, ['--experimental-sea-config', seaConfig], { cwd: work });
-    lap('SEA blob', t);
+    const blobs = await Promise.all(arches.map((arch) => makeBlob(arch, work, log)));
+    lap('SEA blobs (code cache per arch)', t);
 
     t = Date.now();
-    const built = await Promise.all(arches.map((arch) => makeExecutable(arch, blob, work)));
+    const built = await Promise.all(arches.map((arch, i) => makeExecutable(arch, blobs[i], work)));
     lap('strip + inject (parallel)', t);
 
     const sums = [];

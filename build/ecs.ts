@@ -60,11 +60,14 @@ function keysOf(needs: RoleNeeds, name: string): ConfigKey[] {
 }
 
 function taskDefinition(family: string, roleArg: string, keys: ConfigKey[]): object {
-  const all = new Set<ConfigKey>([...Object.keys(FIXED) as ConfigKey[], ...COMMON, ...keys, ...COMMON_SECRETS]);
+  // A stereo role's lines in stereo-spot's text format: the web UI's "Open logs" query reads
+  // only those (STEREO-SPOT-MAIN.md §8). Axiom still gets JSON; `all` (transcode too) keeps JSON.
+  const fixed: Partial<Record<ConfigKey, string>> = { ...FIXED, ...(keys.includes('JOBS_TABLE_NAME') && roleArg !== 'all' ? { LOG_FORMAT: 'text' } : {}) };
+  const all = new Set<ConfigKey>([...Object.keys(fixed) as ConfigKey[], ...COMMON, ...keys, ...COMMON_SECRETS]);
   const sorted = [...all].sort();
   const environment = sorted.filter((k) => !isSensitive(k)).map((k) => ({
     name: k,
-    value: FIXED[k] ?? (keys.includes(k) && schema[k].default === '' ? placeholder(k) : String(schema[k].default)),
+    value: fixed[k] ?? (keys.includes(k) && schema[k].default === '' ? placeholder(k) : String(schema[k].default)),
   }));
   const secrets = sorted.filter(isSensitive).map((k) => ({ name: k, valueFrom: `${SECRET_ARN}:${k}::` }));
   const size = SIZE[roleArg] ?? { cpu: '512', memory: '1024' };

@@ -8,7 +8,7 @@ set -euo pipefail
 
 ALL=(ffmpeg redis-server qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
      binutils-aarch64-linux-gnu binutils chromium postgresql-15
-     buildah debootstrap umoci systemd gcc libc6-dev prometheus)
+     buildah debootstrap umoci systemd gcc libc6-dev prometheus yt-dlp)
 
 # Succeeds when the package's files are present (checked by command or file, not dpkg,
 # so a tool installed some other way counts too).
@@ -37,6 +37,8 @@ present() {
     libc6-dev) [ -e /usr/include/stdio.h ] && [ -e /usr/include/linux/seccomp.h ] ;;
     # The dashboards and rules of deploy/ checked on a real Prometheus, and promtool's rule tests.
     prometheus) command -v prometheus >/dev/null && command -v promtool >/dev/null ;;
+    # The stereo ingest downloads with it (stereo-spot b622b25's URL ingest); its tests run Debian's.
+    yt-dlp) command -v yt-dlp >/dev/null ;;
     *) echo "ensure-system: unknown package '$1' (known: ${ALL[*]})" >&2; exit 2 ;;
   esac
 }
@@ -59,6 +61,7 @@ what() {
     gcc) echo "cc" ;;
     libc6-dev) echo "C and Linux headers" ;;
     prometheus) echo "prometheus, promtool" ;;
+    yt-dlp) echo "yt-dlp" ;;
   esac
 }
 

@@ -1,44 +1,27 @@
-// Flags → config → start roles, or run one of the commands. The only place that
-// chooses adapters for ports.
+// Flags → config → start roles, or run one of the commands; commander only. Which adapter
+// serves which port is src/wiring/'s choice. Everything past the flags is imported when
+// its command runs, so `--version`, `--help` and an operator command evaluate only what
+// they use (one bundle: a module reached only through import() is initialised lazily).
 import { Command, CommanderError, Option } from 'commander';
 import { availableParallelism, hostname } from 'node:os';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type * as Sea from 'node:sea';
 import { ROLE_NAMES, ROLES, roleDefinition } from '../roles/index.js';
 import { missingSettings } from './domain/requirements.js';
-import { leaseOptional } from './domain/sqs-permissions.js';
 import { parseRoleSelection } from './domain/role-selection.js';
 import type { RoleDefinition } from './ports/index.js';
-import { watched } from './runtime/dependency-health.js';
-import type { DependencyHealth } from './runtime/dependency-health.js';
-import { printConfig } from './commands/config.js';
-import { runWorkers } from './commands/run.js';
-import type { LocalAdapters } from './commands/transcode-local.js';
-import type { StereoBackend, StereoLocalAdapters } from './commands/stereo-local.js';
-import { FsObjectStore } from './adapters/storage/fs.js';
-import { MemoryMediaDb } from './adapters/db/memory.js';
-import { MemoryPipelineDb } from './adapters/db/memory-pipeline.js';
+import type { StereoBackend } from './commands/stereo-local.js';
 import { STEREO_MODES, type StereoMode } from './domain/stereo/records.js';
-import type { S3EventNotification } from './domain/s3-event.js';
-import { loadConfig } from './runtime/config/load.js';
 import { LOG_LEVELS, type Config, type ConfigKey } from './runtime/config/schema.js';
 import { ConfigError, EXIT, UsageError, UserError } from './runtime/errors.js';
 import { versionLine } from './runtime/version.js';
 import { createRedactor } from './runtime/redact.js';
 import { envSecretValues } from './runtime/config/secrets.js';
 import { escapeControlChars } from './runtime/terminal-text.js';
-import type { DeadLetterQueue, Inference, Queue, OperatorPorts, MediaDb, ObjectStore, PipelineDb } from './ports/index.js';
-import type { BucketKey, QueueUrlKey, RoleNeeds } from './domain/requirements.js';
+import type { RoleNeeds } from './domain/requirements.js';
 import { QUEUE_NAMES, type QueueName } from './domain/queue-names.js';
 import type { OperatorContext } from './commands/operator.js';
-import { MemoryQueue } from './adapters/queue/memory.js';
-import { SqsQueue, createSqsClient } from './adapters/queue/sqs.js';
-import { PartPool } from './adapters/storage/part-pool.js';
-import { S3ObjectStore, createS3Client } from './adapters/storage/s3.js';
-import { lazyAsync } from './adapters/lazy.js';
-import { awsOptions, mediaStorageOptions } from './adapters/aws/client-config.js';
-import type { Logger } from 'pino';
+import { processIo, type Io } from './commands/io.js';
 
 export interface GlobalOptions {
   role?: string;
@@ -52,21 +35,7 @@ export interface GlobalOptions {
   logLevel?: string;
 }
 
-export interface Io {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-  env: Readonly<Record<string, string | undefined>>;
-  cwd: string;
-}
-
-const defaultIo = (): Io => ({
-  stdout: (s) => void process.stdout.write(s),
-  stderr: (s) => void process.stderr.write(s),
-  env: process.env,
-  cwd: process.cwd(),
-});
-
-export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let code: number = EXIT.OK;
   const program = buildProgram(io, (c) => { code = c; });
   try {
@@ -103,9 +72,11 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .command('config')
     .description('print the effective configuration, secrets redacted')
     .option('--json', 'print JSON instead of KEY=value lines')
-    .action((cmdOpts: { json?: boolean }, cmd: Command) => {
+    .action(async (cmdOpts: { json?: boolean }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
-      printConfig(loadFor(opts, io), io, cmdOpts.json === true);
+      const config = await loadFor(opts, io);
+      const { printConfig } = await import('./commands/config.js');
+      printConfig(config, io, cmdOpts.json === true);
       setCode(EXIT.OK);
     });
 
@@ -117,10 +88,12 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option('--segment-seconds <n>', 'HLS segment length (HLS_SEGMENT_SECONDS, default 6)')
     .option('--serve', 'then serve DIR with a small player page on 127.0.0.1 until Ctrl-C')
     .action(async (file: string, cmdOpts: { out: string; renditions?: string; segmentSeconds?: string; serve?: boolean }, cmd: Command) => {
-      const config = loadFor({ ...cmd.optsWithGlobals<GlobalOptions>() }, io);
-      const { transcodeLocal } = await import('./commands/transcode-local.js');
+      const config = await loadFor({ ...cmd.optsWithGlobals<GlobalOptions>() }, io);
+      const [{ transcodeLocal }, { transcodeLocalAdapters }, { scaleInProtection }] = await Promise.all([
+        import('./commands/transcode-local.js'), import('./wiring/transcode-local-adapters.js'), import('./wiring/scale-in-protection.js'),
+      ]);
       setCode(await transcodeLocal({
-        file, out: cmdOpts.out, serve: cmdOpts.serve === true, config, io, adapters: localAdapters,
+        file, out: cmdOpts.out, serve: cmdOpts.serve === true, config, io, adapters: transcodeLocalAdapters, scaleInProtection: scaleInProtection(process.env),
         renditions: cmdOpts.renditions === undefined ? undefined : parseHeights(cmdOpts.renditions),
         segmentSeconds: cmdOpts.segmentSeconds === undefined ? undefined : parsePositiveInt('--segment-seconds', cmdOpts.segmentSeconds),
       }));
@@ -135,10 +108,12 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .addOption(new Option('--backend <name>', 'segment inference: ffmpeg (a naive visible stereo) or stub (segments unchanged); http and sagemaker need S3 buckets, so they are refused here').choices(['ffmpeg', 'stub', 'http', 'sagemaker'] satisfies StereoBackend[]).default('ffmpeg'))
     .action(async (file: string, cmdOpts: { mode: StereoMode; out: string; segmentSeconds?: string; backend: StereoBackend }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const config = loadFor(globals, io);
-      const { stereoLocal } = await import('./commands/stereo-local.js');
+      const config = await loadFor(globals, io);
+      const [{ stereoLocal }, { stereoLocalAdapters }, { scaleInProtection }] = await Promise.all([
+        import('./commands/stereo-local.js'), import('./wiring/stereo-local-adapters.js'), import('./wiring/scale-in-protection.js'),
+      ]);
       setCode(await stereoLocal({
-        file, out: cmdOpts.out, mode: cmdOpts.mode, backend: cmdOpts.backend, config, io, adapters: stereoLocalAdapters,
+        file, out: cmdOpts.out, mode: cmdOpts.mode, backend: cmdOpts.backend, config, io, adapters: stereoLocalAdapters, scaleInProtection: scaleInProtection(process.env),
         // Segments are inferred in parallel: one per core unless told otherwise.
         concurrency: globals.concurrency !== undefined || io.env.CONCURRENCY !== undefined ? config.CONCURRENCY : availableParallelism(),
         segmentSeconds: cmdOpts.segmentSeconds === undefined ? undefined : parsePositiveInt('--segment-seconds', cmdOpts.segmentSeconds),
@@ -153,7 +128,7 @@ function buildProgram(io: Io, setCode: (code: number) => void): Command {
       const roles = opts.role ? selectRoles(opts.role) : [];
       let config: Config | ConfigError;
       try {
-        config = loadFor(opts, io);
+        config = await loadFor(opts, io);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         config = err;
@@ -251,11 +226,12 @@ export function terminalLine(text: string, env: Readonly<Record<string, string |
   return escapeControlChars(createRedactor(envSecretValues(env))(text), { multiline: true });
 }
 
-/** A jobs or dlq command on the configuration's own adapters (productionPorts), its settings checked first. */
+/** A jobs or dlq command on the configuration's own adapters (src/wiring/production-ports.ts), its settings checked first. */
 async function operatorCommand(cmd: Command, io: Io, name: string, needs: RoleNeeds, run: (ctx: OperatorContext) => Promise<number>, jobId?: string): Promise<number> {
   const { runOperator, checkJobId } = await import('./commands/operator.js');
   if (jobId !== undefined) checkJobId(jobId);
-  const config = loadFor(cmd.optsWithGlobals<GlobalOptions>(), io);
+  const config = await loadFor(cmd.optsWithGlobals<GlobalOptions>(), io);
+  const { productionPorts } = await import('./wiring/production-ports.js');
   return runOperator({ name, needs, config, io, run, ports: (logger) => productionPorts(config, logger) });
 }
 
@@ -273,7 +249,7 @@ async function runDefault(opts: GlobalOptions, io: Io): Promise<number> {
   const roles = selectRoles(opts.role);
   const noDryRun = opts.dryRun ? roles.filter((r) => !r.dryRun) : [];
   if (noDryRun.length > 0) throw new UsageError(`--dry-run is not supported by role ${noDryRun.map((r) => r.name).join(', ')} (only ${ROLES.filter((r) => 'dryRun' in r && r.dryRun).map((r) => r.name).join(', ')})`);
-  const config = loadFor(opts, io);
+  const config = await loadFor(opts, io);
   const missing = missingSettings(roles, config);
   if (missing[0]) {
     const more = missing.length > 1 ? ` (and ${missing.length - 1} more: ${missing.slice(1).map((m) => m.key).join(', ')})` : '';
@@ -286,6 +262,9 @@ async function runDefault(opts: GlobalOptions, io: Io): Promise<number> {
       EXIT.NOT_AVAILABLE,
     );
   }
+  const [{ runWorkers }, { productionPorts }, { scaleInProtection }] = await Promise.all([
+    import('./commands/run.js'), import('./wiring/production-ports.js'), import('./wiring/scale-in-protection.js'),
+  ]);
   return runWorkers({
     roles,
     config,
@@ -293,6 +272,7 @@ async function runDefault(opts: GlobalOptions, io: Io): Promise<number> {
     dryRun: opts.dryRun === true,
     instanceId: config.INSTANCE_ID || config.RC_DEVICE_NAME || `${hostname()}-${process.pid}`,
     ports: (logger, deps) => productionPorts(config, logger, deps),
+    scaleInProtection: scaleInProtection(process.env),
   });
 }
 
@@ -309,132 +289,15 @@ function selectRoles(spec: string): RoleDefinition[] {
   return sel.names.map((n) => roleDefinition(n)).filter((r): r is RoleDefinition => r !== undefined);
 }
 
-function loadFor(opts: GlobalOptions, io: Io): Config {
+/** The configuration (convict and dotenv are loaded here, not for --version or --help). */
+async function loadFor(opts: GlobalOptions, io: Io): Promise<Config> {
+  const { loadConfig } = await import('./runtime/config/load.js');
   const flags: Partial<Record<ConfigKey, unknown>> = {
     CONCURRENCY: opts.concurrency,
     HEALTH_PORT: opts.healthPort,
     LOG_LEVEL: opts.logLevel,
   };
   return loadConfig({ env: io.env, file: opts.config, dotenvPath: `${io.cwd}/.env`, flags });
-}
-
-/** Redis stream names for QUEUE_BACKEND=redis, one per queue setting. */
-const STREAMS: Record<QueueUrlKey, string> = {
-  SQS_TRANSCODE_QUEUE_URL: 'rugbyworker:transcode',
-  CHUNKING_QUEUE_URL: 'rugbyworker:chunking',
-  VIDEO_WORKER_QUEUE_URL: 'rugbyworker:video-worker',
-  REASSEMBLY_QUEUE_URL: 'rugbyworker:reassembly',
-};
-
-/**
- * Adapters for worker mode, from the configuration; each created on first use and shared.
- * With `deps`, every call to a remote service is reported there (what /health says).
- */
-export function productionPorts(config: Config, logger: Logger, deps?: DependencyHealth): OperatorPorts & { close(): Promise<void> } {
-  const watch = <T extends object>(port: T, name: string, isFailure?: (err: unknown) => boolean): T => (deps ? watched(port, name, deps, isFailure) : port);
-  const queues = new Map<QueueUrlKey, Promise<Queue>>();
-  const deadLetters = new Map<QueueUrlKey, Promise<DeadLetterQueue>>();
-  let pipeline: Promise<PipelineDb> | undefined;
-  let inference: Promise<Inference> | undefined;
-  const stores = new Map<string, ObjectStore>();
-  let db: MediaDb | undefined;
-  const s3 = { aws: undefined as ReturnType<typeof createS3Client> | undefined, media: undefined as ReturnType<typeof createS3Client> | undefined };
-  const partPool = new PartPool(); // one per process: every S3 upload shares its part buffers (allocated on first use)
-  return {
-    queue(key) {
-      let q = queues.get(key);
-      if (!q) {
-        const stream = STREAMS[key];
-        q = config.QUEUE_BACKEND === 'sqs'
-          ? watch(SqsQueue, 'sqs').open({ client: createSqsClient(config), queueUrl: config[key], logger, assumedMaxReceiveCount: config.SQS_ASSUMED_MAX_RECEIVE_COUNT, leaseOptional: leaseOptional(key) }).then((queue) => watch(queue, 'sqs'))
-          : config.QUEUE_BACKEND === 'redis'
-            ? import('./adapters/queue/redis-streams.js').then(({ RedisStreamQueue, isRedisOutage }) => watch(new RedisStreamQueue({ url: config.REDIS_URL, stream, logger }), 'redis', isRedisOutage))
-            : Promise.resolve(new MemoryQueue({ name: stream }));
-        queues.set(key, q);
-      }
-      return q;
-    },
-    deadLetters(key) {
-      let d = deadLetters.get(key);
-      if (!d) {
-        d = config.QUEUE_BACKEND === 'sqs'
-          ? import('./adapters/queue/sqs-dead-letters.js').then(({ SqsDeadLetters }) => SqsDeadLetters.open({ client: createSqsClient(config), queueUrl: config[key], logger }))
-          // Redis Streams and the in-process queue are one adapter for both sides.
-          : (this.queue(key) as Promise<Queue & DeadLetterQueue>);
-        deadLetters.set(key, d);
-      }
-      return d;
-    },
-    storage(bucket: BucketKey | { media: string } | { aws: string }) {
-      const media = typeof bucket !== 'string' && 'media' in bucket;
-      const name = typeof bucket === 'string' ? config[bucket] : 'media' in bucket ? bucket.media : bucket.aws;
-      // Media buckets (Wasabi) and AWS buckets may share a name on different endpoints.
-      const id = `${media ? 'media' : 'aws'}:${name}`;
-      let store = stores.get(id);
-      if (!store) {
-        const client = media
-          ? (s3.media ??= createS3Client(mediaStorageOptions(config)))
-          : (s3.aws ??= createS3Client(awsOptions(config, 's3')));
-        store = watch(new S3ObjectStore({ client, bucket: name, partPool }), media && config.WASABI_ENDPOINT ? 'wasabi' : 's3');
-        stores.set(id, store);
-      }
-      return store;
-    },
-    pipelineDb() {
-      // The DynamoDB SDK is loaded by the first stereo role, not by every process.
-      return (pipeline ??= import('./adapters/db/dynamodb-pipeline.js').then(({ DynamoDbPipelineDb, createDynamoDbClient }) => watch(new DynamoDbPipelineDb({
-        client: createDynamoDbClient(awsOptions(config, 'dynamodb')), logger,
-        tables: { jobs: config.JOBS_TABLE_NAME, segmentCompletions: config.SEGMENT_COMPLETIONS_TABLE_NAME, reassemblyTriggered: config.REASSEMBLY_TRIGGERED_TABLE_NAME },
-      }), 'dynamodb')));
-    },
-    inference() {
-      // A remote model is a dependency; FFmpeg and the stub run here.
-      const remote = config.INFERENCE_BACKEND === 'http' || config.INFERENCE_BACKEND === 'sagemaker';
-      return (inference ??= chooseInference(config, (bucket) => this.storage({ aws: bucket })).then((i) => (remote ? watch(i, 'inference') : i)));
-    },
-    permissions() {
-      // The probe's SDK clients are loaded by the first role that asks.
-      return { probe: async (checks) => new (await import('./adapters/aws/permission-probe.js')).AwsPermissionProbe(config).probe(checks) };
-    },
-    mediaDb() {
-      // supabase-js is loaded by the first query, not by every process that might make one.
-      return (db ??= watch(lazyAsync<MediaDb>(async () => {
-        const { SupabaseMediaDb } = await import('./adapters/db/supabase.js');
-        return new SupabaseMediaDb({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY });
-      }), 'supabase'));
-    },
-    async close() {
-      // After the roles: open SQS polls give back what they got, Redis connections close.
-      await Promise.all([...queues.values()].map(async (q) => (await q).close()));
-      s3.aws?.destroy();
-      s3.media?.destroy();
-    },
-  };
-}
-
-function localAdapters(bucketRoot: string): LocalAdapters {
-  return {
-    // One delivery: on a laptop a failure is reported, not retried.
-    queue: new MemoryQueue({ name: 'local-transcode', visibilitySeconds: 3600, maxReceiveCount: 1 }),
-    store: new FsObjectStore({ root: bucketRoot, bucket: 'local' }),
-    db: new MemoryMediaDb(),
-  };
-}
-
-function stereoLocalAdapters(root: string, config: Config, inputCreated: (event: S3EventNotification) => Promise<void>): StereoLocalAdapters {
-  const input = new FsObjectStore({ root: join(root, 'input'), bucket: config.INPUT_BUCKET_NAME, onObjectCreated: inputCreated });
-  const output = new FsObjectStore({ root: join(root, 'output'), bucket: config.OUTPUT_BUCKET_NAME });
-  // One delivery each: on a laptop a failure is reported, not retried; the heartbeat holds longer work.
-  const queue = (name: string) => new MemoryQueue({ name, visibilitySeconds: 3600, maxReceiveCount: 1 });
-  return {
-    input, output, db: new MemoryPipelineDb(),
-    queues: { CHUNKING_QUEUE_URL: queue('local-chunking'), VIDEO_WORKER_QUEUE_URL: queue('local-video-worker'), REASSEMBLY_QUEUE_URL: queue('local-reassembly') },
-    inference: () => chooseInference(config, (bucket) => {
-      if (bucket === input.bucket) return input;
-      if (bucket === output.bucket) return output;
-      throw new Error(`local stereo has no bucket ${bucket}`);
-    }),
-  };
 }
 
 function parseHeights(spec: string): number[] {
@@ -448,36 +311,4 @@ function parseHeights(spec: string): number[] {
 function parsePositiveInt(flag: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} takes a whole number of seconds (got ${JSON.stringify(value)})`);
   return Number(value);
-}
-
-/** The INFERENCE_BACKEND, its module loaded only when chosen. */
-async function chooseInference(config: Config, storeOf: (bucket: string) => ObjectStore): Promise<Inference> {
-  switch (config.INFERENCE_BACKEND) {
-    case 'stub': {
-      const { StubInference } = await import('./adapters/inference/stub.js');
-      return new StubInference(storeOf);
-    }
-    case 'ffmpeg': {
-      const [{ FfmpegInference }, { locateConfiguredFfmpeg }] = await Promise.all([import('./adapters/inference/ffmpeg.js'), import('./runtime/ffmpeg/index.js')]);
-      let ffmpeg: ReturnType<typeof locateConfiguredFfmpeg> | undefined;
-      return new FfmpegInference({
-        storeOf, workDir: config.WORK_DIR, stallSeconds: config.FFMPEG_STALL_SECONDS,
-        ffmpeg: () => (ffmpeg ??= locateConfiguredFfmpeg(config)),
-      });
-    }
-    case 'http': {
-      const { HttpInference } = await import('./adapters/inference/http.js');
-      return new HttpInference({ url: config.INFERENCE_HTTP_URL, timeoutSeconds: config.INFERENCE_HTTP_TIMEOUT_SECONDS });
-    }
-    case 'sagemaker': {
-      const { SageMakerInference, createSageMakerRuntimeClient } = await import('./adapters/inference/sagemaker.js');
-      return new SageMakerInference({
-        client: createSageMakerRuntimeClient(awsOptions(config, 'sagemaker-runtime')),
-        endpointName: config.SAGEMAKER_ENDPOINT_NAME,
-        ...(config.SAGEMAKER_ASYNC ? { async: { storeOf, timeoutSeconds: config.SAGEMAKER_ASYNC_TIMEOUT_SECONDS } } : {}),
-      });
-    }
-    default:
-      throw new UserError(`INFERENCE_BACKEND=${config.INFERENCE_BACKEND} is not available in this build yet`, EXIT.NOT_AVAILABLE);
-  }
 }

@@ -1,5 +1,5 @@
 // `rugbyworker config`: what the worker would run with, secrets masked.
-import type { Io } from '../cli.js';
+import type { Io } from './io.js';
 import { redactedConfig } from '../runtime/config/load.js';
 import type { Config } from '../runtime/config/schema.js';
 

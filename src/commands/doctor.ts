@@ -1,6 +1,6 @@
 // `rugbyworker doctor`: one line per check, ✓ or ✗ with the reason; exit 1 when a
 // check the chosen roles depend on fails.
-import type { Io } from '../cli.js';
+import type { Io } from './io.js';
 import { missingSettings, requiredSettings } from '../domain/requirements.js';
 import type { RoleDefinition } from '../ports/index.js';
 import type { Config } from '../runtime/config/schema.js';
@@ -15,6 +15,7 @@ import { endpointChecks } from './doctor/endpoint-checks.js';
 import { ffmpegChecks } from './doctor/ffmpeg-checks.js';
 import { sqsPermissionChecks } from './doctor/sqs-permissions.js';
 import { stereoPermissionChecks } from './doctor/stereo-permissions.js';
+import { describeTopology, detectTopology, type TopologySetting } from '../domain/stereo/topology.js';
 
 export interface DoctorOptions {
   /** Chosen roles; none means the local mode (only ffmpeg is required). */
@@ -42,6 +43,10 @@ export async function runDoctor({ roles, config, io }: DoctorOptions): Promise<n
     { name: 'configuration', ok: missing.length === 0, required: true, detail: missing.length === 0 ? `every setting ${scope} needs is present` : `${missing.length} missing` },
     ...missing.map((m) => ({ name: m.key, ok: false, required: true, detail: `not set: ${m.reason}` })),
     ...credentialChecks(config, roles),
+    // Which stereo-spot deployment the stereo roles serve, and which variables said so.
+    ...(roles.some((r) => r.needs.tables?.includes('JOBS_TABLE_NAME'))
+      ? [{ name: 'stereo topology', ok: true, required: false, detail: describeTopology(detectTopology(io.env, config.STEREO_TOPOLOGY as TopologySetting)) }]
+      : []),
   ];
   results.forEach(print);
   const slow = [

@@ -2,7 +2,7 @@
 // (the configuration's own adapters), the check of the settings a command needs (exit 78
 // naming the first one missing, as for roles), and the one line a failed call becomes:
 // which call, on which resource, and what the service said.
-import type { Io } from '../cli.js';
+import type { Io } from './io.js';
 import type { OperatorPorts } from '../ports/index.js';
 import { missingSettings, type QueueUrlKey, type RoleNeeds, type TableKey } from '../domain/requirements.js';
 import type { Config } from '../runtime/config/schema.js';
@@ -109,7 +109,7 @@ export interface RunOperatorOptions {
   needs: RoleNeeds;
   config: Config;
   io: Io;
-  /** The configuration's adapters (src/cli.ts's productionPorts). */
+  /** The configuration's adapters (src/wiring/production-ports.ts). */
   ports: (logger: Logger) => OperatorPorts & { close(): Promise<void> };
   run: (ctx: OperatorContext) => Promise<number>;
 }

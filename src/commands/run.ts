@@ -1,18 +1,14 @@
 // Worker mode: logger, metrics, health server and lifecycle around the chosen roles.
 import type { Config } from '../runtime/config/schema.js';
-import { createLogger } from '../runtime/logger/index.js';
+import { createLogger, type LogFormat } from '../runtime/logger/index.js';
 import { HealthServer } from '../runtime/health.js';
 import { DependencyHealth } from '../runtime/dependency-health.js';
 import { checkCredentials } from '../runtime/startup-checks.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { Metrics } from '../runtime/metrics.js';
-import { ScaleInGuard } from '../runtime/in-flight.js';
+import { ScaleInGuard, type TaskProtectionPort } from '../runtime/in-flight.js';
 import { reportWorkDirSpace } from '../runtime/workdir.js';
-import { startDeviceHeartbeat } from '../runtime/device/heartbeat.js';
-import { deviceProblems } from '../runtime/device/problems.js';
-import { systemDeviceSources } from '../runtime/device/facts.js';
 import { createRedactor } from '../runtime/redact.js';
-import { EcsTaskProtection } from '../adapters/ecs/task-protection.js';
 import { secretValues } from '../runtime/config/secrets.js';
 import { version } from '../runtime/version.js';
 import type { RoleDefinition, RolePorts, RoleService } from '../ports/index.js';
@@ -25,18 +21,22 @@ export interface RunOptions {
   /** --dry-run, for roles that honour it (the command line has checked). */
   dryRun?: boolean;
   instanceId: string;
-  /** The adapters behind the roles' ports (chosen by src/cli.ts), reporting their calls to `deps`. */
+  /** The adapters behind the roles' ports (chosen by src/wiring/), reporting their calls to `deps`. */
   ports: (logger: Logger, deps: DependencyHealth) => RolePorts & { close(): Promise<void> };
   /** Where log lines go instead of stdout (local mode draws a progress bar from them). */
   logOutput?: { write(line: string): unknown };
+  /** Scale-in protection while a job is in flight (src/wiring/scale-in-protection.ts: the ECS agent's, on ECS). */
+  scaleInProtection?: TaskProtectionPort;
 }
 
-export async function runWorkers({ roles, config, once, dryRun, instanceId, ports, logOutput }: RunOptions): Promise<number> {
+export async function runWorkers({ roles, config, once, dryRun, instanceId, ports, logOutput, scaleInProtection }: RunOptions): Promise<number> {
   const log = createLogger({
     level: config.LOG_LEVEL,
     environment: config.AXIOM_ENVIRONMENT,
     secrets: secretValues(config),
-    ...(logOutput ? { stdout: logOutput, pretty: false } : {}),
+    format: config.LOG_FORMAT as LogFormat,
+    // Local mode reads the JSON lines (its progress bar): always JSON there.
+    ...(logOutput ? { stdout: logOutput, pretty: false, format: 'json' as const } : {}),
     axiom: config.AXIOM_API_TOKEN ? { token: config.AXIOM_API_TOKEN, dataset: config.AXIOM_DATASET, url: config.AXIOM_URL } : undefined,
   });
   const logger = log.logger.child({ instance_id: instanceId });
@@ -63,16 +63,19 @@ export async function runWorkers({ roles, config, once, dryRun, instanceId, port
   const rolePorts = ports(logger, deps);
   // Added before the roles, so it is stopped after them.
   lifecycle.add({ name: 'ports', stop: () => rolePorts.close() });
-  // On ECS (the agent sets ECS_AGENT_URI): scale-in protection while a job is in flight.
-  // Added before the roles, so it is cleared after they have released their jobs.
-  const agentUri = process.env.ECS_AGENT_URI;
-  if (agentUri) lifecycle.add(new ScaleInGuard({ port: new EcsTaskProtection({ agentUri }), logger }).attach(metrics));
+  // Scale-in protection while a job is in flight (on ECS). Added before the roles, so it is
+  // cleared after they have released their jobs.
+  if (scaleInProtection) lifecycle.add(new ScaleInGuard({ port: scaleInProtection, logger }).attach(metrics));
   const ctx = { config, instanceId, logger, metrics, stopping: lifecycle.stopping, concurrency: config.CONCURRENCY, once, dryRun: dryRun === true, ports: rolePorts };
   const services: RoleService[] = [];
   try {
     await checkCredentials(roles, rolePorts);
     // The admin dashboard's row for this device. Added before the roles, so its offline beat comes after they stop.
     if (config.RC_DEVICE_NAME && config.SUPABASE_URL && roles.some((r) => r.needs.mediaDb)) {
+      // Loaded only here: reading the device's facts brings the child-process library.
+      const [{ startDeviceHeartbeat }, { deviceProblems }, { systemDeviceSources }] = await Promise.all([
+        import('../runtime/device/heartbeat.js'), import('../runtime/device/problems.js'), import('../runtime/device/facts.js'),
+      ]);
       lifecycle.add(startDeviceHeartbeat({
         name: config.RC_DEVICE_NAME, intervalMs: config.DEVICE_HEARTBEAT_SECONDS * 1000, db: rolePorts.mediaDb(),
         problems: () => deviceProblems(deps, { redact }), sources: systemDeviceSources(), logger,

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rename, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { roleDefinition } from '../../roles/index.js';
-import type { Io } from '../cli.js';
+import type { Io } from './io.js';
 import { decodeEventKey, type S3EventNotification } from '../domain/s3-event.js';
 import { SEGMENT_NOTIFICATION, SOURCE_NOTIFICATION, finalKey, inputKey } from '../domain/stereo/keys.js';
 import type { QueueUrlKey } from '../domain/requirements.js';
@@ -22,13 +22,14 @@ import { EXIT, UsageError, UserError } from '../runtime/errors.js';
 import { progressBarOutput } from './progress-bar.js';
 import { EXIT_ON_SIGNAL, trapInterrupt, type Stop } from './interrupt.js';
 import { runWorkers } from './run.js';
+import type { TaskProtectionPort } from '../runtime/in-flight.js';
 import { JobWatch } from './stereo-watch.js';
 import { TappedPipelineDb, TappedQueue } from './stereo-taps.js';
 
 export type StereoBackend = 'ffmpeg' | 'stub' | 'http' | 'sagemaker';
 type StereoQueueKey = Exclude<QueueUrlKey, 'SQS_TRANSCODE_QUEUE_URL'>;
 
-/** In-process adapters (chosen by src/cli.ts): two directory buckets, three queues, the tables, the backend. */
+/** In-process adapters (chosen by src/wiring/): two directory buckets, three queues, the tables, the backend. */
 export interface StereoLocalAdapters {
   input: ObjectStore;
   output: ObjectStore;
@@ -49,6 +50,8 @@ export interface StereoLocalOptions {
   io: Io;
   /** `inputCreated` gets the input bucket's ObjectCreated events, as S3 would send them. */
   adapters: (root: string, config: Config, inputCreated: (event: S3EventNotification) => Promise<void>) => StereoLocalAdapters;
+  /** As in worker mode (src/wiring/scale-in-protection.ts). */
+  scaleInProtection?: TaskProtectionPort;
 }
 
 const BUCKETS = { input: 'local-input', output: 'local-output' } as const;
@@ -154,7 +157,7 @@ async function run(opts: StereoLocalOptions, p: RunPaths): Promise<number> {
   await runWorkers({
     // The watch first, so it is stopped last: its `done` (the job's end) is what ends the run.
     roles: [watch.role(), ...PIPELINE_ROLES.map((name) => keepRunning(name, opts.concurrency))],
-    config, once: true, instanceId: 'local', ports: () => ports,
+    config, once: true, instanceId: 'local', ports: () => ports, scaleInProtection: opts.scaleInProtection,
     logOutput: logSink(opts.io, errors),
   });
   if (p.signalled()) return interrupted(opts, p);

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { Io } from '../cli.js';
+import type { Io } from './io.js';
 import { start as startTranscode } from '../../roles/transcode/index.js';
 import type { MediaDb, ObjectStore, Queue, RoleDefinition, RolePorts } from '../ports/index.js';
 import { streamingLayout } from '../domain/streaming-layout.js';
@@ -15,6 +15,7 @@ import { serveHls } from '../runtime/hls/serve.js';
 import { progressBarOutput } from './progress-bar.js';
 import { EXIT_ON_SIGNAL, trapInterrupt } from './interrupt.js';
 import { runWorkers } from './run.js';
+import type { TaskProtectionPort } from '../runtime/in-flight.js';
 
 export interface LocalTranscodeOptions {
   file: string;
@@ -24,8 +25,10 @@ export interface LocalTranscodeOptions {
   serve: boolean;
   config: Config;
   io: Io;
-  /** In-process adapters (chosen by src/cli.ts): a queue, a directory bucket, an in-memory database. */
+  /** In-process adapters (chosen by src/wiring/): a queue, a directory bucket, an in-memory database. */
   adapters: (bucketRoot: string) => LocalAdapters;
+  /** As in worker mode (src/wiring/scale-in-protection.ts). */
+  scaleInProtection?: TaskProtectionPort;
 }
 
 export interface LocalAdapters {
@@ -86,7 +89,7 @@ export async function transcodeLocal(opts: LocalTranscodeOptions): Promise<numbe
       SHUTDOWN_GRACE_SECONDS: 1,
     };
     const code = await runWorkers({
-      roles: [role], config, once: true, instanceId: 'local', ports: () => ports,
+      roles: [role], config, once: true, instanceId: 'local', ports: () => ports, scaleInProtection: opts.scaleInProtection,
       ...(process.stderr.isTTY ? { logOutput: progressBarOutput(process.stderr) } : {}),
     });
     const job = db.rows().jobs.find((j) => j.id === ids.job);

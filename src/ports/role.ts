@@ -1,5 +1,5 @@
 // The role API: what a role is given (its context, its ports) and what it gives back.
-// Roles import only src/ports/; src/cli.ts picks the adapters behind them from the configuration.
+// Roles import only src/ports/; src/wiring/ picks the adapters behind them from the configuration.
 import type { Logger } from 'pino';
 import type { Config } from '../runtime/config/schema.js';
 import type { Metrics } from '../runtime/metrics.js';
@@ -38,7 +38,7 @@ export interface RoleContext {
   readonly ports: RolePorts;
 }
 
-/** Adapters chosen from the configuration (the composition root); each is created once and shared. */
+/** Adapters chosen by src/wiring/ from the configuration; each is created once and shared. */
 export interface RolePorts {
   /** The queue behind a queue setting (SQS URL, a Redis stream, or an in-process queue). */
   queue(key: QueueUrlKey): Promise<Queue>;

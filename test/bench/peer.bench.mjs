@@ -55,7 +55,7 @@ const { BUCKET, liveMessage, seedTranscodeRows } = await import('../helpers/rugb
 const { locateFfmpeg } = await import('../../src/runtime/ffmpeg/index.ts');
 const { loadConfig } = await import('../../src/runtime/config/load.ts');
 const { runWorkers } = await import('../../src/commands/run.ts');
-const { productionPorts } = await import('../../src/cli.ts');
+const { productionPorts } = await import('../../src/wiring/production-ports.ts');
 const { roleDefinition } = await import('../../roles/index.ts');
 
 const num = (name, fallback, ok, what) => {

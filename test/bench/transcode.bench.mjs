@@ -49,7 +49,7 @@ const { cachedHwDecode, locateFfmpeg, probe } = await import('../../src/runtime/
 const { SOURCE_INPUT_ARGS } = await import('../../src/runtime/progressive-source/progressive-source.ts');
 const { loadConfig } = await import('../../src/runtime/config/load.ts');
 const { runWorkers } = await import('../../src/commands/run.ts');
-const { productionPorts } = await import('../../src/cli.ts');
+const { productionPorts } = await import('../../src/wiring/production-ports.ts');
 const { roleDefinition } = await import('../../roles/index.ts');
 
 const SECONDS = Number(process.env.BENCH_TRANSCODE_SECONDS ?? 60);

@@ -93,6 +93,15 @@ describe('built executables', () => {
     expect(elf.includes(`${SENTINEL_FUSE}:1`)).toBe(true); // postject flips the fuse to :1
   });
 
+  // The cache is V8's compiled bundle, accepted only under the flags it was made with: a
+  // flag that changes them makes Node say it was rejected, which proves it is there (and the
+  // empty stderr of --version above, that it is accepted as built, arm64's too).
+  test.each(ARCHES)('%s carries a V8 code cache of the bundle', async (arch) => {
+    const r = await runExe(['--version'], { arch, env: { NODE_OPTIONS: '--stack-trace-limit=11' }, timeoutMs: 90_000 });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('Code cache data rejected');
+  }, 120_000);
+
   test('dist/SHA256SUMS lists both executables with their sha256', () => {
     const lines = readFileSync(join(distDir, 'SHA256SUMS'), 'utf8').trim().split('\n');
     const listed = new Map(lines.map((l) => {

@@ -220,7 +220,7 @@ describe('dlq on Redis Streams (QUEUE_BACKEND=redis)', () => {
     const extra = { QUEUE_BACKEND: 'redis', REDIS_URL: redis.url };
     const raw = new Redis(redis.url);
     try {
-      // The stream of CHUNKING_QUEUE_URL (src/cli.ts) and its DLQ, as the adapter writes dead letters.
+      // The stream of CHUNKING_QUEUE_URL (src/domain/queue-names.ts) and its DLQ, as the adapter writes dead letters.
       await raw.del('rugbyworker:chunking', 'rugbyworker:chunking:dlq');
       await raw.xadd('rugbyworker:chunking:dlq', '*', 'body', '{"n":1}', 'reason', 'exceeded maxReceiveCount 5', 'id', '1-0');
       await raw.xadd('rugbyworker:chunking:dlq', '*', 'body', '{"n":2}', 'reason', 'invalid body', 'id', '2-0');

@@ -1,5 +1,6 @@
 // Stand-ins for the two remote inference backends, on 127.0.0.1: an HTTP model server
-// (POST {prefix}/invocations) and SageMaker runtime (InvokeEndpoint, InvokeEndpointAsync).
+// (POST {prefix}/invocations) and SageMaker runtime (InvokeEndpoint, InvokeEndpointAsync;
+// startB622b25SageMakerStandIn is stereo-spot main's async-only endpoint).
 // Both refuse what the real ones refuse (method, path, content type, request JSON), answer
 // as they answer (SageMaker: 200, or 202 with the result locations; restJson errors with
 // x-amzn-errortype and the SDK's exception names), and their "model" does what a real
@@ -35,9 +36,47 @@ interface StandIn {
 
 export type InferenceHttpServer = StandIn;
 
+/**
+ * What the next async invocation does (default `model`): `model` runs the model and writes
+ * the response; `never` writes nothing; `empty` is stereo-spot's bootstrap stub image (answers
+ * `{}` and writes no output: loss mode L8); `fail` writes this failure body.
+ */
+export type AsyncOutcome = 'model' | 'never' | 'empty' | { fail: string };
+
+/** One accepted InvokeEndpointAsync, as the stand-in answered it. */
+export interface AsyncInvocation {
+  readonly inferenceId: string;
+  readonly inputLocation: string;
+  readonly outputLocation: string;
+  readonly failureLocation: string;
+  readonly outcome: AsyncOutcome;
+}
+
 export interface SageMakerStandIn extends StandIn {
-  /** What the model does with the next async invocations (default `model`): `never` writes nothing, `fail` writes this failure body. */
-  readonly asyncOutcomes: Array<'model' | 'never' | { fail: string }>;
+  /** What the model does with the next async invocations, taken one by one. */
+  readonly asyncOutcomes: AsyncOutcome[];
+  /** Every accepted async invocation, in order. */
+  readonly asyncInvocations: AsyncInvocation[];
+  /** Resolves once every result scheduled so far is written (or was never to be). */
+  idle(): Promise<void>;
+}
+
+export interface SageMakerStandInOptions {
+  s3: S3Client;
+  endpointName: string;
+  /** Bucket of the async results. */
+  resultBucket: string;
+  /** Delay between the 202 and the result object, as the service's queue would. */
+  resultDelayMs?: number;
+  /** The endpoint's AsyncInferenceConfig S3OutputPath / S3FailurePath inside resultBucket (default `async-out/`, `async-failures/`). */
+  outputPath?: string;
+  failurePath?: string;
+  /** An async-only endpoint (b622b25's): InvokeEndpoint is refused. */
+  asyncOnly?: boolean;
+  /** The container reads the request as JSON whatever its content type (upstream's serve.py; its b622b25 video-worker sends none). Default: application/json only. */
+  anyContentType?: boolean;
+  /** The container's 200 body, which SageMaker stores as the response object (default `{"status":"ok"}`). */
+  okBody?: string;
 }
 
 type ModelResult = { ok: true } | { ok: false; message: string };
@@ -106,11 +145,15 @@ function modelError(original: number, message: string): Reply {
 }
 
 /**
- * SageMaker runtime for one endpoint. Async results go to `resultBucket` (async-out/…,
- * async-failures/…), written `resultDelayMs` after the 202, as the service's queue would.
+ * SageMaker runtime for one endpoint. Async results go to `resultBucket` (`{outputPath}{id}.out`,
+ * `{failurePath}{id}-error.out`, SageMaker's naming), written `resultDelayMs` after the 202.
  */
-export async function startSageMakerStandIn(opts: { s3: S3Client; endpointName: string; resultBucket: string; resultDelayMs?: number }): Promise<SageMakerStandIn> {
-  const asyncOutcomes: SageMakerStandIn['asyncOutcomes'] = [];
+export async function startSageMakerStandIn(opts: SageMakerStandInOptions): Promise<SageMakerStandIn> {
+  const outputPath = opts.outputPath ?? 'async-out/';
+  const failurePath = opts.failurePath ?? 'async-failures/';
+  const okBody = opts.okBody ?? '{"status":"ok"}';
+  const asyncOutcomes: AsyncOutcome[] = [];
+  const asyncInvocations: AsyncInvocation[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const work = new Set<Promise<void>>();
   const later = (fn: () => Promise<void>): void => {
@@ -131,6 +174,9 @@ export async function startSageMakerStandIn(opts: { s3: S3Client; endpointName: 
     if (scripted) return answer(scripted);
 
     if (m[2] === 'invocations') {
+      if (opts.asyncOnly) {
+        return answer(sageMakerError('ValidationError', 400, `Endpoint ${name} of account 000000000000 is an asynchronous inference endpoint: invoke it with InvokeEndpointAsync.`));
+      }
       if (req.headers['content-type'] !== 'application/json') return answer(modelError(415, `unsupported content type ${String(req.headers['content-type'])}`));
       const result = await runModel(opts.s3, req.body);
       return answer(result.ok ? { status: 200, body: '{"status":"ok"}', headers: { 'content-type': 'application/json' } } : modelError(400, result.message));
@@ -143,35 +189,41 @@ export async function startSageMakerStandIn(opts: { s3: S3Client; endpointName: 
     if (timeout !== undefined && !(/^\d+$/.test(timeout) && Number(timeout) >= 1 && Number(timeout) <= 3600)) {
       return answer(sageMakerError('ValidationError', 400, `1 validation error detected: Value '${timeout}' at 'invocationTimeoutSeconds' failed to satisfy constraint: Member must have value less than or equal to 3600`));
     }
+    // The result objects are named by SageMaker; the InferenceId is the caller's when it gave one.
     const id = randomUUID();
-    const outputKey = `async-out/${id}.out`;
-    const failureKey = `async-failures/${id}-error.out`;
+    const inferenceId = header(req.headers, 'x-amzn-sagemaker-inference-id') ?? id;
+    const outputKey = `${outputPath}${id}.out`;
+    const failureKey = `${failurePath}${id}-error.out`;
     const contentType = header(req.headers, 'x-amzn-sagemaker-content-type');
     const outcome = asyncOutcomes.shift() ?? 'model';
+    const outputLocation = `s3://${opts.resultBucket}/${outputKey}`;
+    const failureLocation = `s3://${opts.resultBucket}/${failureKey}`;
+    asyncInvocations.push({ inferenceId, inputLocation: inputLocation as string, outputLocation, failureLocation, outcome });
     const put = (key: string, text: string) => opts.s3.send(new PutObjectCommand({ Bucket: opts.resultBucket, Key: key, Body: text })).then(() => undefined);
     if (outcome !== 'never') {
       later(async () => {
         if (typeof outcome === 'object') return put(failureKey, outcome.fail);
-        if (contentType !== 'application/json') return put(failureKey, `unsupported content type ${String(contentType)}`);
+        if (outcome === 'empty') return put(outputKey, '{}');
+        if (!opts.anyContentType && contentType !== 'application/json') return put(failureKey, `unsupported content type ${String(contentType)}`);
         const got = await opts.s3.send(new GetObjectCommand({ Bucket: input.bucket, Key: input.key })).catch(() => null);
         if (!got) return put(failureKey, `cannot read InputLocation ${inputLocation}`);
         const result = await runModel(opts.s3, await (got.Body as { transformToString(): Promise<string> }).transformToString());
-        return result.ok ? put(outputKey, '{"status":"ok"}') : put(failureKey, result.message);
+        return result.ok ? put(outputKey, okBody) : put(failureKey, result.message);
       });
     }
     return answer({
       status: 202,
-      headers: {
-        'content-type': 'application/json',
-        'X-Amzn-SageMaker-OutputLocation': `s3://${opts.resultBucket}/${outputKey}`,
-        'X-Amzn-SageMaker-FailureLocation': `s3://${opts.resultBucket}/${failureKey}`,
-      },
-      body: JSON.stringify({ InferenceId: id }),
+      headers: { 'content-type': 'application/json', 'X-Amzn-SageMaker-OutputLocation': outputLocation, 'X-Amzn-SageMaker-FailureLocation': failureLocation },
+      body: JSON.stringify({ InferenceId: inferenceId }),
     });
   });
   return {
     ...server,
     asyncOutcomes,
+    asyncInvocations,
+    async idle() {
+      while (timers.size > 0 || work.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
     async stop() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
@@ -233,4 +285,17 @@ function send(res: ServerResponse, reply: Reply): void {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(reply.status, reply.headers ?? {});
   res.end(reply.body ?? '');
+}
+
+/**
+ * stereo-spot b622b25's endpoint (aws-infra/sagemaker.tf@b622b25:98-131): async only, results
+ * in the output bucket under sagemaker-async-responses/ and sagemaker-async-failures/, its
+ * container (stereo-inference/serve.py) reading the request JSON whatever the content type
+ * (the video-worker sends none) and answering `{"status": "ok"}` (json.dumps).
+ */
+export function startB622b25SageMakerStandIn(opts: { s3: S3Client; outputBucket: string; endpointName?: string; resultDelayMs?: number }): Promise<SageMakerStandIn> {
+  return startSageMakerStandIn({
+    s3: opts.s3, endpointName: opts.endpointName ?? 'stereo-spot-inference', resultBucket: opts.outputBucket, resultDelayMs: opts.resultDelayMs,
+    outputPath: 'sagemaker-async-responses/', failurePath: 'sagemaker-async-failures/', asyncOnly: true, anyContentType: true, okBody: '{"status": "ok"}',
+  });
 }

@@ -1,5 +1,5 @@
 // The cleanup role end to end on the live contract (RUGBYCODEX.md "Cleanup"): the real
-// role code through the production ports (src/cli.ts productionPorts) on real fauxqs S3
+// role code through the production ports (src/wiring/production-ports.ts) on real fauxqs S3
 // and the PostgREST stand-in on real PostgreSQL holding the live media_cleanup_jobs table
 // (id, media_asset_id, bucket, storage_path, created_at, processed_at, error). There is
 // no bucket setting: each pending row's folder goes from the row's own bucket, oldest
@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { roleDefinition } from '../../roles/index.js';
-import { productionPorts } from '../../src/cli.js';
+import { productionPorts } from '../../src/wiring/production-ports.js';
 import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import type { ObjectStore, RolePorts, RoleService } from '../../src/ports/index.js';

@@ -146,6 +146,15 @@ export function describePipelineDbConformance(name: string, makeHarness: (logger
         expect(await jobItem()).toMatchObject({ status: 'failed' });
       });
 
+      it('writes the split topology\'s ingesting and reassembling, conditioned like the rest', async () => {
+        await h.put('jobs', webUiJob({ status: 'chunking_complete', total_segments: 3 }));
+        await expect(db.updateJob(JOB, { status: 'reassembling' }, ['created'])).resolves.toBe('conflict');
+        await expect(db.updateJob(JOB, { status: 'reassembling' }, ['chunking_complete'])).resolves.toBe('updated');
+        await h.put('jobs', webUiJob({ job_id: `${JOB}-i` }));
+        await expect(db.updateJob(`${JOB}-i`, { status: 'ingesting' }, ['created'])).resolves.toBe('updated');
+        expect((await h.scan('jobs')).map((i) => i.status).sort()).toEqual(['ingesting', 'reassembling']);
+      });
+
       it('a job without status is a conflict for any `from`', async () => {
         await h.put('jobs', { job_id: JOB, mode: 'sbs', created_at: T0 });
         await expect(db.updateJob(JOB, { status: 'chunking_in_progress' }, ['created'])).resolves.toBe('conflict');
@@ -167,7 +176,7 @@ export function describePipelineDbConformance(name: string, makeHarness: (logger
 
       it('refuses, before any write, what this pipeline never writes', async () => {
         await h.put('jobs', webUiJob());
-        for (const status of ['ingesting', 'reassembling', 'deleted', 'bogus', '']) {
+        for (const status of ['deleted', 'bogus', '']) {
           await expect(db.updateJob(JOB, { status: status as 'failed' })).rejects.toThrow(/is not one this pipeline writes/);
         }
         await expect(db.updateJob(JOB, { status: 'chunking_complete', totalSegments: -1 })).rejects.toThrow(RangeError);

@@ -1,4 +1,4 @@
-// One PartPool shared by S3ObjectStores (as src/cli.ts shares one per process): however many
+// One PartPool shared by S3ObjectStores (as src/wiring/production-ports.ts shares one per process): however many
 // file uploads run, on whichever store, no more parts are in flight than the pool has buffers,
 // and an upload waiting for a buffer can be aborted without taking one.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

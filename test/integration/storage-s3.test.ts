@@ -15,7 +15,7 @@ describeObjectStoreConformance('S3 (fauxqs)', async () => {
   const bucket = 'conformance';
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   await client.send(new CreateBucketCommand({ Bucket: 'conformance-other' }));
-  const partPool = new PartPool({ partSize: PART, buffers: 4 }); // both stores share it, as src/cli.ts's do
+  const partPool = new PartPool({ partSize: PART, buffers: 4 }); // both stores share it, as src/wiring/production-ports.ts's do
 
   let parts = 0;
   let copies = 0;

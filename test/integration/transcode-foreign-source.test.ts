@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { roleDefinition } from '../../roles/index.js';
-import { productionPorts } from '../../src/cli.js';
+import { productionPorts } from '../../src/wiring/production-ports.js';
 import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';

@@ -1,5 +1,5 @@
 // The transcode role end to end on the live RugbyCodex contract: the real role code through
-// the production ports (src/cli.ts productionPorts) on real fauxqs SQS + S3, the real
+// the production ports (src/wiring/production-ports.ts) on real fauxqs SQS + S3, the real
 // Debian ffmpeg, and the PostgREST stand-in that applies every request supabase-js sends
 // to real PostgreSQL holding the live tables (so a wrong column or enum value fails here as
 // it fails live) and records them. The live message goes in → index.m3u8 where the player
@@ -18,7 +18,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { pino } from 'pino';
 import { roleDefinition } from '../../roles/index.js';
-import { productionPorts } from '../../src/cli.js';
+import { productionPorts } from '../../src/wiring/production-ports.js';
 import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { probeOwnOutput } from '../helpers/probe-own-output.js';

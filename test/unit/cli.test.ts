@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, type Io } from '../../src/cli.js';
+import { main } from '../../src/cli.js';
+import type { Io } from '../../src/commands/io.js';
 
 const cwd = mkdtempSync(join(tmpdir(), 'rw-cli-'));
 

@@ -61,6 +61,12 @@ describe('deploy/ecs', () => {
     expect(c.secrets.map((s) => s.name)).toContain('AXIOM_API_TOKEN');
   });
 
+  it('the stereo roles log in stereo-spot\'s text format (its "Open logs" query finds them); the others, and all, in JSON', () => {
+    const logFormat = (n: string) => taskDefs.find(([f]) => f === `${n}.task-definition.json`)![1].containerDefinitions[0]!.environment.find((e) => e.name === 'LOG_FORMAT')?.value;
+    for (const role of ['chunk', 'segment-infer', 'reassemble', 'trigger']) expect(logFormat(role)).toBe('text');
+    for (const role of ['transcode', 'cleanup', 'all']) expect(logFormat(role)).toBeUndefined();
+  });
+
   it('the roles that touch RugbyCodex get its secrets; queue-fed roles get an autoscaling file from zero on queue depth', () => {
     const secretsOf = (n: string) => taskDefs.find(([f]) => f === `${n}.task-definition.json`)![1].containerDefinitions[0]!.secrets.map((s) => s.name);
     expect(secretsOf('transcode')).toEqual(expect.arrayContaining(['SUPABASE_SERVICE_ROLE_KEY', 'WASABI_KEY', 'WASABI_SECRET']));

@@ -1,21 +1,27 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  KNOWN_STATUSES, canBecome, chunkDecision, isKnownStatus, isTerminal, isWritableStatus, reassemblyDecision, segmentDecision, statusesBefore,
+  KNOWN_STATUSES, STATUS_WRITES, canBecome, chunkDecision, ingestDecision, isKnownStatus, isTerminal, isWritableStatus, reassemblyDecision,
+  segmentDecision, statusesBefore, writesStatus,
 } from '../../src/domain/stereo/job-state.js';
 import { FOREIGN_STATUSES, WRITABLE_STATUSES } from '../../src/domain/stereo/records.js';
 import type { WritableStatus } from '../../src/domain/stereo/records.js';
 
-// Upstream's JobStatus at ecba15e, and the three later stereo-spot statuses (its main).
-const WRITABLE = ['created', 'chunking_in_progress', 'chunking_complete', 'completed', 'failed'];
-const FOREIGN = ['ingesting', 'reassembling', 'deleted'];
+// Upstream's JobStatus at ecba15e, and the three later stereo-spot statuses (its main):
+// the split topology's workers write ingesting and reassembling; deleted is the web UI's.
+const WRITABLE = ['created', 'ingesting', 'chunking_in_progress', 'chunking_complete', 'reassembling', 'completed', 'failed'];
+const FOREIGN = ['deleted'];
 const ALL = ['created', 'ingesting', 'chunking_in_progress', 'chunking_complete', 'reassembling', 'completed', 'failed', 'deleted'];
 
 const LEGAL = new Set([
+  'created→ingesting',
   'created→chunking_in_progress',
   'created→failed',
+  'ingesting→created',
+  'ingesting→failed',
   'chunking_in_progress→chunking_in_progress',
   'chunking_in_progress→chunking_complete',
   'chunking_in_progress→failed',
+  'chunking_complete→reassembling',
   'chunking_complete→completed',
   'chunking_complete→failed',
   'reassembling→completed',
@@ -51,7 +57,7 @@ describe('canBecome', () => {
     expect(canBecome(from, to)).toBe(LEGAL.has(`${from}→${to}`));
   });
 
-  it('never writes a foreign status', () => {
+  it('never writes deleted', () => {
     for (const from of ALL) for (const to of FOREIGN) expect(canBecome(from, to)).toBe(false);
   });
 
@@ -62,15 +68,52 @@ describe('canBecome', () => {
   });
 });
 
-describe('statusesBefore (conditional writes)', () => {
+describe('statusesBefore (conditional writes: STEREO-SPOT-MAIN.md §5, drop-in column)', () => {
   it.each<[WritableStatus, string[]]>([
-    ['created', []],
+    // ingest's, once the source is uploaded: "write created only conditioned on ingesting".
+    ['created', ['ingesting']],
+    ['ingesting', ['created']],
     ['chunking_in_progress', ['created', 'chunking_in_progress']],
     ['chunking_complete', ['chunking_in_progress']],
+    ['reassembling', ['chunking_complete']],
     ['completed', ['chunking_complete', 'reassembling']],
-    ['failed', ['created', 'chunking_in_progress', 'chunking_complete', 'reassembling']],
+    // Not over completed or deleted (§5), nor over failed (marked once). ingesting is the
+    // ingester's own failure; no ecba15e job is ever ingesting, so the ecba15e condition
+    // (created, chunking_in_progress, chunking_complete, reassembling) holds the same jobs.
+    ['failed', ['created', 'ingesting', 'chunking_in_progress', 'chunking_complete', 'reassembling']],
   ])('a write of %s is conditioned on %j', (to, from) => {
     expect(statusesBefore(to)).toEqual(from);
+  });
+
+  it('lists the previous statuses in lifecycle order, each one known', () => {
+    for (const to of WRITABLE_STATUSES) {
+      const from = statusesBefore(to);
+      expect(from).toEqual(KNOWN_STATUSES.filter((s) => from.includes(s)));
+    }
+  });
+
+  it('L15: nothing is ever written over deleted; nothing but failed→… never; completed never twice', () => {
+    for (const to of WRITABLE_STATUSES) {
+      expect(statusesBefore(to)).not.toContain('deleted');
+      expect(statusesBefore(to)).not.toContain('failed');
+    }
+    expect(statusesBefore('completed')).not.toContain('completed');
+    expect(Object.keys(STATUS_WRITES)).not.toContain('deleted');
+  });
+
+  it('hands out a copy: a caller cannot widen a condition for everyone', () => {
+    statusesBefore('completed').push('deleted');
+    expect(statusesBefore('completed')).toEqual(['chunking_complete', 'reassembling']);
+  });
+});
+
+describe('who writes what, per topology', () => {
+  it('ecba15e workers never write ingesting, created or reassembling (its web UI predates them)', () => {
+    expect(WRITABLE_STATUSES.filter((s) => writesStatus('ecba15e', s))).toEqual(['chunking_in_progress', 'chunking_complete', 'completed', 'failed']);
+  });
+
+  it('b622b25 workers write every writable status', () => {
+    expect(WRITABLE_STATUSES.filter((s) => writesStatus('b622b25', s))).toEqual(WRITABLE);
   });
 });
 
@@ -107,6 +150,29 @@ describe('what each step does with the job it finds', () => {
     for (const s of ALL) {
       if (chunkDecision(s) === 'start') expect(canBecome(s, 'chunking_in_progress')).toBe(true);
       if (reassemblyDecision(s) === 'start') expect(canBecome(s, 'completed')).toBe(true);
+      if (ingestDecision(s) === 'start') expect(canBecome(s, 'ingesting')).toBe(true);
+      if (ingestDecision(s) !== 'skip') {
+        expect(canBecome('ingesting', 'created')).toBe(true);
+        expect(canBecome('ingesting', 'failed')).toBe(true);
+      }
     }
+  });
+});
+
+describe('ingestDecision (b622b25 ingest queue)', () => {
+  it.each<[string | null, string]>([
+    ['created', 'start'],
+    // L14: the redelivery of an ingest that died mid-download; upstream acks it and the job stays ingesting.
+    ['ingesting', 'resume'],
+    [null, 'skip'],
+    ['chunking_in_progress', 'skip'],
+    ['chunking_complete', 'skip'],
+    ['reassembling', 'skip'],
+    ['completed', 'skip'],
+    ['failed', 'skip'],
+    ['deleted', 'skip'],
+    ['invalid_status', 'skip'],
+  ])('%j: %s', (status, decision) => {
+    expect(ingestDecision(status)).toBe(decision);
   });
 });

@@ -28,7 +28,7 @@ describe('should_trigger_reassembly (test_handler.py)', () => {
 
   it('test_should_trigger_reassembly_job_not_chunking_complete', () => {
     const d = decide({ job: job({ status: 'chunking_in_progress', totalSegments: 2 }), completions: 2 });
-    expect(d).toEqual({ action: 'none', reason: 'job status is "chunking_in_progress", not chunking_complete' });
+    expect(d).toEqual({ action: 'none', reason: 'job status is "chunking_in_progress", not chunking_complete or reassembling' });
   });
 
   it('test_should_trigger_reassembly_job_missing', () => {
@@ -55,7 +55,7 @@ describe('process_job_id (test_handler.py): put the lock, send only if the put w
 
 describe('the rest of upstream\'s conditions', () => {
   it.each([
-    ['created'], ['ingesting'], ['chunking_in_progress'], ['reassembling'], ['failed'], ['deleted'], ['invalid_status'],
+    ['created'], ['ingesting'], ['chunking_in_progress'], ['failed'], ['deleted'], ['invalid_status'],
   ])('no trigger for a %s job', (status) => {
     expect(decide({ job: job({ status }) }).action).toBe('none');
   });
@@ -151,8 +151,11 @@ describe('final.mp4 there, job not completed (a reassembly died before its statu
     }
   });
 
-  it('only for a chunking_complete job', () => {
-    for (const status of ['created', 'chunking_in_progress', 'reassembling', 'failed', 'deleted', 'completed']) {
+  it('only for a chunking_complete or reassembling job', () => {
+    expect(decide({ job: job({ status: 'reassembling' }), finalExists: true })).toEqual({
+      action: 'complete', reason: 'final.mp4 exists but the job is reassembling: a reassembly died before marking it completed',
+    });
+    for (const status of ['created', 'chunking_in_progress', 'failed', 'deleted', 'completed']) {
       expect(decide({ job: job({ status }), finalExists: true }).action).toBe('none');
     }
   });
@@ -224,5 +227,31 @@ describe('lambdaResult (test_handler.py test_lambda_handler_calls_process_for_ea
 
   it('pythonJsonString escapes like ensure_ascii', () => {
     expect(pythonJsonString('\b\f\r\t\u0000\u001f ~')).toBe('"\\b\\f\\r\\t\\u0000\\u001f ~"');
+  });
+});
+
+// b622b25: the trigger marks the job reassembling after its send; upstream's job then stays
+// there for ever when the message is lost (L6), the reassembly dies (L7) or the job-status
+// events never come (L1).
+describe('a reassembling job (b622b25) is decided like a chunking_complete one', () => {
+  const reassembling = job({ status: 'reassembling' });
+
+  it('L6: its untaken lock past the grace is resent', () => {
+    expect(decide({ job: reassembling, lock: lock({ triggeredAt: NOW - DEFAULT_SEND_GRACE_SECONDS - 1 }) })).toMatchObject({ action: 'resend' });
+  });
+
+  it('L7: a dead reassembly without final.mp4 is reset', () => {
+    const l = lock({ triggeredAt: NOW - 9999, reassemblyStartedAt: NOW - DEFAULT_REASSEMBLY_STALE_SECONDS - 1 });
+    expect(decide({ job: reassembling, lock: l, finalExists: false })).toMatchObject({ action: 'reset' });
+  });
+
+  it('L1: final.mp4 there completes it', () => {
+    expect(decide({ job: reassembling, lock: lock({ reassemblyStartedAt: NOW - 5 }), finalExists: true }).action).toBe('complete');
+  });
+
+  it('a lock gone (reset, or expired) triggers again; a live one waits', () => {
+    expect(decide({ job: reassembling, lock: null }).action).toBe('trigger');
+    expect(decide({ job: reassembling, lock: lock({ reassemblyStartedAt: NOW - 5 }) }).action).toBe('none');
+    expect(decide({ job: reassembling, completions: 2 }).action).toBe('none');
   });
 });

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { STEREO_MODES, WRITABLE_STATUSES } from '../../domain/stereo/records.js';
 import type { ReassemblyLock, SegmentCompletion, StereoJob, StereoMode, WritableStatus } from '../../domain/stereo/records.js';
 import type { TableKey } from '../../domain/requirements.js';
+import type { InferenceInvocation } from '../../domain/stereo/inference-invocations.js';
 
 /** The three tables, by the name the adapters' options use. */
 export type PipelineTable = 'jobs' | 'segmentCompletions' | 'reassemblyTriggered';
@@ -30,6 +31,8 @@ export const ATTR = {
   triggeredAt: 'triggered_at',
   ttl: 'ttl',
   reassemblyStartedAt: 'reassembly_started_at',
+  /** InferenceInvocations' key (b622b25): the OutputLocation (or FailureLocation) URI. */
+  outputLocation: 'output_location',
 } as const;
 
 /** The Jobs table's global secondary indexes (packages/aws-infra/dynamodb.tf), projection ALL. */
@@ -148,6 +151,45 @@ export function lockFromItem(item: StoredItem): Decoded<ReassemblyLock> {
     triggeredAt: r.number(ATTR.triggeredAt, { required: true }) ?? 0,
     ttl: r.number(ATTR.ttl, { required: true }) ?? 0,
     reassemblyStartedAt: r.number(ATTR.reassemblyStartedAt),
+  };
+  return { value, malformed: r.malformed };
+}
+
+/**
+ * An InferenceInvocations row as it is put (STEREO-SPOT-MAIN.md §1.2, dynamodb_stores.py@b622b25:
+ * 318-330): exactly `output_location, job_id, segment_index, total_segments, output_s3_uri,
+ * created_at, ttl`, numbers as numbers, so a Python job-worker reads our rows as its own.
+ */
+export function invocationItem(row: InferenceInvocation): StoredItem {
+  return {
+    [ATTR.outputLocation]: row.outputLocation,
+    [ATTR.jobId]: row.jobId,
+    [ATTR.segmentIndex]: row.segmentIndex,
+    [ATTR.totalSegments]: row.totalSegments,
+    [ATTR.outputS3Uri]: row.outputS3Uri,
+    [ATTR.createdAt]: row.createdAt,
+    [ATTR.ttl]: row.ttl,
+  };
+}
+
+/**
+ * An InferenceInvocations row, ours or upstream's video-worker's. Null when it cannot say
+ * which segment it is (no job id, segment index or total): such a row correlates nothing,
+ * as upstream's job-worker would fail on it (KeyError) and retry until the DLQ. A missing
+ * output_s3_uri is '' (job-status then uses the segment's usual output key).
+ */
+export function invocationFromItem(item: StoredItem): Decoded<InferenceInvocation> | null {
+  const r = new Reader(item);
+  const outputLocation = r.string(ATTR.outputLocation, { required: true });
+  const jobId = r.string(ATTR.jobId, { required: true });
+  const segmentIndex = r.number(ATTR.segmentIndex, { required: true, count: true });
+  const totalSegments = r.number(ATTR.totalSegments, { required: true, count: true });
+  if (outputLocation === null || jobId === null || jobId === '' || segmentIndex === null || totalSegments === null || totalSegments < 1) return null;
+  const value: InferenceInvocation = {
+    outputLocation, jobId, segmentIndex, totalSegments,
+    outputS3Uri: r.string(ATTR.outputS3Uri, { required: true }) ?? '',
+    createdAt: r.number(ATTR.createdAt, { required: true }) ?? 0,
+    ttl: r.number(ATTR.ttl, { required: true }) ?? 0,
   };
   return { value, malformed: r.malformed };
 }

@@ -1,4 +1,4 @@
-// Part buffers shared by every multipart upload of a process (src/cli.ts makes one). Each
+// Part buffers shared by every multipart upload of a process (src/wiring/production-ports.ts makes one). Each
 // upload having its own buffers let memory grow with the number of uploads in parallel
 // (chunk sends 4 segments at once: 4 × 4 × 16 MiB); with one pool it stays at
 // `buffers` × `partSize` whatever runs. A worker holds one buffer per part and never waits

@@ -40,7 +40,7 @@ export interface S3ObjectStoreOptions {
   partSizeBytes?: number;
   /** Parts in flight at once per upload (default 4). */
   queueSize?: number;
-  /** Part buffers shared with the process's other stores (src/cli.ts); default a pool of this store's own, queueSize × partSizeBytes. */
+  /** Part buffers shared with the process's other stores (src/wiring/production-ports.ts); default a pool of this store's own, queueSize × partSizeBytes. */
   partPool?: PartPool;
 }
 

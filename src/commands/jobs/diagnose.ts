@@ -1,7 +1,7 @@
 // `rugbyworker jobs diagnose JOB_ID [--json]`: seed 002 runbook 3's checklist in one go (the
 // job, completions vs total_segments, the lock, final.mp4, the three queues' depths), then
 // the verdict and the command that repairs it (src/domain/stereo/diagnose.ts).
-import type { Io } from '../../cli.js';
+import type { Io } from '../io.js';
 import { QUEUE_SETTING, STEREO_QUEUES, type StereoQueueName } from '../../domain/queue-names.js';
 import type { RoleNeeds } from '../../domain/requirements.js';
 import { diagnose, type Diagnosis, type QueueCounts } from '../../domain/stereo/diagnose.js';

@@ -1,6 +1,7 @@
 // The request the model server takes (STEREO-SPOT.md "Messages"), built once so the http and
 // sagemaker backends send the same bytes, and where asynchronous SageMaker finds it in S3.
 import type { StereoMode } from './records.js';
+import { pythonJsonString } from './trigger.js';
 
 export interface InferenceRequestFields {
   readonly inputUri: string;
@@ -11,6 +12,16 @@ export interface InferenceRequestFields {
 /** `{"s3_input_uri": …, "s3_output_uri": …, "mode": …}`, compact, in this key order. */
 export function inferenceRequestJson(req: InferenceRequestFields): string {
   return JSON.stringify({ s3_input_uri: req.inputUri, s3_output_uri: req.outputUri, mode: req.mode });
+}
+
+/**
+ * The b622b25 request object's body, byte for byte what upstream's video-worker uploads to
+ * `sagemaker-invocation-requests/{job_id}/{i}.json` (model_sagemaker.py@b622b25:62-91:
+ * `json.dumps(payload)`: ", " and ": " separators, non-ASCII escaped):
+ * `{"s3_input_uri": "…", "s3_output_uri": "…", "mode": "sbs"}`.
+ */
+export function pythonInferenceRequestJson(req: InferenceRequestFields): string {
+  return `{"s3_input_uri": ${pythonJsonString(req.inputUri)}, "s3_output_uri": ${pythonJsonString(req.outputUri)}, "mode": ${pythonJsonString(req.mode)}}`;
 }
 
 /**

@@ -1,14 +1,16 @@
-// The stereo Job lifecycle (STEREO-SPOT.md "Resources" and "What each step does", DESIGN
-// §4): the only place that decides which status writes are legal (the PipelineDb adapters
-// turn `statusesBefore` into conditional updates) and what each step does with a job in a
-// given status.
+// The stereo Job lifecycle (STEREO-SPOT.md "Resources" and "What each step does",
+// STEREO-SPOT-MAIN.md §5, DESIGN §4): the only place that decides which status writes are
+// legal (the PipelineDb adapters turn `statusesBefore` into conditional updates) and what
+// each step does with a job in a given status.
 //
-// We write created → chunking_in_progress → chunking_complete → completed, and failed.
-// Newer stereo-spot deployments (its main after ecba15e, whose web UI reads the same table)
-// also use ingesting (a URL ingest: created → ingesting → created once the source is
-// uploaded), reassembling (its trigger's mark after sending the reassembly message) and
-// deleted (a soft delete: the item stays, the objects go). We read those, never write them.
+// Both versions: created → chunking_in_progress → chunking_complete → completed, and failed.
+// stereo-spot's main (b622b25, the split topology) adds ingesting (a URL ingest: created →
+// ingesting → created once the source is uploaded, or failed), reassembling (its trigger's
+// mark after sending the reassembly message) and deleted (the web UI's soft delete: the
+// item stays, the objects go). Workers never write deleted. In the ecba15e topology nothing
+// writes ingesting or reassembling (no ingest role runs there, and its web UI predates them).
 import { WRITABLE_STATUSES, type FOREIGN_STATUSES, type WritableStatus } from './records.js';
+import type { StereoTopology } from './topology.js';
 
 export type ForeignStatus = (typeof FOREIGN_STATUSES)[number];
 export type KnownStatus = WritableStatus | ForeignStatus;
@@ -18,24 +20,40 @@ export const KNOWN_STATUSES: readonly KnownStatus[] = [
   'created', 'ingesting', 'chunking_in_progress', 'chunking_complete', 'reassembling', 'completed', 'failed', 'deleted',
 ];
 
-const NEXT: Readonly<Record<KnownStatus, readonly WritableStatus[]>> = {
-  created: ['chunking_in_progress', 'failed'],
-  // The ingester owns the job until it puts it back to created.
-  ingesting: [],
+export interface StatusWrite {
+  /**
+   * The statuses it may be written over, lifecycle order: the write's ConditionExpression
+   * (`status IN (…)`, and the item must exist). Upstream writes every status unconditionally
+   * (STEREO-SPOT-MAIN.md §5, loss mode L15); this is the drop-in column of that table.
+   */
+  readonly over: readonly KnownStatus[];
+  /** The topologies in which a worker of ours writes it. */
+  readonly topologies: readonly StereoTopology[];
+  /** Who writes it, and why over those. */
+  readonly why: string;
+}
+
+const BOTH: readonly StereoTopology[] = ['ecba15e', 'b622b25'];
+const SPLIT: readonly StereoTopology[] = ['b622b25'];
+
+/** Every status a worker writes and what it may be written over (§5's drop-in column, one row per status). deleted has none: never written. */
+export const STATUS_WRITES: Readonly<Record<WritableStatus, StatusWrite>> = {
+  created: { over: ['ingesting'], topologies: SPLIT, why: 'ingest, once the source is uploaded (with title, uploaded_at, source_file_size_bytes); the web UI creates the item, we never do' },
+  ingesting: { over: ['created'], topologies: SPLIT, why: 'ingest takes a created job (upstream checks created before its write, ingest.py:262-277)' },
   // → itself: a redelivered chunking message after the worker died mid-split. Upstream
   // also writes chunking_in_progress → created when the source download fails; we do not
   // need to, since a redelivery may start from chunking_in_progress.
-  chunking_in_progress: ['chunking_in_progress', 'chunking_complete', 'failed'],
-  chunking_complete: ['completed', 'failed'],
+  chunking_in_progress: { over: ['created', 'chunking_in_progress'], topologies: BOTH, why: 'chunk starts or restarts the split' },
+  chunking_complete: { over: ['chunking_in_progress'], topologies: BOTH, why: 'chunk, one update with total_segments, only over its own chunking_in_progress (never over failed or deleted, L15)' },
+  reassembling: { over: ['chunking_complete'], topologies: SPLIT, why: 'the trigger, after sending the reassembly message (upstream overwrites anything, L15)' },
   // A newer trigger's mark: the reassembly it asked for finishes it like any other.
-  reassembling: ['completed', 'failed'],
-  completed: [],
-  failed: [],
-  deleted: [],
+  completed: { over: ['chunking_complete', 'reassembling'], topologies: BOTH, why: 'reassemble, or job-status on final.mp4 / .reassembly-done; never over completed again (completed_at is written once: it feeds the ETA) nor over failed or deleted (L15)' },
+  // Not over failed either: a job is marked failed once (one Web Push, one count).
+  failed: { over: ['created', 'ingesting', 'chunking_in_progress', 'chunking_complete', 'reassembling'], topologies: BOTH, why: 'a permanent error of any step (ingest over its own ingesting); never over completed or deleted' },
 };
 
 export function isKnownStatus(status: unknown): status is KnownStatus {
-  return typeof status === 'string' && Object.hasOwn(NEXT, status);
+  return typeof status === 'string' && (KNOWN_STATUSES as readonly string[]).includes(status);
 }
 
 export function isWritableStatus(status: unknown): status is WritableStatus {
@@ -50,12 +68,17 @@ export function isTerminal(status: string): boolean {
 /** Whether we may write `to` over `from`. `to` must be a status we write; an unknown `from` allows nothing. */
 export function canBecome(from: string, to: string): boolean {
   if (!isKnownStatus(from) || !isWritableStatus(to)) return false;
-  return NEXT[from].includes(to);
+  return STATUS_WRITES[to].over.includes(from);
 }
 
-/** The statuses a write of `to` is conditioned on (`status IN (…)`), lifecycle order. [] for created: we never write it. */
+/** The statuses a write of `to` is conditioned on (`status IN (…)`), lifecycle order. */
 export function statusesBefore(to: WritableStatus): KnownStatus[] {
-  return KNOWN_STATUSES.filter((from) => canBecome(from, to));
+  return [...STATUS_WRITES[to].over];
+}
+
+/** Whether a worker of `topology` writes `status` at all (ecba15e's never write ingesting, created or reassembling). */
+export function writesStatus(topology: StereoTopology, status: WritableStatus): boolean {
+  return STATUS_WRITES[status].topologies.includes(topology);
 }
 
 /**
@@ -134,4 +157,23 @@ export function reassemblyDecision(status: string | null): ReassemblyDecision {
     case 'chunking_in_progress': return 'retry';
     default: return 'skip';
   }
+}
+
+export type IngestDecision = 'start' | 'resume' | 'skip';
+
+/**
+ * An ingest message (b622b25: `{"source_type":"youtube","job_id","source_url"}`). Upstream
+ * ingests a created job and acks anything else, a missing job included (ingest.py:258-264).
+ * - created: start: write ingesting (over created), download, upload, write created.
+ * - ingesting: resume: an ingest that died mid-download left the job ingesting and its
+ *   message came back after the queue's visibility (1200 s); upstream acks that redelivery and
+ *   the job stays ingesting for ever (L14). Download again without writing ingesting again. A
+ *   slow ingest still alive races it harmlessly: same source key, and only one of the two
+ *   final writes of created (over ingesting) succeeds.
+ * - no job, or any other status: skip (ack): nothing to ingest into, or the source is there.
+ */
+export function ingestDecision(status: string | null): IngestDecision {
+  if (status === 'created') return 'start';
+  if (status === 'ingesting') return 'resume';
+  return 'skip';
 }

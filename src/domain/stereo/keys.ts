@@ -27,6 +27,15 @@ const SEGMENTS_PREFIX = 'segments/';
 const SEGMENT_FILE = /^([0-9]{5})_([0-9]{5})_(anaglyph|sbs)\.mp4$/;
 /** What upstream's Python pattern matches besides: `\d` is any Unicode decimal digit, `$` also matches before a final "\n". */
 const UPSTREAM_SEGMENT_FILE = /^\p{Nd}{5}_\p{Nd}{5}_(?:anaglyph|sbs)\.mp4\n?$/u;
+const OUTPUT_PREFIX = 'jobs/';
+const FINAL = 'final.mp4';
+const REASSEMBLY_DONE = '.reassembly-done';
+/** `/segments/{i}.mp4` at the end of a job's output key: upstream's `^segments/(\d+)\.mp4$` after the job id. */
+const OUTPUT_SEGMENT_TAIL = /\/segments\/([0-9]+)\.mp4$/;
+/** Where the b622b25 endpoint writes its async results (sagemaker.tf@b622b25:111-116). */
+export const ASYNC_RESPONSES_PREFIX = 'sagemaker-async-responses/';
+export const ASYNC_FAILURES_PREFIX = 'sagemaker-async-failures/';
+const INVOCATION_REQUESTS_PREFIX = 'sagemaker-invocation-requests/';
 /** Five digits: the largest index or count a segment key can carry. */
 export const MAX_SEGMENTS = 99_999;
 
@@ -160,10 +169,8 @@ export function parseSegmentKey(bucket: string, key: string): SegmentKeyParse {
 /** `jobs/{job_id}/segments/{segment_index}.mp4` in the output bucket: the index is NOT zero-padded. */
 export function segmentOutputKey(jobId: string, segmentIndex: number): string {
   assertJobId(jobId);
-  if (!Number.isInteger(segmentIndex) || segmentIndex < 0 || segmentIndex >= MAX_SEGMENTS) {
-    throw new RangeError(`segment_index must be an integer from 0 to ${MAX_SEGMENTS - 1}, got ${segmentIndex}`);
-  }
-  return `jobs/${jobId}/segments/${segmentIndex}.mp4`;
+  assertIndex(segmentIndex);
+  return `${OUTPUT_PREFIX}${jobId}/segments/${segmentIndex}.mp4`;
 }
 
 /** `s3://{output_bucket}/jobs/{job_id}/segments/{i}.mp4`: a SegmentCompletion's output_s3_uri, the inference request's s3_output_uri. */
@@ -174,7 +181,96 @@ export function segmentOutputUri(bucket: string, jobId: string, segmentIndex: nu
 /** `jobs/{job_id}/final.mp4` in the output bucket. */
 export function finalKey(jobId: string): string {
   assertJobId(jobId);
-  return `jobs/${jobId}/final.mp4`;
+  return `${OUTPUT_PREFIX}${jobId}/${FINAL}`;
+}
+
+/** The output bucket's folder of one job: segment outputs, final.mp4, .reassembly-done (b622b25's deletion removes it whole). */
+export function jobOutputPrefix(jobId: string): string {
+  assertJobId(jobId);
+  return `${OUTPUT_PREFIX}${jobId}/`;
+}
+
+/**
+ * `jobs/{job_id}/.reassembly-done` (b622b25): an empty object reassembly writes when
+ * final.mp4 is already there, so that an output-bucket event still tells job-status the job
+ * is complete (media-worker/…/output_key.py@b622b25:17-25).
+ */
+export function reassemblyDoneKey(jobId: string): string {
+  assertJobId(jobId);
+  return `${OUTPUT_PREFIX}${jobId}/${REASSEMBLY_DONE}`;
+}
+
+/**
+ * `sagemaker-invocation-requests/{job_id}/{segment_index}.json` in the output bucket (b622b25):
+ * the request object of InvokeEndpointAsync (model_sagemaker.py@b622b25:62-91). No
+ * notification rule matches it, so it makes no event.
+ */
+export function invocationRequestKey(jobId: string, segmentIndex: number): string {
+  assertJobId(jobId);
+  assertIndex(segmentIndex);
+  return `${INVOCATION_REQUESTS_PREFIX}${jobId}/${segmentIndex}.json`;
+}
+
+/** The folder of a job's request objects (upstream's deletion leaves them; ours may remove them). */
+export function invocationRequestsPrefix(jobId: string): string {
+  assertJobId(jobId);
+  return `${INVOCATION_REQUESTS_PREFIX}${jobId}/`;
+}
+
+/** What an output-bucket key is, for the b622b25 output-events and job-status-events queues. */
+export type OutputKey =
+  /** `jobs/{job_id}/segments/{i}.mp4`: a segment's stereo output. */
+  | { kind: 'segment-output'; jobId: string; segmentIndex: number }
+  /** `jobs/{job_id}/final.mp4`. */
+  | { kind: 'final'; jobId: string }
+  /** `jobs/{job_id}/.reassembly-done`. */
+  | { kind: 'reassembly-done'; jobId: string }
+  /** `sagemaker-async-responses/<opaque>`: an InvokeEndpointAsync success (its OutputLocation). */
+  | { kind: 'async-response' }
+  /** `sagemaker-async-failures/<opaque>`: an InvokeEndpointAsync failure (its FailureLocation). */
+  | { kind: 'async-failure' }
+  /** Anything else (a request object, a stray key, an unsafe one): nothing to do. */
+  | { kind: 'other'; reason: string };
+
+/**
+ * Classifies a (decoded) output-bucket key. The job id is everything between `jobs/` and the
+ * known tail, so it may contain "/" as in our own builders (upstream takes the first path
+ * segment, parse_output_segment_key, keys.py@b622b25:111-139, and its final/sentinel branch
+ * `parts[1]`: for `jobs/a/b/final.mp4` it completes job "a"; web UI job ids are uuid4s, so the
+ * two agree on every key stereo-spot writes). The segment index is upstream's `(\d+)` in
+ * ASCII digits (leading zeros allowed, as int() takes them), below MAX_SEGMENTS. The SageMaker
+ * prefixes are upstream's Terraform's (async_inference_config, sagemaker.tf@b622b25:111-116);
+ * what follows them is opaque. Then our safety rule: an unsafe key or job id is `other`.
+ */
+export function parseOutputKey(key: string): OutputKey {
+  const other = (reason: string): OutputKey => ({ kind: 'other', reason });
+  if (typeof key !== 'string' || key === '') return other('not an output key: empty');
+  const unsafe = safeKeyProblem(key);
+  if (unsafe !== null) return other(`unsafe output key (${SAFETY}): it ${unsafe}`);
+  for (const [prefix, kind] of [[ASYNC_RESPONSES_PREFIX, 'async-response'], [ASYNC_FAILURES_PREFIX, 'async-failure']] as const) {
+    // The safety rule has refused the bare prefix (a trailing "/"): something follows.
+    if (key.startsWith(prefix)) return { kind };
+  }
+  if (key.startsWith(INVOCATION_REQUESTS_PREFIX)) return other('an InvokeEndpointAsync request object, not an output');
+  if (!key.startsWith(OUTPUT_PREFIX)) return other(`not an output key: not under "${OUTPUT_PREFIX}", "${ASYNC_RESPONSES_PREFIX}" or "${ASYNC_FAILURES_PREFIX}"`);
+  const rest = key.slice(OUTPUT_PREFIX.length);
+  const withJob = (jobId: string, made: OutputKey): OutputKey => {
+    const problem = jobIdProblem(jobId);
+    return problem === null ? made : other(`not an output key: ${problem}`);
+  };
+  const segment = OUTPUT_SEGMENT_TAIL.exec(rest);
+  if (segment) {
+    const jobId = rest.slice(0, segment.index);
+    const segmentIndex = Number(segment[1]);
+    if (!(segmentIndex < MAX_SEGMENTS)) return other(`not an output key: segment index ${segment[1]} is not below ${MAX_SEGMENTS}`);
+    return withJob(jobId, { kind: 'segment-output', jobId, segmentIndex });
+  }
+  for (const [tail, kind] of [[`/${FINAL}`, 'final'], [`/${REASSEMBLY_DONE}`, 'reassembly-done']] as const) {
+    if (!rest.endsWith(tail)) continue;
+    const jobId = rest.slice(0, -tail.length);
+    return withJob(jobId, { kind, jobId });
+  }
+  return other('not an output key: neither segments/{i}.mp4, final.mp4 nor .reassembly-done under jobs/{job_id}/');
 }
 
 export function s3Uri(bucket: string, key: string): string {
@@ -204,6 +300,12 @@ export function parseS3Uri(uri: string): S3UriParse {
 function assertJobId(jobId: string): void {
   const problem = jobIdProblem(jobId);
   if (problem !== null) throw new RangeError(`${problem}: ${JSON.stringify(clip(String(jobId)))}`);
+}
+
+function assertIndex(segmentIndex: number): void {
+  if (!Number.isInteger(segmentIndex) || segmentIndex < 0 || segmentIndex >= MAX_SEGMENTS) {
+    throw new RangeError(`segment_index must be an integer from 0 to ${MAX_SEGMENTS - 1}, got ${segmentIndex}`);
+  }
 }
 
 function pad5(n: number): string {

@@ -19,16 +19,24 @@ export type ReassemblyMessageParse = { ok: true; jobId: string } | { ok: false; 
 
 /** Parses an SQS body. Never throws. */
 export function parseReassemblyBody(body: string): ReassemblyMessageParse {
+  return parseJobIdBody(body, 'reassembly message');
+}
+
+/**
+ * A `{"job_id":"<id>"}` body under the reassembly message's rules; `what` opens every reason.
+ * b622b25's deletion queue carries the same body (DeletionPayload, models.py@b622b25:100-105).
+ */
+export function parseJobIdBody(body: string, what: string): ReassemblyMessageParse {
   let value: unknown;
   try {
     value = JSON.parse(body) as unknown;
   } catch (err) {
-    return { ok: false, reason: `reassembly message: body is not JSON (${(err as Error).message})` };
+    return { ok: false, reason: `${what}: body is not JSON (${(err as Error).message})` };
   }
   const parsed = reassemblyMessageSchema.safeParse(value);
-  if (!parsed.success) return { ok: false, reason: `reassembly message: ${parsed.error.issues[0]?.message ?? 'not {"job_id": "…"}'}` };
+  if (!parsed.success) return { ok: false, reason: `${what}: ${parsed.error.issues[0]?.message ?? 'not {"job_id": "…"}'}` };
   const problem = jobIdProblem(parsed.data.job_id);
-  if (problem !== null) return { ok: false, reason: `reassembly message: ${problem}` };
+  if (problem !== null) return { ok: false, reason: `${what}: ${problem}` };
   return { ok: true, jobId: parsed.data.job_id };
 }
 

@@ -5,11 +5,15 @@
 export const STEREO_MODES = ['anaglyph', 'sbs'] as const;
 export type StereoMode = (typeof STEREO_MODES)[number];
 
-/** The statuses this pipeline writes (created → chunking_in_progress → chunking_complete → completed | failed). */
-export const WRITABLE_STATUSES = ['created', 'chunking_in_progress', 'chunking_complete', 'completed', 'failed'] as const;
+/**
+ * The statuses this pipeline writes, lifecycle order: created → chunking_in_progress →
+ * chunking_complete → completed | failed at both versions; ingesting (and created after it)
+ * and reassembling only in the b622b25 topology (job-state.ts STATUS_WRITES says who and over what).
+ */
+export const WRITABLE_STATUSES = ['created', 'ingesting', 'chunking_in_progress', 'chunking_complete', 'reassembling', 'completed', 'failed'] as const;
 export type WritableStatus = (typeof WRITABLE_STATUSES)[number];
-/** Newer deployments also use these: read without breaking, never written. */
-export const FOREIGN_STATUSES = ['ingesting', 'reassembling', 'deleted'] as const;
+/** The web UI's soft delete (b622b25): read, never written by a worker. */
+export const FOREIGN_STATUSES = ['deleted'] as const;
 
 export interface StereoJob {
   readonly jobId: string;

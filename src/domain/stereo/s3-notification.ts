@@ -18,8 +18,12 @@
 //   Python's unquote_plus leaves a stray "%" alone and turns bad UTF-8 into U+FFFD.
 // - A body that is JSON but not an object ("[]", "null", "3") is invalid; upstream raises
 //   AttributeError there, so the message is retried until it is dead-lettered.
-// - The SNS envelope (S3 → SNS → SQS) is not unwrapped: the stereo-spot Terraform sends
-//   S3 → SQS directly (s3-event.ts's parseS3Event does unwrap it).
+// - The SNS envelope (S3 → SNS → SQS without raw delivery, `{"Type":"Notification",
+//   "Message":"<S3 JSON>",…}`) is unwrapped. ecba15e's and b622b25's Terraform send S3 → SQS
+//   directly, but b622b25's output-bucket rules overlap, which S3 refuses, and upstream's fix
+//   (branch streaming, d78e435) fans out through SNS (raw delivery: the body is the S3 JSON
+//   itself); STEREO-SPOT-MAIN.md §1.3 asks every S3-fed queue to take all three forms. An SNS
+//   subscription or unsubscribe confirmation is not an S3 event: invalid, with what to do.
 import { array, literal, looseObject, number, string } from 'zod';
 import { decodeEventKey, type S3EventObject } from '../s3-event.js';
 
@@ -66,6 +70,12 @@ export function parseS3Notification(body: string, opts: { bucket?: { name: strin
     return invalid(`body is not JSON (${(err as Error).message})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return invalid('body is not a JSON object');
+  const sns = unwrapSns(value as Record<string, unknown>);
+  if (sns !== null) {
+    if (typeof sns === 'string') return invalid(sns);
+    value = sns.value;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return invalid('the SNS Message is not a JSON object');
+  }
   if ((value as Record<string, unknown>)['Event'] === 's3:TestEvent') return { kind: 'test' };
   const parsed = notificationSchema.safeParse(value);
   if (!parsed.success) {
@@ -93,6 +103,26 @@ export function parseS3Notification(body: string, opts: { bucket?: { name: strin
     });
   }
   return { kind: 'objects', objects };
+}
+
+/**
+ * The S3 JSON inside an SNS envelope; a string saying why it is not one; null when the body
+ * is no SNS envelope (the S3 JSON itself, as S3 → SQS and SNS raw delivery send it).
+ */
+function unwrapSns(body: Record<string, unknown>): { value: unknown } | string | null {
+  const type = body['Type'];
+  if (typeof type !== 'string' || !('TopicArn' in body || 'Message' in body)) return null;
+  if (type === 'SubscriptionConfirmation' || type === 'UnsubscribeConfirmation') {
+    return `an SNS ${type}, not an S3 event: confirm the queue's subscription to ${clip(String(body['TopicArn']))} (or use raw message delivery)`;
+  }
+  if (type !== 'Notification') return `an SNS message of Type ${JSON.stringify(clip(type))}, not a Notification`;
+  const message = body['Message'];
+  if (typeof message !== 'string') return 'the SNS envelope has no Message string';
+  try {
+    return { value: JSON.parse(message) as unknown };
+  } catch (err) {
+    return `the SNS Message is not JSON (${(err as Error).message})`;
+  }
 }
 
 /** A name is at most 63 characters in S3; a message may say anything. */

@@ -11,6 +11,13 @@
 // STEREO-SPOT.md: 2 (the send failed after the put: `resend`), 3 (the reassembly died after
 // taking the lock: `reset`), and a final.mp4 left by a reassembly that died before its last
 // write (`complete`).
+//
+// In the b622b25 topology the trigger marks the job reassembling after its send (upstream's
+// reassembly_trigger.py@b622b25:66-75; ours conditioned on chunking_complete). A reassembling
+// job is decided like a chunking_complete one: a lost message is resent (L6), a dead
+// reassembly reset (L7), final.mp4 completes it (its job-status events may never come, L1),
+// and a job whose lock is gone (reset, or expired) is triggered again. upstream's reassembling
+// job stays at 85 % for ever in each of those cases.
 import type { ReassemblyLock, StereoJob } from './records.js';
 
 /** A lock with no reassembly_started_at this long after triggered_at lost its message (lost-job 2). */
@@ -79,13 +86,13 @@ export function triggerDecision(input: TriggerInput): TriggerDecision {
   const stale = input.staleSeconds ?? DEFAULT_REASSEMBLY_STALE_SECONDS;
   if (job === null) return none('no such job');
   if (job.status === 'completed') return none('job already completed');
-  if (job.status !== 'chunking_complete') return none(`job status is ${JSON.stringify(job.status)}, not chunking_complete`);
+  if (job.status !== 'chunking_complete' && job.status !== 'reassembling') return none(`job status is ${JSON.stringify(job.status)}, not chunking_complete or reassembling`);
   // Upstream validates the item as a Job first: one without a valid mode is not triggered.
   if (job.mode === null) return none('job item has no valid mode');
   const total = job.totalSegments;
   if (total === null || !Number.isInteger(total) || total < 1) return none(`job total_segments is ${String(total)}, not a count ≥ 1`);
 
-  if (input.finalExists === true) return { action: 'complete', reason: 'final.mp4 exists but the job is chunking_complete: a reassembly died before marking it completed' };
+  if (input.finalExists === true) return { action: 'complete', reason: `final.mp4 exists but the job is ${job.status}: a reassembly died before marking it completed` };
 
   if (completions < total) return none(`waiting for segments: ${completions} of ${total} complete`);
   // More completions than segments: completions of an earlier chunking with more segments

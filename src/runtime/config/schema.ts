@@ -4,12 +4,15 @@
 import type { Schema } from 'convict';
 import { DEFAULT_PRESET, X264_PRESETS } from '../../domain/hls-ladder.js';
 import { ENCODER_CHOICES } from '../../domain/video-encoder.js';
+import { TOPOLOGY_SETTINGS } from '../../domain/stereo/topology.js';
+import { LOG_FORMATS } from '../logger/text.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 export const schema = {
   // --- runtime ---
   LOG_LEVEL: { doc: 'Lowest severity written (trace, debug, info, warn, error, fatal). `--log-level` overrides.', format: [...LOG_LEVELS], default: 'info', env: 'LOG_LEVEL' },
+  LOG_FORMAT: { doc: 'Log line format: json (one JSON event per line, human lines on a terminal) or text (stereo-spot\'s Python format, `2026-02-26T17:37:23Z [INFO] rugbyworker.chunk: message job_id=… key=value`, which the web UI\'s "Open logs" CloudWatch query finds).', format: [...LOG_FORMATS], default: 'json', env: 'LOG_FORMAT' },
   VERBOSE_LOGGING: { doc: 'Seed compatibility: true lowers LOG_LEVEL to debug.', format: 'bool-string', default: false, env: 'VERBOSE_LOGGING' },
   CONCURRENCY: { doc: 'Messages processed at once per role. `--concurrency` overrides.', format: 'positive-int', default: 1, env: 'CONCURRENCY' },
   HEALTH_PORT: { doc: 'Port of the /health and /metrics server; unset turns it off. `--health-port` overrides.', format: 'optional-port', default: null as number | null, nullable: true, env: 'HEALTH_PORT' },
@@ -91,6 +94,7 @@ export const schema = {
   JOBS_TABLE_NAME: { doc: 'DynamoDB Jobs table.', format: String, default: '', env: 'JOBS_TABLE_NAME' },
   SEGMENT_COMPLETIONS_TABLE_NAME: { doc: 'DynamoDB SegmentCompletions table.', format: String, default: '', env: 'SEGMENT_COMPLETIONS_TABLE_NAME' },
   REASSEMBLY_TRIGGERED_TABLE_NAME: { doc: 'DynamoDB ReassemblyTriggered table (one lock item per job).', format: String, default: '', env: 'REASSEMBLY_TRIGGERED_TABLE_NAME' },
+  STEREO_TOPOLOGY: { doc: 'Which stereo-spot deployment the stereo roles serve: ecba15e (reassembly-trigger Lambda, segment-infer records completions), b622b25 (its main: split pipeline, job-status records completions) or auto (b622b25 when a variable only its task definitions set is present, e.g. PLATFORM=aws or OUTPUT_EVENTS_QUEUE_URL; else ecba15e). `doctor` says which and why.', format: [...TOPOLOGY_SETTINGS], default: 'auto', env: 'STEREO_TOPOLOGY' },
   INFERENCE_BACKEND: { doc: 'Segment inference: stub (the segment unchanged, as upstream), ffmpeg (a naive side-by-side or anaglyph, not depth-based 3D), sagemaker or http.', format: ['stub', 'ffmpeg', 'sagemaker', 'http'], default: 'stub', env: 'INFERENCE_BACKEND' },
   INFERENCE_HTTP_TIMEOUT_SECONDS: { doc: 'Longest an HTTP inference request may take.', format: 'seconds-1-86400', default: 3600, env: 'INFERENCE_HTTP_TIMEOUT_SECONDS' },
   CHUNK_SEGMENT_DURATION_SEC: { doc: 'Target segment length of the chunk role (cuts land on keyframes).', format: 'seconds-1-86400', default: 300, env: 'CHUNK_SEGMENT_DURATION_SEC' },

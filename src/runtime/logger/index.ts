@@ -6,4 +6,6 @@ export type { AxiomStreamOptions, WritableText } from './axiom-stream.js';
 export { createRedactor, redactObject, isSecretKey, REDACTED } from './redact.js';
 export { createPrettyFormatter } from './pretty.js';
 export type { PrettyOptions } from './pretty.js';
+export { createTextFormatter, LOG_FORMATS } from './text.js';
+export type { LogFormat, TextFormatOptions } from './text.js';
 export { isoMicros, formatIsoMicros, createMicrosClock } from './timestamp.js';

@@ -1,11 +1,13 @@
 // The process logger: pino writing one JSON event per line, with the seed's fields in the
 // seed's order (`timestamp`, `environment`, `severity`, then the caller's fields), redacted,
-// to stdout (pretty on a terminal) and, when configured, to Axiom.
+// to stdout (pretty on a terminal, or stereo-spot's text lines with format 'text') and, when
+// configured, to Axiom (always JSON).
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { AxiomStream } from './axiom-stream.js';
 import type { WritableText } from './axiom-stream.js';
 import { createPrettyFormatter } from './pretty.js';
+import { createTextFormatter, type LogFormat } from './text.js';
 import { createRedactor, redactObject } from './redact.js';
 import { isoMicros } from './timestamp.js';
 
@@ -25,8 +27,10 @@ export interface CreateLoggerOptions {
   environment: string;
   /** Values masked wherever they appear (the Axiom token is added automatically). */
   secrets?: string[];
-  /** Human lines instead of JSON on stdout; default: stdout is a TTY. */
+  /** Human lines instead of JSON on stdout; default: stdout is a TTY. Ignored with format 'text'. */
   pretty?: boolean;
+  /** LOG_FORMAT: 'json' (default; pretty as above) or 'text' (stereo-spot's Python format, text.ts), on stdout only. */
+  format?: LogFormat;
   /** Default: fd 1, synchronous, so nothing is lost on exit. */
   stdout?: WritableText;
   axiom?: AxiomLogOptions;
@@ -54,15 +58,17 @@ export function createLogger(opts: CreateLoggerOptions): LoggerHandle {
 
   // Stacks on a terminal only at debug level, read live so `logger.level = …` applies.
   const self: { logger?: Logger } = {};
-  const pretty = (opts.pretty ?? process.stdout.isTTY === true)
-    ? createPrettyFormatter({ showStack: () => self.logger?.isLevelEnabled('debug') ?? false })
-    : null;
+  const showStack = (): boolean => self.logger?.isLevelEnabled('debug') ?? false;
+  const text = opts.format === 'text' ? createTextFormatter({ showStack }) : null;
+  const pretty = text === null && (opts.pretty ?? process.stdout.isTTY === true) ? createPrettyFormatter({ showStack }) : null;
+  // Text lines are redacted once more as text: a value is unescaped from its JSON form there.
+  const human = text ? (line: string) => redactLine(text(line)) : pretty;
 
   // One stream for pino: the redacted line goes to stdout and to Axiom (always as JSON).
   const fanOut = {
     write(line: string): void {
       const safe = redactLine(line);
-      stdout.write(pretty ? pretty(safe) : safe);
+      stdout.write(human ? human(safe) : safe);
       axiom?.write(safe);
     },
     // pino calls this after `fatal`, right before the process usually exits.

@@ -2,7 +2,8 @@
 // load): `HH:MM:SS.mmm LEVEL event_type job=… message key=value …`. Logged text comes from
 // outside (message bodies, rows, service errors): its control characters are shown escaped,
 // never sent to the terminal, and only the stack keeps its line breaks.
-import { escapeControlChars, hasControlChars } from '../terminal-text.js';
+import { escapeControlChars } from '../terminal-text.js';
+import { fieldText as text, flattenFields } from './fields.js';
 
 export interface PrettyOptions {
   /** ANSI colours; default: on unless `NO_COLOR` is set (https://no-color.org). */
@@ -51,7 +52,7 @@ export function createPrettyFormatter(opts: PrettyOptions = {}): (line: string) 
     // `logger.error(err)` copies err.message into message: print it once.
     const message = event.message === undefined || event.message === '' ? undefined : String(event.message);
     if (message !== undefined && message !== err?.message) parts.push(escapeControlChars(message));
-    for (const [key, value] of flatten(event, '')) parts.push(`${paint(DIM, `${key}=`)}${value}`);
+    for (const [key, value] of flattenFields(event, SKIP)) parts.push(`${paint(DIM, `${key}=`)}${value}`);
 
     let out = parts.join(' ');
     if (err && typeof err === 'object') {
@@ -68,25 +69,4 @@ function clock(timestamp: unknown): string {
   const t = Number.isNaN(d.getTime()) ? new Date() : d;
   const p = (n: number, w = 2): string => String(n).padStart(w, '0');
   return `${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())}.${p(t.getMilliseconds(), 3)}`;
-}
-
-/** Nested objects as dotted keys, so a line carries no JSON braces. */
-function* flatten(obj: Record<string, unknown>, prefix: string): Generator<[string, string]> {
-  for (const [key, value] of Object.entries(obj)) {
-    if (prefix === '' && SKIP.has(key)) continue;
-    const name = prefix ? `${prefix}.${escapeControlChars(key)}` : escapeControlChars(key);
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      yield* flatten(value as Record<string, unknown>, name);
-    } else {
-      yield [name, Array.isArray(value) ? value.map(text).join(',') : text(value)];
-    }
-  }
-}
-
-/** Bare when unambiguous, quoted when it has spaces, quotes or control characters (escaped). */
-function text(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') return escapeControlChars(JSON.stringify(value));
-  const s = String(value);
-  return s === '' || /[\s"=]/.test(s) || hasControlChars(s) ? `"${escapeControlChars(s.replace(/[\\"]/g, '\\$&'))}"` : s;
 }
