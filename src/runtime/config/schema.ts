@@ -5,9 +5,11 @@ import type { Schema } from 'convict';
 import { DEFAULT_PRESET, X264_PRESETS } from '../../domain/hls-ladder.js';
 import { ENCODER_CHOICES } from '../../domain/video-encoder.js';
 import { TOPOLOGY_SETTINGS } from '../../domain/stereo/topology.js';
-import { LOG_FORMATS } from '../logger/text.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+/** json: one JSON event per line; text: stereo-spot's Python line (src/runtime/logger/text.ts). */
+export const LOG_FORMATS = ['json', 'text'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const schema = {
   // --- runtime ---

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { AxiomStream } from './axiom-stream.js';
 import type { WritableText } from './axiom-stream.js';
 import { createPrettyFormatter } from './pretty.js';
-import { createTextFormatter, type LogFormat } from './text.js';
+import { createTextFormatter } from './text.js';
+import type { LogFormat } from '../config/schema.js';
 import { createRedactor, redactObject } from './redact.js';
 import { isoMicros } from './timestamp.js';
 

@@ -13,9 +13,6 @@
 import { escapeControlChars } from '../terminal-text.js';
 import { fieldText, flattenFields } from './fields.js';
 
-export const LOG_FORMATS = ['json', 'text'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
-
 export interface TextFormatOptions {
   /** Append the error's stack (escaped onto the same line); checked per line so a runtime level change applies. */
   showStack?: () => boolean;
