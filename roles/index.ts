@@ -2,7 +2,7 @@
 // `all` is simply every name here.
 // A role's code is imported when the role starts, so a process pays (in start-up time and
 // memory) only for the roles it runs.
-import type { RoleDefinition } from '../src/ports.js';
+import type { RoleDefinition } from '../src/ports/index.js';
 
 export const ROLES = [
   {

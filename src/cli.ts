@@ -9,7 +9,7 @@ import type * as Sea from 'node:sea';
 import { ROLE_NAMES, ROLES, roleDefinition } from '../roles/index.js';
 import { missingSettings } from './domain/requirements.js';
 import { parseRoleSelection } from './domain/role-selection.js';
-import type { RoleDefinition } from './ports.js';
+import type { RoleDefinition } from './ports/index.js';
 import type { StereoBackend } from './commands/stereo-local.js';
 import { STEREO_MODES, type StereoMode } from './domain/stereo/records.js';
 import { LOG_LEVELS, type Config, type ConfigKey } from './runtime/config/schema.js';

@@ -2,15 +2,17 @@
 // read → chunking_in_progress → the source split by stream copy while it downloads into
 // CHUNK_SEGMENT_DURATION_SEC segments → segments uploaded in parallel under their keys →
 // chunking_complete with total_segments → the trigger decision for the job (lost-job 1) → ack.
+// A source FFmpeg cannot read (or over a limit) is the upload's fault: the engine has the job
+// recorded failed once and the message acked, no retry storm.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RoleContext, RoleService } from '../../src/ports.js';
+import { InvalidInputError, PermanentError, RetryableError } from '../../src/ports/index.js';
+import type { RoleContext, RoleService } from '../../src/ports/index.js';
 import type { S3NotificationObject } from '../../src/domain/stereo/s3-notification.js';
 import { parseInputKey, segmentKey } from '../../src/domain/stereo/keys.js';
 import { chunkDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
 import { expectedSegments, mediaLimitProblem, segmentCountProblem } from '../../src/domain/media-limits.js';
 import type { HandlerContext } from '../../src/runtime/consumer.js';
-import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { FfmpegError, locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
 import { splitSource } from '../../src/runtime/stereo/media.js';
@@ -65,16 +67,18 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       const onDownloaded = (seconds: number): void => log.info({ event_type: 'chunking_source_downloaded', bytes: head.size, seconds: Math.round(seconds * 1000) / 1000 }, `downloaded ${head.size} bytes in ${seconds.toFixed(3)} s`);
       const parts = await withProgressiveSource({ store: input, object: head, file: join(dir, 'source.mp4'), signal: job.signal, logger: log, onDownloaded }, async (source) => {
         // Read as untrusted media: a playlist naming the worker's own files is refused, not followed.
+        // The messages name the object, not our loopback URL; FFmpeg's error stays the cause, so a
+        // clean exit is a bad input and a stall or a kill another try's business.
         const unreadable = (what: string) => (err: unknown): never => {
-          if (err instanceof FfmpegError && err.refused !== null) throw new UnreadableSource(`${object.key} is ${err.refused}`);
-          throw new UnreadableSource(`${what} ${object.key}: ${(err as Error).message.split('\n')[0]!.replaceAll(source.url, object.key)}`);
+          if (err instanceof FfmpegError && err.refused !== null) throw new InvalidInputError(`${object.key} is ${err.refused}`, { cause: err });
+          throw new Error(`${what} ${object.key}: ${(err as Error).message.split('\n')[0]!.replaceAll(source.url, object.key)}`, { cause: err });
         };
         const info = await source.read((signal) => probe(ffmpeg.ffprobe, source.url, { signal, transport: source.transport }).catch(unreadable('cannot read')));
-        if (!info.video) throw new UnreadableSource(`${object.key} has no video stream`);
+        if (!info.video) throw new InvalidInputError(`${object.key} has no video stream`);
         // Before the split: a source over a limit would cost its work (and its segments' inference) on every delivery.
         const overLimit = mediaLimitProblem(info, config)
           ?? segmentCountProblem(expectedSegments(info.durationSeconds, config.CHUNK_SEGMENT_DURATION_SEC), config, `at CHUNK_SEGMENT_DURATION_SEC ${config.CHUNK_SEGMENT_DURATION_SEC} the source would make`);
-        if (overLimit) throw new UnreadableSource(`${object.key}: ${overLimit}`);
+        if (overLimit) throw new InvalidInputError(`${object.key}: ${overLimit}`);
         const segments = join(dir, 'segments');
         await mkdir(segments);
         return source.read((signal) => splitSource({
@@ -82,10 +86,10 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
           stallSeconds: config.FFMPEG_STALL_SECONDS, durationSeconds: info.durationSeconds ?? undefined,
         }).catch(unreadable('cannot split')));
       });
-      if (parts.length === 0) throw new UnreadableSource(`splitting ${object.key} made no segment`);
+      if (parts.length === 0) throw new InvalidInputError(`splitting ${object.key} made no segment`);
       // Timestamps can say less than the split finds: the count itself is checked before any upload.
       const tooMany = segmentCountProblem(parts.length, config, 'splitting the source made');
-      if (tooMany) throw new UnreadableSource(`${object.key}: ${tooMany}`);
+      if (tooMany) throw new InvalidInputError(`${object.key}: ${tooMany}`);
       const total = parts.length;
       // Each upload fires a video-worker event: inference starts before chunking is recorded.
       await mapLimit(parts, UPLOADS_IN_FLIGHT, (file, i) => input.upload(file, segmentKey({ jobId, segmentIndex: i, totalSegments: total, mode }), 'video/mp4', { signal: job.signal }));
@@ -101,20 +105,17 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
   return consumeS3Objects({
     role: 'chunk', ctx, queue,
     jobIdOf: (object) => { const p = parseInputKey(object.key); return p.ok ? p.jobId : ''; },
-    handle: async (object, job) => {
-      try {
-        await chunk(object, job);
-      } catch (err) {
-        // A source FFmpeg cannot read is the upload's fault: the job fails once, no retry storm.
-        if (!(err instanceof UnreadableSource) || job.signal.aborted) throw err;
-        const jobId = (parseInputKey(object.key) as { jobId: string }).jobId;
-        if ((await db.updateJob(jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
-        jobLogger(job.logger, jobId).error({ event_type: 'chunking_failed', error_message: err.message }, err.message);
-      }
+    handle: chunk,
+    // A chunk whose receives ran out is left chunking_in_progress for runbook 1 (jobs recover-chunking).
+    failed: {
+      lastReceive: false,
+      async record(object, err, job) {
+        const parsed = parseInputKey(object.key);
+        if (!parsed.ok) return;
+        if ((await db.updateJob(parsed.jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
+        const message = err instanceof Error ? err.message : String(err);
+        jobLogger(job.logger, parsed.jobId).error({ event_type: 'chunking_failed', error_message: message }, message);
+      },
     },
   });
-}
-
-class UnreadableSource extends Error {
-  override readonly name = 'UnreadableSource';
 }

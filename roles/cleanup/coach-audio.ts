@@ -6,11 +6,11 @@
 // COACH_AUDIO_MAX_ATTEMPTS (the edge function gives up at once); a location that is refused
 // is failed at once and nothing is deleted.
 import type { Logger } from 'pino';
-import type { CoachAudioDeletion, MediaDb, RolePorts } from '../../src/ports.js';
+import type { CoachAudioDeletion, MediaDb, RolePorts } from '../../src/ports/index.js';
 import { coachAudioLocation, settleCoachAudio, unsafeLocationError, type CoachAudioOutcome } from '../../src/domain/coach-audio.js';
 import type { CleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
 import { errorMessage } from '../../src/runtime/consumer-errors.js';
-import { isOutage } from '../../src/runtime/dependency-health.js';
+import { isOutage } from '../../src/domain/failure.js';
 
 export interface CoachAudioOptions {
   db: MediaDb;

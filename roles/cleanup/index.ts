@@ -5,7 +5,7 @@
 // with the error, nothing deleted); a storage failure keeps the row pending with its error, so
 // the next pass retries it; one bad row never stops the others. Then the coach audio of
 // segment_insight_audio_deletions (./coach-audio.ts). Not queue-driven: a periodic loop.
-import type { CleanupJob, RoleContext, RoleService } from '../../src/ports.js';
+import type { CleanupJob, RoleContext, RoleService } from '../../src/ports/index.js';
 import { cleanupTarget, validBucketName } from '../../src/domain/cleanup-prefix.js';
 import { nextPassDelayMs } from '../../src/domain/cleanup-schedule.js';
 import { deleteFailureMessage, deletePrefix } from '../../src/runtime/cleanup/delete-prefix.js';
@@ -13,7 +13,7 @@ import { surveyPrefix } from '../../src/runtime/cleanup/survey-prefix.js';
 import { cleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
 import { addCurrentJobs } from '../../src/runtime/current-jobs.js';
 import { startPeriodic, type PassSignals } from '../../src/runtime/periodic.js';
-import { isOutage } from '../../src/runtime/dependency-health.js';
+import { isOutage } from '../../src/domain/failure.js';
 import { drainCoachAudio } from './coach-audio.js';
 
 export interface CleanupOptions {

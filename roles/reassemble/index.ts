@@ -4,18 +4,20 @@
 // completed + completed_at → ack. A failure after taking the job gives it back (the
 // lock's reassembly_started_at removed) before the message is retried (lost-job 3); a
 // worker killed mid-way stops refreshing the lock, and its redelivered message takes it over.
-// A segment output that is no video container (untrusted-media.ts) fails the job, acked.
+// A job that can never be joined (too many segments, a segment output that is no video or
+// that FFmpeg cannot read, one outside the output bucket) is recorded failed once by the
+// engine and its message acked: the reconciler leaves a failed job alone, so nothing resends it.
 import { join } from 'node:path';
-import type { RoleContext, RoleService } from '../../src/ports.js';
+import { InvalidInputError, RetryableError } from '../../src/ports/index.js';
+import type { RoleContext, RoleService } from '../../src/ports/index.js';
 import { finalKey, parseS3Uri } from '../../src/domain/stereo/keys.js';
 import { parseReassemblyBody } from '../../src/domain/stereo/reassembly-message.js';
 import { reassemblyDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
 import { segmentCountProblem } from '../../src/domain/media-limits.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
-import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { locateConfiguredFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
-import { joinSegments, RefusedPartError } from '../../src/runtime/stereo/media.js';
+import { joinSegments, PartError } from '../../src/runtime/stereo/media.js';
 import { withJobDir } from '../../src/runtime/workdir.js';
 import { unixSeconds as unixNow } from '../../src/runtime/clock.js';
 import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
@@ -44,7 +46,7 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     if (decision === 'retry' || !row) throw new RetryableError(`job ${jobId} is ${row ? row.status : 'not in the Jobs table'}; not ready for reassembly`);
     // Before any download or ffprobe: a count no chunk of ours makes would cost that many on every try.
     const tooMany = segmentCountProblem(row.totalSegments ?? 0, config);
-    if (tooMany) throw new InvalidReassembly(tooMany);
+    if (tooMany) throw new InvalidInputError(tooMany);
     if (await output.exists(finalKey(jobId))) {
       await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
       return void log.info({ event_type: 'reassembly_skipped', reason: 'final.mp4 exists' }, 'final.mp4 already there; job marked completed');
@@ -69,16 +71,17 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
       await withJobDir(config.WORK_DIR, jobId, async (dir) => {
         const parts = await mapLimit(completions, DOWNLOADS_IN_FLIGHT, async (c) => {
           const uri = parseS3Uri(c.outputS3Uri);
-          if (!uri.ok || uri.bucket !== output.bucket) throw new PermanentError(`segment ${c.segmentIndex} output ${c.outputS3Uri} is not in the output bucket`);
+          if (!uri.ok || uri.bucket !== output.bucket) throw new InvalidInputError(`segment ${c.segmentIndex} output ${c.outputS3Uri} is not in the output bucket`);
           const file = join(dir, `part_${String(c.segmentIndex).padStart(5, '0')}.mp4`);
           await output.download(uri.key, file, { signal });
           return file;
         });
         const final = join(dir, 'final.mp4');
         const joined = await joinSegments({ ffmpeg, parts, output: final, workDir: dir, signal, stallSeconds: config.FFMPEG_STALL_SECONDS, probesInFlight: config.REASSEMBLY_PROBE_CONCURRENCY }).catch((err: unknown) => {
-          if (!(err instanceof RefusedPartError)) throw err;
+          if (!(err instanceof PartError)) throw err;
+          // Named as the job knows it; the cause (FFmpeg's error) still says whether it is the segment's fault.
           const c = completions[err.index]!;
-          throw new InvalidReassembly(`segment ${c.segmentIndex} output ${c.outputS3Uri} is ${err.refused}`);
+          throw new Error(`segment ${c.segmentIndex} output ${c.outputS3Uri} is ${err.problem}`, { cause: err });
         });
         await output.upload(final, finalKey(jobId), 'video/mp4', { signal });
         await db.updateJob(jobId, { status: 'completed', completedAt: unixNow() }, statusesBefore('completed'));
@@ -109,21 +112,16 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     // The stereo queues' own visibility is the lease where the task role may not extend it (upstream's never do).
     heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS, optional: true },
     logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
-    handler: async (msg, job) => {
-      try {
-        await reassemble(msg.jobId, job);
-      } catch (err) {
-        // Too many segments, or a model server's output that is no video: the job fails once,
-        // no retry storm (as chunk does for its source).
-        if (!(err instanceof InvalidReassembly) || job.signal.aborted) throw err;
+    handler: (msg, job) => reassemble(msg.jobId, job),
+    // A job whose receives ran out stays chunking_complete: the reconciler sends it again
+    // after the grace (a transient trouble may be gone by then).
+    failed: {
+      lastReceive: false,
+      async record(msg, err, job) {
         if ((await db.updateJob(msg.jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
-        job.logger.error({ event_type: 'reassembly_failed', error_message: err.message }, err.message);
-      }
+        const message = err instanceof Error ? err.message : String(err);
+        job.logger.error({ event_type: 'reassembly_failed', error_message: message }, message);
+      },
     },
   });
-}
-
-/** What no retry can mend: the job is marked failed and its message acked. */
-class InvalidReassembly extends Error {
-  override readonly name = 'InvalidReassembly';
 }

@@ -1,14 +1,15 @@
 // segment-infer (STEREO-SPOT.md): an S3 ObjectCreated event for segments/… → the key parsed
 // → the job read (a failed or completed job's segment is skipped) → inference writes the
 // output → the output object checked → the SegmentCompletion recorded → the trigger
-// decision for the job, where this task may run it (inline-trigger.ts) → ack. Transient failures are retried; only a permanent one, or the
-// last receive, marks the job failed.
-import type { RoleContext, RoleService } from '../../src/ports.js';
+// decision for the job, where this task may run it (inline-trigger.ts) → ack. Transient
+// failures are retried; the engine has the job marked failed on a segment refused for good, or
+// when the message's last receive failed.
+import { PermanentError, RetryableError } from '../../src/ports/index.js';
+import type { RoleContext, RoleService } from '../../src/ports/index.js';
 import type { S3NotificationObject } from '../../src/domain/stereo/s3-notification.js';
 import { parseSegmentKey, segmentOutputKey, segmentOutputUri } from '../../src/domain/stereo/keys.js';
 import { segmentDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
 import type { HandlerContext } from '../../src/runtime/consumer.js';
-import { PermanentError, RetryableError } from '../../src/runtime/consumer-errors.js';
 import { unixSeconds } from '../../src/runtime/clock.js';
 import { InlineTrigger } from '../../src/runtime/stereo/inline-trigger.js';
 import { jobLogger } from '../../src/runtime/stereo/log.js';
@@ -58,18 +59,17 @@ export async function start(ctx: RoleContext): Promise<RoleService> {
     // The segment's job id on the consumer's lines (job_started, job_failed, …), not the message id.
     jobIdOf: (object) => { const p = parseSegmentKey(object.bucket, object.key); return p.ok ? p.payload.jobId : ''; },
     logFieldsOf: (object) => { const p = parseSegmentKey(object.bucket, object.key); return p.ok ? { segment_index: p.payload.segmentIndex } : {}; },
-    handle: async (object, job) => {
-      try {
-        await infer(object, job);
-      } catch (err) {
+    handle: infer,
+    // Upstream fails the job on any exception; here only when retrying cannot help.
+    failed: {
+      lastReceive: true,
+      async record(object, err, job) {
         const parsed = parseSegmentKey(object.bucket, object.key);
-        // Upstream fails the job on any exception; here only when retrying cannot help.
-        if (parsed.ok && !job.signal.aborted && job.isFinalFailure(err)) {
-          if ((await db.updateJob(parsed.payload.jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
-          jobLogger(job.logger, parsed.payload.jobId).error({ event_type: 'segment_failed', error_message: (err as Error).message }, `job failed: ${(err as Error).message}`);
-        }
-        throw err;
-      }
+        if (!parsed.ok) return;
+        if ((await db.updateJob(parsed.payload.jobId, { status: 'failed' }, statusesBefore('failed'))) === 'updated') counts.jobs('failed').inc();
+        const message = err instanceof Error ? err.message : String(err);
+        jobLogger(job.logger, parsed.payload.jobId).error({ event_type: 'segment_failed', error_message: message }, `job failed: ${message}`);
+      },
     },
   });
 }

@@ -8,10 +8,10 @@
 // streaming ready → job succeeded → asset complete → message deleted.
 // Beside the queue, a reconciler sends again the messages of jobs whose message was lost.
 import { join } from 'node:path';
-import { HoldLostError } from '../../src/ports.js';
-import type { JobHold, JobRef, RoleContext, RoleService, StoryboardRecord, TranscodeAsset } from '../../src/ports.js';
+import { HoldLostError, PermanentError } from '../../src/ports/index.js';
+import type { JobHold, JobRef, RoleContext, RoleService, StoryboardRecord, TranscodeAsset, TranscodeErrorCode } from '../../src/ports/index.js';
 import { calculateInitialTimeout } from '../../src/domain/lease-timeouts.js';
-import { classifyTranscodeError } from '../../src/domain/transcode-state.js';
+import { transcodeErrorCode } from '../../src/domain/transcode-state.js';
 import { jobRefOf, transcodeMessageSchema, type TranscodeMessage } from '../../src/domain/transcode-message.js';
 import { checkJob, type CheckedJob } from '../../src/domain/transcode-job.js';
 import { decideDelivery, isPlayable, RESTORE_RECHECK_SECONDS, RESTORE_ROUNDS, type ClaimFrom } from '../../src/domain/transcode-delivery.js';
@@ -23,7 +23,6 @@ import { DEFAULT_RUNG_HEIGHTS, defaultRungCount } from '../../src/domain/hls-lad
 import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
 import { mediaLimitProblem } from '../../src/domain/media-limits.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
-import { PermanentError } from '../../src/runtime/consumer-errors.js';
 import { cachedHwDecode, cachedHwEncode, locateConfiguredFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { encoderChoice } from '../../src/domain/video-encoder.js';
 import { keepHold } from '../../src/runtime/keep-hold.js';
@@ -207,6 +206,8 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
     }
   }
 
+  // The hold each try took, for recording its job failed with the holder's token.
+  const holds = new WeakMap<HandlerContext, JobHold>();
   const consumer = createConsumer<TranscodeMessage>({
     role: 'transcode', queue, schema: transcodeMessageSchema, jobIdOf: (m) => m.job_id,
     concurrency: ctx.concurrency, once: ctx.once, waitSeconds: config.SQS_LONG_POLL_WAIT_SECONDS,
@@ -214,28 +215,24 @@ export async function start(ctx: RoleContext, opts: TranscodeOptions = {}): Prom
     heartbeat: { intervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS, extensionSeconds: config.HEARTBEAT_EXTENSION_SECONDS },
     logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
     handler: async (msg, job) => {
-      const ref = jobRefOf(msg);
-      let hold: JobHold | null = null;
-      try {
-        await deliver(ref, job, (h) => { hold = h; });
-      } catch (err) {
-        if (err instanceof HoldLostError) {
-          job.logger.warn({ event_type: 'transcode_superseded', reason: err.message }, `another delivery has the job now; stopping and leaving it to it: ${err.message}`);
+      await deliver(jobRefOf(msg), job, (hold) => holds.set(job, hold));
+    },
+    // A failure on the input is recorded and acked (no retry storm); a transient one is
+    // retried by the engine (an outage on the same receive), and recorded too when it ends
+    // the job. A message naming the wrong job is dead-lettered: that job's rows are not ours.
+    failed: {
+      lastReceive: true,
+      report: (_msg, err, { failure, recordFailed }, job) => {
+        const message = errorText(err);
+        if (failure === 'superseded') {
+          job.logger.warn({ event_type: 'transcode_superseded', reason: message }, `another delivery has the job now; stopping and leaving it to it: ${message}`);
           return;
         }
-        // Lease lost or shutdown: the engine gives the message back. A message naming the wrong
-        // job: dead-lettered, and that job's rows are not ours to touch.
-        if (job.signal.aborted || err instanceof InvalidJobError) throw err;
-        const failure = err instanceof TranscodeStepError ? err.failure : { kind: 'download' as const };
-        const { code, permanent } = classifyTranscodeError(failure);
-        const message = (err as Error).message;
-        const last = !permanent && job.isFinalFailure(err);
-        job.logger.error({ event_type: 'transcode_failed', error_code: code, error_message: message, permanent, last_attempt: last, err }, `transcode failed: ${message}`);
-        // A permanent failure is recorded and acked (no retry storm); a transient one is retried
-        // by the engine (an outage on the same receive), and recorded too when it ends the job.
-        if (permanent || last) await db.failTranscode(ref, hold, code, message);
-        if (!permanent) throw err;
-      }
+        if (failure !== 'bad_input' && failure !== 'outage' && failure !== 'transient') return;
+        const permanent = failure === 'bad_input';
+        job.logger.error({ event_type: 'transcode_failed', error_code: errorCode(err), error_message: message, permanent, last_attempt: !permanent && recordFailed, err }, `transcode failed: ${message}`);
+      },
+      record: (msg, err, job) => db.failTranscode(jobRefOf(msg), holds.get(job) ?? null, errorCode(err), errorText(err)),
     },
   });
   if (ctx.once) return consumer;
@@ -273,3 +270,10 @@ function storyboardRecord(layout: StreamingLayout, files: { frameCount: number; 
 }
 
 const round = (n: number): number => Math.round(n * 1000) / 1000;
+
+/** The job's error_code: by the step that failed (a failure outside any step is the download's). */
+function errorCode(err: unknown): TranscodeErrorCode {
+  return transcodeErrorCode(err instanceof TranscodeStepError ? err.failure : { kind: 'download' });
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -3,7 +3,7 @@
 // worker of the fleet runs it; the conditional markRequeued lets one of them send per job
 // and period. A duplicate is harmless: the delivery decision acks it.
 import type { Logger } from 'pino';
-import type { MediaDb, Queue, RequeueCandidate } from '../../src/ports.js';
+import type { MediaDb, Queue, RequeueCandidate } from '../../src/ports/index.js';
 import type { Metrics } from '../../src/runtime/metrics.js';
 import { requeueAction, type RequeueLimits } from '../../src/domain/transcode-requeue.js';
 import { transcodeMessageBody } from '../../src/domain/transcode-message.js';

@@ -2,7 +2,7 @@
 // chunking_complete gets the trigger decision with final.mp4 checked: a complete job with
 // no lock is triggered, a lock whose message was lost is re-sent (lost-job 2), a lock of a
 // reassembly that died is reset (lost-job 3). The conditional put keeps it exactly once.
-import type { RoleContext, RoleService } from '../../src/ports.js';
+import type { RoleContext, RoleService } from '../../src/ports/index.js';
 import { startPeriodic } from '../../src/runtime/periodic.js';
 import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
 

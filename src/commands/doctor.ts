@@ -2,7 +2,7 @@
 // check the chosen roles depend on fails.
 import type { Io } from './io.js';
 import { missingSettings, requiredSettings } from '../domain/requirements.js';
-import type { RoleDefinition } from '../ports.js';
+import type { RoleDefinition } from '../ports/index.js';
 import type { Config } from '../runtime/config/schema.js';
 import { ConfigError, EXIT } from '../runtime/errors.js';
 import { versionLine } from '../runtime/version.js';

@@ -3,7 +3,7 @@
 // naming the first one missing, as for roles), and the one line a failed call becomes:
 // which call, on which resource, and what the service said.
 import type { Io } from './io.js';
-import type { RolePorts } from '../ports.js';
+import type { OperatorPorts } from '../ports/index.js';
 import { missingSettings, type QueueUrlKey, type RoleNeeds, type TableKey } from '../domain/requirements.js';
 import type { Config } from '../runtime/config/schema.js';
 import { jobIdProblem } from '../domain/stereo/keys.js';
@@ -15,7 +15,7 @@ import { processTerminal, type Terminal } from './confirm.js';
 
 export interface OperatorContext {
   readonly config: Config;
-  readonly ports: RolePorts;
+  readonly ports: OperatorPorts;
   readonly io: Io;
   /** Where to ask for confirmation; null when stdin or stderr is not a terminal. */
   readonly terminal: Terminal | null;
@@ -110,7 +110,7 @@ export interface RunOperatorOptions {
   config: Config;
   io: Io;
   /** The configuration's adapters (src/wiring/production-ports.ts). */
-  ports: (logger: Logger) => RolePorts & { close(): Promise<void> };
+  ports: (logger: Logger) => OperatorPorts & { close(): Promise<void> };
   run: (ctx: OperatorContext) => Promise<number>;
 }
 

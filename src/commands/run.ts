@@ -11,7 +11,7 @@ import { reportWorkDirSpace } from '../runtime/workdir.js';
 import { createRedactor } from '../runtime/redact.js';
 import { secretValues } from '../runtime/config/secrets.js';
 import { version } from '../runtime/version.js';
-import type { RoleDefinition, RolePorts, RoleService } from '../ports.js';
+import type { RoleDefinition, RolePorts, RoleService } from '../ports/index.js';
 import type { Logger } from 'pino';
 
 export interface RunOptions {

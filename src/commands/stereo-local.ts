@@ -14,7 +14,7 @@ import type { Io } from './io.js';
 import { decodeEventKey, type S3EventNotification } from '../domain/s3-event.js';
 import { SEGMENT_NOTIFICATION, SOURCE_NOTIFICATION, finalKey, inputKey } from '../domain/stereo/keys.js';
 import type { QueueUrlKey } from '../domain/requirements.js';
-import type { Inference, ObjectStore, PipelineDb, Queue, RoleDefinition, RolePorts, StereoMode } from '../ports.js';
+import type { Inference, ObjectStore, PipelineDb, Queue, RoleDefinition, RolePorts, StereoMode } from '../ports/index.js';
 import { notifyQueues } from '../adapters/storage/s3-notifications.js';
 import { unixSeconds } from '../runtime/clock.js';
 import type { Config } from '../runtime/config/schema.js';

@@ -1,7 +1,7 @@
 // Local stereo: the ports the roles use, passed through unchanged, with a listener told of
 // the writes that mark progress or an end (a completion, a Jobs status, a dead letter), so
 // the command learns them as they happen instead of polling the tables.
-import type { JobUpdateOutcome, PipelineDb, Queue, QueueMessage, SegmentCompletion, WritableStatus } from '../ports.js';
+import type { JobUpdateOutcome, PipelineDb, Queue, QueueMessage, SegmentCompletion, WritableStatus } from '../ports/index.js';
 
 export interface PipelineTaps {
   completionPut(c: SegmentCompletion): void;
@@ -48,9 +48,6 @@ export class TappedQueue implements Queue {
     this.deadLettered(this.queue.name, reason);
   }
   send(...a: Parameters<Queue['send']>) { return this.queue.send(...a); }
-  peekDeadLetters(...a: Parameters<Queue['peekDeadLetters']>) { return this.queue.peekDeadLetters(...a); }
-  redrive(...a: Parameters<Queue['redrive']>) { return this.queue.redrive(...a); }
-  purgeDeadLetters() { return this.queue.purgeDeadLetters(); }
   depth() { return this.queue.depth(); }
   close() { return this.queue.close(); }
 }

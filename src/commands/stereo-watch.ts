@@ -3,7 +3,7 @@
 // As a role beside the pipeline's, its `done` is that end, so runWorkers' --once shutdown
 // stops every role then: no polling, no timeout.
 import { parseSegmentKey } from '../domain/stereo/keys.js';
-import type { JobUpdateOutcome, RoleDefinition, SegmentCompletion, WritableStatus } from '../ports.js';
+import type { JobUpdateOutcome, RoleDefinition, SegmentCompletion, WritableStatus } from '../ports/index.js';
 import type { PipelineTaps } from './stereo-taps.js';
 import { stereoProgress, type StereoCounts } from './stereo-progress.js';
 

@@ -6,7 +6,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Io } from './io.js';
 import { start as startTranscode } from '../../roles/transcode/index.js';
-import type { MediaDb, ObjectStore, Queue, RoleDefinition, RolePorts } from '../ports.js';
+import type { MediaDb, ObjectStore, Queue, RoleDefinition, RolePorts } from '../ports/index.js';
 import { streamingLayout } from '../domain/streaming-layout.js';
 import { MASTER_PLAYLIST } from '../domain/hls-ladder.js';
 import type { Config } from '../runtime/config/schema.js';

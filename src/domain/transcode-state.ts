@@ -1,7 +1,7 @@
 // The RugbyCodex transcode lifecycle (RUGBYCODEX.md, DESIGN §4): `jobs.state`,
 // `media_assets.processing_stage` and `status`. The only place that decides which changes
-// are legal (the adapters turn them into conditional writes) and which failures are worth
-// a retry. Other actors write the same asset (RUGBYCODEX.md §"The other actors"):
+// are legal (the adapters turn them into conditional writes) and which error code a failure
+// is recorded with. Other actors write the same asset (RUGBYCODEX.md §"The other actors"):
 // complete-upload puts it back to `uploaded` at any moment, after it sends our message, so
 // every write of a delivery that holds the job accepts `uploaded` as where it comes from.
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
@@ -82,34 +82,17 @@ export type TranscodeFailure =
   | { kind: 'db'; transient?: boolean }
   | { kind: 'aborted' };
 
-export interface TranscodeErrorClass {
-  code: TranscodeErrorCode;
-  /** Permanent: mark job and asset failed and ack. Transient: release for a retry. */
-  permanent: boolean;
-}
-
-export function classifyTranscodeError(failure: TranscodeFailure): TranscodeErrorClass {
+/**
+ * The job's error_code for what went wrong. Whether a retry can help is not decided here:
+ * src/domain/failure.ts classifies every failure, this one's included.
+ */
+export function transcodeErrorCode(failure: TranscodeFailure): TranscodeErrorCode {
   switch (failure.kind) {
-    case 'invalid_input':
-      return { code: 'INVALID_INPUT', permanent: true };
-    case 'ffmpeg':
-      return { code: failure.reason === 'aborted' ? 'ABORTED' : 'FFMPEG_ERROR', permanent: ffmpegFailureIsPermanent(failure) };
-    case 'download':
-      return { code: 'DOWNLOAD_ERROR', permanent: false };
-    case 'upload':
-      return { code: 'UPLOAD_ERROR', permanent: false };
-    case 'db':
-      // Not transient: the row is gone (the video was deleted mid-transcode, say).
-      return { code: 'DB_ERROR', permanent: failure.transient === false };
-    case 'aborted':
-      return { code: 'ABORTED', permanent: false };
+    case 'invalid_input': return 'INVALID_INPUT';
+    case 'ffmpeg': return failure.reason === 'aborted' ? 'ABORTED' : 'FFMPEG_ERROR';
+    case 'download': return 'DOWNLOAD_ERROR';
+    case 'upload': return 'UPLOAD_ERROR';
+    case 'db': return 'DB_ERROR';
+    case 'aborted': return 'ABORTED';
   }
-}
-
-function ffmpegFailureIsPermanent(failure: Extract<TranscodeFailure, { kind: 'ffmpeg' }>): boolean {
-  // Only a clean non-zero exit says the input itself is bad: a stall, an abort (shutdown),
-  // a kill by signal (the OOM killer) or a missing binary is this worker's trouble, and
-  // another attempt, maybe on another worker, can succeed.
-  if (failure.reason !== 'exit') return false;
-  return failure.exitCode !== undefined && failure.exitCode !== null;
 }

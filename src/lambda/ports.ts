@@ -5,7 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import { DynamoDbPipelineDb, createDynamoDbClient } from '../adapters/db/dynamodb-pipeline.js';
 import { SqsQueue } from '../adapters/queue/sqs.js';
-import type { PipelineDb, Queue } from '../ports.js';
+import type { PipelineDb, Queue } from '../ports/index.js';
 import type { LambdaSettings } from './settings.js';
 
 export interface TriggerPorts {

@@ -3,25 +3,27 @@
 // are in flight, each with its own heartbeat and AbortSignal. A message is acked only after
 // its handler resolved and its heartbeat has stopped (so no extension can follow the ack).
 //
-// Outcomes: invalid body → DLQ at once; success → ack; PermanentError → DLQ; an outage of a
-// dependency (src/domain/outage-wait.ts) → the message kept and the job run again once the
-// service answers; other errors → release with backoff, or DLQ on the last allowed receive;
-// lease lost → nothing (someone else owns the message now). Stop: polling ends at once (the long poll is aborted),
-// in-flight work may finish; when the deadline aborts, jobs are aborted and their messages
-// released with delay 0 so another worker takes them at once.
+// Outcomes: invalid body → DLQ at once; success → ack. A failed try is classified once
+// (src/domain/failure.ts) and one pure decision (src/domain/failure-decision.ts) says what
+// becomes of the message (ack, retry with backoff, DLQ, give back, wait out an outage on the
+// same receive, leave a lost lease alone) and whether the role records the job failed, which
+// the engine then does through the role's `failed.record`. Stop: polling ends at once (the
+// long poll is aborted), in-flight work may finish; when the deadline aborts, jobs are
+// aborted and their messages released with delay 0 so another worker takes them at once.
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
-import type { Queue, QueueMessage } from '../ports.js';
+import type { Queue, QueueMessage } from '../ports/index.js';
 import type { Service } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
 import { backoffDelayMs } from '../domain/backoff.js';
 import { sleep } from './retry.js';
 import { startHeartbeat } from './heartbeat.js';
 import type { Heartbeat, HeartbeatStopReason } from './heartbeat.js';
-import { classifyError, errorMessage } from './consumer-errors.js';
+import { errorMessage } from './consumer-errors.js';
 import { parseMessageBody, type ParseResult } from './validation.js';
 import { addCurrentJobs } from './current-jobs.js';
-import { isOutage } from './dependency-health.js';
+import { classifyFailure, isOutage, type FailureClass } from '../domain/failure.js';
+import { decideFailure, type FailureDecision, type RecordsFailed } from '../domain/failure-decision.js';
 import { OUTAGE_WAIT, outageDelayMs, type OutageWait } from '../domain/outage-wait.js';
 import { jobEnded, jobStarted } from './in-flight.js';
 import { consumerMetrics } from './consumer-metrics.js';
@@ -36,14 +38,29 @@ export interface HandlerContext {
   readonly logger: Logger;
   /** Keeps the lease for `seconds` from now (e.g. once the input's size is known). */
   extendTo(seconds: number): Promise<void>;
-  /**
-   * Whether `err`, thrown now, ends the job for good: permanent, or the message's last receive
-   * and not an outage the engine waits out. A role records a job as failed only then.
-   */
-  isFinalFailure(err: unknown): boolean;
 }
 
 export type Handler<T> = (job: T, ctx: HandlerContext) => Promise<void>;
+
+/** What a failed try was, and what the engine does about it. */
+export interface FailureVerdict {
+  readonly failure: FailureClass;
+  /** The job is recorded failed now (the role's `record` is called next). */
+  readonly recordFailed: boolean;
+}
+
+/**
+ * What "record this job failed" means for a role: the engine calls `record` exactly when
+ * the failure decision says so (src/domain/failure-decision.ts), never the role itself.
+ */
+export interface JobFailure<T> {
+  /** Writes the job failed for good (its row). A rejection is the try's failure, decided again. */
+  record(job: T, err: unknown, ctx: HandlerContext): Promise<void>;
+  /** Also when the message's last allowed receive failed (transient), not only on a bad input. */
+  lastReceive: boolean;
+  /** The role's own line for each failed try (e.g. with its error code), before any record. */
+  report?(job: T, err: unknown, verdict: FailureVerdict, ctx: HandlerContext): void;
+}
 
 export interface ConsumerOptions<T> {
   role: string;
@@ -52,6 +69,8 @@ export interface ConsumerOptions<T> {
   schema?: ZodType<T>;
   parse?: (body: string) => ParseResult<T>;
   handler: Handler<T>;
+  /** How the role records a job failed; without it no job is recorded (a bad input is dead-lettered). */
+  failed?: JobFailure<T>;
   /** Messages in flight at once (any positive integer). */
   concurrency: number;
   /** Stop once a receive comes back empty with nothing in flight. */
@@ -68,8 +87,6 @@ export interface ConsumerOptions<T> {
   retryDelay?: (receiveCount: number) => number;
   /** How outages are waited out with the message kept (default OUTAGE_WAIT); false: never. */
   outageWait?: OutageWait | false;
-  /** Which failures are outages of a dependency (default isOutage). */
-  isOutage?: (err: unknown) => boolean;
   logger: Logger;
   metrics: Metrics;
   /** Aborted when shutdown starts: stop polling at once. */
@@ -123,8 +140,9 @@ interface Job {
   settled: Promise<void>;
 }
 
-/** `outage`: the last try failed on an outage while (or until) the worker was stopping: give it back. */
-type Outcome = { ok: true } | { ok: false; err: unknown; outage?: boolean };
+/** A failed try carries its class and the decision taken on it. */
+type Failed = { ok: false; err: unknown; failure: FailureClass; decision: FailureDecision };
+type Outcome = { ok: true } | Failed;
 
 export function createConsumer<T>(opts: ConsumerOptions<T>): Consumer {
   return new QueueConsumer(opts);
@@ -139,6 +157,7 @@ class QueueConsumer<T> implements Consumer {
   readonly #metrics: ConsumerMetrics;
   readonly #waitSeconds: number;
   readonly #retryDelay: (receiveCount: number) => number;
+  readonly #records: RecordsFailed;
   readonly #polling = new AbortController();
   readonly #jobs = new Set<Job>();
   #wakers: Array<() => void> = [];
@@ -157,6 +176,7 @@ class QueueConsumer<T> implements Consumer {
     this.#metrics = consumerMetrics(opts.metrics, opts.role, opts.concurrency);
     this.#waitSeconds = opts.waitSeconds ?? 20;
     this.#retryDelay = opts.retryDelay ?? ((n) => defaultRetryDelay(n));
+    this.#records = !opts.failed ? 'none' : opts.failed.lastReceive ? 'last_receive' : 'bad_input';
     this.#removeReporter = addCurrentJobs(opts.metrics, () => this.#currentJobs());
     // Test doubles of the queue may have no depth.
     this.#removeDepth = typeof opts.queue.depth === 'function' ? reportQueueDepth(opts.metrics, { role: opts.role, queue: opts.queue, logger: this.#logger }) : () => undefined;
@@ -350,7 +370,8 @@ class QueueConsumer<T> implements Consumer {
       const signal = AbortSignal.any([job.deadline.signal, hb.signal]);
       outcome = await this.#runHandler(value, job, signal, logger);
     } catch (err) {
-      outcome = { ok: false, err };
+      // Sizing the lease or starting the heartbeat failed: no try ran, so nothing to wait on or record.
+      outcome = this.#decide(job, err, false);
     }
     if (job.phase !== 'working') return; // the deadline took it: released, outcome ignored
     job.phase = 'settling';
@@ -366,49 +387,57 @@ class QueueConsumer<T> implements Consumer {
     const { message } = job;
     const hb = job.heartbeat!;
     const heldSince = performance.now();
-    // What a failed try leads to: wait `ms` and try again, give the message back (an outage met
-    // while stopping), or the normal path. Decided once per error, so the handler's
-    // isFinalFailure and the engine agree.
-    type Next = { wait: number } | 'release' | 'settle';
-    const decisions = new WeakMap<object, Next>();
-    let tries = 1;
-    const decide = (err: unknown): Next => {
-      const wait = this.#opts.outageWait ?? OUTAGE_WAIT;
-      if (wait === false || signal.aborted || classifyError(err) === 'permanent' || !(this.#opts.isOutage ?? isOutage)(err)) return 'settle';
-      if (this.#opts.stopping.aborted) return 'release';
-      const delay = outageDelayMs(tries, (performance.now() - heldSince) / 1000, wait);
-      return delay === null ? 'settle' : { wait: delay };
-    };
-    const next = (err: unknown): Next => {
-      if (typeof err !== 'object' || err === null) return decide(err);
-      const decided = decisions.get(err) ?? decide(err);
-      decisions.set(err, decided);
-      return decided;
-    };
-    const isFinalFailure = (err: unknown): boolean => {
-      if (classifyError(err) === 'permanent') return true;
-      const max = this.#opts.queue.maxReceiveCount;
-      return max !== null && message.receiveCount >= max && next(err) === 'settle';
-    };
-    for (;; tries++) {
+    const wait = this.#opts.outageWait ?? OUTAGE_WAIT;
+    for (let tries = 1; ; tries++) {
+      // A fresh context per try: what a role keeps of a try (a hold) must not reach the next.
+      const ctx: HandlerContext = { message, signal, jobId: job.jobId, logger, extendTo: (seconds) => hb.extend(seconds) };
+      let err: unknown;
       try {
-        await this.#opts.handler(value, { message, signal, jobId: job.jobId, logger, extendTo: (seconds) => hb.extend(seconds), isFinalFailure });
+        await this.#opts.handler(value, ctx);
         return { ok: true };
-      } catch (err) {
-        const decided = next(err);
-        if (decided === 'settle') return { ok: false, err };
-        if (decided === 'release') return { ok: false, err, outage: true };
-        const delay = decided.wait;
-        this.#metrics.outageWaits.inc();
-        logger.warn(
-          { event_type: 'job_waiting', try: tries, retry_in_ms: Math.round(delay), held_seconds: round((performance.now() - heldSince) / 1000), reason: errorMessage(err), err },
-          `${role}: job ${job.jobId} hit an outage (${errorMessage(err)}); keeping its message and trying again in ${Math.round(delay / 100) / 10} s`,
-        );
-        await sleep(delay, AbortSignal.any([signal, this.#opts.stopping])).catch(() => undefined);
-        if (signal.aborted) return { ok: false, err };
-        if (this.#opts.stopping.aborted) return { ok: false, err, outage: true };
+      } catch (e) {
+        err = e;
       }
+      const delay = wait === false ? null : outageDelayMs(tries, (performance.now() - heldSince) / 1000, wait);
+      const outcome = await this.#failedTry(value, job, err, ctx, delay !== null);
+      if (outcome.decision.message !== 'wait' || delay === null) return outcome;
+      this.#metrics.outageWaits.inc();
+      logger.warn(
+        { event_type: 'job_waiting', try: tries, retry_in_ms: Math.round(delay), held_seconds: round((performance.now() - heldSince) / 1000), reason: errorMessage(outcome.err), err: outcome.err },
+        `${role}: job ${job.jobId} hit an outage (${errorMessage(outcome.err)}); keeping its message and trying again in ${Math.round(delay / 100) / 10} s`,
+      );
+      await sleep(delay, AbortSignal.any([signal, this.#opts.stopping])).catch(() => undefined);
+      // The lease lost or the worker stopping meanwhile: decided again on the same error.
+      if (signal.aborted || this.#opts.stopping.aborted) return this.#decide(job, outcome.err, false);
     }
+  }
+
+  /** Classifies and decides a failed try, tells the role, and records the job failed when the decision says so. */
+  async #failedTry(value: T, job: Job, err: unknown, ctx: HandlerContext, outageBudgetLeft: boolean): Promise<Failed> {
+    const outcome = this.#decide(job, err, outageBudgetLeft);
+    const failed = this.#opts.failed;
+    if (!failed) return outcome;
+    failed.report?.(value, err, { failure: outcome.failure, recordFailed: outcome.decision.recordFailed }, ctx);
+    if (!outcome.decision.recordFailed) return outcome;
+    try {
+      await failed.record(value, err, ctx);
+      return outcome;
+    } catch (recordErr) {
+      // Recording is part of the try: its failure is the try's (an outage of the database is
+      // waited out and the job run again), decided with no second record.
+      const again = this.#decide(job, recordErr, outageBudgetLeft);
+      return { ...again, decision: { ...again.decision, recordFailed: false } };
+    }
+  }
+
+  /** The one classification and decision (src/domain/failure*.ts), from this delivery's facts. */
+  #decide(job: Job, err: unknown, outageBudgetLeft: boolean): Failed {
+    const failure = classifyFailure(err, { leaseLost: job.heartbeat?.signal.aborted === true, aborted: job.deadline.signal.aborted });
+    const decision = decideFailure({
+      failure, receiveCount: job.message.receiveCount, maxReceiveCount: this.#opts.queue.maxReceiveCount,
+      stopping: this.#opts.stopping.aborted, outageBudgetLeft, records: this.#records,
+    });
+    return { ok: false, err, failure, decision };
   }
 
   async #settle(job: Job, outcome: Outcome, logger: Logger): Promise<void> {
@@ -424,55 +453,80 @@ class QueueConsumer<T> implements Consumer {
       this.#leaseLost(job, logger, seconds, outcome.ok ? undefined : outcome.err);
       return false;
     };
+    const acked = async (): Promise<boolean> => (await stopHeartbeat('acked')) && this.#queueOp('ack', message, () => queue.ack(message), logger, hb?.leaseUntil());
 
     if (outcome.ok) {
-      if (!(await stopHeartbeat('acked'))) return;
-      if (!(await this.#queueOp('ack', message, () => queue.ack(message), logger, hb?.leaseUntil()))) return;
-      this.#metrics.succeeded.inc();
-      this.#metrics.duration.observe({ role, outcome: 'succeeded' }, seconds);
-      logger.info({ event_type: 'job_succeeded', duration_seconds: round(seconds) }, `${role}: job ${job.jobId} succeeded in ${round(seconds)} s`);
+      if (!(await acked())) return;
+      this.#succeeded(job, logger, seconds);
       return;
     }
 
-    const err = outcome.err;
-    if (hb?.signal.aborted) {
-      await hb.stop('aborted');
+    const { err, failure, decision } = outcome;
+    // The lease may have gone since the decision (while the job was recorded, say).
+    if (hb?.signal.aborted || decision.message === 'leave') {
+      await hb?.stop('aborted');
       this.#leaseLost(job, logger, seconds, err);
       return;
     }
-    if (outcome.outage) {
-      // Stopping while waiting out an outage: not the job's failure, back for the next worker at once.
-      if (!(await stopHeartbeat('released'))) return;
-      logger.warn({ event_type: 'job_released', reason: errorMessage(err), duration_seconds: round(seconds) },
-        `${role}: job ${job.jobId} released at shutdown while waiting out an outage`);
-      await this.#queueOp('release', message, () => queue.release(message, 0), logger, hb?.leaseUntil());
-      return;
-    }
-    this.#metrics.failed.inc();
-    this.#metrics.duration.observe({ role, outcome: 'failed' }, seconds);
     const reason = errorMessage(err);
-    const permanent = classifyError(err) === 'permanent';
     const max = queue.maxReceiveCount;
-    const exhausted = !permanent && max !== null && message.receiveCount >= max;
-
-    if (permanent || exhausted) {
-      if (!(await stopHeartbeat('dead_lettered'))) return;
-      const dlqReason = permanent ? reason : `failed on receive ${message.receiveCount} of ${max}: ${reason}`;
-      logger.error(
-        { event_type: 'job_failed', permanent, receive_count: message.receiveCount, max_receive_count: max, reason, err, duration_seconds: round(seconds) },
-        `${role}: job ${job.jobId} failed${permanent ? ' permanently' : ` on its last receive (${message.receiveCount}/${max})`}: ${reason}`,
-      );
-      await this.#deadLetter(message, dlqReason, logger, hb?.leaseUntil());
-      return;
+    switch (decision.message) {
+      case 'give_back':
+        // Stopping while waiting out an outage (or aborted): not the job's failure, back for the next worker at once.
+        if (!(await stopHeartbeat('released'))) return;
+        logger.warn({ event_type: 'job_released', reason, duration_seconds: round(seconds) },
+          `${role}: job ${job.jobId} released at shutdown while waiting out an outage`);
+        await this.#queueOp('release', message, () => queue.release(message, 0), logger, hb?.leaseUntil());
+        return;
+      case 'ack':
+        if (failure === 'superseded') {
+          // Another delivery has the job now: this message is handled.
+          if (await acked()) this.#succeeded(job, logger, seconds);
+          return;
+        }
+        // A bad input, recorded failed by the role: nothing more a retry could do.
+        if (!(await acked())) return;
+        this.#metrics.failed.inc();
+        this.#metrics.duration.observe({ role, outcome: 'failed' }, seconds);
+        logger.warn(
+          { event_type: 'job_failed', permanent: true, recorded: true, receive_count: message.receiveCount, max_receive_count: max, reason, duration_seconds: round(seconds) },
+          `${role}: job ${job.jobId} failed on its input, recorded failed; message acked: ${reason}`,
+        );
+        return;
+      case 'dead_letter': {
+        this.#metrics.failed.inc();
+        this.#metrics.duration.observe({ role, outcome: 'failed' }, seconds);
+        if (!(await stopHeartbeat('dead_lettered'))) return;
+        const permanent = failure === 'bad_message' || failure === 'bad_input';
+        const dlqReason = permanent ? reason : `failed on receive ${message.receiveCount} of ${max}: ${reason}`;
+        logger.error(
+          { event_type: 'job_failed', permanent, recorded: decision.recordFailed, receive_count: message.receiveCount, max_receive_count: max, reason, err, duration_seconds: round(seconds) },
+          `${role}: job ${job.jobId} failed${permanent ? ' permanently' : ` on its last receive (${message.receiveCount}/${max})`}: ${reason}`,
+        );
+        await this.#deadLetter(message, dlqReason, logger, hb?.leaseUntil());
+        return;
+      }
+      case 'retry':
+      case 'wait': { // never settled as such: #runHandler waits, and decides again when it cannot
+        this.#metrics.failed.inc();
+        this.#metrics.duration.observe({ role, outcome: 'failed' }, seconds);
+        const delaySeconds = Math.max(0, Math.round(this.#retryDelay(message.receiveCount)));
+        if (!(await stopHeartbeat('released'))) return;
+        logger.warn(
+          { event_type: 'job_retry', receive_count: message.receiveCount, max_receive_count: max, delay_seconds: delaySeconds, reason, err, duration_seconds: round(seconds) },
+          `${role}: job ${job.jobId} failed (receive ${message.receiveCount}); retrying in ${delaySeconds} s: ${reason}`,
+        );
+        if (await this.#queueOp('release', message, () => queue.release(message, delaySeconds), logger, hb?.leaseUntil())) this.#metrics.retried.inc();
+        return;
+      }
     }
+  }
 
-    const delaySeconds = Math.max(0, Math.round(this.#retryDelay(message.receiveCount)));
-    if (!(await stopHeartbeat('released'))) return;
-    logger.warn(
-      { event_type: 'job_retry', receive_count: message.receiveCount, max_receive_count: max, delay_seconds: delaySeconds, reason, err, duration_seconds: round(seconds) },
-      `${role}: job ${job.jobId} failed (receive ${message.receiveCount}); retrying in ${delaySeconds} s: ${reason}`,
-    );
-    if (await this.#queueOp('release', message, () => queue.release(message, delaySeconds), logger, hb?.leaseUntil())) this.#metrics.retried.inc();
+  #succeeded(job: Job, logger: Logger, seconds: number): void {
+    const { role } = this.#opts;
+    this.#metrics.succeeded.inc();
+    this.#metrics.duration.observe({ role, outcome: 'succeeded' }, seconds);
+    logger.info({ event_type: 'job_succeeded', duration_seconds: round(seconds) }, `${role}: job ${job.jobId} succeeded in ${round(seconds)} s`);
   }
 
   #leaseLost(job: Job, logger: Logger, seconds: number, err: unknown): void {
@@ -539,7 +593,7 @@ class QueueConsumer<T> implements Consumer {
         return true;
       } catch (err) {
         const delayMs = backoffDelayMs(attempt, QUEUE_OP_RETRY);
-        if (until !== undefined && (this.#opts.isOutage ?? isOutage)(err) && Date.now() + delayMs < until) {
+        if (until !== undefined && isOutage(err) && Date.now() + delayMs < until) {
           logger.warn(
             { event_type: 'queue_operation_retry', queue: this.#opts.queue.name, operation: op, message_id: message.id, attempt, retry_in_ms: Math.round(delayMs), lease_left_ms: until - Date.now(), err },
             `${this.#opts.role}: ${op} of message ${message.id} failed (${errorMessage(err)}); retrying while its lease holds`,

@@ -14,8 +14,8 @@
 import type { Logger } from 'pino';
 import { backoffDelayMs } from '../domain/backoff.js';
 import { isAccessDenied } from '../domain/aws-error-codes.js';
-import { LeaseLostError } from '../ports.js';
-import type { Queue, QueueMessage } from '../ports.js';
+import { LeaseLostError } from '../ports/index.js';
+import type { Queue, QueueMessage } from '../ports/index.js';
 
 export type HeartbeatStopReason = 'acked' | 'released' | 'dead_lettered' | 'aborted';
 

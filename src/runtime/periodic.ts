@@ -2,7 +2,7 @@
 // a pass at start-up, then one every interval; `once` runs a single pass. It is to such
 // roles what consumer.ts is to queue roles, so the role file is only the pass itself.
 import type { Logger } from 'pino';
-import type { RoleService } from '../ports.js';
+import type { RoleService } from '../ports/index.js';
 import { sleep } from './retry.js';
 
 export interface PassSignals {

@@ -8,7 +8,7 @@
 // rather than leave a stale number, and is logged once until it works again.
 import type { Logger } from 'pino';
 import type { Gauge } from 'prom-client';
-import type { Queue, QueueDepth } from '../ports.js';
+import type { Queue, QueueDepth } from '../ports/index.js';
 import type { Metrics } from './metrics.js';
 import { errorMessage } from './consumer-errors.js';
 

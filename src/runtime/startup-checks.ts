@@ -3,10 +3,10 @@
 // dead-letter queue. A service that is merely unreachable does not stop the start: the
 // roles wait for it (and /health says so).
 import type { QueueUrlKey } from '../domain/requirements.js';
-import type { RoleDefinition, RolePorts } from '../ports.js';
+import type { RoleDefinition, RolePorts } from '../ports/index.js';
 import { ConfigError } from './errors.js';
 import { errorMessage } from './consumer-errors.js';
-import { isRefusedCredential } from './dependency-health.js';
+import { isRefusedCredential } from '../domain/failure.js';
 
 async function refused(what: Promise<unknown>, settings: string, service: string): Promise<void> {
   try {

@@ -1,6 +1,6 @@
 // Which Inference adapter serves segment-infer: the INFERENCE_BACKEND, its module loaded
 // only when chosen (the SageMaker SDK is not in every process's start-up).
-import type { Inference, ObjectStore } from '../ports.js';
+import type { Inference, ObjectStore } from '../ports/index.js';
 import { awsOptions } from '../adapters/aws/client-config.js';
 import type { Config } from '../runtime/config/schema.js';
 import { EXIT, UserError } from '../runtime/errors.js';

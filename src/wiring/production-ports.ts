@@ -2,7 +2,7 @@
 // port the roles use, from the configuration. Each adapter is created on first use and
 // shared; an SDK is loaded by the first call that needs it, not by every process.
 import type { Logger } from 'pino';
-import type { Inference, MediaDb, ObjectStore, PipelineDb, Queue, RolePorts } from '../ports.js';
+import type { DeadLetterQueue, Inference, MediaDb, ObjectStore, OperatorPorts, PipelineDb, Queue } from '../ports/index.js';
 import type { BucketKey, QueueUrlKey } from '../domain/requirements.js';
 import { redisStream } from '../domain/queue-names.js';
 import { leaseOptional } from '../domain/sqs-permissions.js';
@@ -16,7 +16,7 @@ import { lazyAsync } from '../adapters/lazy.js';
 import { awsOptions, mediaStorageOptions } from '../adapters/aws/client-config.js';
 import { chooseInference } from './inference.js';
 
-export type ProductionPorts = RolePorts & { close(): Promise<void> };
+export type ProductionPorts = OperatorPorts & { close(): Promise<void> };
 
 /**
  * Adapters for worker mode, from the configuration; each created on first use and shared.
@@ -25,6 +25,7 @@ export type ProductionPorts = RolePorts & { close(): Promise<void> };
 export function productionPorts(config: Config, logger: Logger, deps?: DependencyHealth): ProductionPorts {
   const watch = <T extends object>(port: T, name: string, isFailure?: (err: unknown) => boolean): T => (deps ? watched(port, name, deps, isFailure) : port);
   const queues = new Map<QueueUrlKey, Promise<Queue>>();
+  const deadLetters = new Map<QueueUrlKey, Promise<DeadLetterQueue>>();
   let pipeline: Promise<PipelineDb> | undefined;
   let inference: Promise<Inference> | undefined;
   const stores = new Map<string, ObjectStore>();
@@ -45,6 +46,20 @@ export function productionPorts(config: Config, logger: Logger, deps?: Dependenc
         queues.set(key, q);
       }
       return q;
+    },
+    deadLetters(key) {
+      let d = deadLetters.get(key);
+      if (!d) {
+        d = config.QUEUE_BACKEND === 'sqs'
+          ? import('../adapters/queue/sqs-dead-letters.js').then(async ({ SqsDeadLetters }) => {
+            const { createSqsClient } = await import('../adapters/queue/sqs.js');
+            return SqsDeadLetters.open({ client: createSqsClient(config), queueUrl: config[key], logger });
+          })
+          // Redis Streams and the in-process queue are one adapter for both sides.
+          : (this.queue(key) as Promise<Queue & DeadLetterQueue>);
+        deadLetters.set(key, d);
+      }
+      return d;
     },
     storage(bucket: BucketKey | { media: string } | { aws: string }) {
       const media = typeof bucket !== 'string' && 'media' in bucket;

@@ -1,7 +1,7 @@
 // An ObjectStore that hands every call to a real one; tests subclass it to record or fail
 // the calls they care about and leave the rest untouched.
 import type { Readable } from 'node:stream';
-import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../src/ports.js';
+import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../src/ports/index.js';
 
 export class DelegatingStore implements ObjectStore {
   readonly bucket: string;

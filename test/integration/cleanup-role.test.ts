@@ -18,7 +18,7 @@ import { roleDefinition } from '../../roles/index.js';
 import { productionPorts } from '../../src/wiring/production-ports.js';
 import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
-import type { ObjectStore, RolePorts, RoleService } from '../../src/ports.js';
+import type { ObjectStore, RolePorts, RoleService } from '../../src/ports/index.js';
 import { awsTestClientConfig, startFauxqs, type LocalServer } from '../helpers/servers.js';
 import { postgresSkipReason, startPostgrestStandin, type PostgrestStandin, type RecordedRequest, type Row } from '../helpers/postgrest-standin.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';

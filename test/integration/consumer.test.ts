@@ -5,12 +5,13 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { MemoryQueue } from '../../src/adapters/queue/memory.js';
 import type { MemoryQueueOptions } from '../../src/adapters/queue/memory.js';
-import { LeaseLostError } from '../../src/ports.js';
-import type { Queue } from '../../src/ports.js';
+import { LeaseLostError } from '../../src/ports/index.js';
+import type { Queue } from '../../src/ports/index.js';
 import { createConsumer } from '../../src/runtime/consumer.js';
 import type { Consumer, ConsumerOptions, Handler } from '../../src/runtime/consumer.js';
-import { PermanentError } from '../../src/runtime/consumer-errors.js';
+import { HoldLostError, InvalidInputError, PermanentError } from '../../src/ports/index.js';
 import { Metrics } from '../../src/runtime/metrics.js';
+import { FfmpegError } from '../../src/runtime/ffmpeg/index.js';
 import { until } from '../helpers/wait.js';
 
 type Line = Record<string, unknown> & { event_type?: string };
@@ -30,7 +31,7 @@ const aborted = (signal: AbortSignal): Promise<unknown> =>
 type Op = 'ack' | 'release' | 'deadLetter' | 'extend';
 
 /** Delegates to `inner`, recording ack/release/deadLetter/extend calls; `extend` may be overridden. */
-function recording(inner: Queue, overrides: Partial<Pick<Queue, 'extend' | 'ack'>> = {}) {
+function recording(inner: MemoryQueue, overrides: Partial<Pick<Queue, 'extend' | 'ack'>> = {}) {
   const calls: Array<{ op: Op; id: string; arg?: unknown }> = [];
   const queue: Queue = {
     name: inner.name,
@@ -53,10 +54,7 @@ function recording(inner: Queue, overrides: Partial<Pick<Queue, 'extend' | 'ack'
       return inner.deadLetter(m, r);
     },
     send: (b, o) => inner.send(b, o),
-    peekDeadLetters: (n) => inner.peekDeadLetters(n),
     depth: () => inner.depth(),
-    redrive: () => inner.redrive(),
-    purgeDeadLetters: () => inner.purgeDeadLetters(),
     close: () => inner.close(),
   };
   const count = (op: Op, id?: string): number => calls.filter((c) => c.op === op && (id === undefined || c.id === id)).length;
@@ -218,19 +216,21 @@ describe('consumer waiting out an outage of a dependency', () => {
     const mq = memoryQueue({ maxReceiveCount: 1 });
     const rec = recording(mq);
     await send(mq, { id: 'during-outage' });
-    const tries: Array<[number, boolean]> = [];
+    const tries: number[] = [];
+    const recorded: unknown[] = [];
     const h = setup({
       queue: rec.queue, once: true, outageWait: SHORT_WAIT,
+      // The last receive of a maxReceiveCount-1 queue, yet an outage does not end the job.
+      failed: { lastReceive: true, record: async (_job, err) => { recorded.push(err); } },
       handler: async (_job, ctx) => {
-        const err = outage('s3');
-        // The last receive of a maxReceiveCount-1 queue, yet an outage does not end the job.
-        tries.push([ctx.message.receiveCount, ctx.isFinalFailure(err)]);
-        if (tries.length < 4) throw err;
+        tries.push(ctx.message.receiveCount);
+        if (tries.length < 4) throw outage('s3');
       },
     });
     await h.consumer.done;
 
-    expect(tries).toEqual([[1, false], [1, false], [1, false], [1, false]]);
+    expect(tries).toEqual([1, 1, 1, 1]);
+    expect(recorded).toEqual([]);
     expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['ack']);
     expect(h.events('job_waiting')).toMatchObject([1, 2, 3].map((t) => ({ job_id: 'during-outage', try: t, reason: 's3 unreachable' })));
     expect(h.events('job_retry')).toEqual([]);
@@ -241,21 +241,23 @@ describe('consumer waiting out an outage of a dependency', () => {
     expect(json.counters.jobs_failed_total).toEqual({ 'role=video': 0 });
   });
 
-  it('past the wait limit an outage takes the normal path: the last receive dead-letters it, and the handler was told so', async () => {
+  it('past the wait limit an outage takes the normal path: the last receive dead-letters it, and the job is recorded failed once, after the last try', async () => {
     const mq = memoryQueue({ maxReceiveCount: 1 });
     const rec = recording(mq);
     await send(mq, { id: 'long-outage' });
-    const finals: boolean[] = [];
+    let tries = 0;
+    const recorded: number[] = [];
     const h = setup({
       queue: rec.queue, once: true, outageWait: { baseMs: 40, maxMs: 40, limitSeconds: 0.1 },
-      handler: async (_job, ctx) => { const err = outage('supabase'); finals.push(ctx.isFinalFailure(err)); throw err; },
+      failed: { lastReceive: true, record: async () => { recorded.push(tries); } },
+      handler: async () => { tries++; throw outage('supabase'); },
     });
     await h.consumer.done;
 
     // 0 ms, ~20–40 ms, ~40–80 ms: a fourth try would start past 100 ms.
-    expect(finals.length).toBeGreaterThanOrEqual(2);
-    expect(finals.at(-1)).toBe(true);
-    expect(finals.slice(0, -1).every((f) => !f)).toBe(true);
+    expect(tries).toBeGreaterThanOrEqual(2);
+    expect(recorded).toEqual([tries]);
+    expect(h.events('job_failed')).toMatchObject([{ permanent: false, recorded: true }]);
     expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['deadLetter']);
     expect((await mq.peekDeadLetters(10))[0]?.reason).toBe('failed on receive 1 of 1: supabase unreachable');
   });
@@ -299,23 +301,22 @@ describe('consumer waiting out an outage of a dependency', () => {
     const mq = memoryQueue({ maxReceiveCount: 1 });
     const rec = recording(mq);
     await send(mq, { id: 'in-grace' });
-    const finals: boolean[] = [];
+    const recorded: unknown[] = [];
     let started = false;
     const h = setup({
       queue: rec.queue, outageWait: SHORT_WAIT,
-      handler: async (_job, ctx) => {
+      failed: { lastReceive: true, record: async (_job, err) => { recorded.push(err); } },
+      handler: async () => {
         started = true;
         await aborted(h.stopping.signal);
-        const err = outage('s3');
-        finals.push(ctx.isFinalFailure(err));
-        throw err;
+        throw outage('s3');
       },
     });
     await until('the job', 5000, () => started, { everyMs: 10 });
     h.stopping.abort();
     await h.consumer.stop(AbortSignal.timeout(5000));
 
-    expect(finals).toEqual([false]);
+    expect(recorded).toEqual([]);
     expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => [c.op, c.arg])).toEqual([['release', 0]]);
     expect(h.events('job_waiting')).toEqual([]);
     expect(h.events('job_released')).toMatchObject([{ job_id: 'in-grace' }]);
@@ -349,6 +350,106 @@ describe('consumer waiting out an outage of a dependency', () => {
     });
     await until('the lease lost', 5000, () => h.events('job_lease_lost').length === 1, { everyMs: 10 });
     expect(h.events('job_waiting')).toHaveLength(1);
+    expect(rec.calls.filter((c) => c.op !== 'extend')).toEqual([]);
+  });
+});
+
+describe('consumer recording a job failed (the role says how, the failure decision says when)', () => {
+  /** A role's `failed`: what it was asked to record, and what it was told of each try. */
+  function recorder(lastReceive: boolean, record: (err: unknown) => Promise<void> = async () => undefined) {
+    const recorded: unknown[] = [];
+    const reported: Array<[string, boolean]> = [];
+    return {
+      recorded, reported,
+      failed: {
+        lastReceive,
+        record: async (_job: Job, err: unknown) => { recorded.push(err); await record(err); },
+        report: (_job: Job, _err: unknown, v: { failure: string; recordFailed: boolean }) => { reported.push([v.failure, v.recordFailed]); },
+      },
+    };
+  }
+  /** FFmpeg as the runner reports it, without running it. */
+  const ffmpegFailed = (reason: 'exit' | 'stall', exitCode?: number): FfmpegError => new FfmpegError({ reason, exitCode, stderrTail: 'Invalid data found when processing input', what: 'ffprobe input.mp4' });
+
+  it('a bad input is recorded once and acked: no retry, no DLQ', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq);
+    await send(mq, { id: 'corrupt' }, { id: 'unreadable' });
+    const r = recorder(false);
+    const h = setup({
+      queue: rec.queue, once: true, failed: r.failed,
+      handler: async (job) => { throw job.id === 'corrupt' ? new InvalidInputError('no video stream') : ffmpegFailed('exit', 1); },
+    });
+    await h.consumer.done;
+
+    expect(r.recorded.map((e) => (e as Error).name).sort()).toEqual(['FfmpegError', 'InvalidInputError']);
+    expect(r.reported).toEqual([['bad_input', true], ['bad_input', true]]);
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['ack', 'ack']);
+    expect(await mq.peekDeadLetters(10)).toEqual([]);
+    expect(h.events('job_failed')).toMatchObject([{ level: 40, permanent: true, recorded: true }, { level: 40, permanent: true, recorded: true }]);
+    const json = await h.metrics.json();
+    expect(json.counters.jobs_failed_total).toEqual({ 'role=video': 2 });
+    expect(json.counters.jobs_succeeded_total).toEqual({ 'role=video': 0 });
+  });
+
+  it('without a way to record it, a bad input goes to the DLQ with its reason rather than being acked unseen', async () => {
+    const mq = memoryQueue();
+    await send(mq, { id: 'corrupt' });
+    const h = setup({ queue: mq, once: true, handler: async () => { throw new InvalidInputError('no video stream'); } });
+    await h.consumer.done;
+    expect(await mq.peekDeadLetters(10)).toMatchObject([{ reason: 'InvalidInputError: no video stream' }]);
+  });
+
+  it('FFmpeg stalled (this worker\'s trouble, not the input\'s): retried, recorded only on the last receive, and only by a role that records it', async () => {
+    for (const lastReceive of [true, false]) {
+      const mq = memoryQueue({ maxReceiveCount: 2 });
+      await send(mq, { id: 'stalls' });
+      const r = recorder(lastReceive);
+      const h = setup({ queue: mq, once: true, failed: r.failed, handler: async () => { throw ffmpegFailed('stall'); } });
+      await h.consumer.done;
+      expect([lastReceive, r.reported, r.recorded.length]).toEqual([lastReceive, [['transient', false], ['transient', lastReceive]], lastReceive ? 1 : 0]);
+      expect((await mq.peekDeadLetters(10)).map((d) => d.reason)).toEqual(['failed on receive 2 of 2: FfmpegError: ffprobe input.mp4 made no progress and was killed: Invalid data found when processing input']);
+    }
+  });
+
+  it('a record that fails on an outage is the try\'s failure: waited out, the job run again on the same receive and recorded then', async () => {
+    const mq = memoryQueue({ maxReceiveCount: 1 });
+    const rec = recording(mq);
+    await send(mq, { id: 'db-down' });
+    let runs = 0;
+    const r = recorder(true, async () => { if (r.recorded.length === 1) throw outage('supabase'); });
+    const h = setup({ queue: rec.queue, once: true, outageWait: SHORT_WAIT, failed: r.failed, handler: async () => { runs++; throw new InvalidInputError('corrupt'); } });
+    await h.consumer.done;
+
+    expect([runs, r.recorded.length]).toEqual([2, 2]);
+    expect(h.events('job_waiting')).toMatchObject([{ reason: 'supabase unreachable' }]);
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['ack']);
+  });
+
+  it('a job another delivery took over (HoldLostError): acked as handled, nothing recorded', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq);
+    await send(mq, { id: 'taken' });
+    const r = recorder(true);
+    const h = setup({ queue: rec.queue, once: true, failed: r.failed, handler: async () => { throw new HoldLostError('another delivery holds it'); } });
+    await h.consumer.done;
+
+    expect([r.recorded, r.reported]).toEqual([[], [['superseded', false]]]);
+    expect(rec.calls.filter((c) => c.op !== 'extend').map((c) => c.op)).toEqual(['ack']);
+    expect(h.events('job_succeeded')).toHaveLength(1);
+  });
+
+  it('the lease lost mid-job: FFmpeg killed for it exits like a bad input would, yet nothing is recorded, acked or released', async () => {
+    const mq = memoryQueue();
+    const rec = recording(mq, { extend: async () => { throw new LeaseLostError('taken'); } });
+    await send(mq, { id: 'lost' });
+    const r = recorder(true);
+    const h = setup({
+      queue: rec.queue, failed: r.failed, heartbeat: { intervalSeconds: 0.05, extensionSeconds: 1 },
+      handler: async (_job, ctx) => { await aborted(ctx.signal); throw ffmpegFailed('exit', 255); },
+    });
+    await until('the lease lost', 5000, () => h.events('job_lease_lost').length === 1, { everyMs: 10 });
+    expect([r.recorded, r.reported]).toEqual([[], [['lease_lost', false]]]);
     expect(rec.calls.filter((c) => c.op !== 'extend')).toEqual([]);
   });
 });

@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import { completedSegments, initSegments, masterVariants, resolvePlaylistUri } from '../../src/domain/hls-playlist.js';
-import type { ObjectInfo, ObjectStore } from '../../src/ports.js';
+import type { ObjectInfo, ObjectStore } from '../../src/ports/index.js';
 import { locateFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import { probeOwnOutput } from '../helpers/probe-own-output.js';
 import type { FfmpegBinaries, HwVerdict, ProbeResult } from '../../src/runtime/ffmpeg/index.js';

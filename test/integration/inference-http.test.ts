@@ -4,9 +4,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { HttpInference, type HttpInferenceOptions } from '../../src/adapters/inference/http.js';
-import { PermanentError, classifyError } from '../../src/runtime/consumer-errors.js';
+import { InvalidInputError } from '../../src/ports/index.js';
+import { classifyFailure } from '../../src/domain/failure.js';
 import { awsTestClientConfig, freePort, startFauxqs, type LocalServer } from '../helpers/servers.js';
 import { startInferenceHttpServer, type InferenceHttpServer } from '../helpers/inference-standin.js';
+
+/** Another try may succeed: retried with backoff, or waited out as an outage. */
+const retried = (err: unknown): boolean => ['transient', 'outage'].includes(classifyFailure(err));
 
 const INPUT = 's3://in/segments/job-1/00000_00002_sbs.mp4';
 const OUTPUT = 's3://out/jobs/job-1/segments/0.mp4';
@@ -91,7 +95,7 @@ describe('HttpInference', () => {
   it('gives up after its attempts with a retryable error naming the server and the last problem', async () => {
     server.script.push({ status: 500 }, { status: 502 }, { status: 503 });
     const err = await failure(backend({ attempts: 3 }).process(request()));
-    expect(classifyError(err)).toBe('retryable');
+    expect(retried(err)).toBe(true);
     expect(err.message).toBe(`inference server ${server.url}/v1/invocations failed 3 times, last: HTTP 503`);
     expect(server.requests).toHaveLength(3);
   });
@@ -117,14 +121,14 @@ describe('HttpInference', () => {
   it('a refused connection that stays refused is retryable, not permanent', async () => {
     const port = await freePort();
     const err = await failure(new HttpInference({ url: `http://127.0.0.1:${port}`, timeoutSeconds: 5, baseDelayMs: 10, attempts: 2 }).process(request()));
-    expect(classifyError(err)).toBe('retryable');
+    expect(retried(err)).toBe(true);
     expect(err.message).toMatch(new RegExp(`^inference server http://127.0.0.1:${port}/invocations failed 2 times, last: fetch failed: .*ECONNREFUSED`));
   });
 
-  it.each([400, 404, 422])('a %i is the request\'s fault: PermanentError at once, no retry', async (status) => {
+  it.each([400, 404, 422])('a %i is the request\'s fault: InvalidInputError at once, no retry', async (status) => {
     server.script.push({ status, body: 'bad request' });
     const err = await failure(backend().process(request()));
-    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toBeInstanceOf(InvalidInputError);
     expect(err.message).toBe(`inference server refused the segment: HTTP ${status} from ${server.url}/v1/invocations`);
     expect(server.requests).toHaveLength(1);
   });
@@ -132,7 +136,7 @@ describe('HttpInference', () => {
   it('a segment the model cannot read is refused by the server (400): permanent', async () => {
     const missing = 's3://in/segments/job-1/00001_00002_sbs.mp4';
     const err = await failure(backend().process({ ...request(), inputUri: missing }));
-    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toBeInstanceOf(InvalidInputError);
     expect(server.requests.map((r) => JSON.parse(r.body) as unknown)).toEqual([{ s3_input_uri: missing, s3_output_uri: OUTPUT, mode: 'sbs' }]);
   });
 
@@ -151,7 +155,7 @@ describe('HttpInference', () => {
     const started = Date.now();
     const err = await failure(backend({ timeoutSeconds: 0.2, attempts: 2 }).process(request()));
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(classifyError(err)).toBe('retryable');
+    expect(retried(err)).toBe(true);
     expect(err.message).toMatch(/failed 2 times, last: .*(timeout|aborted)/i);
     expect(server.requests).toHaveLength(2);
   });

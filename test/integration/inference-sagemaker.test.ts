@@ -5,10 +5,14 @@ import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCo
 import { pino } from 'pino';
 import { SageMakerInference, createSageMakerRuntimeClient, type SageMakerInferenceOptions } from '../../src/adapters/inference/sagemaker.js';
 import { S3ObjectStore, createS3Client } from '../../src/adapters/storage/s3.js';
-import { PermanentError, classifyError } from '../../src/runtime/consumer-errors.js';
-import type { ObjectStore } from '../../src/ports.js';
+import { InvalidInputError } from '../../src/ports/index.js';
+import { classifyFailure } from '../../src/domain/failure.js';
+import type { ObjectStore } from '../../src/ports/index.js';
 import { awsTestClientConfig, startFauxqs, type LocalServer } from '../helpers/servers.js';
 import { sageMakerError, startSageMakerStandIn, type SageMakerStandIn } from '../helpers/inference-standin.js';
+
+/** Another try may succeed: retried with backoff, or waited out as an outage. */
+const retried = (err: unknown): boolean => ['transient', 'outage'].includes(classifyFailure(err));
 
 const ENDPOINT = 'stereo-ep';
 const INPUT = 's3://in/segments/job-1/00000_00002_anaglyph.mp4';
@@ -92,7 +96,7 @@ describe('SageMakerInference, real-time (InvokeEndpoint)', () => {
 
   it('an unknown endpoint is a ValidationError: permanent, one line naming the endpoint', async () => {
     const err = await failure(backend({ endpointName: 'nope', maxAttempts: 3 }).process(request().req));
-    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toBeInstanceOf(InvalidInputError);
     expect(err.message).toBe('SageMaker endpoint nope: InvokeEndpoint failed: ValidationError (HTTP 400): Endpoint nope of account 000000000000 not found.');
     expect(standIn.requests).toHaveLength(1); // not retried by the SDK either
   });
@@ -100,7 +104,7 @@ describe('SageMakerInference, real-time (InvokeEndpoint)', () => {
   it('a model that refuses the request (ModelError, client error from the container) is permanent', async () => {
     const { req } = request();
     const err = await failure(backend().process({ ...req, inputUri: 's3://in/segments/job-1/00001_00002_anaglyph.mp4' }));
-    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toBeInstanceOf(InvalidInputError);
     expect(err.message).toMatch(/^SageMaker endpoint stereo-ep: InvokeEndpoint failed: ModelError \(HTTP 424, model 400\): Received client error \(400\) from primary with message "cannot read s3:\/\/in\/segments\/job-1\/00001_00002_anaglyph.mp4: NoSuchKey"/);
     expect(err.message).not.toContain('\n');
   });
@@ -108,22 +112,22 @@ describe('SageMakerInference, real-time (InvokeEndpoint)', () => {
   it('a ModelError from a crashed container (5xx) is retryable', async () => {
     standIn.script.push(sageMakerError('ModelError', 424, 'Received server error (500) from primary with message "CUDA out of memory".', { OriginalStatusCode: 500 }));
     const err = await failure(backend().process(request().req));
-    expect(classifyError(err)).toBe('retryable');
+    expect(retried(err)).toBe(true);
     expect(err.message).toMatch(/^SageMaker endpoint stereo-ep: InvokeEndpoint failed: ModelError \(HTTP 424, model 500\): /);
   });
 
   it('the 60 s cut-off of a real-time endpoint is retryable and says SAGEMAKER_ASYNC has no such limit', async () => {
     standIn.script.push(sageMakerError('ModelError', 424, 'Received server error (0) from primary with message "Your invocation timed out while waiting for a response from container primary. Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again.". See https://console.aws.amazon.com/cloudwatch for more information.', { OriginalStatusCode: 0 }));
     const err = await failure(backend().process(request().req));
-    expect(classifyError(err)).toBe('retryable');
+    expect(retried(err)).toBe(true);
     expect(err.message).toMatch(/^SageMaker endpoint stereo-ep: InvokeEndpoint failed: ModelError \(HTTP 424, model 0\): Received server error \(0\).*; a real-time invocation is cut off after 60 s: SAGEMAKER_ASYNC=true has no such limit$/);
   });
 
   it('a ModelError without OriginalStatusCode is judged by the status in its message', async () => {
     standIn.script.push(sageMakerError('ModelError', 424, 'Received client error (422) from primary with message "bad mode".'));
-    expect(await failure(backend().process(request().req))).toBeInstanceOf(PermanentError);
+    expect(await failure(backend().process(request().req))).toBeInstanceOf(InvalidInputError);
     standIn.script.push(sageMakerError('ModelError', 424, 'Received server error (503) from primary with message "overloaded".'));
-    expect(classifyError(await failure(backend().process(request().req)))).toBe('retryable');
+    expect(retried(await failure(backend().process(request().req)))).toBe(true);
   });
 
   it.each([
@@ -134,8 +138,8 @@ describe('SageMakerInference, real-time (InvokeEndpoint)', () => {
   ])('%s (%i) is retryable', async (type, status) => {
     standIn.script.push(sageMakerError(type, status, 'try again'), sageMakerError(type, status, 'try again'));
     const err = await failure(backend({ maxAttempts: 2 }).process(request().req));
-    expect(err).not.toBeInstanceOf(PermanentError);
-    expect(classifyError(err)).toBe('retryable');
+    expect(err).not.toBeInstanceOf(InvalidInputError);
+    expect(retried(err)).toBe(true);
     expect(err.message).toBe(`SageMaker endpoint stereo-ep: InvokeEndpoint failed: ${type} (HTTP ${status}): try again`);
   });
 
@@ -150,7 +154,7 @@ describe('SageMakerInference, real-time (InvokeEndpoint)', () => {
     const client = createSageMakerRuntimeClient({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
     clients.push(client);
     const err = await failure(new SageMakerInference({ client, endpointName: ENDPOINT }).process(request().req));
-    expect(classifyError(err)).toBe('retryable');
+    expect(retried(err)).toBe(true);
     expect(err.message).toMatch(/^SageMaker endpoint stereo-ep: InvokeEndpoint failed: .*ECONNREFUSED/);
   });
 
@@ -161,7 +165,7 @@ describe('SageMakerInference, real-time (InvokeEndpoint)', () => {
     const started = Date.now();
     const err = await failure(backend().process(request(abort.signal).req));
     expect(Date.now() - started).toBeLessThan(1000);
-    expect(err).not.toBeInstanceOf(PermanentError);
+    expect(err).not.toBeInstanceOf(InvalidInputError);
   });
 });
 
@@ -196,7 +200,7 @@ describe('SageMakerInference, asynchronous (SAGEMAKER_ASYNC)', () => {
     const body = `Traceback (most recent call last):\n  File "serve.py", line 12\n${'x'.repeat(500)}`;
     standIn.asyncOutcomes.push({ fail: body });
     const err = await failure(backend({ async: {} }).process(request().req));
-    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toBeInstanceOf(InvalidInputError);
     expect(err.message).toMatch(/^SageMaker endpoint stereo-ep failed inference [0-9a-f-]{36} \(s3:\/\/sm-results\/async-failures\/[0-9a-f-]{36}-error\.out\): "Traceback \(most recent call last\): File \\"serve\.py\\", line 12 x+…"$/);
     expect(err.message).not.toContain('\n');
     const quoted = /: "(.*)"$/.exec(err.message)?.[1] ?? '';
@@ -206,7 +210,7 @@ describe('SageMakerInference, asynchronous (SAGEMAKER_ASYNC)', () => {
   it('a request the model cannot use lands in the failure object: permanent', async () => {
     const { req } = request();
     const err = await failure(backend({ async: {} }).process({ ...req, inputUri: 's3://in/segments/job-1/00001_00002_anaglyph.mp4' }));
-    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toBeInstanceOf(InvalidInputError);
     expect(err.message).toMatch(/: "cannot read s3:\/\/in\/segments\/job-1\/00001_00002_anaglyph\.mp4: NoSuchKey"$/);
   });
 
@@ -217,7 +221,7 @@ describe('SageMakerInference, asynchronous (SAGEMAKER_ASYNC)', () => {
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(1000);
     expect(took).toBeLessThan(3000);
-    expect(classifyError(err)).toBe('retryable');
+    expect(retried(err)).toBe(true);
     expect(err.message).toMatch(/^SageMaker endpoint stereo-ep wrote no result for inference [0-9a-f-]{36} within 1 s \(s3:\/\/sm-results\/async-out\/[0-9a-f-]{36}\.out\)$/);
     expect(standIn.requests[0]?.headers['x-amzn-sagemaker-invocationtimeoutseconds']).toBe('1');
   });
@@ -237,7 +241,7 @@ describe('SageMakerInference, asynchronous (SAGEMAKER_ASYNC)', () => {
   it('a ValidationError from InvokeEndpointAsync is permanent', async () => {
     standIn.script.push(sageMakerError('ValidationError', 400, 'Endpoint stereo-ep is not configured for asynchronous inference.'));
     const err = await failure(backend({ async: {} }).process(request().req));
-    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toBeInstanceOf(InvalidInputError);
     expect(err.message).toBe('SageMaker endpoint stereo-ep: InvokeEndpointAsync failed: ValidationError (HTTP 400): Endpoint stereo-ep is not configured for asynchronous inference.');
   });
 });

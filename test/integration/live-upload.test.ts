@@ -17,7 +17,7 @@ import { completedSegments, initSegments, resolvePlaylistUri } from '../../src/d
 import { locateFfmpeg, runFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { startLiveUpload } from '../../src/runtime/hls/live-upload.js';
 import type { LiveUploadOptions } from '../../src/runtime/hls/live-upload.js';
-import type { ObjectInfo, ObjectStore } from '../../src/ports.js';
+import type { ObjectInfo, ObjectStore } from '../../src/ports/index.js';
 import { awsTestClientConfig, startFauxqs } from '../helpers/servers.js';
 import type { LocalServer } from '../helpers/servers.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';

@@ -2,10 +2,10 @@
 // PostgreSQL holding the live tables: the shared behaviour, then the exact requests it
 // makes, the races its conditional writes survive, and how failures come out.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { DbError } from '../../src/adapters/db/db-error.js';
+import { DbError } from '../../src/ports/index.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from '../../src/adapters/db/schema.js';
 import { SupabaseMediaDb } from '../../src/adapters/db/supabase.js';
-import type { ComputeDeviceRow } from '../../src/ports.js';
+import type { ComputeDeviceRow } from '../../src/ports/index.js';
 import { postgresSkipReason, startPostgrestStandin } from '../helpers/postgrest-standin.js';
 import type { PostgrestStandin, RecordedRequest, Row } from '../helpers/postgrest-standin.js';
 import { freePort } from '../helpers/servers.js';

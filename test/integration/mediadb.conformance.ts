@@ -5,8 +5,8 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from '../../src/adapters/db/schema.js';
 import type { MemoryCoachAudioRow } from '../../src/adapters/db/memory.js';
-import { HoldLostError } from '../../src/ports.js';
-import type { ComputeDeviceRow, JobHold, JobRef, MediaDb, StoryboardRecord, TranscodeClaim, TranscodeOutcome } from '../../src/ports.js';
+import { HoldLostError } from '../../src/ports/index.js';
+import type { ComputeDeviceRow, JobHold, JobRef, MediaDb, StoryboardRecord, TranscodeClaim, TranscodeOutcome } from '../../src/ports/index.js';
 
 export const T0 = '2026-11-24T10:00:00.000Z';
 export const NOW = '2026-11-24T11:00:00.000Z';

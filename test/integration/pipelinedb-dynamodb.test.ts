@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { DbError } from '../../src/adapters/db/db-error.js';
+import { DbError } from '../../src/ports/index.js';
 import { DynamoDbPipelineDb, createDynamoDbClient } from '../../src/adapters/db/dynamodb-pipeline.js';
 import type { StoredItem } from '../../src/adapters/db/stereo-items.js';
 import { awsOptions } from '../../src/adapters/aws/client-config.js';

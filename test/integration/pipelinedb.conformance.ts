@@ -7,7 +7,7 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import type { PipelineTable, StoredItem } from '../../src/adapters/db/stereo-items.js';
 import { LOCK_TTL_SECONDS } from '../../src/domain/stereo/records.js';
-import type { PipelineDb, SegmentCompletion } from '../../src/ports.js';
+import type { PipelineDb, SegmentCompletion } from '../../src/ports/index.js';
 
 /** Items per Query page the harness builds its adapter with (where pages exist). */
 export const PAGE = 5;

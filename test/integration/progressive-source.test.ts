@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import { READ_LIMITS } from '../../src/domain/source-read.js';
-import { classifyTranscodeError } from '../../src/domain/transcode-state.js';
-import type { DownloadOptions, ObjectInfo } from '../../src/ports.js';
+import { transcodeErrorCode } from '../../src/domain/transcode-state.js';
+import { classifyFailure } from '../../src/domain/failure.js';
+import type { DownloadOptions, ObjectInfo } from '../../src/ports/index.js';
 import { locateFfmpeg, runFfmpeg, type FfmpegBinaries, type HwVerdict } from '../../src/runtime/ffmpeg/index.js';
 import { TranscodeStepError } from '../../src/runtime/transcode/errors.js';
 import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
@@ -143,7 +144,8 @@ describe('the progressive source', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TranscodeStepError);
     expect((err as TranscodeStepError).failure).toEqual({ kind: 'download' });
-    expect(classifyTranscodeError((err as TranscodeStepError).failure)).toEqual({ code: 'DOWNLOAD_ERROR', permanent: false });
+    // A reset is an outage the engine waits out: never the FFmpeg exit that followed it.
+    expect([transcodeErrorCode((err as TranscodeStepError).failure), classifyFailure(err)]).toEqual(['DOWNLOAD_ERROR', 'outage']);
     expect((err as Error).message).toBe('connection reset, five times over');
     expect(Date.now() - started).toBeLessThan(10_000); // not FFmpeg's stall watchdog
   }, 30_000);

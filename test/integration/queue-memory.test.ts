@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MemoryQueue } from '../../src/adapters/queue/memory.js';
-import { LeaseLostError } from '../../src/ports.js';
+import { LeaseLostError } from '../../src/ports/index.js';
 import { describeQueueConformance } from './queue.conformance.js';
 
 const VISIBILITY = 1;
@@ -10,7 +10,7 @@ describeQueueConformance(
   'memory',
   async () => {
     const queue = new MemoryQueue({ name: 'conformance', visibilitySeconds: VISIBILITY, maxReceiveCount: MAX_RECEIVES });
-    return { queue, teardown: () => queue.close() };
+    return { queue, deadLetters: queue, teardown: () => queue.close() };
   },
   { visibilitySeconds: VISIBILITY, maxReceiveCount: MAX_RECEIVES },
 );

@@ -11,8 +11,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { RedisStreamQueue } from '../../src/adapters/queue/redis-streams.js';
 import { decodeDelayed, decodeReceipt, defaultConsumerName, encodeDelayed, encodeReceipt, streamKeys } from '../../src/adapters/queue/redis-streams-keys.js';
-import { LeaseLostError } from '../../src/ports.js';
-import type { QueueMessage } from '../../src/ports.js';
+import { LeaseLostError } from '../../src/ports/index.js';
+import type { QueueMessage } from '../../src/ports/index.js';
 import { startRedis } from '../helpers/servers.js';
 import type { LocalRedis } from '../helpers/servers.js';
 import { describeQueueConformance } from './queue.conformance.js';
@@ -55,6 +55,7 @@ describeQueueConformance(
     let raw: Redis | undefined; // only for the test that uses it: an idle client left reconnecting would outlive teardown
     return {
       queue,
+      deadLetters: queue,
       sendRaw: async (body) => {
         raw ??= quietRedis(server.url);
         await raw.xadd(stream, '*', 'body', body);

@@ -7,8 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { pino } from 'pino';
 import { SqsQueue } from '../../src/adapters/queue/sqs.js';
+import { SqsDeadLetters } from '../../src/adapters/queue/sqs-dead-letters.js';
 import { REASON_ATTRIBUTE } from '../../src/adapters/queue/sqs-parse.js';
-import { isRefusedCredential, DependencyHealth, watched } from '../../src/runtime/dependency-health.js';
+import { DependencyHealth, watched } from '../../src/runtime/dependency-health.js';
+import { isRefusedCredential } from '../../src/domain/failure.js';
 import { awsTestClientConfig, startFauxqs, type LocalServer } from '../helpers/servers.js';
 import { jetsonPolicy, startSqsPolicyProxy, type SqsPolicy, type SqsPolicyProxy } from '../helpers/sqs-policy-proxy.js';
 
@@ -126,7 +128,9 @@ describe('SqsQueue behind an IAM policy', () => {
     await queue.send('c');
     const [m] = await queue.receive({ max: 1, waitSeconds: 2 });
     await queue.deadLetter(m!, 'bad input');
-    expect((await queue.peekDeadLetters(10)).map((l) => [l.body, l.reason])).toEqual([['c', 'bad input']]);
+    // Peeked by the operators' side (its own refusals unlogged here: the queue's are the point).
+    const letters = await SqsDeadLetters.open({ client: t.client, queueUrl: t.queueUrl });
+    expect((await letters.peekDeadLetters(10)).map((l) => [l.body, l.reason])).toEqual([['c', 'bad input']]);
     expect(t.missing().map((l) => `${l.permission} ${l.queue}`)).toEqual([`sqs:GetQueueUrl ${t.dlqName}`]);
   });
 
@@ -154,11 +158,11 @@ describe('SqsQueue behind an IAM policy', () => {
 
   it('the operator\'s DLQ calls say the refusal instead of "no DLQ"', async () => {
     const t = await behind(({ name }) => jetsonPolicy(name));
-    const queue = await t.open();
-    await expect(queue.peekDeadLetters(10)).rejects.toThrow(/not authorized to perform: sqs:GetQueueAttributes/);
-    await expect(queue.purgeDeadLetters()).rejects.toThrow(/not authorized/);
-    await expect(queue.depth()).rejects.toThrow(/not authorized/);
-    await expect(queue.redrive()).rejects.toThrow(/not authorized/);
+    const letters = await SqsDeadLetters.open({ client: t.client, queueUrl: t.queueUrl, logger: pino({ level: 'silent' }) });
+    await expect(letters.peekDeadLetters(10)).rejects.toThrow(/not authorized to perform: sqs:GetQueueAttributes/);
+    await expect(letters.purgeDeadLetters()).rejects.toThrow(/not authorized/);
+    await expect(letters.depth()).rejects.toThrow(/not authorized/);
+    await expect(letters.redrive()).rejects.toThrow(/not authorized/);
   });
 
   it('ReceiveMessage refused (a permission the worker cannot do without): named once as an error, backed off, not a tight loop', async () => {

@@ -3,11 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { pino } from 'pino';
 import { SqsQueue } from '../../src/adapters/queue/sqs.js';
-import { LeaseLostError } from '../../src/ports.js';
-import type { QueueMessage } from '../../src/ports.js';
+import { LeaseLostError } from '../../src/ports/index.js';
+import type { QueueMessage } from '../../src/ports/index.js';
 import { awsTestClientConfig, startFauxqs } from '../helpers/servers.js';
 import type { LocalServer } from '../helpers/servers.js';
 import { describeQueueConformance } from './queue.conformance.js';
+import { SqsDeadLetters } from '../../src/adapters/queue/sqs-dead-letters.js';
 
 const VISIBILITY = 1;
 const MAX_RECEIVES = 3;
@@ -67,6 +68,7 @@ describeQueueConformance(
     const queue = await SqsQueue.open({ client, queueUrl });
     return {
       queue,
+      deadLetters: await SqsDeadLetters.open({ client, queueUrl }),
       sendRaw: async (body) => {
         await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
       },
@@ -84,8 +86,10 @@ describe('SqsQueue specifics (fauxqs)', () => {
     const plain = await SqsQueue.open({ client, queueUrl });
     expect(plain.name).toBe(queueUrl.slice(queueUrl.lastIndexOf('/') + 1));
     expect(plain.maxReceiveCount).toBeNull();
-    expect(await plain.peekDeadLetters(10)).toEqual([]);
-    expect(await plain.purgeDeadLetters()).toBe(0);
+    const plainLetters = await SqsDeadLetters.open({ client, queueUrl });
+    expect(await plainLetters.peekDeadLetters(10)).toEqual([]);
+    expect(await plainLetters.purgeDeadLetters()).toBe(0);
+    expect((await plainLetters.depth()).dlq).toBeNull();
     await plain.send('x');
     const [m] = await plain.receive({ max: 1, waitSeconds: 2 });
     await expect(plain.deadLetter(m!, 'bad')).rejects.toThrow(/no dead-letter queue/);
@@ -205,7 +209,7 @@ describe('SqsQueue specifics (fauxqs)', () => {
     const [fresh] = await queue.receive({ max: 1, waitSeconds: 3 });
     expect(fresh?.receiveCount).toBe(2);
     await expect(queue.deadLetter(old!, 'late')).rejects.toBeInstanceOf(LeaseLostError);
-    expect(await queue.peekDeadLetters(10)).toEqual([]);
+    expect(await (await SqsDeadLetters.open({ client, queueUrl })).peekDeadLetters(10)).toEqual([]);
     await queue.ack(fresh!);
   });
 
@@ -219,11 +223,12 @@ describe('SqsQueue specifics (fauxqs)', () => {
       for (const m of got) await queue.release(m);
       if (got.length === 0 && round > MAX_RECEIVES) break;
     }
-    const letters = await queue.peekDeadLetters(20);
+    const dlq = await SqsDeadLetters.open({ client, queueUrl });
+    const letters = await dlq.peekDeadLetters(20);
     expect(letters.map((l) => l.body).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `p${i}`).sort());
     expect(letters.every((l) => l.reason === null)).toBe(true);
-    expect(await queue.peekDeadLetters(20)).toHaveLength(12);
-    expect(await queue.redrive()).toBe(12);
+    expect(await dlq.peekDeadLetters(20)).toHaveLength(12);
+    expect(await dlq.redrive()).toBe(12);
     const back = await queue.receive({ max: 20, waitSeconds: 2 });
     expect(back).toHaveLength(12);
     expect(back.every((m) => m.receiveCount === 1)).toBe(true); // new messages: the count starts again

@@ -2,11 +2,13 @@
 // Streams), so the engine can rely on the same lease semantics whichever is behind it.
 // Each test gets a fresh queue from `setup` and gives it back with `teardown`.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { LeaseLostError } from '../../src/ports.js';
-import type { Queue, QueueDepth, QueueMessage, RedriveProgress } from '../../src/ports.js';
+import { LeaseLostError } from '../../src/ports/index.js';
+import type { DeadLetterQueue, Queue, QueueDepth, QueueMessage, RedriveProgress } from '../../src/ports/index.js';
 
 export interface QueueFixture {
   queue: Queue;
+  /** The operators' side of the same queue (the same object where the adapter is both). */
+  deadLetters: DeadLetterQueue;
   /** Puts a message on the backend without the adapter (another producer), when the setup can. */
   sendRaw?: (body: string) => Promise<void>;
   /** Restarts the server behind the queue; only for backends that keep data across restarts. */
@@ -38,7 +40,7 @@ async function collect(queue: Queue, count: number, withinMs: number, max = 10):
 }
 
 /** Polls peekDeadLetters until `pred` holds (dead-lettering may be asynchronous in a backend). */
-async function peekUntil(queue: Queue, pred: (bodies: string[]) => boolean, withinMs = 5000) {
+async function peekUntil(queue: DeadLetterQueue, pred: (bodies: string[]) => boolean, withinMs = 5000) {
   const deadline = Date.now() + withinMs;
   for (;;) {
     const letters = await queue.peekDeadLetters(10);
@@ -66,10 +68,12 @@ export function describeQueueConformance(
   describe(`Queue conformance: ${name}`, () => {
     let fx: QueueFixture;
     let q: Queue;
+    let d: DeadLetterQueue;
 
     beforeEach(async () => {
       fx = await setup();
       q = fx.queue;
+      d = fx.deadLetters;
     }, 30_000);
 
     afterEach(async () => {
@@ -181,7 +185,7 @@ export function describeQueueConformance(
       }
       // The next delivery would exceed the limit: the message moves instead.
       expect(await q.receive({ max: 10, waitSeconds: 1 })).toEqual([]);
-      const letters = await peekUntil(q, (b) => b.includes('poison'));
+      const letters = await peekUntil(d, (b) => b.includes('poison'));
       expect(letters.map((l) => l.body)).toContain('poison');
       expect(await q.receive({ max: 10, waitSeconds: 0 })).toEqual([]);
     }, timeout);
@@ -190,44 +194,44 @@ export function describeQueueConformance(
       await q.send('not json');
       const m = await receiveOne(q);
       await q.deadLetter(m, 'invalid body: not json');
-      const letters = await peekUntil(q, (b) => b.includes('not json'));
+      const letters = await peekUntil(d, (b) => b.includes('not json'));
       expect(letters).toEqual([expect.objectContaining({ body: 'not json', reason: 'invalid body: not json' })]);
       await sleep(vMs + 300);
       expect(await q.receive({ max: 10, waitSeconds: 0 })).toEqual([]);
       // Peeking does not consume.
-      expect((await q.peekDeadLetters(10)).map((l) => l.body)).toEqual(['not json']);
+      expect((await d.peekDeadLetters(10)).map((l) => l.body)).toEqual(['not json']);
     }, timeout);
 
     it('redrive brings dead letters back to the main queue', async () => {
       await q.send('retry me');
       await q.deadLetter(await receiveOne(q), 'transient outage');
-      await peekUntil(q, (b) => b.length === 1);
-      expect(await q.redrive()).toBe(1);
+      await peekUntil(d, (b) => b.length === 1);
+      expect(await d.redrive()).toBe(1);
       const m = await receiveOne(q, 10);
       expect(m.body).toBe('retry me');
       await q.ack(m);
-      expect(await peekUntil(q, (b) => b.length === 0)).toEqual([]);
+      expect(await peekUntil(d, (b) => b.length === 0)).toEqual([]);
     }, timeout);
 
     it('purgeDeadLetters empties the dead-letter queue', async () => {
       await q.send('a');
       await q.send('b');
       for (const m of await collect(q, 2, 5000)) await q.deadLetter(m, 'bad');
-      await peekUntil(q, (b) => b.length === 2);
-      expect(await q.purgeDeadLetters()).toBe(2);
-      expect(await peekUntil(q, (b) => b.length === 0)).toEqual([]);
+      await peekUntil(d, (b) => b.length === 2);
+      expect(await d.purgeDeadLetters()).toBe(2);
+      expect(await peekUntil(d, (b) => b.length === 0)).toEqual([]);
     }, timeout);
 
     it('depth counts waiting, leased and dead-lettered messages', async () => {
       const depthUntil = async (want: QueueDepth): Promise<QueueDepth> => {
         const deadline = Date.now() + 5000;
         for (;;) {
-          const d = await q.depth!();
-          if ((d.visible === want.visible && d.inflight === want.inflight && d.dlq === want.dlq) || Date.now() > deadline) return d;
+          const n = await d.depth();
+          if ((n.visible === want.visible && n.inflight === want.inflight && n.dlq === want.dlq) || Date.now() > deadline) return n;
           await sleep(100);
         }
       };
-      expect(await q.depth!()).toEqual({ visible: 0, inflight: 0, dlq: 0 });
+      expect(await d.depth()).toEqual({ visible: 0, inflight: 0, dlq: 0 });
       for (const b of ['d1', 'd2', 'd3']) await q.send(b);
       const [m] = await q.receive({ max: 1, waitSeconds: 2, visibilitySeconds: 30 });
       expect(await depthUntil({ visible: 2, inflight: 1, dlq: 0 })).toEqual({ visible: 2, inflight: 1, dlq: 0 });
@@ -238,16 +242,16 @@ export function describeQueueConformance(
     it('redrive reports how it moves and each step; with an aborted signal it moves nothing', async () => {
       for (const b of ['r1', 'r2', 'r3']) await q.send(b);
       for (const m of await collect(q, 3, 5000)) await q.deadLetter(m, 'later');
-      await peekUntil(q, (b) => b.length === 3);
+      await peekUntil(d, (b) => b.length === 3);
       const stopped = new AbortController();
       stopped.abort();
       const none: RedriveProgress[] = [];
-      expect(await q.redrive({ signal: stopped.signal, onProgress: (p) => none.push(p) })).toBe(0);
+      expect(await d.redrive({ signal: stopped.signal, onProgress: (p) => none.push(p) })).toBe(0);
       expect(none.filter((p) => p.kind === 'moved')).toEqual([]);
-      expect((await q.peekDeadLetters(10)).map((l) => l.body).sort()).toEqual(['r1', 'r2', 'r3']);
+      expect((await d.peekDeadLetters(10)).map((l) => l.body).sort()).toEqual(['r1', 'r2', 'r3']);
 
       const events: RedriveProgress[] = [];
-      expect(await q.redrive({ onProgress: (p) => events.push(p) })).toBe(3);
+      expect(await d.redrive({ onProgress: (p) => events.push(p) })).toBe(3);
       expect(events[0]).toEqual(expect.objectContaining({ kind: 'started', waiting: 3 }));
       expect(['move-task', 'copy', 'atomic']).toContain((events[0] as { method: string }).method);
       expect(events.at(-1)).toEqual({ kind: 'moved', moved: 3 });

@@ -4,8 +4,10 @@
 // and runs the job again on the same receive; that try must take its own unreleased lock
 // again (it is fresh, and no one else holds it) and finish the job, not take it for another
 // worker's, ack, and leave the job waiting for a reassembly that never comes.
+// And a job that can never be joined (a segment output that is no video, or one FFmpeg
+// cannot read): failed once, acked, and the trigger reconciler leaves it alone (issue 21).
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -18,7 +20,7 @@ import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
-import type { PipelineDb, RolePorts } from '../../src/ports.js';
+import type { PipelineDb, RolePorts } from '../../src/ports/index.js';
 
 type LogEvent = Record<string, unknown> & { event_type?: string };
 
@@ -44,8 +46,8 @@ afterAll(async () => {
 /** Connection reset, as the DynamoDB client's error carries it. */
 const outage = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
 
-/** The reassemble role in-process until its --once run is done; its log events. */
-async function runOnce(queue: MemoryQueue, store: FsObjectStore, db: PipelineDb): Promise<LogEvent[]> {
+/** A stereo role (reassemble by default) in-process until its --once run is done; its log events. */
+async function runOnce(queue: MemoryQueue, store: FsObjectStore, db: PipelineDb, role = 'reassemble'): Promise<LogEvent[]> {
   const config = loadConfig({ env: {
     QUEUE_BACKEND: 'memory', OUTPUT_BUCKET_NAME: OUTPUT, WORK_DIR: join(tmp, 'work'),
     HEARTBEAT_INTERVAL_SECONDS: '2', HEARTBEAT_EXTENSION_SECONDS: '10', SQS_LONG_POLL_WAIT_SECONDS: '0',
@@ -60,15 +62,14 @@ async function runOnce(queue: MemoryQueue, store: FsObjectStore, db: PipelineDb)
     inference: () => Promise.reject(new Error('no inference here')),
   };
   const stopping = new AbortController();
-  const start = roleDefinition('reassemble')?.start;
-  if (!start) throw new Error('the reassemble role has no start()');
+  const start = roleDefinition(role)?.start;
+  if (!start) throw new Error(`the ${role} role has no start()`);
   const service = await start({
-    config, instanceId: 'reassemble-test', logger: logger.child({ role: 'reassemble' }), metrics: new Metrics({ instanceId: 'reassemble-test', defaultMetrics: false }),
+    config, instanceId: 'reassemble-test', logger: logger.child({ role }), metrics: new Metrics({ instanceId: 'reassemble-test', defaultMetrics: false }),
     stopping: stopping.signal, concurrency: 1, once: true, ports,
   });
   await Promise.race([service.done!, new Promise((_, reject) => setTimeout(() => reject(new Error(`not done in 30 s: ${JSON.stringify(events.slice(-8))}`)), 30_000))]);
   await service.stop(AbortSignal.timeout(5_000));
-  await queue.close();
   return events;
 }
 
@@ -99,6 +100,7 @@ describe('reassemble when DynamoDB goes away after the lock was taken', () => {
     const queue = new MemoryQueue({ name: 'reassembly', visibilitySeconds: 30, maxReceiveCount: 5 });
     await queue.send(JSON.stringify({ job_id: jobId }));
     const events = await runOnce(queue, store, db);
+    await queue.close();
     const of = (type: string): LogEvent[] => events.filter((e) => e.event_type === type);
     expect(failing).toEqual(new Set());
     expect(of('job_waiting')).toHaveLength(1);
@@ -132,6 +134,7 @@ describe('reassemble given a segment output that is no video (issue 20)', () => 
     const queue = new MemoryQueue({ name: 'reassembly', visibilitySeconds: 30, maxReceiveCount: 5 });
     await queue.send(JSON.stringify({ job_id: jobId }));
     const events = await runOnce(queue, store, db);
+    await queue.close();
     expect(events.filter((e) => e.event_type === 'reassembly_failed')).toEqual([expect.objectContaining({
       error_message: `segment 1 output s3://${OUTPUT}/jobs/${jobId}/segments/1.mp4 is an HLS playlist, not a video container`,
     })]);
@@ -139,5 +142,52 @@ describe('reassemble given a segment output that is no video (issue 20)', () => 
     expect(await db.getJob(jobId)).toMatchObject({ status: 'failed' });
     expect(await store.exists(`jobs/${jobId}/final.mp4`)).toBe(false);
     expect(await queue.depth()).toEqual({ visible: 0, inflight: 0, dlq: 0 });
+  }, 60_000);
+});
+
+describe('reassemble given a segment output FFmpeg cannot read (issue 21)', () => {
+  it('the job failed exactly once, its message acked; the reconciler then sends nothing, and a duplicate message changes nothing', async () => {
+    const jobId = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    const store = new FsObjectStore({ root: join(tmp, 'bucket'), bucket: OUTPUT });
+    await store.upload(segments[0]!, `jobs/${jobId}/segments/0.mp4`, 'video/mp4');
+    // A model server that died mid-write: an MP4 cut short, a container FFmpeg accepts and cannot read (exit 1, "moov atom not found").
+    const cut = join(tmp, 'cut.mp4');
+    const whole = await readFile(segments[1]!);
+    await writeFile(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    await store.upload(cut, `jobs/${jobId}/segments/1.mp4`, 'video/mp4');
+    const db = new MemoryPipelineDb();
+    db.seedJob({ job_id: jobId, mode: 'sbs', status: 'chunking_complete', total_segments: 2, created_at: now });
+    for (const i of [0, 1]) await db.putCompletion({ jobId, segmentIndex: i, outputS3Uri: `s3://${OUTPUT}/jobs/${jobId}/segments/${i}.mp4`, completedAt: now, totalSegments: 2 });
+    // Triggered two minutes ago: were the job left chunking_complete with its lock given back,
+    // the reconciler would take the message for lost (past its 60 s grace) and send it again.
+    expect(await db.putLock(jobId, now - 120)).toBe(true);
+
+    const queue = new MemoryQueue({ name: 'reassembly', visibilitySeconds: 30, maxReceiveCount: 5 });
+    await queue.send(JSON.stringify({ job_id: jobId }));
+    const reassembled = await runOnce(queue, store, db);
+    const failed = reassembled.filter((e) => e.event_type === 'reassembly_failed');
+    expect(failed).toEqual([expect.objectContaining({ error_message: expect.stringMatching(new RegExp(`^segment 1 output s3://${OUTPUT}/jobs/${jobId}/segments/1\\.mp4 is not readable as video \\(ffprobe exit code 1: Invalid data found when processing input\\)$`)) })]);
+    expect(reassembled.filter((e) => e.event_type === 'job_started')).toHaveLength(1);
+    expect(reassembled.filter((e) => e.event_type === 'job_retry')).toEqual([]);
+    expect(reassembled.find((e) => e.event_type === 'job_failed')).toMatchObject({ permanent: true, recorded: true });
+    expect(await db.getJob(jobId)).toMatchObject({ status: 'failed' });
+    expect(await db.getLock(jobId)).toMatchObject({ reassemblyStartedAt: null }); // given back, as any failed try gives it
+    expect(await queue.depth()).toEqual({ visible: 0, inflight: 0, dlq: 0 });
+
+    // The reconciler's pass: a failed job is not chunking_complete, so nothing is triggered or resent.
+    const reconciled = await runOnce(queue, store, db, 'trigger');
+    expect(reconciled.filter((e) => e.event_type === 'trigger_pass_completed').map((e) => e.msg)).toEqual(['trigger pass: {}']);
+    expect(reconciled.filter((e) => ['reassembly_resent', 'reassembly_triggered', 'reassembly_lock_reset'].includes(String(e.event_type)))).toEqual([]);
+    expect(await queue.depth()).toEqual({ visible: 0, inflight: 0, dlq: 0 });
+
+    // A duplicate of the message (a lost-job resend that raced the failure): skipped, the job failed once.
+    await queue.send(JSON.stringify({ job_id: jobId }));
+    const again = await runOnce(queue, store, db);
+    await queue.close();
+    expect(again.filter((e) => e.event_type === 'reassembly_skipped')).toEqual([expect.objectContaining({ status: 'failed' })]);
+    expect(again.filter((e) => e.event_type === 'reassembly_failed')).toEqual([]);
+    expect(await db.getJob(jobId)).toMatchObject({ status: 'failed' });
+    expect(await store.exists(`jobs/${jobId}/final.mp4`)).toBe(false);
   }, 60_000);
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ObjectNotFoundError, UnsafeKeyError } from '../../src/domain/object-keys.js';
-import type { ObjectInfo, ObjectStore } from '../../src/ports.js';
+import type { ObjectInfo, ObjectStore } from '../../src/ports/index.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';
 
 export interface StoreHarness {

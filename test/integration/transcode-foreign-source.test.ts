@@ -16,7 +16,7 @@ import { productionPorts } from '../../src/wiring/production-ports.js';
 import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
-import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore, RolePorts } from '../../src/ports.js';
+import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore, RolePorts } from '../../src/ports/index.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';
 import { replayCompleteUpload } from '../helpers/complete-upload.js';
 import { BUCKET, EMPTY, makeClip, startRugbyCodex, type RugbyCodex } from '../helpers/rugbycodex.js';

@@ -410,7 +410,7 @@ describe('transcode role on the live contract (fauxqs SQS + S3, ffmpeg, PostgRES
     expect(run.of('job_started')).toHaveLength(1);
     expect(run.of('transcode_failed')).toEqual([expect.objectContaining({ error_code: 'INVALID_INPUT', permanent: true })]);
     expect(run.of('job_retry')).toEqual([]);
-    expect(run.of('job_succeeded')).toHaveLength(1); // a permanent failure is recorded and acked
+    expect(run.of('job_failed')).toEqual([expect.objectContaining({ permanent: true, recorded: true })]); // a bad input is recorded and acked
 
     const job = (await standin.row('jobs', upload.job))!;
     expect(job).toMatchObject({ state: 'failed', error_code: 'INVALID_INPUT', attempt: 1, finished_at: expect.any(String) });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { PermanentError, RetryableError, classifyError, errorMessage } from '../../src/runtime/consumer-errors.js';
+import { errorMessage } from '../../src/runtime/consumer-errors.js';
+import { PermanentError } from '../../src/ports/index.js';
 import { parseMessageBody } from '../../src/runtime/validation.js';
 import { defaultRetryDelay } from '../../src/runtime/consumer.js';
 
@@ -40,20 +41,6 @@ describe('parseMessageBody', () => {
     if (r.ok) throw new Error('expected a failure');
     expect(r.reason.length).toBeLessThanOrEqual(500);
     expect(r.reason.endsWith('…')).toBe(true);
-  });
-});
-
-describe('classifyError', () => {
-  it('is permanent for PermanentError and anything marked permanent', () => {
-    expect(classifyError(new PermanentError('corrupt'))).toBe('permanent');
-    expect(classifyError(Object.assign(new Error('x'), { permanent: true }))).toBe('permanent');
-  });
-
-  it('is retryable for everything else', () => {
-    expect(classifyError(new RetryableError('503'))).toBe('retryable');
-    expect(classifyError(new Error('ECONNRESET'))).toBe('retryable');
-    expect(classifyError('a string')).toBe('retryable');
-    expect(classifyError(undefined)).toBe('retryable');
   });
 });
 

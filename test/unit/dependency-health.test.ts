@@ -3,9 +3,10 @@
 // down/up transitions, logs and gauge; and the proxy that reports every call of a port.
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import { DependencyHealth, isDependencyFailure, isOutage, watched } from '../../src/runtime/dependency-health.js';
+import { DependencyHealth, watched } from '../../src/runtime/dependency-health.js';
+import { isDependencyFailure, isOutage } from '../../src/domain/failure.js';
 import { Metrics } from '../../src/runtime/metrics.js';
-import { LeaseLostError } from '../../src/ports.js';
+import { LeaseLostError } from '../../src/ports/index.js';
 
 const net = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code });
 const aws = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { MemoryMediaDb } from '../../src/adapters/db/memory.js';
 import type { DeviceProblem } from '../../src/domain/compute-device.js';
-import type { ComputeDeviceRow, MediaDb, Service } from '../../src/ports.js';
+import type { ComputeDeviceRow, MediaDb, Service } from '../../src/ports/index.js';
 import { startDeviceHeartbeat } from '../../src/runtime/device/heartbeat.js';
 import type { DeviceSources } from '../../src/runtime/device/facts.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { pino } from 'pino';
-import { LeaseLostError } from '../../src/ports.js';
-import type { QueueMessage } from '../../src/ports.js';
+import { LeaseLostError } from '../../src/ports/index.js';
+import type { QueueMessage } from '../../src/ports/index.js';
 import { startHeartbeat } from '../../src/runtime/heartbeat.js';
 import type { HeartbeatOptions } from '../../src/runtime/heartbeat.js';
 

@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import type { PermissionCheck } from '../../src/domain/stereo/task-permissions.js';
 import type { ProbeVerdict } from '../../src/domain/sqs-permissions.js';
-import type { RoleContext, RolePorts } from '../../src/ports.js';
+import type { RoleContext, RolePorts } from '../../src/ports/index.js';
 
 type Line = Record<string, unknown> & { event_type?: string };
 

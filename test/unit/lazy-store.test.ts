@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { LazyObjectStore } from '../../src/adapters/storage/lazy-store.js';
 import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import { DependencyHealth, watched } from '../../src/runtime/dependency-health.js';
-import type { ObjectStore } from '../../src/ports.js';
+import type { ObjectStore } from '../../src/ports/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rw-lazy-store-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

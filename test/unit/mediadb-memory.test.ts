@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { MemoryMediaDb } from '../../src/adapters/db/memory.js';
 import type { MediaAssetRow, JobRow } from '../../src/adapters/db/schema.js';
-import type { ComputeDeviceRow } from '../../src/ports.js';
+import type { ComputeDeviceRow } from '../../src/ports/index.js';
 import { ASSET, JOB, ORG, assetRow, describeMediaDbConformance, jobRow } from '../integration/mediadb.conformance.js';
 
 describeMediaDbConformance('memory', async (clock) => {

@@ -25,7 +25,7 @@ import { transcodeMetrics } from '../../src/runtime/transcode/metrics.js';
 import { cleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
 import { inferenceSeconds, stereoMetrics } from '../../src/runtime/stereo/metrics.js';
 import { createRequeuer } from '../../roles/transcode/requeue.js';
-import type { MediaDb, Queue } from '../../src/ports.js';
+import type { MediaDb, Queue } from '../../src/ports/index.js';
 
 interface GrafanaPanel { type: string; id: number; title: string; description?: string; targets?: Array<{ expr: string; refId: string }> }
 interface GrafanaDashboard { uid: string; panels: GrafanaPanel[]; templating: { list: Array<{ name: string; query: string }> } }

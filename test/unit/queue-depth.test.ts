@@ -2,7 +2,7 @@
 // removed (not left stale) while the queue cannot say, logged once per failure streak.
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import type { QueueDepth } from '../../src/ports.js';
+import type { QueueDepth } from '../../src/ports/index.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { QUEUE_MESSAGES, reportQueueDepth } from '../../src/runtime/queue-depth.js';
 

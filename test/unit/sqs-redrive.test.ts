@@ -1,4 +1,4 @@
-// SqsQueue.redrive's StartMessageMoveTask path, which fauxqs does not have (it answers
+// SqsDeadLetters.redrive's StartMessageMoveTask path, which fauxqs does not have (it answers
 // InvalidAction, so the integration tests run the copy): a scripted SQS client plays the
 // service's side as the SQS API reference describes it (StartMessageMoveTask → TaskHandle;
 // ListMessageMoveTasks, most recent first, Status RUNNING → COMPLETED | FAILED | CANCELLED,
@@ -7,8 +7,8 @@
 // stopped wait leaves the task running, and InvalidAction falls back to the copy.
 import { describe, expect, it } from '@jest/globals';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { SqsQueue } from '../../src/adapters/queue/sqs.js';
-import type { RedriveProgress } from '../../src/ports.js';
+import { SqsDeadLetters } from '../../src/adapters/queue/sqs-dead-letters.js';
+import type { RedriveProgress } from '../../src/ports/index.js';
 
 const MAIN_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/stereo-spot-chunking';
 const MAIN_ARN = 'arn:aws:sqs:us-east-1:123456789012:stereo-spot-chunking';
@@ -50,10 +50,10 @@ function moveTaskService(statuses: Array<{ Status: string; moved: number; Failur
   };
 }
 
-describe('SqsQueue.redrive with StartMessageMoveTask', () => {
+describe('SqsDeadLetters.redrive with StartMessageMoveTask', () => {
   it('moves the letters to this queue and waits for the task to complete', async () => {
     const { client, calls } = scripted(moveTaskService([{ Status: 'RUNNING', moved: 1 }, { Status: 'RUNNING', moved: 2 }, { Status: 'COMPLETED', moved: 3 }]));
-    const queue = await SqsQueue.open({ client, queueUrl: MAIN_URL, moveTaskPollMs: 1 });
+    const queue = await SqsDeadLetters.open({ client, queueUrl: MAIN_URL, moveTaskPollMs: 1 });
     const events: RedriveProgress[] = [];
     expect(await queue.redrive({ onProgress: (p) => events.push(p) })).toBe(3);
     expect(calls.find((c) => c.name === 'StartMessageMoveTask')?.input).toEqual({ SourceArn: DLQ_ARN, DestinationArn: MAIN_ARN });
@@ -67,13 +67,13 @@ describe('SqsQueue.redrive with StartMessageMoveTask', () => {
 
   it('a failed task is an error naming the DLQ and the reason', async () => {
     const { client } = scripted(moveTaskService([{ Status: 'FAILED', moved: 1, FailureReason: 'AccessDenied on the destination' }]));
-    const queue = await SqsQueue.open({ client, queueUrl: MAIN_URL, moveTaskPollMs: 1 });
+    const queue = await SqsDeadLetters.open({ client, queueUrl: MAIN_URL, moveTaskPollMs: 1 });
     await expect(queue.redrive()).rejects.toThrow(`message move task from ${DLQ_ARN} failed after 1 moved: AccessDenied on the destination`);
   });
 
   it('a stopped wait returns what moved so far and leaves the task running (no cancel)', async () => {
     const { client, calls } = scripted(moveTaskService([{ Status: 'RUNNING', moved: 1 }]));
-    const queue = await SqsQueue.open({ client, queueUrl: MAIN_URL, moveTaskPollMs: 5 });
+    const queue = await SqsDeadLetters.open({ client, queueUrl: MAIN_URL, moveTaskPollMs: 5 });
     const stop = new AbortController();
     const moved = queue.redrive({ signal: stop.signal, onProgress: (p) => { if (p.kind === 'moved') stop.abort(); } });
     expect(await moved).toBe(1);
@@ -95,7 +95,7 @@ describe('SqsQueue.redrive with StartMessageMoveTask', () => {
       DeleteMessage: (input) => { expect(input.ReceiptHandle).toBe(`rh-${letters.shift()}`); return {}; },
     };
     const { client, calls } = scripted(answers);
-    const queue = await SqsQueue.open({ client, queueUrl: MAIN_URL });
+    const queue = await SqsDeadLetters.open({ client, queueUrl: MAIN_URL });
     const events: RedriveProgress[] = [];
     expect(await queue.redrive({ onProgress: (p) => events.push(p) })).toBe(2);
     expect(events[0]).toEqual({ kind: 'started', method: 'copy', waiting: 3 });

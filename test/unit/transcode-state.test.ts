@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  ASSET_WRITES, JOB_STATES, MEDIA_ASSET_STATUSES, PROCESSING_STAGES, canJobBecome, classifyTranscodeError, isFinished,
+  ASSET_WRITES, JOB_STATES, MEDIA_ASSET_STATUSES, PROCESSING_STAGES, canJobBecome, isFinished, transcodeErrorCode,
 } from '../../src/domain/transcode-state.js';
 import type { AssetWrite, JobState, ProcessingStage, TranscodeFailure } from '../../src/domain/transcode-state.js';
 
@@ -69,24 +69,25 @@ describe('the asset writes', () => {
   });
 });
 
-describe('classifyTranscodeError', () => {
-  it.each<[TranscodeFailure, string, boolean]>([
-    [{ kind: 'invalid_input' }, 'INVALID_INPUT', true],
-    [{ kind: 'ffmpeg', reason: 'exit', exitCode: 1 }, 'FFMPEG_ERROR', true],
-    [{ kind: 'ffmpeg', reason: 'exit', exitCode: 234 }, 'FFMPEG_ERROR', true],
-    [{ kind: 'ffmpeg', reason: 'exit' }, 'FFMPEG_ERROR', false], // killed by a signal
-    [{ kind: 'ffmpeg', reason: 'exit', exitCode: null }, 'FFMPEG_ERROR', false],
-    [{ kind: 'ffmpeg', reason: 'stall' }, 'FFMPEG_ERROR', false],
-    [{ kind: 'ffmpeg', reason: 'spawn' }, 'FFMPEG_ERROR', false],
-    [{ kind: 'ffmpeg', reason: 'disk_full', exitCode: 1 }, 'FFMPEG_ERROR', false], // WORK_DIR full: retried
-    [{ kind: 'ffmpeg', reason: 'aborted' }, 'ABORTED', false],
-    [{ kind: 'download' }, 'DOWNLOAD_ERROR', false],
-    [{ kind: 'upload' }, 'UPLOAD_ERROR', false],
-    [{ kind: 'db' }, 'DB_ERROR', false],
-    [{ kind: 'db', transient: true }, 'DB_ERROR', false],
-    [{ kind: 'db', transient: false }, 'DB_ERROR', true], // the row is gone
-    [{ kind: 'aborted' }, 'ABORTED', false],
-  ])('%j → %s, permanent %s', (failure, code, permanent) => {
-    expect(classifyTranscodeError(failure)).toEqual({ code, permanent });
+// Whether a retry can help is src/domain/failure.ts's (test/unit/failure.test.ts); here only the code.
+describe('transcodeErrorCode', () => {
+  it.each<[TranscodeFailure, string]>([
+    [{ kind: 'invalid_input' }, 'INVALID_INPUT'],
+    [{ kind: 'ffmpeg', reason: 'exit', exitCode: 1 }, 'FFMPEG_ERROR'],
+    [{ kind: 'ffmpeg', reason: 'exit', exitCode: 234 }, 'FFMPEG_ERROR'],
+    [{ kind: 'ffmpeg', reason: 'exit' }, 'FFMPEG_ERROR'], // killed by a signal
+    [{ kind: 'ffmpeg', reason: 'exit', exitCode: null }, 'FFMPEG_ERROR'],
+    [{ kind: 'ffmpeg', reason: 'stall' }, 'FFMPEG_ERROR'],
+    [{ kind: 'ffmpeg', reason: 'spawn' }, 'FFMPEG_ERROR'],
+    [{ kind: 'ffmpeg', reason: 'disk_full', exitCode: 1 }, 'FFMPEG_ERROR'], // WORK_DIR full: retried
+    [{ kind: 'ffmpeg', reason: 'aborted' }, 'ABORTED'],
+    [{ kind: 'download' }, 'DOWNLOAD_ERROR'],
+    [{ kind: 'upload' }, 'UPLOAD_ERROR'],
+    [{ kind: 'db' }, 'DB_ERROR'],
+    [{ kind: 'db', transient: true }, 'DB_ERROR'],
+    [{ kind: 'db', transient: false }, 'DB_ERROR'], // the row is gone
+    [{ kind: 'aborted' }, 'ABORTED'],
+  ])('%j → %s', (failure, code) => {
+    expect(transcodeErrorCode(failure)).toBe(code);
   });
 });

@@ -2,7 +2,8 @@
 // clean non-zero exit blames the input, except when FFmpeg could not write its output: a
 // full WORK_DIR is the worker's trouble and must not fail the upload for good.
 import { describe, expect, it } from '@jest/globals';
-import { classifyTranscodeError } from '../../src/domain/transcode-state.js';
+import { transcodeErrorCode } from '../../src/domain/transcode-state.js';
+import { classifyFailure } from '../../src/domain/failure.js';
 import { FfmpegError } from '../../src/runtime/ffmpeg/index.js';
 import { toStepError } from '../../src/runtime/transcode/errors.js';
 
@@ -12,11 +13,12 @@ describe('toStepError', () => {
     const step = toStepError('ffmpeg', err);
     expect(step.failure).toEqual({ kind: 'ffmpeg', reason: 'disk_full', exitCode: 1 });
     expect(step.message).toMatch(/^the work disk \(WORK_DIR\) is full: /);
-    expect(classifyTranscodeError(step.failure)).toEqual({ code: 'FFMPEG_ERROR', permanent: false });
+    expect([transcodeErrorCode(step.failure), classifyFailure(step)]).toEqual(['FFMPEG_ERROR', 'transient']);
   });
 
   it('any other FFmpeg exit stays permanent (the input is bad)', () => {
     const err = new FfmpegError({ reason: 'exit', exitCode: 1, stderrTail: 'moov atom not found\n' });
-    expect(classifyTranscodeError(toStepError('ffmpeg', err).failure)).toEqual({ code: 'FFMPEG_ERROR', permanent: true });
+    const step = toStepError('ffmpeg', err);
+    expect([transcodeErrorCode(step.failure), classifyFailure(step)]).toEqual(['FFMPEG_ERROR', 'bad_input']);
   });
 });

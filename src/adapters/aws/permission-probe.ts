@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { PermissionProbe } from '../../ports.js';
+import type { PermissionProbe } from '../../ports/index.js';
 import type { Config } from '../../runtime/config/schema.js';
 import { errorCode, isAccessDenied } from '../../domain/aws-error-codes.js';
 import { probeVerdict, type ProbeVerdict } from '../../domain/sqs-permissions.js';

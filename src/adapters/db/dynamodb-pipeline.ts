@@ -33,11 +33,11 @@ import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dy
 import type { AttributeValue, QueryCommandInput, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from 'pino';
-import type { JobUpdateOutcome, PipelineDb } from '../../ports.js';
+import type { JobUpdateOutcome, PipelineDb } from '../../ports/index.js';
 import { LOCK_TTL_SECONDS } from '../../domain/stereo/records.js';
 import type { ReassemblyLock, SegmentCompletion, StereoJob, WritableStatus } from '../../domain/stereo/records.js';
 import type { AwsClientOptions } from '../aws/client-config.js';
-import { DbError } from './db-error.js';
+import { DbError } from '../../ports/index.js';
 import {
   ATTR, JOBS_BY_STATUS_CREATED, TABLE_SETTINGS, checkCompletion, checkJobChange, checkJobId, checkSeconds, completionFromItem, jobFromItem,
   lockFromItem, noteMalformed,

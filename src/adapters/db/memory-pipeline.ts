@@ -3,7 +3,7 @@
 // (the attribute names of STEREO-SPOT.md, any other attribute left alone), every write
 // has the same condition, and an update of a missing item creates nothing.
 import type { Logger } from 'pino';
-import type { JobUpdateOutcome, PipelineDb } from '../../ports.js';
+import type { JobUpdateOutcome, PipelineDb } from '../../ports/index.js';
 import { LOCK_TTL_SECONDS } from '../../domain/stereo/records.js';
 import type { ReassemblyLock, SegmentCompletion, StereoJob, WritableStatus } from '../../domain/stereo/records.js';
 import {

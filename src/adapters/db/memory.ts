@@ -1,17 +1,16 @@
 // MediaDb over in-memory rows, for local mode and tests. Same rules as the Supabase
 // adapter (src/adapters/db/supabase.ts): the same conditional writes, in the same order.
 import { randomUUID } from 'node:crypto';
-import { HoldLostError } from '../../ports.js';
+import { DbError, HoldLostError } from '../../ports/index.js';
 import type {
   CleanupJob, JobHold, JobRef, MediaDb, RequeueCandidate, StoryboardRecord, TranscodeClaim, TranscodeErrorCode, TranscodeJob, TranscodeOutcome,
-} from '../../ports.js';
+} from '../../ports/index.js';
 import { ASSET_WRITES, type AssetWrite } from '../../domain/transcode-state.js';
 import { nextToken } from '../../domain/transcode-hold.js';
 import { assetPatch, claimPatch, failedPatch, storyboardColumns, succeededPatch } from './transcode-patches.js';
-import { DbError } from './db-error.js';
 import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
-import type { CoachAudioDeletion, CoachAudioSettlement, ComputeDeviceRow } from '../../ports.js';
+import type { CoachAudioDeletion, CoachAudioSettlement, ComputeDeviceRow } from '../../ports/index.js';
 
 export interface MemoryMediaDbOptions {
   /** The clock for started_at, finished_at, updated_at and processed_at. */

@@ -4,18 +4,17 @@
 // so a redelivered message or a second worker changes nothing that is already settled.
 import { createClient } from '@supabase/supabase-js';
 import type { PostgrestError, SupabaseClient, SupabaseClientOptions } from '@supabase/supabase-js';
-import { HoldLostError } from '../../ports.js';
+import { DbError, HoldLostError } from '../../ports/index.js';
 import type {
   CleanupJob, JobHold, JobRef, MediaDb, RequeueCandidate, StoryboardRecord, TranscodeClaim, TranscodeErrorCode, TranscodeJob, TranscodeOutcome,
-} from '../../ports.js';
+} from '../../ports/index.js';
 import { ASSET_WRITES, type AssetWrite } from '../../domain/transcode-state.js';
 import { nextToken } from '../../domain/transcode-hold.js';
 import { assetPatch, claimPatch, failedPatch, storyboardColumns, succeededPatch } from './transcode-patches.js';
 import { SUPABASE_REQUEST_TIMEOUT_MS } from '../../domain/request-timeouts.js';
-import { DbError } from './db-error.js';
 import { encodePercentValue, jobFractionValue, oneLine, sameInstant } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';
-import type { CoachAudioDeletion, CoachAudioSettlement, ComputeDeviceRow } from '../../ports.js';
+import type { CoachAudioDeletion, CoachAudioSettlement, ComputeDeviceRow } from '../../ports/index.js';
 
 export interface SupabaseMediaDbOptions {
   /** SUPABASE_URL, e.g. https://xyz.supabase.co (requests go to <url>/rest/v1/<table>). */

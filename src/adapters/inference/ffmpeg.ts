@@ -3,9 +3,9 @@
 // Not depth-based 3D.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Inference, InferenceRequest } from '../../ports.js';
+import type { Inference, InferenceRequest } from '../../ports/index.js';
 import { naiveStereoArgs, passthroughFramesArgs } from '../../domain/stereo/media-args.js';
-import { PermanentError } from '../../runtime/consumer-errors.js';
+import { InvalidInputError } from '../../ports/index.js';
 import { FfmpegError, ffmpegVersion, runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
 import { objectOf, type StoreOf } from './stub.js';
 
@@ -28,7 +28,7 @@ export class FfmpegInference implements Inference {
       const passthrough = this.passthrough ??= ffmpegVersion(ffmpeg.ffmpeg).then(passthroughFramesArgs, (err: unknown) => { this.passthrough = undefined; throw err; });
       await runFfmpeg(ffmpeg.ffmpeg, naiveStereoArgs({ input, output, mode: req.mode, passthrough: await passthrough }), { signal: req.signal, stallSeconds: this.opts.stallSeconds, logger: req.logger }).catch((err: unknown) => {
         // The segment is no video container (a playlist uploaded under segments/): no retry can help.
-        throw err instanceof FfmpegError && err.refused !== null ? new PermanentError(`${req.inputUri} is ${err.refused}`, { cause: err }) : err;
+        throw err instanceof FfmpegError && err.refused !== null ? new InvalidInputError(`${req.inputUri} is ${err.refused}`, { cause: err }) : err;
       });
       await this.opts.storeOf(to.bucket).upload(output, to.key, 'video/mp4', { signal: req.signal });
     } finally {

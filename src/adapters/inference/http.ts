@@ -1,10 +1,10 @@
 // INFERENCE_BACKEND=http: POST {INFERENCE_HTTP_URL}/invocations with the JSON SageMaker takes
 // (STEREO-SPOT.md "Messages"); any 2xx is success, the server writes the output itself.
 // Connection errors and 5xx are retried with backoff here; a 4xx is the request's fault.
-import type { Inference, InferenceRequest } from '../../ports.js';
+import type { Inference, InferenceRequest } from '../../ports/index.js';
 import { backoffDelayMs } from '../../domain/backoff.js';
 import { inferenceRequestJson } from '../../domain/stereo/inference-request.js';
-import { PermanentError } from '../../runtime/consumer-errors.js';
+import { InvalidInputError } from '../../ports/index.js';
 import { sleep } from '../../runtime/retry.js';
 
 export interface HttpInferenceOptions {
@@ -37,11 +37,11 @@ export class HttpInference implements Inference {
         });
         await res.arrayBuffer().catch(() => undefined); // the body is ignored, but drained
         if (res.ok) return;
-        if (res.status < 500) throw new PermanentError(`inference server refused the segment: HTTP ${res.status} from ${this.endpoint}`);
+        if (res.status < 500) throw new InvalidInputError(`inference server refused the segment: HTTP ${res.status} from ${this.endpoint}`);
         problem = `HTTP ${res.status}`;
         cause = { status: res.status };
       } catch (err) {
-        if (err instanceof PermanentError || req.signal.aborted) throw err;
+        if (err instanceof InvalidInputError || req.signal.aborted) throw err;
         problem = problemOf(err);
         cause = err;
       }

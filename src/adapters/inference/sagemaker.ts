@@ -6,12 +6,12 @@
 import { Readable } from 'node:stream';
 import { InvokeEndpointAsyncCommand, InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { SageMakerRuntimeClientConfig } from '@aws-sdk/client-sagemaker-runtime';
-import type { Inference, InferenceRequest, ObjectStore } from '../../ports.js';
+import type { Inference, InferenceRequest, ObjectStore } from '../../ports/index.js';
 import type { AwsClientOptions } from '../aws/client-config.js';
 import { backoffDelayMs } from '../../domain/backoff.js';
 import { asyncRequestKey, inferenceRequestJson } from '../../domain/stereo/inference-request.js';
 import { parseS3Uri, s3Uri } from '../../domain/stereo/keys.js';
-import { PermanentError } from '../../runtime/consumer-errors.js';
+import { InvalidInputError } from '../../ports/index.js';
 import { sleep } from '../../runtime/retry.js';
 import { objectOf, type StoreOf } from './stub.js';
 
@@ -86,7 +86,7 @@ export class SageMakerInference implements Inference {
       if (await result.store.exists(result.key)) return;
       if (failed && (await failed.store.exists(failed.key))) {
         const quote = await readQuote(failed.store, failed.key, req.signal);
-        throw new PermanentError(`SageMaker endpoint ${this.opts.endpointName} failed ${inference} (${failureLocation}): ${quote}`);
+        throw new InvalidInputError(`SageMaker endpoint ${this.opts.endpointName} failed ${inference} (${failureLocation}): ${quote}`);
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`SageMaker endpoint ${this.opts.endpointName} wrote no result for ${inference} within ${async.timeoutSeconds} s (${outputLocation})`);
@@ -103,7 +103,7 @@ export class SageMakerInference implements Inference {
   }
 
   /**
-   * One line naming the endpoint. Permanent only when the request itself is refused (a
+   * One line naming the endpoint. Invalid input only when the request itself is refused (a
    * ValidationError, e.g. no such endpoint) or the model refused it (ModelError with a 4xx
    * from the container); throttling, 5xx, ModelNotReady, connection errors and the 60 s
    * cut-off (a ModelError "server error (0)") are retried.
@@ -118,7 +118,7 @@ export class SageMakerInference implements Inference {
     const hint = cutOff ? '; a real-time invocation is cut off after 60 s: SAGEMAKER_ASYNC=true has no such limit' : '';
     const text = `SageMaker endpoint ${this.opts.endpointName}: ${operation} failed: ${e.name ?? 'Error'}${http}: ${message}${hint}`;
     const refusedByModel = e.name === 'ModelError' && (Number.isNaN(original) || (original >= 400 && original < 500));
-    return e.name === 'ValidationError' || refusedByModel ? new PermanentError(text, { cause: err }) : new Error(text, { cause: err });
+    return e.name === 'ValidationError' || refusedByModel ? new InvalidInputError(text, { cause: err }) : new Error(text, { cause: err });
   }
 }
 

@@ -1,8 +1,8 @@
 // INFERENCE_BACKEND=stub: upstream's pass-through, the segment copied to the output unchanged
 // (server-side where the store can: CopyObject moves no byte through the worker).
-import type { Inference, InferenceRequest, ObjectStore } from '../../ports.js';
+import type { Inference, InferenceRequest, ObjectStore } from '../../ports/index.js';
 import { parseS3Uri } from '../../domain/stereo/keys.js';
-import { PermanentError } from '../../runtime/consumer-errors.js';
+import { PermanentError } from '../../ports/index.js';
 import { contentTypeFor } from '../../domain/content-types.js';
 
 export type StoreOf = (bucket: string) => ObjectStore;

@@ -2,8 +2,8 @@
 // receive count, DLQ after maxReceiveCount), for `--role all`, the local commands
 // and tests. Long polls wait on timers and wake-ups, never by polling.
 import { randomUUID } from 'node:crypto';
-import { LeaseLostError } from '../../ports.js';
-import type { DeadLetter, Queue, QueueDepth, QueueMessage, RedriveOptions } from '../../ports.js';
+import { LeaseLostError } from '../../ports/index.js';
+import type { DeadLetter, Queue, QueueDepth, QueueMessage, RedriveOptions } from '../../ports/index.js';
 
 export interface MemoryQueueOptions {
   name: string;

@@ -8,8 +8,8 @@
 // maxReceiveCount an entry is copied to `<stream>:dlq` and acked instead of delivered.
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { LeaseLostError } from '../../ports.js';
-import type { DeadLetter, Queue, QueueDepth, QueueMessage, RedriveOptions } from '../../ports.js';
+import { LeaseLostError } from '../../ports/index.js';
+import type { DeadLetter, Queue, QueueDepth, QueueMessage, RedriveOptions } from '../../ports/index.js';
 import { backoffDelayMs } from '../../domain/backoff.js';
 import { sleep } from '../../runtime/retry.js';
 import {

@@ -1,6 +1,6 @@
 // Pure conversions between SQS wire shapes and the Queue port's types.
 import type { Message } from '@aws-sdk/client-sqs';
-import type { DeadLetter, QueueMessage } from '../../ports.js';
+import type { DeadLetter, QueueMessage } from '../../ports/index.js';
 
 /** The message attribute that carries why the adapter dead-lettered a message. */
 export const REASON_ATTRIBUTE = 'rugbyworker_reason';

@@ -1,36 +1,32 @@
-// Queue port over Amazon SQS (or any SQS endpoint such as fauxqs). The dead-letter
-// queue and maxReceiveCount come from the main queue's RedrivePolicy, read once. A call the
-// IAM policy refuses that the worker can do without (reading the policy, sending to the DLQ)
-// is logged once and replaced by what the Python worker relies on: the queue's redrive policy.
+// Queue port over Amazon SQS (or any SQS endpoint such as fauxqs), as the roles use it. The
+// dead-letter queue and maxReceiveCount come from the main queue's RedrivePolicy, read once.
+// A call the IAM policy refuses that the worker can do without (reading the policy, sending
+// to the DLQ) is logged once and replaced by what the Python worker relies on: the queue's
+// redrive policy. The operators' side (peek, redrive, purge, depth): sqs-dead-letters.ts.
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ListMessageMoveTasksCommand,
-  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
-  StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import type { Message } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import type { Config } from '../../runtime/config/schema.js';
 import { awsOptions } from '../aws/client-config.js';
 import { sleep } from '../../runtime/retry.js';
-import { LeaseLostError } from '../../ports.js';
-import type { DeadLetter, Queue, QueueDepth, QueueMessage, RedriveOptions } from '../../ports.js';
+import { LeaseLostError } from '../../ports/index.js';
+import type { Queue, QueueDepth, QueueMessage } from '../../ports/index.js';
 import { MicroBatcher, type BatchOutcome } from './micro-batcher.js';
-import { isAbortError, isCredentialError, isLeaseLostError, isUnsupportedOperation } from './sqs-errors.js';
+import { isAbortError, isCredentialError, isLeaseLostError } from './sqs-errors.js';
 import { isAccessDenied } from '../../domain/aws-error-codes.js';
-import { readRedriveTarget, type DeadLetterTarget, type RedriveTarget } from './sqs-redrive-target.js';
+import { readRedriveTarget, type RedriveTarget } from './sqs-redrive-target.js';
 import { SqsRefusals } from './sqs-refusals.js';
+import { sqsDepth } from './sqs-depth.js';
 import {
   REASON_ATTRIBUTE,
   batchSizes,
   queueNameFromUrl,
-  toDeadLetter,
   toQueueMessage,
   wholeSeconds,
 } from './sqs-parse.js';
@@ -40,10 +36,6 @@ const MAX_WAIT_SECONDS = 20;
 const MAX_DELAY_SECONDS = 900;
 // Held while a dead letter is copied, so the original cannot be redelivered meanwhile.
 const DEAD_LETTER_LEASE_SECONDS = 60;
-// The lease on the one letter a copying redrive holds: one send and one delete. Short, so a
-// letter whose redrive was killed is back in the DLQ soon; a lapse does no harm while nobody
-// else reads the DLQ (the loop receives the next letter only after the delete).
-const REDRIVE_LEASE_SECONDS = 10;
 
 export interface SqsQueueOptions {
   client: SQSClient;
@@ -51,8 +43,6 @@ export interface SqsQueueOptions {
   logger?: Logger;
   /** Pause after a credentials error on receive, instead of retrying in a tight loop. */
   credentialBackoffMs?: number;
-  /** How often a redrive asks how its message move task is getting on (default 1000). */
-  moveTaskPollMs?: number;
   /** maxReceiveCount to assume when the RedrivePolicy may not be read (default 3, the live transcode queue's). */
   assumedMaxReceiveCount?: number;
   /** The queue's own visibility timeout is the lease: ChangeMessageVisibility is not required (src/domain/sqs-permissions.ts leaseOptional). */
@@ -78,7 +68,6 @@ export class SqsQueue implements Queue {
   private readonly queueUrl: string;
   private readonly logger: Logger | undefined;
   private readonly credentialBackoffMs: number;
-  private readonly moveTaskPollMs: number;
   private readonly closing = new AbortController();
   private readonly assumedMaxReceiveCount: number;
   private readonly refusals: SqsRefusals;
@@ -89,7 +78,6 @@ export class SqsQueue implements Queue {
   private credentialTrouble = false;
   /** ChangeMessageVisibility refused by the IAM policy: the refusal, so it is not asked again. */
   private leaseRefused: unknown;
-  private moveTaskUnsupported = false;
   private readonly background = new Set<Promise<void>>();
   private readonly deletes = new MicroBatcher<QueueMessage>((msgs) => this.deleteBatch(msgs));
   private readonly visibility = new MicroBatcher<{ msg: QueueMessage; seconds: number }>((items) => this.visibilityBatch(items));
@@ -106,14 +94,13 @@ export class SqsQueue implements Queue {
     this.queueUrl = opts.queueUrl;
     this.logger = opts.logger;
     this.credentialBackoffMs = opts.credentialBackoffMs ?? 10_000;
-    this.moveTaskPollMs = opts.moveTaskPollMs ?? 1000;
     this.assumedMaxReceiveCount = opts.assumedMaxReceiveCount ?? 3;
     this.refusals = new SqsRefusals(opts.logger, opts.leaseOptional === true);
     this.name = queueNameFromUrl(opts.queueUrl);
   }
 
   /**
-   * From the RedrivePolicy; null until `init()` (or any dead-letter operation) has read it, or
+   * From the RedrivePolicy; null until `init()` (or a dead-lettering) has read it, or
    * without one; `assumedMaxReceiveCount` when the policy may not be read.
    */
   get maxReceiveCount(): number | null {
@@ -306,73 +293,11 @@ export class SqsQueue implements Queue {
     await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, DelaySeconds: delay }));
   }
 
-  /** Receives from the DLQ with VisibilityTimeout 0, so peeking leaves the letters where they are. */
-  async peekDeadLetters(max: number): Promise<DeadLetter[]> {
-    const { dlq } = await this.knownRedriveTarget();
-    if (!dlq || max <= 0) return [];
-    const out = new Map<string, DeadLetter>();
-    // Each call may return letters seen before: stop when a call brings nothing new.
-    for (let round = 0; out.size < max && round < Math.ceil(max / 10) + 2; round++) {
-      const res = await this.client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: dlq.url,
-          MaxNumberOfMessages: Math.min(10, max - out.size),
-          WaitTimeSeconds: 0,
-          VisibilityTimeout: 0,
-          MessageAttributeNames: [REASON_ATTRIBUTE],
-          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-        }),
-      );
-      let fresh = 0;
-      for (const raw of res.Messages ?? []) {
-        const letter = toDeadLetter(raw);
-        if (letter && !out.has(letter.id)) {
-          out.set(letter.id, letter);
-          fresh++;
-        }
-      }
-      if (fresh === 0) break;
-    }
-    return [...out.values()].slice(0, max);
-  }
-
-  /**
-   * StartMessageMoveTask where the service has it (then waits for the task, which goes on
-   * if the caller stops waiting), else the copy: see redriveByCopy.
-   */
-  async redrive(opts: RedriveOptions = {}): Promise<number> {
-    const dlq = await this.requireDlq();
-    if (!this.moveTaskUnsupported) {
-      const waiting = await this.dlqDepth(dlq.url);
-      let taskHandle: string | undefined;
-      try {
-        // DestinationArn this queue: SQS's default ("back to the source") knows only letters its
-        // redrive policy moved, not those deadLetter() sent.
-        taskHandle = (await this.client.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: dlq.sourceArn }))).TaskHandle ?? '';
-      } catch (err) {
-        if (!isUnsupportedOperation(err)) throw err;
-        this.moveTaskUnsupported = true;
-        this.logger?.debug({ queue: this.name }, 'sqs_move_task_unsupported_using_copy');
-      }
-      if (taskHandle !== undefined) {
-        opts.onProgress?.({ kind: 'started', method: 'move-task', waiting, taskHandle });
-        return this.awaitMoveTask(dlq.arn, opts);
-      }
-    }
-    return this.redriveByCopy(dlq.url, opts);
-  }
-
+  /** The counts of the queue and its DLQ; a refused GetQueueAttributes rejects with the service's answer, never reads as "no DLQ". */
   async depth(): Promise<QueueDepth> {
-    const [main, { dlq }] = await Promise.all([this.counts(this.queueUrl), this.knownRedriveTarget()]);
-    return { visible: main.visible + main.delayed, inflight: main.inflight, dlq: dlq ? await this.dlqDepth(dlq.url) : null };
-  }
-
-  async purgeDeadLetters(): Promise<number> {
-    const { dlq } = await this.knownRedriveTarget();
-    if (!dlq) return 0;
-    const count = await this.dlqDepth(dlq.url);
-    await this.client.send(new PurgeQueueCommand({ QueueUrl: dlq.url }));
-    return count;
+    const { dlq, refused } = await this.redriveTarget();
+    if (refused !== undefined) throw refused;
+    return sqsDepth(this.client, this.queueUrl, dlq?.url ?? null);
   }
 
   /** Ends pending long polls; the client belongs to the caller and stays open. */
@@ -405,76 +330,6 @@ export class SqsQueue implements Queue {
       Entries: items.map((it, i) => ({ Id: String(i), ReceiptHandle: it.msg.receipt, VisibilityTimeout: it.seconds })),
     }));
     return batchOutcomes(items.length, r.Failed);
-  }
-
-  /**
-   * Copies letters back as new messages (receive count starts again), one at a time: receive,
-   * send, delete. Killed between the send and the delete, the letter in hand is in both
-   * queues (delivered twice); at any other point it is in one. Never in neither.
-   */
-  private async redriveByCopy(dlqUrl: string, opts: RedriveOptions): Promise<number> {
-    opts.onProgress?.({ kind: 'started', method: 'copy', waiting: await this.dlqDepth(dlqUrl) });
-    let moved = 0;
-    while (!opts.signal?.aborted) {
-      // A 1 s long poll asks every SQS server, so an empty answer means the DLQ is empty.
-      const res = await this.client.send(
-        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, VisibilityTimeout: REDRIVE_LEASE_SECONDS }),
-      );
-      const m = (res.Messages ?? []).find((x): x is Message & { ReceiptHandle: string } => Boolean(x.ReceiptHandle));
-      if (!m) break;
-      await this.client.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: m.Body ?? '' }));
-      await this.client.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: m.ReceiptHandle }));
-      moved++;
-      opts.onProgress?.({ kind: 'moved', moved });
-    }
-    return moved;
-  }
-
-  /** Polls the DLQ's latest move task (one runs at a time per source) until it ends or `signal` aborts. */
-  private async awaitMoveTask(dlqArn: string, opts: RedriveOptions): Promise<number> {
-    let moved = 0;
-    for (let unlisted = 0; ; ) {
-      const [task] = (await this.client.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 1 }))).Results ?? [];
-      const now = task?.ApproximateNumberOfMessagesMoved ?? moved;
-      if (now !== moved) opts.onProgress?.({ kind: 'moved', moved: now });
-      moved = now;
-      // A task just started may not be listed yet: a few polls' patience, then take it as done.
-      const status = task?.Status ?? (++unlisted > 5 ? 'COMPLETED' : 'RUNNING');
-      if (status === 'FAILED') throw new Error(`message move task from ${dlqArn} failed after ${moved} moved: ${task?.FailureReason ?? 'no reason given'}`);
-      if (status !== 'RUNNING' && status !== 'CANCELLING') return moved;
-      if (opts.signal?.aborted) return moved;
-      await sleep(this.moveTaskPollMs, opts.signal).catch(() => undefined);
-    }
-  }
-
-  private async dlqDepth(dlqUrl: string): Promise<number> {
-    const c = await this.counts(dlqUrl);
-    return c.visible + c.inflight + c.delayed;
-  }
-
-  private async counts(queueUrl: string): Promise<{ visible: number; inflight: number; delayed: number }> {
-    const res = await this.client.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-      }),
-    );
-    const a = res.Attributes ?? {};
-    const n = (v: string | undefined): number => Number.parseInt(v ?? '0', 10) || 0;
-    return { visible: n(a.ApproximateNumberOfMessages), inflight: n(a.ApproximateNumberOfMessagesNotVisible), delayed: n(a.ApproximateNumberOfMessagesDelayed) };
-  }
-
-  private async requireDlq(): Promise<DeadLetterTarget> {
-    const { dlq } = await this.knownRedriveTarget();
-    if (!dlq) throw new Error(`queue ${this.name} has no dead-letter queue (no RedrivePolicy)`);
-    return dlq;
-  }
-
-  /** For the operator's DLQ calls: a refused GetQueueAttributes rejects with the service's answer, never reads as "no DLQ". */
-  private async knownRedriveTarget(): Promise<RedriveTarget> {
-    const target = await this.redriveTarget();
-    if (target.refused !== undefined) throw target.refused;
-    return target;
   }
 
   private redriveTarget(): Promise<Redrive> {

@@ -19,7 +19,7 @@ import { ObjectNotFoundError, UnsafeKeyError, assertSafeKey, assertSafePrefix, s
 import { rangeHeader, rangeProblem } from '../../domain/byte-range.js';
 import { buildObjectCreatedEvent } from '../../domain/s3-event.js';
 import type { S3EventNotification } from '../../domain/s3-event.js';
-import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../ports.js';
+import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../ports/index.js';
 import { streamCopy } from './stream-copy.js';
 import { writeFully } from './write-fully.js';
 

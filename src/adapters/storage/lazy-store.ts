@@ -2,7 +2,7 @@
 // is handed out: ports.storage() answers at once, and a worker that has not touched storage
 // yet (a transcode worker before its first job) has not paid for the S3 SDK at start-up.
 import type { Readable } from 'node:stream';
-import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../ports.js';
+import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../ports/index.js';
 
 // Symbol-keyed, so a watched() proxy hands it over as it is (no health report for a load).
 const REAL = Symbol('rugbyworker.lazyStore.real');

@@ -3,7 +3,7 @@
 // prefix and suffix filters, as an S3 → SQS notification configuration does. The body is
 // the event JSON itself, so roles parse one format whichever produced it.
 import { decodeEventKey, type S3EventNotification } from '../../domain/s3-event.js';
-import type { Queue } from '../../ports.js';
+import type { Queue } from '../../ports/index.js';
 
 export interface KeyFilter {
   /** S3's filter rules match the object key itself (not its URL-encoded form in the event). */

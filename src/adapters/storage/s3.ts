@@ -14,12 +14,12 @@ import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCo
 import type { GetObjectCommandOutput, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ObjectNotFoundError, assertSafeKey, assertSafePrefix, safeKeyProblem } from '../../domain/object-keys.js';
-import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../ports.js';
+import type { DownloadOptions, GetStreamOptions, ObjectInfo, ObjectStore } from '../../ports/index.js';
 import type { AwsClientOptions } from '../aws/client-config.js';
 import { PartPool } from './part-pool.js';
 import { backoffDelayMs } from '../../domain/backoff.js';
 import { rangeHeader, rangeProblem } from '../../domain/byte-range.js';
-import { isNetworkError } from '../../runtime/dependency-health.js';
+import { isNetworkError } from '../../domain/failure.js';
 import { sleep } from '../../runtime/retry.js';
 import { uploadFileMultipart } from './s3-file-upload.js';
 import { streamCopy } from './stream-copy.js';

@@ -5,7 +5,7 @@
 // sent: its control characters are printed escaped (a body's line breaks kept, indented),
 // never obeyed by the operator's terminal.
 import type { QueueName } from '../../domain/queue-names.js';
-import type { DeadLetter } from '../../ports.js';
+import type { DeadLetter } from '../../ports/index.js';
 import { EXIT } from '../../runtime/errors.js';
 import { escapeControlChars, terminalSafeJson } from '../../runtime/terminal-text.js';
 import { attempt, type OperatorContext } from '../operator.js';

@@ -4,7 +4,7 @@
 // before it starts: SQS's own move task (it goes on without us), a copy one at a time (at
 // most the letter in hand ends up in both queues, none is lost), or atomic batches (Redis).
 import type { QueueName } from '../../domain/queue-names.js';
-import type { RedriveMethod, RedriveProgress } from '../../ports.js';
+import type { RedriveMethod, RedriveProgress } from '../../ports/index.js';
 import { EXIT } from '../../runtime/errors.js';
 import { confirm, notConfirmed } from '../confirm.js';
 import { attempt, type OperatorContext } from '../operator.js';

@@ -2,7 +2,7 @@
 // queue the adapter finds (SQS: its RedrivePolicy; Redis Streams: `<stream>:dlq`).
 import { QUEUE_SETTING, type QueueName } from '../../domain/queue-names.js';
 import type { RoleNeeds } from '../../domain/requirements.js';
-import type { Queue } from '../../ports.js';
+import type { DeadLetterQueue } from '../../ports/index.js';
 import { EXIT, UserError } from '../../runtime/errors.js';
 import { attempt, queueCall, queueResource, type OperatorContext } from '../operator.js';
 
@@ -11,7 +11,7 @@ export function dlqNeeds(name: QueueName): RoleNeeds {
 }
 
 export interface DeadLetterTarget {
-  queue: Queue;
+  queue: DeadLetterQueue;
   /** Dead letters now (approximate on SQS). */
   count: number;
   /** For failure lines: the call and resource of an operation on the DLQ. */
@@ -21,7 +21,7 @@ export interface DeadLetterTarget {
 export async function openDeadLetters(ctx: OperatorContext, name: QueueName): Promise<DeadLetterTarget> {
   const key = QUEUE_SETTING[name];
   const resource = queueResource(ctx.config, key);
-  const queue = await attempt(queueCall(ctx.config, 'open'), resource, () => ctx.ports.queue(key));
+  const queue = await attempt(queueCall(ctx.config, 'open'), resource, () => ctx.ports.deadLetters(key));
   const { dlq } = await attempt(queueCall(ctx.config, 'depth'), resource, () => queue.depth());
   if (dlq === null) throw new UserError(`queue ${queue.name} (${key}) has no dead-letter queue (no RedrivePolicy)`, EXIT.FAILURE);
   return { queue, count: dlq, on: (op) => [queueCall(ctx.config, op), `the DLQ of ${resource}`] };

@@ -1,5 +1,5 @@
 // Which credentials are present (never their values), and whether the chosen roles need them.
-import type { RoleDefinition } from '../../ports.js';
+import type { RoleDefinition } from '../../ports/index.js';
 import type { Config } from '../../runtime/config/schema.js';
 import type { CheckResult } from './check.js';
 

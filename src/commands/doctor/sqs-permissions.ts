@@ -10,7 +10,7 @@ import { queueNameFromUrl } from '../../adapters/queue/sqs-parse.js';
 import { SQS_PROBES, type ProbedSqsAction } from '../../adapters/queue/sqs-probes.js';
 import { leaseOptional, permissionName, permissionNeed, probeVerdict, type PermissionTarget, type SqsPermission } from '../../domain/sqs-permissions.js';
 import type { QueueUrlKey } from '../../domain/requirements.js';
-import type { RoleDefinition } from '../../ports.js';
+import type { RoleDefinition } from '../../ports/index.js';
 import type { Config } from '../../runtime/config/schema.js';
 import { oneLine, timed, type CheckResult } from './check.js';
 

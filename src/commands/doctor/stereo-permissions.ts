@@ -5,7 +5,7 @@
 // left unset (segment-infer's REASSEMBLY_* in upstream's video-worker task) is not asked.
 import { AwsPermissionProbe } from '../../adapters/aws/permission-probe.js';
 import { checkName, resourceName, STEREO_ROLE_PERMISSIONS, type RolePermission } from '../../domain/stereo/task-permissions.js';
-import type { RoleDefinition } from '../../ports.js';
+import type { RoleDefinition } from '../../ports/index.js';
 import type { Config } from '../../runtime/config/schema.js';
 import type { CheckResult } from './check.js';
 

@@ -4,8 +4,8 @@
 // flight, so a big folder costs about its delete time divided by the concurrency.
 // After a round the prefix is listed again: the folder counts as gone only when a listing
 // finds nothing (objects written meanwhile, or missed by a listing, get another round).
-import type { ObjectInfo, ObjectStore } from '../../ports.js';
-import { isOutage } from '../dependency-health.js';
+import type { ObjectInfo, ObjectStore } from '../../ports/index.js';
+import { isOutage } from '../../domain/failure.js';
 
 /** S3's DeleteObjects limit. */
 export const MAX_DELETE_BATCH = 1000;

@@ -4,7 +4,7 @@
 // write time-limited and never two at once; a failed write logged once per outage and the
 // next one tried on schedule. So an unreachable Supabase never delays a job.
 import type { Logger } from 'pino';
-import type { ComputeDeviceRow, MediaDb, Service } from '../../ports.js';
+import type { ComputeDeviceRow, MediaDb, Service } from '../../ports/index.js';
 import { deviceRow, deviceStatus, type ComputeDeviceStatus, type DeviceProblem } from '../../domain/compute-device.js';
 import type { CpuTimes } from '../../domain/device-stats.js';
 import { readDeviceFacts, type DeviceSources } from './facts.js';

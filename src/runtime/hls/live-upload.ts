@@ -19,7 +19,7 @@ import { contentTypeFor } from '../../domain/content-types.js';
 import { completedSegments, hasByteRanges, initSegments, masterVariants, resolvePlaylistUri } from '../../domain/hls-playlist.js';
 import { MASTER_PLAYLIST } from '../../domain/hls-ladder.js';
 import { THUMBNAILS_FOLDER } from '../../domain/streaming-layout.js';
-import type { ObjectStore } from '../../ports.js';
+import type { ObjectStore } from '../../ports/index.js';
 
 export interface LiveUploadOptions {
   /** FFmpeg's output folder: master playlist at its top, renditions in sub-folders. */

@@ -5,7 +5,7 @@
 // aborts the reading work and is what the work throws (SourceDownloadError, retried), never
 // whatever FFmpeg made of a cut connection (which would read as a bad input).
 import type { Logger } from 'pino';
-import type { ObjectInfo, ObjectStore } from '../../ports.js';
+import type { ObjectInfo, ObjectStore } from '../../ports/index.js';
 import { untrustedInputArgs } from '../../domain/untrusted-media.js';
 import { GrowingFile } from './growing-file.js';
 import { startSourceServer, type SourceServer } from './source-server.js';

@@ -11,7 +11,7 @@
 // never sees again), the last completion is written again with a new completed_at, and the
 // stream's record makes the Lambda decide once more, now with the job chunking_complete.
 import type { Logger } from 'pino';
-import type { PipelineDb, Queue, RoleContext, RolePorts } from '../../ports.js';
+import type { PipelineDb, Queue, RoleContext, RolePorts } from '../../ports/index.js';
 import { INLINE_TRIGGER, STREAM_NUDGE, TRIGGER_ELSEWHERE } from '../../domain/stereo/task-permissions.js';
 import { unixSeconds } from '../clock.js';
 import { runTrigger, type TriggerOutcome } from './run-trigger.js';

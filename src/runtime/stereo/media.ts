@@ -9,6 +9,7 @@ import { concatArgs, ffconcatList, frameCountArgs, parseRate, splitArgs } from '
 import type { MediaTransport } from '../../domain/untrusted-media.js';
 import { FfmpegError, runFfmpeg, type FfmpegBinaries } from '../ffmpeg/index.js';
 import { mapLimit } from '../parallel.js';
+import { InvalidInputError } from '../../ports/index.js';
 
 export interface FrameCount {
   frames: number;
@@ -25,17 +26,32 @@ export async function countFrames(ffprobe: string, file: string, signal?: AbortS
   const stream = (JSON.parse(String(r.stdout)) as { streams?: Array<Record<string, unknown>> }).streams?.[0];
   const frames = Number(stream?.nb_read_packets);
   const fps = parseRate(stream?.avg_frame_rate) ?? parseRate(stream?.r_frame_rate);
-  if (!stream || !Number.isInteger(frames) || frames < 1 || fps === null) throw new Error(`${file} has no video frames`);
+  if (!stream || !Number.isInteger(frames) || frames < 1 || fps === null) throw new InvalidInputError(`${file} has no video frames`);
   return { frames, fps, durationSeconds: frames / fps };
 }
 
-/** A part FFmpeg refused to read (not a video container): the part's fault; joining again cannot help. */
-export class RefusedPartError extends Error {
-  override readonly name = 'RefusedPartError';
-  /** `refused`: FfmpegError.refused, "an HLS playlist, not a video container". */
-  constructor(readonly index: number, readonly refused: string, options?: { cause?: unknown }) {
-    super(`part ${index} is ${refused}`, options);
+/**
+ * A part that could not be read, named by its index; what it means is its cause's (FFmpeg
+ * refusing it or exiting on it: a bad input; a stall or a kill: another try's business).
+ */
+export class PartError extends Error {
+  override readonly name = 'PartError';
+  /** `problem` ends "part N is …": "an HLS playlist, not a video container", "not readable as video (…)". */
+  constructor(readonly index: number, readonly problem: string, options: { cause: unknown }) {
+    super(`part ${index} is ${problem}`, options);
   }
+}
+
+/** What was wrong with a part, when its frame count failed on the part itself; null for a failure of this worker. */
+function partProblem(err: unknown, file: string): string | null {
+  if (err instanceof FfmpegError) {
+    if (err.refused !== null) return err.refused;
+    if (err.reason !== 'exit') return null;
+    // FFmpeg's last line names the worker's file: the part is named by the caller instead.
+    const last = err.stderrTail.trim().split('\n').at(-1)?.trim().replaceAll(`${file}: `, '') ?? '';
+    return `not readable as video (ffprobe exit code ${err.exitCode ?? 'none'}${last ? `: ${last}` : ''})`;
+  }
+  return err instanceof InvalidInputError ? 'without video frames' : null;
 }
 
 /** Splits `input` (a file, or the URL of a progressive source) into `outDir/seg_00000.mp4`, … (stream copy, cuts on keyframes); the files in order. */
@@ -63,7 +79,8 @@ export async function joinSegments(opts: {
 }): Promise<JoinResult> {
   // Each part read alone as untrusted media first: the concat below may then open it.
   const counts = await mapLimit(opts.parts, opts.probesInFlight, (p, i) => countFrames(opts.ffmpeg.ffprobe, p, opts.signal).catch((err: unknown) => {
-    throw err instanceof FfmpegError && err.refused !== null ? new RefusedPartError(i, err.refused, { cause: err }) : err;
+    const problem = partProblem(err, p);
+    throw problem === null ? err : new PartError(i, problem, { cause: err });
   }));
   const list = join(opts.workDir, 'parts.ffconcat');
   await writeFile(list, ffconcatList(opts.parts.map((file, i) => ({ file, durationSeconds: counts[i]!.durationSeconds }))));
@@ -71,9 +88,10 @@ export async function joinSegments(opts: {
   await runFfmpeg(opts.ffmpeg.ffmpeg, concatArgs({ list, output: opts.output }), { signal: opts.signal, stallSeconds: opts.stallSeconds, durationSeconds: expectedSeconds });
   const joined = await countFrames(opts.ffmpeg.ffprobe, opts.output, opts.signal);
   const expectedFrames = counts.reduce((s, c) => s + c.frames, 0);
-  if (joined.frames !== expectedFrames) throw new Error(`joined file has ${joined.frames} video frames, the segments ${expectedFrames}`);
+  // The same parts join the same way on every try: a join that fails its check never passes it.
+  if (joined.frames !== expectedFrames) throw new InvalidInputError(`joined file has ${joined.frames} video frames, the segments ${expectedFrames}`);
   if (Math.abs(joined.durationSeconds - expectedSeconds) > 1 / joined.fps) {
-    throw new Error(`joined file lasts ${joined.durationSeconds.toFixed(3)} s, the segments ${expectedSeconds.toFixed(3)} s`);
+    throw new InvalidInputError(`joined file lasts ${joined.durationSeconds.toFixed(3)} s, the segments ${expectedSeconds.toFixed(3)} s`);
   }
   return { frames: joined.frames, durationSeconds: joined.durationSeconds };
 }

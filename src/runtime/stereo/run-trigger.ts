@@ -3,7 +3,7 @@
 // reconciler role, and by the Lambda handler. Exactly one reassembly per job follows from
 // the lock's conditional put, whatever the duplicates and races.
 import type { Logger } from 'pino';
-import type { ObjectStore, PipelineDb, Queue } from '../../ports.js';
+import type { ObjectStore, PipelineDb, Queue } from '../../ports/index.js';
 import { finalKey } from '../../domain/stereo/keys.js';
 import { reassemblyBody } from '../../domain/stereo/reassembly-message.js';
 import { triggerDecision, type TriggerDecision } from '../../domain/stereo/trigger.js';

@@ -2,9 +2,9 @@
 // acked with nothing done, an invalid body (or one naming a bucket the role does not read)
 // goes to the DLQ with the reason, and each object of a notification goes to the role's
 // handler in turn.
-import type { Queue, RoleContext } from '../../ports.js';
+import type { Queue, RoleContext } from '../../ports/index.js';
 import { parseS3Notification, type S3NotificationObject } from '../../domain/stereo/s3-notification.js';
-import { createConsumer, type Consumer, type HandlerContext } from '../consumer.js';
+import { createConsumer, type Consumer, type HandlerContext, type JobFailure } from '../consumer.js';
 import type { ParseResult } from '../validation.js';
 
 export type S3Message = { kind: 'test' } | { kind: 'objects'; objects: S3NotificationObject[] };
@@ -25,9 +25,13 @@ export function consumeS3Objects(opts: {
   /** Fields for every line of the object's job (segment_index), as the consumer's logFieldsOf. */
   logFieldsOf?: (object: S3NotificationObject) => Record<string, unknown>;
   handle: (object: S3NotificationObject, job: HandlerContext) => Promise<void>;
+  /** What "record this job failed" means for the role, for the object whose handling failed. */
+  failed?: JobFailure<S3NotificationObject>;
 }): Consumer {
-  const { ctx } = opts;
+  const { ctx, failed } = opts;
   const { config } = ctx;
+  // The object each try is at: the one a failure belongs to.
+  const current = new WeakMap<HandlerContext, S3NotificationObject>();
   return createConsumer<S3Message>({
     role: opts.role, queue: opts.queue, parse: (body) => s3Messages(body, opts.bucket),
     jobIdOf: (m) => (m.kind === 'objects' && m.objects[0] ? opts.jobIdOf(m.objects[0]) : ''),
@@ -38,7 +42,19 @@ export function consumeS3Objects(opts: {
     logger: ctx.logger, metrics: ctx.metrics, stopping: ctx.stopping,
     handler: async (msg, job) => {
       if (msg.kind === 'test') return void job.logger.info({ event_type: 's3_test_event' }, 'S3 test event: nothing to do');
-      for (const object of msg.objects) await opts.handle(object, job);
+      for (const object of msg.objects) {
+        current.set(job, object);
+        await opts.handle(object, job);
+      }
     },
+    ...(failed ? {
+      failed: {
+        lastReceive: failed.lastReceive,
+        async record(_msg: S3Message, err: unknown, job: HandlerContext) {
+          const object = current.get(job);
+          if (object) await failed.record(object, err, job);
+        },
+      },
+    } : {}),
   });
 }

@@ -3,7 +3,7 @@
 // warning naming it and what the role does without it. An unknown answer (no answer at all)
 // counts as present: the call itself will tell (the first AccessDenied, see refused()).
 import type { Logger } from 'pino';
-import type { RolePorts } from '../../ports.js';
+import type { RolePorts } from '../../ports/index.js';
 import { isAccessDenied } from '../../domain/aws-error-codes.js';
 import { checkName, resourceName, type RolePermission } from '../../domain/stereo/task-permissions.js';
 import { errorMessage } from '../consumer-errors.js';

@@ -1,15 +1,24 @@
-// Which step failed decides the error code and whether a retry can help
-// (src/domain/transcode-state.ts classifies; this tags errors with their step).
+// Which step failed decides the job's error code (src/domain/transcode-state.ts); whether a
+// retry can help is the one classification's (src/domain/failure.ts), which reads this
+// error's failureClass and, where it has none, its cause's. This tags errors with their step.
 import type { TranscodeFailure } from '../../domain/transcode-state.js';
+import { isDiskFull, type FailureClass } from '../../domain/failure.js';
 import { FfmpegError } from '../ffmpeg/index.js';
-import { HoldLostError } from '../../ports.js';
-
-const DISK_FULL = /No space left on device|ENOSPC/i;
+import { HoldLostError } from '../../ports/index.js';
 
 export class TranscodeStepError extends Error {
   constructor(readonly failure: TranscodeFailure, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TranscodeStepError';
+  }
+
+  /**
+   * The input (or its row: gone mid-transcode, a DbError that is not transient) is at fault;
+   * otherwise what the cause says (an FFmpeg exit, an outage, …).
+   */
+  get failureClass(): FailureClass | undefined {
+    const f = this.failure;
+    return f.kind === 'invalid_input' || (f.kind === 'db' && f.transient === false) ? 'bad_input' : undefined;
   }
 }
 
@@ -37,7 +46,7 @@ export function toStepError(kind: 'download' | 'upload' | 'db' | 'ffmpeg', err: 
     if (err.refused !== null) return new TranscodeStepError({ kind: 'invalid_input' }, `the upload is ${err.refused}`, { cause: err });
     // A non-zero exit is the input's fault, unless FFmpeg says it could not write: a full
     // WORK_DIR must not mark the upload failed for good.
-    if (err.reason === 'exit' && DISK_FULL.test(err.stderrTail)) {
+    if (err.reason === 'exit' && isDiskFull(err.stderrTail)) {
       return new TranscodeStepError({ kind: 'ffmpeg', reason: 'disk_full', exitCode: err.exitCode ?? null }, `the work disk (WORK_DIR) is full: ${message}`, { cause: err });
     }
     return new TranscodeStepError({ kind: 'ffmpeg', reason: err.reason, exitCode: err.exitCode ?? null }, message, { cause: err });

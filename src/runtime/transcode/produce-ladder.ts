@@ -4,7 +4,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ObjectStore } from '../../ports.js';
+import type { ObjectStore } from '../../ports/index.js';
 import { buildLadderArgs, chooseRungs, copyableAudioBps, renditionsFor, type Rendition, type Rung } from '../../domain/hls-ladder.js';
 import { tileHeight } from '../../domain/storyboard.js';
 import { THUMBNAILS_FOLDER } from '../../domain/streaming-layout.js';

@@ -2,7 +2,7 @@
 // what the job sees is a URL to read, the probe (an unreadable video is an invalid input),
 // and, when the download fails for good, a DOWNLOAD step error (retried).
 import type { Logger } from 'pino';
-import type { ObjectInfo, ObjectStore } from '../../ports.js';
+import type { ObjectInfo, ObjectStore } from '../../ports/index.js';
 import { FfmpegError, probe, type FfmpegBinaries, type ProbeResult } from '../ffmpeg/index.js';
 import { openProgressiveSource, SourceDownloadError } from '../progressive-source/progressive-source.js';
 import { invalidInput, toStepError } from './errors.js';
