@@ -1,32 +1,17 @@
 // The raw video of a transcode, read by FFmpeg while it downloads (../progressive-source/):
 // what the job sees is a URL to read, the probe (an unreadable video is an invalid input),
 // and, when the download fails for good, a DOWNLOAD step error (retried).
-import type { Logger } from 'pino';
-import type { ObjectInfo, ObjectStore } from '../../ports/index.js';
 import { FfmpegError, probe, type FfmpegBinaries, type ProbeResult } from '../ffmpeg/index.js';
-import { openProgressiveSource, SourceDownloadError } from '../progressive-source/progressive-source.js';
+import { openProgressiveSource, SourceDownloadError, type ProgressiveSource, type ProgressiveSourceOptions } from '../progressive-source/progressive-source.js';
 import { invalidInput, toStepError } from './errors.js';
 
-export interface TranscodeSourceOptions {
-  ffmpeg: FfmpegBinaries;
-  store: ObjectStore;
-  object: ObjectInfo;
-  file: string;
-  signal: AbortSignal;
-  logger: Logger;
-  /** Once the whole source is on disk: how long the download took (the time-to-ready phase). */
-  onDownloaded?: (seconds: number) => void;
-}
+export type TranscodeSourceOptions = ProgressiveSourceOptions & { ffmpeg: FfmpegBinaries };
 
-export interface TranscodeSource {
-  readonly url: string;
-  readonly inputArgs: readonly string[];
-  readonly transport: 'http';
+/** The progressive source, its read failures DOWNLOAD step errors, with the transcode's probe. */
+export type TranscodeSource = Omit<ProgressiveSource, 'close'> & {
   /** ffprobe of the source: an unreadable video is an invalid input; a failed download a DOWNLOAD error. */
   probe(): Promise<ProbeResult>;
-  /** As ProgressiveSource.read, the download's failure a DOWNLOAD step error. */
-  read<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T>;
-}
+};
 
 /** Opens the source, runs `work` with it, and closes it whatever happens. */
 export async function withProgressiveSource<T>(opts: TranscodeSourceOptions, work: (source: TranscodeSource) => Promise<T>): Promise<T> {
