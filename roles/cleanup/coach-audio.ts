@@ -1,14 +1,14 @@
 // The cleanup role's second list (RUGBYCODEX.md "The other actors"): coach audio in
 // segment_insight_audio_deletions, which the cleanup-coach-audio edge function also drains.
 // Each pending row, oldest first: its one object deleted from its bucket when the location is
-// exactly a coach track's (src/domain/coach-audio.ts), then the row settled by a write
+// exactly a coach track's (src/domain/rugbycodex/coach-audio.ts), then the row settled by a write
 // conditional on what was read. A storage error is retried on later passes up to
 // COACH_AUDIO_MAX_ATTEMPTS (the edge function gives up at once); a location that is refused
 // is failed at once and nothing is deleted.
 import type { Logger } from 'pino';
 import type { CoachAudioDeletion, MediaDb, RolePorts } from '../../src/ports/index.js';
-import { coachAudioLocation, settleCoachAudio, unsafeLocationError, type CoachAudioOutcome } from '../../src/domain/coach-audio.js';
-import type { CleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
+import { coachAudioLocation, settleCoachAudio, unsafeLocationError, type CoachAudioOutcome } from '../../src/domain/rugbycodex/coach-audio.js';
+import type { CleanupMetrics } from './metrics.js';
 import { errorMessage } from '../../src/runtime/consumer-errors.js';
 import { isOutage } from '../../src/domain/failure.js';
 

@@ -10,7 +10,7 @@
 // failed invocation and retry, but a job that keeps failing no longer holds back the
 // others of its batch until the stream records expire (every retry is idempotent: the lock).
 import { jobIdsFromStreamEvent, lambdaResult, type LambdaResult } from '../domain/stereo/trigger.js';
-import { runTrigger, type TriggerOutcome } from '../runtime/stereo/run-trigger.js';
+import { runTrigger, type TriggerOutcome } from '../../roles/stereo/run-trigger.js';
 import { lambdaLogger } from './logger.js';
 import { triggerPorts } from './ports.js';
 import { lambdaSettings } from './settings.js';

@@ -3,10 +3,10 @@
 // warning naming it and what the role does without it. An unknown answer (no answer at all)
 // counts as present: the call itself will tell (the first AccessDenied, see refused()).
 import type { Logger } from 'pino';
-import type { RolePorts } from '../../ports/index.js';
-import { isAccessDenied } from '../../domain/aws-error-codes.js';
-import { checkName, resourceName, type RolePermission } from '../../domain/stereo/task-permissions.js';
-import { errorMessage } from '../consumer-errors.js';
+import type { RolePorts } from '../../src/ports/index.js';
+import { isAccessDenied } from '../../src/domain/aws-error-codes.js';
+import { checkName, resourceName, type RolePermission } from '../../src/domain/stereo/task-permissions.js';
+import { errorMessage } from '../../src/runtime/consumer-errors.js';
 
 // Once per process (its ports): two roles of one process probing one permission say it once.
 const saidBy = new WeakMap<RolePorts, Set<string>>();
