@@ -6,6 +6,7 @@
 // finds nothing (objects written meanwhile, or missed by a listing, get another round).
 import type { ObjectInfo, ObjectStore } from '../../src/ports/index.js';
 import { isOutage } from '../../src/domain/failure.js';
+import { errorText } from '../../src/domain/describe-error.js';
 
 /** S3's DeleteObjects limit. */
 export const MAX_DELETE_BATCH = 1000;
@@ -112,10 +113,6 @@ async function deleteRound(opts: DeletePrefixOptions, batchSize: number, result:
     await Promise.all(inFlight);
   }
   return found;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** The row's error for a folder that is not gone yet: what stopped it and how far it got. */
