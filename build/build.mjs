@@ -24,7 +24,7 @@ const dist = join(root, 'dist');
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const postjectCli = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
 // Files the executable reads with `sea.getAsset(key)`: node_modules is not there at run time.
-// hls.min.js: the `--serve` player page's hls.js (src/runtime/hls/player-assets.ts).
+// hls.min.js: the `--serve` player page's hls.js (roles/transcode/serve/player-assets.ts).
 const SEA_ASSETS = {
   'hls.min.js': join(root, 'node_modules', 'hls.js', 'dist', 'hls.min.js'),
 };

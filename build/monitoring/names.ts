@@ -7,10 +7,10 @@ import { QUEUE_MESSAGES } from '../../src/runtime/queue-depth.js';
 import { DEPENDENCY_UP } from '../../src/runtime/dependency-health.js';
 import { ROLE_INFO } from '../../src/runtime/health.js';
 import { WORKDIR_METRICS } from '../../src/runtime/workdir.js';
-import { HARDWARE_METRICS } from '../../src/runtime/hardware-metrics.js';
-import { TRANSCODE_METRICS } from '../../src/runtime/transcode/metrics.js';
-import { CLEANUP_METRICS } from '../../src/runtime/cleanup/metrics.js';
-import { STEREO_METRICS } from '../../src/runtime/stereo/metrics.js';
+import { HARDWARE_METRICS } from '../../roles/transcode/hardware-metrics.js';
+import { TRANSCODE_METRICS } from '../../roles/transcode/metrics.js';
+import { CLEANUP_METRICS } from '../../roles/cleanup/metrics.js';
+import { STEREO_METRICS } from '../../roles/stereo/metrics.js';
 import { TRANSCODE_REQUEUED } from '../../roles/transcode/requeue.js';
 
 type Prefixed<T extends Record<string, string>> = { readonly [K in keyof T]: `rugbyworker_${T[K]}` };

@@ -15,12 +15,12 @@ import { expectedSegments, mediaLimitProblem, segmentCountProblem } from '../../
 import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { FfmpegError, locateConfiguredFfmpeg, probe } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
-import { splitSource } from '../../src/runtime/stereo/media.js';
+import { splitSource } from '../stereo/media.js';
 import { withProgressiveSource } from '../../src/runtime/progressive-source/progressive-source.js';
-import { InlineTrigger } from '../../src/runtime/stereo/inline-trigger.js';
-import { jobLogger } from '../../src/runtime/stereo/log.js';
-import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
-import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
+import { InlineTrigger } from '../stereo/inline-trigger.js';
+import { jobLogger } from '../stereo/log.js';
+import { consumeS3Objects } from '../stereo/s3-messages.js';
+import { stereoMetrics } from '../stereo/metrics.js';
 import { assertFreeSpace, withJobDir } from '../../src/runtime/workdir.js';
 
 const UPLOADS_IN_FLIGHT = 4;

@@ -1,15 +1,15 @@
 // The cleanup role's second list (RUGBYCODEX.md "The other actors"): coach audio in
 // segment_insight_audio_deletions, which the cleanup-coach-audio edge function also drains.
 // Each pending row, oldest first: its one object deleted from its bucket when the location is
-// exactly a coach track's (src/domain/coach-audio.ts), then the row settled by a write
+// exactly a coach track's (src/domain/rugbycodex/coach-audio.ts), then the row settled by a write
 // conditional on what was read. A storage error is retried on later passes up to
 // COACH_AUDIO_MAX_ATTEMPTS (the edge function gives up at once); a location that is refused
 // is failed at once and nothing is deleted.
 import type { Logger } from 'pino';
 import type { CoachAudioDeletion, MediaDb, RolePorts } from '../../src/ports/index.js';
-import { coachAudioLocation, settleCoachAudio, unsafeLocationError, type CoachAudioOutcome } from '../../src/domain/coach-audio.js';
-import type { CleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
-import { errorMessage } from '../../src/runtime/consumer-errors.js';
+import { coachAudioLocation, settleCoachAudio, unsafeLocationError, type CoachAudioOutcome } from '../../src/domain/rugbycodex/coach-audio.js';
+import type { CleanupMetrics } from './metrics.js';
+import { describeError } from '../../src/domain/describe-error.js';
 import { isOutage } from '../../src/domain/failure.js';
 
 export interface CoachAudioOptions {
@@ -46,7 +46,7 @@ export async function drainCoachAudio(opts: CoachAudioOptions): Promise<CoachAud
   try {
     rows = await db.pendingCoachAudioDeletions();
   } catch (err) {
-    logger.error({ event_type: 'coach_audio_read_failed', err }, `cleanup: could not read segment_insight_audio_deletions: ${errorMessage(err)}`);
+    logger.error({ event_type: 'coach_audio_read_failed', err }, `cleanup: could not read segment_insight_audio_deletions: ${describeError(err)}`);
     return { ...totals, unread: true, outage: isOutage(err) };
   }
   totals.rows = rows.length;
@@ -72,7 +72,7 @@ export async function drainCoachAudio(opts: CoachAudioOptions): Promise<CoachAud
         outcome = r.errors.length === 0 ? { kind: 'deleted' } : { kind: 'storage-error', message: `deleting ${where.key} from ${where.bucket} failed: ${r.errors.map((e) => e.message).join('; ')}` };
       } catch (err) {
         totals.outage ||= isOutage(err);
-        outcome = { kind: 'storage-error', message: `deleting ${where.key} from ${where.bucket} failed: ${errorMessage(err)}` };
+        outcome = { kind: 'storage-error', message: `deleting ${where.key} from ${where.bucket} failed: ${describeError(err)}` };
       }
     }
     const settlement = settleCoachAudio(row.attemptCount, outcome, opts.maxAttempts);
@@ -85,7 +85,7 @@ export async function drainCoachAudio(opts: CoachAudioOptions): Promise<CoachAud
       totals.retried++;
       totals.outage ||= isOutage(err);
       opts.metrics.coachAudioFailed.inc();
-      log.error({ event_type: 'coach_audio_failed', ...fields, error_message: `recording the outcome failed: ${errorMessage(err)}`, recorded: false }, `coach audio ${row.id}: recording the outcome failed: ${errorMessage(err)}`);
+      log.error({ event_type: 'coach_audio_failed', ...fields, error_message: `recording the outcome failed: ${describeError(err)}`, recorded: false }, `coach audio ${row.id}: recording the outcome failed: ${describeError(err)}`);
       continue;
     }
     if (!written) {
@@ -122,6 +122,6 @@ async function dryRunRow(opts: CoachAudioOptions, log: Logger, row: CoachAudioDe
   } catch (err) {
     totals.retried++;
     totals.outage ||= isOutage(err);
-    log.error({ event_type: 'coach_audio_dry_run', dry_run: true, would: 'delete', bucket: where.bucket, key: where.key, error_message: errorMessage(err) }, `could not look at ${where.key} in ${where.bucket}: ${errorMessage(err)}`);
+    log.error({ event_type: 'coach_audio_dry_run', dry_run: true, would: 'delete', bucket: where.bucket, key: where.key, error_message: describeError(err) }, `could not look at ${where.key} in ${where.bucket}: ${describeError(err)}`);
   }
 }

@@ -6,11 +6,11 @@
 // the next pass retries it; one bad row never stops the others. Then the coach audio of
 // segment_insight_audio_deletions (./coach-audio.ts). Not queue-driven: a periodic loop.
 import type { CleanupJob, RoleContext, RoleService } from '../../src/ports/index.js';
-import { cleanupTarget, validBucketName } from '../../src/domain/cleanup-prefix.js';
-import { nextPassDelayMs } from '../../src/domain/cleanup-schedule.js';
-import { deleteFailureMessage, deletePrefix } from '../../src/runtime/cleanup/delete-prefix.js';
-import { surveyPrefix } from '../../src/runtime/cleanup/survey-prefix.js';
-import { cleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
+import { cleanupTarget, validBucketName } from '../../src/domain/rugbycodex/cleanup-prefix.js';
+import { nextPassDelayMs } from '../../src/domain/rugbycodex/cleanup-schedule.js';
+import { deleteFailureMessage, deletePrefix } from './delete-prefix.js';
+import { surveyPrefix } from './survey-prefix.js';
+import { cleanupMetrics } from './metrics.js';
 import { addCurrentJobs } from '../../src/runtime/current-jobs.js';
 import { startPeriodic, type PassSignals } from '../../src/runtime/periodic.js';
 import { isOutage } from '../../src/domain/failure.js';

@@ -17,11 +17,11 @@ import { segmentCountProblem } from '../../src/domain/media-limits.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { locateConfiguredFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import { mapLimit } from '../../src/runtime/parallel.js';
-import { joinSegments, PartError } from '../../src/runtime/stereo/media.js';
+import { joinSegments, PartError } from '../stereo/media.js';
 import { withJobDir } from '../../src/runtime/workdir.js';
 import { unixSeconds as unixNow } from '../../src/runtime/clock.js';
-import { stereoMetrics } from '../../src/runtime/stereo/metrics.js';
-import { holdLock } from '../../src/runtime/stereo/lock-holder.js';
+import { stereoMetrics } from '../stereo/metrics.js';
+import { holdLock } from '../stereo/lock-holder.js';
 import { reassemblyLockTiming } from '../../src/domain/stereo/reassembly-lock.js';
 
 const DOWNLOADS_IN_FLIGHT = 4;

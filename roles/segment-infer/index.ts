@@ -11,10 +11,10 @@ import { parseSegmentKey, segmentOutputKey, segmentOutputUri } from '../../src/d
 import { segmentDecision, statusesBefore } from '../../src/domain/stereo/job-state.js';
 import type { HandlerContext } from '../../src/runtime/consumer.js';
 import { unixSeconds } from '../../src/runtime/clock.js';
-import { InlineTrigger } from '../../src/runtime/stereo/inline-trigger.js';
-import { jobLogger } from '../../src/runtime/stereo/log.js';
-import { consumeS3Objects } from '../../src/runtime/stereo/s3-messages.js';
-import { inferenceSeconds, stereoMetrics } from '../../src/runtime/stereo/metrics.js';
+import { InlineTrigger } from '../stereo/inline-trigger.js';
+import { jobLogger } from '../stereo/log.js';
+import { consumeS3Objects } from '../stereo/s3-messages.js';
+import { inferenceSeconds, stereoMetrics } from '../stereo/metrics.js';
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
   const { ports } = ctx;

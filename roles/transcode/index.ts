@@ -1,5 +1,5 @@
 // transcode (RUGBYCODEX.md): a message names a `jobs` row → the job and its asset read in
-// one request → what this delivery does is decided from the row (src/domain/transcode-delivery.ts:
+// one request → what this delivery does is decided from the row (src/domain/rugbycodex/transcode-delivery.ts:
 // a duplicate of a held or finished job is acked; a finished job's asset moved back by
 // complete-upload is put right) → the job claimed under a token this delivery holds while it
 // works → the raw video from the asset's bucket, only from the asset's own folder, read by
@@ -10,31 +10,31 @@
 import { join } from 'node:path';
 import { HoldLostError, PermanentError } from '../../src/ports/index.js';
 import type { JobHold, JobRef, RoleContext, RoleService, StoryboardRecord, TranscodeAsset, TranscodeErrorCode } from '../../src/ports/index.js';
-import { calculateInitialTimeout } from '../../src/domain/lease-timeouts.js';
-import { transcodeErrorCode } from '../../src/domain/transcode-state.js';
-import { jobRefOf, transcodeMessageSchema, type TranscodeMessage } from '../../src/domain/transcode-message.js';
-import { checkJob, type CheckedJob } from '../../src/domain/transcode-job.js';
-import { decideDelivery, isPlayable, RESTORE_RECHECK_SECONDS, RESTORE_ROUNDS, type ClaimFrom } from '../../src/domain/transcode-delivery.js';
-import { HOLD_REFRESH_SECONDS } from '../../src/domain/transcode-hold.js';
-import { orphanSeconds } from '../../src/domain/transcode-requeue.js';
-import { streamingLayout, type StreamingLayout } from '../../src/domain/streaming-layout.js';
-import { sourceKeyProblem } from '../../src/domain/asset-folder.js';
-import { DEFAULT_RUNG_HEIGHTS, defaultRungCount } from '../../src/domain/hls-ladder.js';
-import { sheetName, VTT_NAME } from '../../src/domain/storyboard.js';
+import { calculateInitialTimeout } from '../../src/domain/rugbycodex/lease-timeouts.js';
+import { transcodeErrorCode } from '../../src/domain/rugbycodex/transcode-state.js';
+import { jobRefOf, transcodeMessageSchema, type TranscodeMessage } from '../../src/domain/rugbycodex/transcode-message.js';
+import { checkJob, type CheckedJob } from '../../src/domain/rugbycodex/transcode-job.js';
+import { decideDelivery, isPlayable, RESTORE_RECHECK_SECONDS, RESTORE_ROUNDS, type ClaimFrom } from '../../src/domain/rugbycodex/transcode-delivery.js';
+import { HOLD_REFRESH_SECONDS } from '../../src/domain/rugbycodex/transcode-hold.js';
+import { orphanSeconds } from '../../src/domain/rugbycodex/transcode-requeue.js';
+import { streamingLayout, type StreamingLayout } from '../../src/domain/rugbycodex/streaming-layout.js';
+import { sourceKeyProblem } from '../../src/domain/rugbycodex/asset-folder.js';
+import { DEFAULT_RUNG_HEIGHTS, defaultRungCount } from '../../src/domain/rugbycodex/hls-ladder.js';
+import { sheetName, VTT_NAME } from '../../src/domain/rugbycodex/storyboard.js';
 import { mediaLimitProblem } from '../../src/domain/media-limits.js';
 import { createConsumer, type HandlerContext } from '../../src/runtime/consumer.js';
 import { cachedHwDecode, cachedHwEncode, locateConfiguredFfmpeg } from '../../src/runtime/ffmpeg/index.js';
-import { encoderChoice } from '../../src/domain/video-encoder.js';
+import { encoderChoice } from '../../src/domain/rugbycodex/video-encoder.js';
 import { keepHold } from '../../src/runtime/keep-hold.js';
 import { startPeriodic } from '../../src/runtime/periodic.js';
 import { sleep } from '../../src/runtime/retry.js';
 import { assertFreeSpace, sweepStaleJobDirs, withJobDir } from '../../src/runtime/workdir.js';
-import { invalidInput, step, TranscodeStepError } from '../../src/runtime/transcode/errors.js';
-import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
-import { withProgressiveSource } from '../../src/runtime/transcode/progressive-source.js';
-import { createProgressReporter } from '../../src/runtime/transcode/progress.js';
-import { transcodeMetrics, type TranscodePhase } from '../../src/runtime/transcode/metrics.js';
-import { reportHardware } from '../../src/runtime/hardware-metrics.js';
+import { invalidInput, step, TranscodeStepError } from './errors.js';
+import { produceLadder } from './produce-ladder.js';
+import { withProgressiveSource } from './progressive-source.js';
+import { createProgressReporter } from './progress.js';
+import { transcodeMetrics, type TranscodePhase } from './metrics.js';
+import { reportHardware } from './hardware-metrics.js';
 import { createRequeuer } from './requeue.js';
 
 export interface TranscodeOptions {

@@ -1,12 +1,12 @@
 // The transcode reconciler (issue 18 item 6), run by every transcode worker: a job whose
-// message is lost gets it again (src/domain/transcode-requeue.ts decides which). Every
+// message is lost gets it again (src/domain/rugbycodex/transcode-requeue.ts decides which). Every
 // worker of the fleet runs it; the conditional markRequeued lets one of them send per job
 // and period. A duplicate is harmless: the delivery decision acks it.
 import type { Logger } from 'pino';
 import type { MediaDb, Queue, RequeueCandidate } from '../../src/ports/index.js';
 import type { Metrics } from '../../src/runtime/metrics.js';
-import { requeueAction, type RequeueLimits } from '../../src/domain/transcode-requeue.js';
-import { transcodeMessageBody } from '../../src/domain/transcode-message.js';
+import { requeueAction, type RequeueLimits } from '../../src/domain/rugbycodex/transcode-requeue.js';
+import { transcodeMessageBody } from '../../src/domain/rugbycodex/transcode-message.js';
 import { isAccessDenied } from '../../src/domain/aws-error-codes.js';
 import { permissionName, permissionNeed } from '../../src/domain/sqs-permissions.js';
 

@@ -4,7 +4,7 @@
 // reassembly that died is reset (lost-job 3). The conditional put keeps it exactly once.
 import type { RoleContext, RoleService } from '../../src/ports/index.js';
 import { startPeriodic } from '../../src/runtime/periodic.js';
-import { runTrigger } from '../../src/runtime/stereo/run-trigger.js';
+import { runTrigger } from '../stereo/run-trigger.js';
 
 export async function start(ctx: RoleContext): Promise<RoleService> {
   const { config, ports, logger } = ctx;

@@ -10,10 +10,11 @@
 // failed invocation and retry, but a job that keeps failing no longer holds back the
 // others of its batch until the stream records expire (every retry is idempotent: the lock).
 import { jobIdsFromStreamEvent, lambdaResult, type LambdaResult } from '../domain/stereo/trigger.js';
-import { runTrigger, type TriggerOutcome } from '../runtime/stereo/run-trigger.js';
+import { runTrigger, type TriggerOutcome } from '../../roles/stereo/run-trigger.js';
 import { lambdaLogger } from './logger.js';
 import { triggerPorts } from './ports.js';
 import { lambdaSettings } from './settings.js';
+import { errorText } from '../domain/describe-error.js';
 
 /** The part of Lambda's context object we use. */
 export interface LambdaContext {
@@ -39,12 +40,12 @@ export async function handler(event: unknown, context?: LambdaContext): Promise<
     } catch (err) {
       failed.push(jobId);
       firstError ??= { err };
-      log.error({ event_type: 'trigger_failed', job_id: jobId, err }, `trigger of job ${jobId} failed: ${message(err)}`);
+      log.error({ event_type: 'trigger_failed', job_id: jobId, err }, `trigger of job ${jobId} failed: ${errorText(err)}`);
     }
   }
   if (firstError) {
     log.error({ event_type: 'trigger_batch_failed', outcomes, failed }, `trigger failed for ${failed.length} of ${jobIds.length} jobs: Lambda retries the batch`);
-    throw firstError.err instanceof Error ? firstError.err : new Error(message(firstError.err));
+    throw firstError.err instanceof Error ? firstError.err : new Error(errorText(firstError.err));
   }
   log.info({ event_type: 'trigger_batch_completed', outcomes }, `stream batch done: ${jobIds.length} jobs`);
   return lambdaResult(jobIds);
@@ -55,6 +56,3 @@ function recordCount(event: unknown): number {
   return Array.isArray(records) ? records.length : 0;
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,19 +1,19 @@
 // The MediaDb port: the RugbyCodex database (RUGBYCODEX.md), Supabase or memory.
-import type { JobRef } from '../domain/transcode-message.js';
-import type { TranscodeJob } from '../domain/transcode-job.js';
-import type { TranscodeErrorCode } from '../domain/transcode-state.js';
-import type { ClaimFrom } from '../domain/transcode-delivery.js';
-import type { JobHolder } from '../domain/transcode-hold.js';
-import type { RequeueCandidate } from '../domain/transcode-requeue.js';
+import type { JobRef } from '../domain/rugbycodex/transcode-message.js';
+import type { TranscodeJob } from '../domain/rugbycodex/transcode-job.js';
+import type { TranscodeErrorCode } from '../domain/rugbycodex/transcode-state.js';
+import type { ClaimFrom } from '../domain/rugbycodex/transcode-delivery.js';
+import type { JobHolder } from '../domain/rugbycodex/transcode-hold.js';
+import type { RequeueCandidate } from '../domain/rugbycodex/transcode-requeue.js';
 import type { ComputeDeviceRow } from '../domain/compute-device.js';
-import type { CoachAudioDeletion, CoachAudioSettlement } from '../domain/coach-audio.js';
+import type { CoachAudioDeletion, CoachAudioSettlement } from '../domain/rugbycodex/coach-audio.js';
 
-export type { JobRef } from '../domain/transcode-message.js';
-export type { TranscodeAsset, TranscodeJob } from '../domain/transcode-job.js';
-export type { JobState, ProcessingStage, TranscodeErrorCode } from '../domain/transcode-state.js';
-export type { RequeueCandidate } from '../domain/transcode-requeue.js';
+export type { JobRef } from '../domain/rugbycodex/transcode-message.js';
+export type { TranscodeAsset, TranscodeJob } from '../domain/rugbycodex/transcode-job.js';
+export type { JobState, ProcessingStage, TranscodeErrorCode } from '../domain/rugbycodex/transcode-state.js';
+export type { RequeueCandidate } from '../domain/rugbycodex/transcode-requeue.js';
 export type { ComputeDeviceRow, ComputeDeviceStatus } from '../domain/compute-device.js';
-export type { CoachAudioDeletion, CoachAudioSettlement } from '../domain/coach-audio.js';
+export type { CoachAudioDeletion, CoachAudioSettlement } from '../domain/rugbycodex/coach-audio.js';
 
 /** What the asset row records about the storyboard (RUGBYCODEX.md step 9). */
 export interface StoryboardRecord {
@@ -43,7 +43,7 @@ export interface CleanupJob {
   readonly storagePath: string;
 }
 
-/** A delivery's hold on its job (src/domain/transcode-hold.ts): the token its claim wrote. */
+/** A delivery's hold on its job (src/domain/rugbycodex/transcode-hold.ts): the token its claim wrote. */
 export interface JobHold {
   readonly ref: JobRef;
   /** jobs.started_at as the claim wrote it; every write of the holder is conditional on it. */
@@ -60,7 +60,7 @@ export interface TranscodeClaim {
 /**
  * The RugbyCodex database (Supabase in production, memory in local mode), written in the
  * order of RUGBYCODEX.md. Every write is conditional: on the states it may come from
- * (src/domain/transcode-state.ts) and, for a holder, on its token, so a redelivery, a second
+ * (src/domain/rugbycodex/transcode-state.ts) and, for a holder, on its token, so a redelivery, a second
  * worker or a stale holder never undoes a settled row. Writes of a holder that was taken
  * over reject with HoldLostError (src/ports/errors.ts).
  */

@@ -19,7 +19,7 @@ import { backoffDelayMs } from '../domain/backoff.js';
 import { sleep } from './retry.js';
 import { startHeartbeat } from './heartbeat.js';
 import type { Heartbeat, HeartbeatStopReason } from './heartbeat.js';
-import { errorMessage } from './consumer-errors.js';
+import { describeError } from '../domain/describe-error.js';
 import { parseMessageBody, type ParseResult } from './validation.js';
 import { addCurrentJobs } from './current-jobs.js';
 import { classifyFailure, isOutage, type FailureClass } from '../domain/failure.js';
@@ -239,7 +239,7 @@ class QueueConsumer<T> implements Consumer {
         const delayMs = backoffDelayMs(failures, RECEIVE_BACKOFF);
         this.#logger.warn(
           { event_type: 'receive_failed', queue: queue.name, err, attempt: failures, retry_in_ms: Math.round(delayMs) },
-          `${this.#opts.role}: receive failed: ${errorMessage(err)}`,
+          `${this.#opts.role}: receive failed: ${describeError(err)}`,
         );
         await sleep(delayMs, signal).catch(() => undefined);
         continue;
@@ -403,8 +403,8 @@ class QueueConsumer<T> implements Consumer {
       if (outcome.decision.message !== 'wait' || delay === null) return outcome;
       this.#metrics.outageWaits.inc();
       logger.warn(
-        { event_type: 'job_waiting', try: tries, retry_in_ms: Math.round(delay), held_seconds: round((performance.now() - heldSince) / 1000), reason: errorMessage(outcome.err), err: outcome.err },
-        `${role}: job ${job.jobId} hit an outage (${errorMessage(outcome.err)}); keeping its message and trying again in ${Math.round(delay / 100) / 10} s`,
+        { event_type: 'job_waiting', try: tries, retry_in_ms: Math.round(delay), held_seconds: round((performance.now() - heldSince) / 1000), reason: describeError(outcome.err), err: outcome.err },
+        `${role}: job ${job.jobId} hit an outage (${describeError(outcome.err)}); keeping its message and trying again in ${Math.round(delay / 100) / 10} s`,
       );
       await sleep(delay, AbortSignal.any([signal, this.#opts.stopping])).catch(() => undefined);
       // The lease lost or the worker stopping meanwhile: decided again on the same error.
@@ -468,7 +468,7 @@ class QueueConsumer<T> implements Consumer {
       this.#leaseLost(job, logger, seconds, err);
       return;
     }
-    const reason = errorMessage(err);
+    const reason = describeError(err);
     const max = queue.maxReceiveCount;
     switch (decision.message) {
       case 'give_back':
@@ -533,7 +533,7 @@ class QueueConsumer<T> implements Consumer {
     this.#metrics.leaseLost.inc();
     this.#metrics.duration.observe({ role: this.#opts.role, outcome: 'lease_lost' }, seconds);
     logger.warn(
-      { event_type: 'job_lease_lost', reason: errorMessage(job.heartbeat?.signal.reason), err, duration_seconds: round(seconds) },
+      { event_type: 'job_lease_lost', reason: describeError(job.heartbeat?.signal.reason), err, duration_seconds: round(seconds) },
       `${this.#opts.role}: lost the lease on job ${job.jobId}; leaving the message to its new owner`,
     );
   }
@@ -596,14 +596,14 @@ class QueueConsumer<T> implements Consumer {
         if (until !== undefined && isOutage(err) && Date.now() + delayMs < until) {
           logger.warn(
             { event_type: 'queue_operation_retry', queue: this.#opts.queue.name, operation: op, message_id: message.id, attempt, retry_in_ms: Math.round(delayMs), lease_left_ms: until - Date.now(), err },
-            `${this.#opts.role}: ${op} of message ${message.id} failed (${errorMessage(err)}); retrying while its lease holds`,
+            `${this.#opts.role}: ${op} of message ${message.id} failed (${describeError(err)}); retrying while its lease holds`,
           );
           await sleep(delayMs);
           continue;
         }
         logger.error(
           { event_type: 'queue_operation_failed', queue: this.#opts.queue.name, operation: op, message_id: message.id, attempt, err },
-          `${this.#opts.role}: ${op} of message ${message.id} failed: ${errorMessage(err)}`,
+          `${this.#opts.role}: ${op} of message ${message.id} failed: ${describeError(err)}`,
         );
         return false;
       }

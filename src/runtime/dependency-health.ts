@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { HealthCheckResult } from './health.js';
 import type { Metrics } from './metrics.js';
-import { errorMessage } from './consumer-errors.js';
+import { describeError } from '../domain/describe-error.js';
 import { isDependencyFailure } from '../domain/failure.js';
 
 /** Metric name (without METRIC_PREFIX), label `dependency`: 1 answering, 0 down. */
@@ -50,7 +50,7 @@ export class DependencyHealth {
   /** A call to `name` failed: down when the error says it is unreachable or refuses us. */
   failed(name: string, err: unknown, isFailure: (err: unknown) => boolean = isDependencyFailure): void {
     if (!isFailure(err)) return this.succeeded(name);
-    const detail = errorMessage(err).slice(0, 300);
+    const detail = describeError(err).slice(0, 300);
     const s = this.#states.get(name);
     if (s && !s.ok) { s.detail = detail; return; }
     this.#logger?.warn({ event_type: 'dependency_down', dependency: name, err }, `${name} unreachable: ${detail}`);

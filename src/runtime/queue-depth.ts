@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Gauge } from 'prom-client';
 import type { Queue, QueueDepth } from '../ports/index.js';
 import type { Metrics } from './metrics.js';
-import { errorMessage } from './consumer-errors.js';
+import { describeError } from '../domain/describe-error.js';
 
 /** Metric name (without METRIC_PREFIX); labels `role`, `queue`, `state`. */
 export const QUEUE_MESSAGES = 'queue_messages';
@@ -82,7 +82,7 @@ function refresh(s: Source, gauge: Gauge<string>): Promise<void> {
       clear(gauge, s);
       if (!s.failing) {
         s.opts.logger.warn({ event_type: 'queue_depth_failed', queue: s.opts.queue.name, err },
-          `${s.opts.queue.name}: queue depth unknown (${errorMessage(err)}); ${QUEUE_MESSAGES} left out until it answers`);
+          `${s.opts.queue.name}: queue depth unknown (${describeError(err)}); ${QUEUE_MESSAGES} left out until it answers`);
       }
       s.failing = true;
     } finally {

@@ -5,14 +5,14 @@
 import type { QueueUrlKey } from '../domain/requirements.js';
 import type { RoleDefinition, RolePorts } from '../ports/index.js';
 import { ConfigError } from './errors.js';
-import { errorMessage } from './consumer-errors.js';
+import { describeError } from '../domain/describe-error.js';
 import { isRefusedCredential } from '../domain/failure.js';
 
 async function refused(what: Promise<unknown>, settings: string, service: string): Promise<void> {
   try {
     await what;
   } catch (err) {
-    if (isRefusedCredential(err)) throw new ConfigError(`${service} refused the credentials (${settings}): ${errorMessage(err)}`);
+    if (isRefusedCredential(err)) throw new ConfigError(`${service} refused the credentials (${settings}): ${describeError(err)}`);
     // Unreachable or anything else: the roles' own calls will retry it.
   }
 }

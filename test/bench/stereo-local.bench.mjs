@@ -24,7 +24,7 @@ const { join } = await import('node:path');
 const { performance } = await import('node:perf_hooks');
 const { concatArgs, ffconcatList, naiveStereoArgs, passthroughFramesArgs, splitArgs } = await import('../../src/domain/stereo/media-args.ts');
 const { ffmpegVersion, locateFfmpeg, runFfmpeg } = await import('../../src/runtime/ffmpeg/index.ts');
-const { countFrames } = await import('../../src/runtime/stereo/media.ts');
+const { countFrames } = await import('../../roles/stereo/media.ts');
 const { mapLimit } = await import('../../src/runtime/parallel.ts');
 const { cleanEnv, exeCommand } = await import('../helpers/binary.ts');
 

@@ -1,5 +1,5 @@
 // The executables carry hls.min.js as a SEA asset (build/build.mjs `assets`), which
-// src/runtime/hls/player-assets.ts reads with sea.getAsset() for the `--serve` page.
+// roles/transcode/serve/player-assets.ts reads with sea.getAsset() for the `--serve` page.
 // The CLI has no command that prints an asset, so this checks the bytes: SEA assets are
 // stored verbatim in the injected blob, so the whole file must appear in each
 // executable, and not come from the bundle (the bundle never includes hls.js).

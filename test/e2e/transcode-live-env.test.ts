@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { locateFfmpeg } from '../../src/runtime/ffmpeg/index.js';
-import { serveHls } from '../../src/runtime/hls/serve.js';
+import { serveHls } from '../../roles/transcode/serve/serve.js';
 import { runExe } from '../helpers/binary.js';
 import { playInChromium, requireChromium } from '../helpers/browser.js';
 import type { RecordedRequest, Row } from '../helpers/postgrest-standin.js';

@@ -1,4 +1,4 @@
-// Plays a player page (src/runtime/hls/player-page.ts) in Debian's headless Chromium
+// Plays a player page (roles/transcode/serve/player-page.ts) in Debian's headless Chromium
 // through playwright-core, the recipe in ../shared/PLATFORM.md. Playwright's browser
 // downloads do not work here, so it drives /usr/bin/chromium.
 import { existsSync } from 'node:fs';

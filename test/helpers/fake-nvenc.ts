@@ -7,7 +7,7 @@
 // - fail-all: every run exits 1, libx264 ones too (a failure that is not the encoder's).
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { videoEncoderArgs } from '../../src/domain/hls-ladder.js';
+import { videoEncoderArgs } from '../../src/domain/rugbycodex/hls-ladder.js';
 
 export type FakeNvencMode = 'die-after-upload' | 'hang' | 'fail-all';
 

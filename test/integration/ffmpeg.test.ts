@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import {
   detectHwDecode, detectHwEncode, FfmpegError, FfmpegNotFoundError, ffmpegVersion, locateFfmpeg, probe, runFfmpeg, systemHwSources,
 } from '../../src/runtime/ffmpeg/index.js';
-import { videoEncoderArgs } from '../../src/domain/hls-ladder.js';
+import { videoEncoderArgs } from '../../src/domain/rugbycodex/hls-ladder.js';
 import { VIDEO_CONTAINERS } from '../../src/domain/untrusted-media.js';
 import type { FfmpegBinaries, FfmpegProgress } from '../../src/runtime/ffmpeg/index.js';
 

@@ -9,10 +9,10 @@ import { execa } from 'execa';
 import { probeOwnOutput } from '../helpers/probe-own-output.js';
 import { locateFfmpeg, probe, runFfmpeg } from '../../src/runtime/ffmpeg/index.js';
 import type { FfmpegBinaries, ProbeResult } from '../../src/runtime/ffmpeg/index.js';
-import { buildLadderArgs, copyableAudioBps, chooseRungs, renditionsFor } from '../../src/domain/hls-ladder.js';
-import type { LadderArgsOptions, Rung } from '../../src/domain/hls-ladder.js';
-import { tileHeight } from '../../src/domain/storyboard.js';
-import { writeStoryboardVtt } from '../../src/runtime/transcode/storyboard.js';
+import { buildLadderArgs, copyableAudioBps, chooseRungs, renditionsFor } from '../../src/domain/rugbycodex/hls-ladder.js';
+import type { LadderArgsOptions, Rung } from '../../src/domain/rugbycodex/hls-ladder.js';
+import { tileHeight } from '../../src/domain/rugbycodex/storyboard.js';
+import { writeStoryboardVtt } from '../../roles/transcode/storyboard.js';
 
 const SEGMENT_SECONDS = 2;
 const CLIP_SECONDS = 8;

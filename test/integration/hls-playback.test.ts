@@ -9,8 +9,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { serveHls } from '../../src/runtime/hls/serve.js';
-import type { HlsServer } from '../../src/runtime/hls/serve.js';
+import { serveHls } from '../../roles/transcode/serve/serve.js';
+import type { HlsServer } from '../../roles/transcode/serve/serve.js';
 import { playInChromium, requireChromium } from '../helpers/browser.js';
 
 let work: string;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ffmpegVersion, probe, runFfmpeg, systemHwSources } from '../../src/runtime/ffmpeg/index.js';
-import { countFrames } from '../../src/runtime/stereo/media.js';
+import { countFrames } from '../../roles/stereo/media.js';
 
 const SECRETS = { AWS_SECRET_ACCESS_KEY: 'aws-secret-for-env-test', SUPABASE_SERVICE_ROLE_KEY: 'svc-key-for-env-test', REDIS_URL: 'redis://:pw-for-env-test@h' };
 let dir: string;

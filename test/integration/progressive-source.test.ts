@@ -1,4 +1,4 @@
-// A source read while it downloads (src/runtime/progressive-source/, and the transcode's view of it, src/runtime/transcode/progressive-source.ts)
+// A source read while it downloads (src/runtime/progressive-source/, and the transcode's view of it, roles/transcode/progressive-source.ts)
 // with the real ffprobe and FFmpeg: an fs bucket whose download this test holds back or
 // breaks, so what FFmpeg reads before the download is done, and what a failed download
 // becomes, can be seen.
@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { FsObjectStore } from '../../src/adapters/storage/fs.js';
 import { READ_LIMITS } from '../../src/domain/source-read.js';
-import { transcodeErrorCode } from '../../src/domain/transcode-state.js';
+import { transcodeErrorCode } from '../../src/domain/rugbycodex/transcode-state.js';
 import { classifyFailure } from '../../src/domain/failure.js';
 import type { DownloadOptions, ObjectInfo } from '../../src/ports/index.js';
 import { locateFfmpeg, runFfmpeg, type FfmpegBinaries, type HwVerdict } from '../../src/runtime/ffmpeg/index.js';
-import { TranscodeStepError } from '../../src/runtime/transcode/errors.js';
-import { produceLadder } from '../../src/runtime/transcode/produce-ladder.js';
+import { TranscodeStepError } from '../../roles/transcode/errors.js';
+import { produceLadder } from '../../roles/transcode/produce-ladder.js';
 import { openProgressiveSource } from '../../src/runtime/progressive-source/progressive-source.js';
-import { withProgressiveSource } from '../../src/runtime/transcode/progressive-source.js';
+import { withProgressiveSource } from '../../roles/transcode/progressive-source.js';
 import { DelegatingStore } from '../helpers/delegating-store.js';
 import { makeClip } from '../helpers/rugbycodex.js';
 

@@ -1,4 +1,4 @@
-// The loopback server FFmpeg reads a downloading source from (src/runtime/transcode/
+// The loopback server FFmpeg reads a downloading source from (roles/transcode/
 // source-server.ts), over real HTTP: the "download" is this test writing the part file and
 // calling the progress hook; the store is an fs bucket holding the whole object.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { locateFfmpeg, type FfmpegBinaries } from '../../src/runtime/ffmpeg/index.js';
-import { joinSegments } from '../../src/runtime/stereo/media.js';
+import { joinSegments } from '../../roles/stereo/media.js';
 
 let tmp: string;
 let bins: FfmpegBinaries;

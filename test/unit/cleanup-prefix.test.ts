@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { validBucketName, cleanupPrefix, cleanupTarget, unsafePathError } from '../../src/domain/cleanup-prefix.js';
-import { CLEANUP_JITTER, CLEANUP_RETRY_SECONDS, nextPassDelayMs } from '../../src/domain/cleanup-schedule.js';
+import { validBucketName, cleanupPrefix, cleanupTarget, unsafePathError } from '../../src/domain/rugbycodex/cleanup-prefix.js';
+import { CLEANUP_JITTER, CLEANUP_RETRY_SECONDS, nextPassDelayMs } from '../../src/domain/rugbycodex/cleanup-schedule.js';
 
 const ORG = '0d5c8a3e-1111-4a1b-9c1d-000000000001';
 const ID = '0d5c8a3e-2222-4a1b-9c1d-000000000002';

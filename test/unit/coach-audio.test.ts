@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { coachAudioKeyProblem, coachAudioLocation, settleCoachAudio } from '../../src/domain/coach-audio.js';
+import { coachAudioKeyProblem, coachAudioLocation, settleCoachAudio } from '../../src/domain/rugbycodex/coach-audio.js';
 
 const ORG = '0d5c8a3e-1111-4a1b-9c1d-000000000001';
 const SEG = '0d5c8a3e-5555-4a1b-9c1d-000000000005';

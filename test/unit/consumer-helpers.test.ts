@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { errorMessage } from '../../src/runtime/consumer-errors.js';
+import { describeError as errorMessage } from '../../src/domain/describe-error.js';
 import { PermanentError } from '../../src/ports/index.js';
 import { parseMessageBody } from '../../src/runtime/validation.js';
 import { defaultRetryDelay } from '../../src/runtime/consumer.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createEncodeProgress, encodedSeconds, MAX_RUNNING_PERCENT, runningPercent } from '../../src/domain/encode-progress.js';
+import { createEncodeProgress, encodedSeconds, MAX_RUNNING_PERCENT, runningPercent } from '../../src/domain/rugbycodex/encode-progress.js';
 
 const LADDER = ['1080p', '720p', '480p'];
 

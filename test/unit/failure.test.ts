@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { classifyFailure, type FailureClass } from '../../src/domain/failure.js';
 import { DbError, HoldLostError, InvalidInputError, LeaseLostError, PermanentError, RetryableError } from '../../src/ports/index.js';
 import { FfmpegError } from '../../src/runtime/ffmpeg/index.js';
-import { toStepError, invalidInput } from '../../src/runtime/transcode/errors.js';
+import { toStepError, invalidInput } from '../../roles/transcode/errors.js';
 
 const net = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code });
 const aws = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });

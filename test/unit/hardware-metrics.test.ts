@@ -2,7 +2,7 @@
 // each scrape) on /metrics.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Metrics } from '../../src/runtime/metrics.js';
-import { reportHardware } from '../../src/runtime/hardware-metrics.js';
+import { reportHardware } from '../../roles/transcode/hardware-metrics.js';
 import { clearDeviceCondition, HW_DECODE, HW_ENCODE, setDeviceCondition } from '../../src/runtime/device-conditions.js';
 
 const lines = async (m: Metrics, name: string): Promise<string[]> =>

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   DEFAULT_PRESET, buildLadderArgs, chooseRungs, copyableAudioBps, DEFAULT_RUNG_HEIGHTS, defaultRungCount, keyframeSeconds, renditionsFor, videoEncoderArgs, videoKbpsFor,
-} from '../../src/domain/hls-ladder.js';
-import { VIDEO_ENCODERS } from '../../src/domain/video-encoder.js';
-import type { LadderArgsOptions, Rung } from '../../src/domain/hls-ladder.js';
+} from '../../src/domain/rugbycodex/hls-ladder.js';
+import { VIDEO_ENCODERS } from '../../src/domain/rugbycodex/video-encoder.js';
+import type { LadderArgsOptions, Rung } from '../../src/domain/rugbycodex/hls-ladder.js';
 
 /** [name, width, height] per rung, for compact expectations. */
 const sizes = (rungs: Rung[]) => rungs.map((r) => [r.name, r.width, r.height]);

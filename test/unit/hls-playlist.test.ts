@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   completedSegments, hasByteRanges, initSegment, initSegments, isEndList, masterVariants, resolvePlaylistUri,
-} from '../../src/domain/hls-playlist.js';
+} from '../../src/domain/rugbycodex/hls-playlist.js';
 
 // As ffmpeg 5.1 writes them (-f hls -hls_time 2, -var_stream_map, -master_pl_name).
 const TS_VOD = `#EXTM3U

@@ -2,7 +2,7 @@
 // and ffmpeg's encoder list from the fixture, the test encode's result made up by the test.
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { videoEncoderArgs } from '../../src/domain/hls-ladder.js';
+import { videoEncoderArgs } from '../../src/domain/rugbycodex/hls-ladder.js';
 import { cachedHwEncode, detectHwEncode } from '../../src/runtime/ffmpeg/index.js';
 import { clearDeviceCondition, deviceConditions, HW_ENCODE } from '../../src/runtime/device-conditions.js';
 import { HW_FIXTURES, decodeWorks, fixtureSources, type TestRun } from '../helpers/hw-fixtures.js';

@@ -1,4 +1,4 @@
-// The inline trigger of chunk and segment-infer (src/runtime/stereo/inline-trigger.ts) under
+// The inline trigger of chunk and segment-infer (roles/stereo/inline-trigger.ts) under
 // the permissions a task has: on only where every call of it is allowed; never a lock put
 // by a task that may not send (it would stand with no message); off when its settings are
 // unset; a refusal met later turns it off without failing the job; and chunk's nudge of the
@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { MemoryPipelineDb } from '../../src/adapters/db/memory-pipeline.js';
 import { MemoryQueue } from '../../src/adapters/queue/memory.js';
-import { InlineTrigger } from '../../src/runtime/stereo/inline-trigger.js';
+import { InlineTrigger } from '../../roles/stereo/inline-trigger.js';
 import { loadConfig } from '../../src/runtime/config/load.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import type { PermissionCheck } from '../../src/domain/stereo/task-permissions.js';

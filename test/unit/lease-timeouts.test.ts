@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { calculateInitialTimeout, estimateProcessingTime } from '../../src/domain/lease-timeouts.js';
+import { calculateInitialTimeout, estimateProcessingTime } from '../../src/domain/rugbycodex/lease-timeouts.js';
 
 const MB = 1024 ** 2;
 const GB = 1024 ** 3;

@@ -20,10 +20,10 @@ import { reportQueueDepth } from '../../src/runtime/queue-depth.js';
 import { DependencyHealth } from '../../src/runtime/dependency-health.js';
 import { HealthServer } from '../../src/runtime/health.js';
 import { reportWorkDirSpace } from '../../src/runtime/workdir.js';
-import { reportHardware } from '../../src/runtime/hardware-metrics.js';
-import { transcodeMetrics } from '../../src/runtime/transcode/metrics.js';
-import { cleanupMetrics } from '../../src/runtime/cleanup/metrics.js';
-import { inferenceSeconds, stereoMetrics } from '../../src/runtime/stereo/metrics.js';
+import { reportHardware } from '../../roles/transcode/hardware-metrics.js';
+import { transcodeMetrics } from '../../roles/transcode/metrics.js';
+import { cleanupMetrics } from '../../roles/cleanup/metrics.js';
+import { inferenceSeconds, stereoMetrics } from '../../roles/stereo/metrics.js';
 import { createRequeuer } from '../../roles/transcode/requeue.js';
 import type { MediaDb, Queue } from '../../src/ports/index.js';
 

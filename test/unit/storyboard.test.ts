@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { buildStoryboardVtt, sheetName, storyboardFilter, tileHeight, vttTimestamp } from '../../src/domain/storyboard.js';
+import { buildStoryboardVtt, sheetName, storyboardFilter, tileHeight, vttTimestamp } from '../../src/domain/rugbycodex/storyboard.js';
 
 interface Cue { start: string; end: string; text: string }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { playbackBase, streamingLayout } from '../../src/domain/streaming-layout.js';
+import { playbackBase, streamingLayout } from '../../src/domain/rugbycodex/streaming-layout.js';
 
 const ORG = '11111111-2222-4333-8444-555555555555';
 const MEDIA = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';

@@ -1,9 +1,9 @@
 // What a delivery does, from the row as it stands: every state × who holds it × where the asset is.
 import { describe, expect, it } from '@jest/globals';
-import { decideDelivery, isPlayable } from '../../src/domain/transcode-delivery.js';
-import { HOLD_STALE_SECONDS, holderOf, holderPayload, isFresh, nextToken } from '../../src/domain/transcode-hold.js';
-import type { CheckedJob, TranscodeAsset } from '../../src/domain/transcode-job.js';
-import type { JobState, MediaAssetStatus, ProcessingStage } from '../../src/domain/transcode-state.js';
+import { decideDelivery, isPlayable } from '../../src/domain/rugbycodex/transcode-delivery.js';
+import { HOLD_STALE_SECONDS, holderOf, holderPayload, isFresh, nextToken } from '../../src/domain/rugbycodex/transcode-hold.js';
+import type { CheckedJob, TranscodeAsset } from '../../src/domain/rugbycodex/transcode-job.js';
+import type { JobState, MediaAssetStatus, ProcessingStage } from '../../src/domain/rugbycodex/transcode-state.js';
 
 const NOW = Date.parse('2026-12-07T12:00:00.000Z');
 const ago = (seconds: number): string => new Date(NOW - seconds * 1000).toISOString();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { checkJob } from '../../src/domain/transcode-job.js';
-import type { TranscodeAsset, TranscodeJob } from '../../src/domain/transcode-job.js';
-import type { JobRef } from '../../src/domain/transcode-message.js';
+import { checkJob } from '../../src/domain/rugbycodex/transcode-job.js';
+import type { TranscodeAsset, TranscodeJob } from '../../src/domain/rugbycodex/transcode-job.js';
+import type { JobRef } from '../../src/domain/rugbycodex/transcode-message.js';
 
 const JOB = '3f2b8c1e-7a4d-4e5f-9b6a-0c1d2e3f4a5b';
 const MEDIA = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { jobRefOf, transcodeMessageSchema } from '../../src/domain/transcode-message.js';
+import { jobRefOf, transcodeMessageSchema } from '../../src/domain/rugbycodex/transcode-message.js';
 import { contentTypeFor } from '../../src/domain/content-types.js';
 import { parseMessageBody } from '../../src/runtime/validation.js';
 

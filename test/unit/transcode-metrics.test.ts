@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Metrics } from '../../src/runtime/metrics.js';
-import { TRANSCODE_METRICS, transcodeMetrics } from '../../src/runtime/transcode/metrics.js';
+import { TRANSCODE_METRICS, transcodeMetrics } from '../../roles/transcode/metrics.js';
 
 describe('transcodeMetrics', () => {
   it('observes the whole time to ready and each phase measured (a clock skew never goes negative)', async () => {

@@ -2,10 +2,10 @@
 // FFmpeg's blocks → one percent) and the reporter's save cadence (issue 18 item 0).
 import { describe, expect, it } from '@jest/globals';
 import pino from 'pino';
-import { chooseRungs } from '../../src/domain/hls-ladder.js';
+import { chooseRungs } from '../../src/domain/rugbycodex/hls-ladder.js';
 import type { FfmpegProgress } from '../../src/runtime/ffmpeg/index.js';
-import { trackLadder } from '../../src/runtime/transcode/ladder-progress.js';
-import { createProgressReporter, type SavedProgress } from '../../src/runtime/transcode/progress.js';
+import { trackLadder } from '../../roles/transcode/ladder-progress.js';
+import { createProgressReporter, type SavedProgress } from '../../roles/transcode/progress.js';
 
 const silent = pino({ level: 'silent' });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { orphanSeconds, requeueAction, type RequeueCandidate } from '../../src/domain/transcode-requeue.js';
+import { orphanSeconds, requeueAction, type RequeueCandidate } from '../../src/domain/rugbycodex/transcode-requeue.js';
 
 const NOW = Date.parse('2026-12-07T12:00:00.000Z');
 const ago = (seconds: number): string => new Date(NOW - seconds * 1000).toISOString();

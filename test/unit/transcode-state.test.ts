@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   ASSET_WRITES, JOB_STATES, MEDIA_ASSET_STATUSES, PROCESSING_STAGES, canJobBecome, isFinished, transcodeErrorCode,
-} from '../../src/domain/transcode-state.js';
-import type { AssetWrite, JobState, ProcessingStage, TranscodeFailure } from '../../src/domain/transcode-state.js';
+} from '../../src/domain/rugbycodex/transcode-state.js';
+import type { AssetWrite, JobState, ProcessingStage, TranscodeFailure } from '../../src/domain/rugbycodex/transcode-state.js';
 
 // The enums of the live schema (RUGBYCODEX.md), spelled out so a renamed value fails here.
 const JOBS: JobState[] = ['queued', 'running', 'succeeded', 'failed', 'canceled'];

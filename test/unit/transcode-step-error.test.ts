@@ -1,11 +1,11 @@
-// toStepError (src/runtime/transcode/errors.ts): which FFmpeg failures a retry can fix. A
+// toStepError (roles/transcode/errors.ts): which FFmpeg failures a retry can fix. A
 // clean non-zero exit blames the input, except when FFmpeg could not write its output: a
 // full WORK_DIR is the worker's trouble and must not fail the upload for good.
 import { describe, expect, it } from '@jest/globals';
-import { transcodeErrorCode } from '../../src/domain/transcode-state.js';
+import { transcodeErrorCode } from '../../src/domain/rugbycodex/transcode-state.js';
 import { classifyFailure } from '../../src/domain/failure.js';
 import { FfmpegError } from '../../src/runtime/ffmpeg/index.js';
-import { toStepError } from '../../src/runtime/transcode/errors.js';
+import { toStepError } from '../../roles/transcode/errors.js';
 
 describe('toStepError', () => {
   it('an FFmpeg exit with "No space left on device" is disk_full, retried, and says WORK_DIR is full', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ENCODER_CHOICES, encoderCandidates, encoderChoice, isHardwareEncoder } from '../../src/domain/video-encoder.js';
+import { ENCODER_CHOICES, encoderCandidates, encoderChoice, isHardwareEncoder } from '../../src/domain/rugbycodex/video-encoder.js';
 
 const desktop = { jetson: false, orinNano: false };
 const nano = { jetson: true, orinNano: false };

@@ -1,7 +1,7 @@
 // Whether the credentials hold an IAM permission, asked with a call that changes nothing: AWS
 // authorises a request before it validates or carries it out, so a call made to fail after
 // authorisation answers AccessDenied when the permission is missing and anything else when
-// it is there. For `doctor` and the stereo roles' start-up (src/runtime/stereo/task-permissions.ts).
+// it is there. For `doctor` and the stereo roles' start-up (roles/stereo/task-permissions.ts).
 // - DynamoDB: GetItem / Query of a key no job has; PutItem / UpdateItem / DeleteItem with a
 //   condition that cannot hold (attribute_exists(k) AND attribute_not_exists(k)): nothing is written.
 // - SQS: the queue probes of src/adapters/queue/sqs-probes.ts (SendMessage with a body SQS refuses).

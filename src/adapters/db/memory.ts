@@ -5,8 +5,8 @@ import { DbError, HoldLostError } from '../../ports/index.js';
 import type {
   CleanupJob, JobHold, JobRef, MediaDb, RequeueCandidate, StoryboardRecord, TranscodeClaim, TranscodeErrorCode, TranscodeJob, TranscodeOutcome,
 } from '../../ports/index.js';
-import { ASSET_WRITES, type AssetWrite } from '../../domain/transcode-state.js';
-import { nextToken } from '../../domain/transcode-hold.js';
+import { ASSET_WRITES, type AssetWrite } from '../../domain/rugbycodex/transcode-state.js';
+import { nextToken } from '../../domain/rugbycodex/transcode-hold.js';
 import { assetPatch, claimPatch, failedPatch, storyboardColumns, succeededPatch } from './transcode-patches.js';
 import { encodePercentValue, jobFractionValue, oneLine } from './schema.js';
 import type { CleanupJobRow, JobRow, MediaAssetRow } from './schema.js';

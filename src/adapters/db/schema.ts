@@ -1,10 +1,10 @@
 // The RugbyCodex tables as both MediaDb adapters see them: the columns of RUGBYCODEX.md
 // (deploy/supabase/rugbycodex-tables.sql restates them for tests), and the write rules
 // they share so the memory adapter behaves like Supabase wherever a role can tell.
-import type { JobState, MediaAssetStatus, ProcessingStage, TranscodeErrorCode } from '../../domain/transcode-state.js';
+import type { JobState, MediaAssetStatus, ProcessingStage, TranscodeErrorCode } from '../../domain/rugbycodex/transcode-state.js';
 import { redactText } from '../../runtime/redact.js';
 
-export type { MediaAssetStatus } from '../../domain/transcode-state.js';
+export type { MediaAssetStatus } from '../../domain/rugbycodex/transcode-state.js';
 
 export interface MediaAssetRow {
   id: string;

@@ -1,6 +1,6 @@
 // MediaDb on Supabase through PostgREST (@supabase/supabase-js), against the live tables
 // of RUGBYCODEX.md (`jobs`, `media_assets`, `media_cleanup_jobs`). Every write is one
-// conditional request: its filter carries the state rule (src/domain/transcode-state.ts),
+// conditional request: its filter carries the state rule (src/domain/rugbycodex/transcode-state.ts),
 // so a redelivered message or a second worker changes nothing that is already settled.
 import { createClient } from '@supabase/supabase-js';
 import type { PostgrestError, SupabaseClient, SupabaseClientOptions } from '@supabase/supabase-js';
@@ -8,8 +8,8 @@ import { DbError, HoldLostError } from '../../ports/index.js';
 import type {
   CleanupJob, JobHold, JobRef, MediaDb, RequeueCandidate, StoryboardRecord, TranscodeClaim, TranscodeErrorCode, TranscodeJob, TranscodeOutcome,
 } from '../../ports/index.js';
-import { ASSET_WRITES, type AssetWrite } from '../../domain/transcode-state.js';
-import { nextToken } from '../../domain/transcode-hold.js';
+import { ASSET_WRITES, type AssetWrite } from '../../domain/rugbycodex/transcode-state.js';
+import { nextToken } from '../../domain/rugbycodex/transcode-hold.js';
 import { assetPatch, claimPatch, failedPatch, storyboardColumns, succeededPatch } from './transcode-patches.js';
 import { SUPABASE_REQUEST_TIMEOUT_MS } from '../../domain/request-timeouts.js';
 import { encodePercentValue, jobFractionValue, oneLine, sameInstant } from './schema.js';
@@ -221,7 +221,7 @@ export class SupabaseMediaDb implements MediaDb {
   }
 
   /**
-   * One asset write as its rule says (src/domain/transcode-state.ts): the rule's stage and
+   * One asset write as its rule says (src/domain/rugbycodex/transcode-state.ts): the rule's stage and
    * status with `patch`, filtered by id, org and the stages it may come from. A miss means the
    * asset is gone or settled otherwise: a DbError when the write was `required`.
    */

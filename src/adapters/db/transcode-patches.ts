@@ -1,8 +1,8 @@
 // The row changes of the transcode lifecycle, written once for both MediaDb adapters (Supabase
 // sends them as PATCH bodies, memory assigns them), so the two cannot drift apart.
 import type { StoryboardRecord, TranscodeClaim, TranscodeErrorCode, TranscodeOutcome } from '../../ports/index.js';
-import { ASSET_WRITES, type AssetWrite } from '../../domain/transcode-state.js';
-import { holderPayload } from '../../domain/transcode-hold.js';
+import { ASSET_WRITES, type AssetWrite } from '../../domain/rugbycodex/transcode-state.js';
+import { holderPayload } from '../../domain/rugbycodex/transcode-hold.js';
 import { oneLine } from './schema.js';
 import type { JobRow, MediaAssetRow } from './schema.js';
 

@@ -3,6 +3,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { backoffDelayMs } from '../../domain/backoff.js';
+import { errorText } from '../../domain/describe-error.js';
 
 /** Reconnect delays: 100 ms doubling up to 5 s, equal jitter (never 0, so a dead server is not hammered). */
 export const RECONNECT_BACKOFF = { baseMs: 100, maxMs: 5000, jitter: 'equal' } as const;
@@ -63,13 +64,10 @@ export function watchConnection(redis: Redis, connection: string, logger: Logger
   };
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** The group (or the whole stream) is gone: the server came back empty. */
 export function isNoGroupError(err: unknown): boolean {
-  return message(err).includes('NOGROUP');
+  return errorText(err).includes('NOGROUP');
 }
 
 // Server replies that mean "not now" rather than "never".

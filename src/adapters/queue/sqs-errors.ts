@@ -2,6 +2,7 @@
 // a credentials problem and an abort apart without string-matching at call sites.
 // The code itself and the credential codes: src/domain/aws-error-codes.ts.
 import { errorCode, isCredentialError } from '../../domain/aws-error-codes.js';
+import { errorText } from '../../domain/describe-error.js';
 
 export { isCredentialError };
 
@@ -12,15 +13,12 @@ const LEASE_LOST_MESSAGE = /receipt ?handle|not available for visibility timeout
 
 const UNSUPPORTED_CODES = new Set(['InvalidAction', 'UnknownOperationException', 'UnsupportedOperation', 'InvalidAction.NotSupported']);
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** The receipt no longer designates a message we hold (deleted, expired, redelivered). */
 export function isLeaseLostError(err: unknown): boolean {
   const code = errorCode(err);
   if (LEASE_LOST_CODES.has(code)) return true;
-  return code === 'InvalidParameterValue' && LEASE_LOST_MESSAGE.test(message(err));
+  return code === 'InvalidParameterValue' && LEASE_LOST_MESSAGE.test(errorText(err));
 }
 
 /** The request was aborted through its AbortSignal. */
@@ -30,5 +28,5 @@ export function isAbortError(err: unknown): boolean {
 
 /** The endpoint does not implement the action (fauxqs and older emulators lack StartMessageMoveTask). */
 export function isUnsupportedOperation(err: unknown): boolean {
-  return UNSUPPORTED_CODES.has(errorCode(err)) || /unknown action|not implemented|unsupported/i.test(message(err));
+  return UNSUPPORTED_CODES.has(errorCode(err)) || /unknown action|not implemented|unsupported/i.test(errorText(err));
 }

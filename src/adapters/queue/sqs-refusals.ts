@@ -1,7 +1,7 @@
 // The SQS calls this worker's IAM policy refuses, remembered per queue: each is logged once,
 // naming the missing permission and what the worker does without it, and not made again.
 import type { Logger } from 'pino';
-import { errorMessage } from '../../runtime/consumer-errors.js';
+import { describeError } from '../../domain/describe-error.js';
 import { permissionName, permissionNeed, type PermissionTarget, type SqsPermission } from '../../domain/sqs-permissions.js';
 
 export class SqsRefusals {
@@ -27,7 +27,7 @@ export class SqsRefusals {
     const need = permissionNeed(action, on, this.#leaseOptional);
     // A required one stops the work it is needed for: an error, not a warning.
     this.#logger?.[need.required ? 'error' : 'warn'](
-      { event_type: 'sqs_permission_missing', permission: `sqs:${action}`, queue: queueName, required: need.required, reason: errorMessage(err), ...assumed?.fields },
+      { event_type: 'sqs_permission_missing', permission: `sqs:${action}`, queue: queueName, required: need.required, reason: describeError(err), ...assumed?.fields },
       `${permission} refused by the IAM policy; ${assumed ? `${assumed.text}; ` : ''}without it ${need.cost}`,
     );
   }

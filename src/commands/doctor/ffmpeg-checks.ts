@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../runtime/config/schema.js';
-import { encoderChoice } from '../../domain/video-encoder.js';
-import { DEFAULT_RUNG_HEIGHTS } from '../../domain/hls-ladder.js';
+import { encoderChoice } from '../../domain/rugbycodex/video-encoder.js';
+import { DEFAULT_RUNG_HEIGHTS } from '../../domain/rugbycodex/hls-ladder.js';
 import { cachedHwDecode, cachedHwEncode, ffmpegVersion, locateConfiguredFfmpeg, probe, runFfmpeg, type FfmpegBinaries } from '../../runtime/ffmpeg/index.js';
 import { oneLine, timed, type CheckResult } from './check.js';
 

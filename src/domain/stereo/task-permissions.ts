@@ -4,7 +4,7 @@
 // grant no more than those used: every role must work under them unchanged, taking what
 // upstream relies on where a call we would make is refused. `doctor --role X` lists these
 // (probed with calls that change nothing); the roles probe the optional ones at start-up
-// and log each missing one once (src/runtime/stereo/task-permissions.ts).
+// and log each missing one once (roles/stereo/task-permissions.ts).
 import type { BucketKey, QueueUrlKey, TableKey } from '../requirements.js';
 
 export type PermissionResource =

@@ -2,8 +2,8 @@
 // services use, so a JSON config file, `.env`, the environment and `rugbyworker config`
 // all speak the same names. Defaults come from the seeds.
 import type { Schema } from 'convict';
-import { DEFAULT_PRESET, X264_PRESETS } from '../../domain/hls-ladder.js';
-import { ENCODER_CHOICES } from '../../domain/video-encoder.js';
+import { DEFAULT_PRESET, X264_PRESETS } from '../../domain/rugbycodex/hls-ladder.js';
+import { ENCODER_CHOICES } from '../../domain/rugbycodex/video-encoder.js';
 import { TOPOLOGY_SETTINGS } from '../../domain/stereo/topology.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;

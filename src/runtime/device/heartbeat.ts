@@ -8,7 +8,7 @@ import type { ComputeDeviceRow, MediaDb, Service } from '../../ports/index.js';
 import { deviceRow, deviceStatus, type ComputeDeviceStatus, type DeviceProblem } from '../../domain/compute-device.js';
 import type { CpuTimes } from '../../domain/device-stats.js';
 import { readDeviceFacts, type DeviceSources } from './facts.js';
-import { errorMessage } from '../consumer-errors.js';
+import { describeError } from '../../domain/describe-error.js';
 
 /** Longest a beat's write may take: a hung request must not keep the next beats from trying. */
 export const DEVICE_WRITE_TIMEOUT_MS = 10_000;
@@ -72,7 +72,7 @@ export function startDeviceHeartbeat(opts: DeviceHeartbeatOptions): Service {
         return;
       }
       outage = { since: Date.now(), failed: 1 };
-      log.warn({ event_type: 'device_heartbeat_failed', err, error_message: errorMessage(err) }, `device heartbeat not written (logged once until one is): ${errorMessage(err)}`);
+      log.warn({ event_type: 'device_heartbeat_failed', err, error_message: describeError(err) }, `device heartbeat not written (logged once until one is): ${describeError(err)}`);
     }
   }
 
@@ -105,7 +105,7 @@ export function startDeviceHeartbeat(opts: DeviceHeartbeatOptions): Service {
         await write(deviceRow(opts.name, now(), deviceStatus([], { stopping: true })), abort, deadline.aborted ? DEVICE_LATE_STOP_WRITE_MS : DEVICE_STOP_WRITE_MS);
         log.info({ event_type: 'device_heartbeat_stopped', status: 'offline' }, `device ${opts.name} recorded offline`);
       } catch (err) {
-        log.warn({ event_type: 'device_heartbeat_failed', err, error_message: errorMessage(err), final: true }, `device ${opts.name} not recorded offline: ${errorMessage(err)}`);
+        log.warn({ event_type: 'device_heartbeat_failed', err, error_message: describeError(err), final: true }, `device ${opts.name} not recorded offline: ${describeError(err)}`);
       } finally {
         deadline.removeEventListener('abort', onDeadline);
       }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { videoEncoderArgs } from '../../domain/hls-ladder.js';
-import { encoderCandidates, type EncoderChoice, type VideoEncoder } from '../../domain/video-encoder.js';
+import { videoEncoderArgs } from '../../domain/rugbycodex/hls-ladder.js';
+import { encoderCandidates, type EncoderChoice, type VideoEncoder } from '../../domain/rugbycodex/video-encoder.js';
 import { HW_ENCODE, setDeviceCondition } from '../device-conditions.js';
 import { readPlatform } from './hw-platform.js';
 import { errorLine, parseCodecList } from './hwaccel.js';

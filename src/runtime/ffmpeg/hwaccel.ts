@@ -4,6 +4,7 @@ import { systemHwSources } from './hw-sources.js';
 import type { HwProbeSources } from './hw-sources.js';
 import type { FfmpegBinaries } from './locate.js';
 import { HW_DECODE, setDeviceCondition } from '../device-conditions.js';
+import { errorText } from '../../domain/describe-error.js';
 
 export interface HwVerdict {
   kind: 'jetson' | 'nvidia' | 'none';
@@ -124,8 +125,7 @@ export function parseHwaccels(output: string): Set<string> {
 
 /** An error's first line, for a one-line reason. */
 export function errorLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n')[0] ?? '';
+  return errorText(err).split('\n')[0] ?? '';
 }
 
 const cache = new Map<string, Promise<HwVerdict>>();

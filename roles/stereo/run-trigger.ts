@@ -3,13 +3,13 @@
 // reconciler role, and by the Lambda handler. Exactly one reassembly per job follows from
 // the lock's conditional put, whatever the duplicates and races.
 import type { Logger } from 'pino';
-import type { ObjectStore, PipelineDb, Queue } from '../../ports/index.js';
-import { finalKey } from '../../domain/stereo/keys.js';
-import { reassemblyBody } from '../../domain/stereo/reassembly-message.js';
-import { triggerDecision, type TriggerDecision } from '../../domain/stereo/trigger.js';
-import { statusesBefore } from '../../domain/stereo/job-state.js';
+import type { ObjectStore, PipelineDb, Queue } from '../../src/ports/index.js';
+import { finalKey } from '../../src/domain/stereo/keys.js';
+import { reassemblyBody } from '../../src/domain/stereo/reassembly-message.js';
+import { triggerDecision, type TriggerDecision } from '../../src/domain/stereo/trigger.js';
+import { statusesBefore } from '../../src/domain/stereo/job-state.js';
 import { jobLogger } from './log.js';
-import { unixSeconds as unixNow } from '../clock.js';
+import { unixSeconds as unixNow } from '../../src/runtime/clock.js';
 
 export interface TriggerDeps {
   db: PipelineDb;

@@ -4,7 +4,7 @@
 // generate-coach-audio function writes, orgs/{org}/insights/segments/{segment}/coach.mp3, in
 // a real bucket; and what a deletion's outcome makes of the row.
 import { validBucketName } from './cleanup-prefix.js';
-import { safeKeyProblem } from './object-keys.js';
+import { safeKeyProblem } from '../object-keys.js';
 
 /** A pending row, as read. */
 export interface CoachAudioDeletion {

@@ -3,9 +3,9 @@
 // dead holder from a live one. When a refresh finds the lock no longer ours (taken over after
 // we stalled), `signal` aborts: the job stops rather than finish as a second reassembly.
 import type { Logger } from 'pino';
-import type { PipelineDb } from '../../ports/index.js';
-import { unixSeconds } from '../clock.js';
-import { keepHold } from '../keep-hold.js';
+import type { PipelineDb } from '../../src/ports/index.js';
+import { unixSeconds } from '../../src/runtime/clock.js';
+import { keepHold } from '../../src/runtime/keep-hold.js';
 
 export interface LockHold {
   /** Aborts when the lock was taken over. */

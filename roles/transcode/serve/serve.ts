@@ -11,8 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { contentTypeFor } from '../../domain/content-types.js';
-import { MASTER_PLAYLIST } from '../../domain/hls-ladder.js';
+import { contentTypeFor } from '../../../src/domain/content-types.js';
+import { MASTER_PLAYLIST } from '../../../src/domain/rugbycodex/hls-ladder.js';
 import { hlsJsSource } from './player-assets.js';
 import { playerHtml } from './player-page.js';
 

@@ -1,8 +1,8 @@
 // The raw video of a transcode, read by FFmpeg while it downloads (../progressive-source/):
 // what the job sees is a URL to read, the probe (an unreadable video is an invalid input),
 // and, when the download fails for good, a DOWNLOAD step error (retried).
-import { FfmpegError, probe, type FfmpegBinaries, type ProbeResult } from '../ffmpeg/index.js';
-import { openProgressiveSource, SourceDownloadError, type ProgressiveSource, type ProgressiveSourceOptions } from '../progressive-source/progressive-source.js';
+import { FfmpegError, probe, type FfmpegBinaries, type ProbeResult } from '../../src/runtime/ffmpeg/index.js';
+import { openProgressiveSource, SourceDownloadError, type ProgressiveSource, type ProgressiveSourceOptions } from '../../src/runtime/progressive-source/progressive-source.js';
 import { invalidInput, toStepError } from './errors.js';
 
 export type TranscodeSourceOptions = ProgressiveSourceOptions & { ffmpeg: FfmpegBinaries };

@@ -2,10 +2,10 @@
 // the same pass are on disk, and the first rendition's playlist has the real segment durations.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { segmentDurations } from '../../domain/hls-playlist.js';
-import { RENDITION_PLAYLIST } from '../../domain/hls-ladder.js';
-import { buildStoryboardVtt, TILE_WIDTH, VTT_NAME } from '../../domain/storyboard.js';
-import { THUMBNAILS_FOLDER } from '../../domain/streaming-layout.js';
+import { segmentDurations } from '../../src/domain/rugbycodex/hls-playlist.js';
+import { RENDITION_PLAYLIST } from '../../src/domain/rugbycodex/hls-ladder.js';
+import { buildStoryboardVtt, TILE_WIDTH, VTT_NAME } from '../../src/domain/rugbycodex/storyboard.js';
+import { THUMBNAILS_FOLDER } from '../../src/domain/rugbycodex/streaming-layout.js';
 
 export interface StoryboardFiles {
   readonly sheets: number;

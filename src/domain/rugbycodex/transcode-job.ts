@@ -23,7 +23,7 @@ export interface TranscodeJob {
   readonly type: string;
   readonly state: JobState;
   readonly attempt: number;
-  /** The holder's fencing token (src/domain/transcode-hold.ts); null before the first start. */
+  /** The holder's fencing token (src/domain/rugbycodex/transcode-hold.ts); null before the first start. */
   readonly startedAt: string | null;
   /** The holder's heartbeat while running. */
   readonly updatedAt: string;

@@ -11,9 +11,9 @@
 // never sees again), the last completion is written again with a new completed_at, and the
 // stream's record makes the Lambda decide once more, now with the job chunking_complete.
 import type { Logger } from 'pino';
-import type { PipelineDb, Queue, RoleContext, RolePorts } from '../../ports/index.js';
-import { INLINE_TRIGGER, STREAM_NUDGE, TRIGGER_ELSEWHERE } from '../../domain/stereo/task-permissions.js';
-import { unixSeconds } from '../clock.js';
+import type { PipelineDb, Queue, RoleContext, RolePorts } from '../../src/ports/index.js';
+import { INLINE_TRIGGER, STREAM_NUDGE, TRIGGER_ELSEWHERE } from '../../src/domain/stereo/task-permissions.js';
+import { unixSeconds } from '../../src/runtime/clock.js';
 import { runTrigger, type TriggerOutcome } from './run-trigger.js';
 import { missingPermissions, refused } from './task-permissions.js';
 import { jobLogger } from './log.js';

@@ -2,10 +2,10 @@
 // 5.1 holds -progress back until the storyboard's first sheet (25 segments), so the percent
 // also follows the segments the live upload sees closed, and the stall watchdog looks at
 // those segments and at the input FFmpeg has read before it calls a quiet FFmpeg stalled.
-import { createEncodeProgress } from '../../domain/encode-progress.js';
-import type { ActivitySignature } from '../../domain/ffmpeg-activity.js';
-import type { Rung } from '../../domain/hls-ladder.js';
-import { bytesRead, type FfmpegProgress } from '../ffmpeg/index.js';
+import { createEncodeProgress } from '../../src/domain/rugbycodex/encode-progress.js';
+import type { ActivitySignature } from '../../src/domain/ffmpeg-activity.js';
+import type { Rung } from '../../src/domain/rugbycodex/hls-ladder.js';
+import { bytesRead, type FfmpegProgress } from '../../src/runtime/ffmpeg/index.js';
 
 export interface LadderProgress {
   /** For the live upload: a segment was closed. */

@@ -1,8 +1,8 @@
 // The transcode worker's hardware on /metrics: the start-up verdicts (which decoder and
 // encoder it uses) and whether either has fallen back to software on a machine that has the
 // hardware (the device conditions the device row reports as degraded), read at each scrape.
-import type { Metrics } from './metrics.js';
-import { deviceConditions, HW_DECODE, HW_ENCODE } from './device-conditions.js';
+import type { Metrics } from '../../src/runtime/metrics.js';
+import { deviceConditions, HW_DECODE, HW_ENCODE } from '../../src/runtime/device-conditions.js';
 
 /** Metric names (without METRIC_PREFIX), label `stage` (decode, encode); hardware_info adds `method`. */
 export const HARDWARE_METRICS = {

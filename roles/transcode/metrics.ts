@@ -2,7 +2,7 @@
 // send to the asset ready, and where that time went. The phases overlap by design (FFmpeg
 // reads the source while it downloads and segments go up while it encodes), so they do not
 // add up to the whole: each says how long that part ran.
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../../src/runtime/metrics.js';
 
 /** Metric names (without METRIC_PREFIX); the phase histogram has label `phase`. */
 export const TRANSCODE_METRICS = {

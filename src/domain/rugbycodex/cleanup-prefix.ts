@@ -3,7 +3,7 @@
 // malformed path could have emptied an org or the whole bucket. Here the result must be
 // exactly one asset's folder, `orgs/<org>/uploads/<id>/`, and the row's own asset's
 // (issue 20), or the row is refused.
-import { safeKeyProblem } from './object-keys.js';
+import { safeKeyProblem } from '../object-keys.js';
 
 export type CleanupPrefix =
   | { readonly ok: true; readonly prefix: string; readonly org: string; readonly uploadId: string }

@@ -3,7 +3,7 @@
 // dashboard panel covers chunk, segment-infer and reassemble. The names are exported for
 // deploy/ (dashboards and alert rules are generated from them).
 import type { Counter, Histogram } from 'prom-client';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../../src/runtime/metrics.js';
 
 /** Metric names (without METRIC_PREFIX). */
 export const STEREO_METRICS = {

@@ -3,7 +3,7 @@
 // this derivation must be exactly its own — base_org_storage_path trimmed (or
 // orgs/{org_id}/uploads/ when blank), leading slashes dropped, a trailing slash added —
 // then {base}{media_id}/streaming/index.m3u8, the storyboard in streaming/thumbnails/.
-import { safePrefixProblem } from './object-keys.js';
+import { safePrefixProblem } from '../object-keys.js';
 
 export const TOP_PLAYLIST = 'index.m3u8';
 export const THUMBNAILS_FOLDER = 'thumbnails';

@@ -1,5 +1,5 @@
 // What a cleanup would delete (--dry-run): one listing, nothing changed.
-import type { ObjectStore } from '../../ports/index.js';
+import type { ObjectStore } from '../../src/ports/index.js';
 
 export interface PrefixSurvey {
   objects: number;

@@ -1,10 +1,10 @@
-// Which step failed decides the job's error code (src/domain/transcode-state.ts); whether a
+// Which step failed decides the job's error code (src/domain/rugbycodex/transcode-state.ts); whether a
 // retry can help is the one classification's (src/domain/failure.ts), which reads this
 // error's failureClass and, where it has none, its cause's. This tags errors with their step.
-import type { TranscodeFailure } from '../../domain/transcode-state.js';
-import { isDiskFull, type FailureClass } from '../../domain/failure.js';
-import { FfmpegError } from '../ffmpeg/index.js';
-import { HoldLostError } from '../../ports/index.js';
+import type { TranscodeFailure } from '../../src/domain/rugbycodex/transcode-state.js';
+import { isDiskFull, type FailureClass } from '../../src/domain/failure.js';
+import { FfmpegError } from '../../src/runtime/ffmpeg/index.js';
+import { HoldLostError } from '../../src/ports/index.js';
 
 export class TranscodeStepError extends Error {
   constructor(readonly failure: TranscodeFailure, message: string, options?: { cause?: unknown }) {

@@ -3,10 +3,10 @@
 // warning naming it and what the role does without it. An unknown answer (no answer at all)
 // counts as present: the call itself will tell (the first AccessDenied, see refused()).
 import type { Logger } from 'pino';
-import type { RolePorts } from '../../ports/index.js';
-import { isAccessDenied } from '../../domain/aws-error-codes.js';
-import { checkName, resourceName, type RolePermission } from '../../domain/stereo/task-permissions.js';
-import { errorMessage } from '../consumer-errors.js';
+import type { RolePorts } from '../../src/ports/index.js';
+import { isAccessDenied } from '../../src/domain/aws-error-codes.js';
+import { checkName, resourceName, type RolePermission } from '../../src/domain/stereo/task-permissions.js';
+import { describeError } from '../../src/domain/describe-error.js';
 
 // Once per process (its ports): two roles of one process probing one permission say it once.
 const saidBy = new WeakMap<RolePorts, Set<string>>();
@@ -28,7 +28,7 @@ export async function missingPermissions(ports: RolePorts, needs: readonly RoleP
   const probe = ports.permissions?.();
   if (!probe || needs.length === 0) return [];
   const verdicts = await probe.probe(needs).catch((err: unknown) => {
-    logger.warn({ event_type: 'permission_probe_failed', role, err }, `could not ask which permissions ${role} has: ${errorMessage(err)}`);
+    logger.warn({ event_type: 'permission_probe_failed', role, err }, `could not ask which permissions ${role} has: ${describeError(err)}`);
     return needs.map(() => 'unknown' as const);
   });
   const missing = needs.filter((_n, i) => verdicts[i] === 'missing');
@@ -39,7 +39,7 @@ export async function missingPermissions(ports: RolePorts, needs: readonly RoleP
 /** Whether `err` is a refusal of one of `needs`' calls; if so it is logged once (as if probed) and true. */
 export function refused(err: unknown, ports: RolePorts, needs: readonly RolePermission[], role: string, logger: Logger): boolean {
   if (!isAccessDenied(err)) return false;
-  const text = errorMessage(err);
+  const text = describeError(err);
   const need = needs.find((n) => text.includes(n.action)) ?? needs[0];
   if (need) warn(ports, logger, role, need, text);
   return true;

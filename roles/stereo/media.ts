@@ -4,12 +4,12 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { mediaToolSpawn } from '../ffmpeg/child-env.js';
-import { concatArgs, ffconcatList, frameCountArgs, parseRate, splitArgs } from '../../domain/stereo/media-args.js';
-import type { MediaTransport } from '../../domain/untrusted-media.js';
-import { FfmpegError, runFfmpeg, type FfmpegBinaries } from '../ffmpeg/index.js';
-import { mapLimit } from '../parallel.js';
-import { InvalidInputError } from '../../ports/index.js';
+import { mediaToolSpawn } from '../../src/runtime/ffmpeg/child-env.js';
+import { concatArgs, ffconcatList, frameCountArgs, parseRate, splitArgs } from '../../src/domain/stereo/media-args.js';
+import type { MediaTransport } from '../../src/domain/untrusted-media.js';
+import { FfmpegError, runFfmpeg, type FfmpegBinaries } from '../../src/runtime/ffmpeg/index.js';
+import { mapLimit } from '../../src/runtime/parallel.js';
+import { InvalidInputError } from '../../src/ports/index.js';
 
 export interface FrameCount {
   frames: number;

@@ -4,15 +4,16 @@
 // flight, so a big folder costs about its delete time divided by the concurrency.
 // After a round the prefix is listed again: the folder counts as gone only when a listing
 // finds nothing (objects written meanwhile, or missed by a listing, get another round).
-import type { ObjectInfo, ObjectStore } from '../../ports/index.js';
-import { isOutage } from '../../domain/failure.js';
+import type { ObjectInfo, ObjectStore } from '../../src/ports/index.js';
+import { isOutage } from '../../src/domain/failure.js';
+import { errorText } from '../../src/domain/describe-error.js';
 
 /** S3's DeleteObjects limit. */
 export const MAX_DELETE_BATCH = 1000;
 
 export interface DeletePrefixOptions {
   store: ObjectStore;
-  /** Checked by the caller (src/domain/cleanup-prefix.ts); ends with "/". */
+  /** Checked by the caller (src/domain/rugbycodex/cleanup-prefix.ts); ends with "/". */
   prefix: string;
   /** deleteMany calls in flight at once (CLEANUP_DELETE_CONCURRENCY). */
   concurrency: number;
@@ -112,10 +113,6 @@ async function deleteRound(opts: DeletePrefixOptions, batchSize: number, result:
     await Promise.all(inFlight);
   }
   return found;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** The row's error for a folder that is not gone yet: what stopped it and how far it got. */

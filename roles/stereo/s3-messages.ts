@@ -2,10 +2,10 @@
 // acked with nothing done, an invalid body (or one naming a bucket the role does not read)
 // goes to the DLQ with the reason, and each object of a notification goes to the role's
 // handler in turn.
-import type { Queue, RoleContext } from '../../ports/index.js';
-import { parseS3Notification, type S3NotificationObject } from '../../domain/stereo/s3-notification.js';
-import { createConsumer, type Consumer, type HandlerContext, type JobFailure } from '../consumer.js';
-import type { ParseResult } from '../validation.js';
+import type { Queue, RoleContext } from '../../src/ports/index.js';
+import { parseS3Notification, type S3NotificationObject } from '../../src/domain/stereo/s3-notification.js';
+import { createConsumer, type Consumer, type HandlerContext, type JobFailure } from '../../src/runtime/consumer.js';
+import type { ParseResult } from '../../src/runtime/validation.js';
 
 export type S3Message = { kind: 'test' } | { kind: 'objects'; objects: S3NotificationObject[] };
 

@@ -4,7 +4,7 @@
 // cleanup deletes exactly this folder. complete-upload stores the storage_path its caller
 // sends, checking only that the object exists, so a row can name any key of the bucket,
 // another org's video included: the worker reads an asset's raw video only from its own folder.
-import { safeKeyProblem } from './object-keys.js';
+import { safeKeyProblem } from '../object-keys.js';
 
 export function assetFolder(orgId: string, mediaId: string): string {
   return `orgs/${orgId}/uploads/${mediaId}/`;

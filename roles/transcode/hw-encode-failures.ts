@@ -4,7 +4,7 @@
 // sessions taken by another process, a driver that lost the device), and each job would pay
 // a failed attempt. A failure is remembered only once libx264 has then encoded the same job,
 // so a failure that was not the encoder's (a full disk) changes nothing.
-import type { VideoEncoder } from '../../domain/video-encoder.js';
+import type { VideoEncoder } from '../../src/domain/rugbycodex/video-encoder.js';
 
 const failed = new Map<string, string>();
 const key = (ffmpeg: string, encoder: VideoEncoder) => `${ffmpeg}\0${encoder}`;

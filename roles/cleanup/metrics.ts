@@ -1,6 +1,6 @@
 // The cleanup role's counters; every series exists at 0 from start-up.
 import type { Counter } from 'prom-client';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../../src/runtime/metrics.js';
 
 /** Metric names (without METRIC_PREFIX), no labels. */
 export const CLEANUP_METRICS = {

@@ -15,11 +15,12 @@ import type { FSWatcher } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { contentTypeFor } from '../../domain/content-types.js';
-import { completedSegments, hasByteRanges, initSegments, masterVariants, resolvePlaylistUri } from '../../domain/hls-playlist.js';
-import { MASTER_PLAYLIST } from '../../domain/hls-ladder.js';
-import { THUMBNAILS_FOLDER } from '../../domain/streaming-layout.js';
-import type { ObjectStore } from '../../ports/index.js';
+import { contentTypeFor } from '../../src/domain/content-types.js';
+import { completedSegments, hasByteRanges, initSegments, masterVariants, resolvePlaylistUri } from '../../src/domain/rugbycodex/hls-playlist.js';
+import { MASTER_PLAYLIST } from '../../src/domain/rugbycodex/hls-ladder.js';
+import { THUMBNAILS_FOLDER } from '../../src/domain/rugbycodex/streaming-layout.js';
+import type { ObjectStore } from '../../src/ports/index.js';
+import { errorText } from '../../src/domain/describe-error.js';
 
 export interface LiveUploadOptions {
   /** FFmpeg's output folder: master playlist at its top, renditions in sub-folders. */
@@ -109,7 +110,7 @@ async function listFiles(dir: string, rel = ''): Promise<string[]> {
 }
 
 function oneLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
+  return errorText(err).replace(/\s*\n\s*/g, ' ');
 }
 
 export function startLiveUpload(options: LiveUploadOptions): LiveUpload {

@@ -4,18 +4,18 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ObjectStore } from '../../ports/index.js';
-import { buildLadderArgs, chooseRungs, copyableAudioBps, renditionsFor, type Rendition, type Rung } from '../../domain/hls-ladder.js';
-import { tileHeight } from '../../domain/storyboard.js';
-import { THUMBNAILS_FOLDER } from '../../domain/streaming-layout.js';
+import type { ObjectStore } from '../../src/ports/index.js';
+import { buildLadderArgs, chooseRungs, copyableAudioBps, renditionsFor, type Rendition, type Rung } from '../../src/domain/rugbycodex/hls-ladder.js';
+import { tileHeight } from '../../src/domain/rugbycodex/storyboard.js';
+import { THUMBNAILS_FOLDER } from '../../src/domain/rugbycodex/streaming-layout.js';
 import { writeStoryboardVtt, type StoryboardFiles } from './storyboard.js';
-import { FfmpegError, runFfmpeg, type FfmpegBinaries, type FfmpegProgress, type HwVerdict, type ProbeResult } from '../ffmpeg/index.js';
-import { startLiveUpload } from '../hls/live-upload.js';
+import { FfmpegError, runFfmpeg, type FfmpegBinaries, type FfmpegProgress, type HwVerdict, type ProbeResult } from '../../src/runtime/ffmpeg/index.js';
+import { startLiveUpload } from './live-upload.js';
 import { toStepError } from './errors.js';
 import { trackLadder } from './ladder-progress.js';
-import { clearDeviceCondition, HW_DECODE, HW_ENCODE, setDeviceCondition } from '../device-conditions.js';
-import { isHardwareEncoder, type VideoEncoder } from '../../domain/video-encoder.js';
-import { untrustedInputArgs, type MediaTransport } from '../../domain/untrusted-media.js';
+import { clearDeviceCondition, HW_DECODE, HW_ENCODE, setDeviceCondition } from '../../src/runtime/device-conditions.js';
+import { isHardwareEncoder, type VideoEncoder } from '../../src/domain/rugbycodex/video-encoder.js';
+import { untrustedInputArgs, type MediaTransport } from '../../src/domain/untrusted-media.js';
 import { hwEncodeFailedEarlier, rememberHwEncodeFailure } from './hw-encode-failures.js';
 
 export interface LadderJob {
