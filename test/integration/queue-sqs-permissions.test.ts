@@ -156,6 +156,16 @@ describe('SqsQueue behind an IAM policy', () => {
     await queue.close();
   }, 20_000);
 
+  it('upstream\'s stereo task role counts its queue but not the DLQ: the depth keeps the queue\'s counts, the DLQ\'s null, and the DLQ is asked once', async () => {
+    const t = await behind(({ name }) => ({ [name]: ['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'] }), { leaseOptional: true });
+    const queue = await t.open();
+    await admin.send(new SendMessageCommand({ QueueUrl: t.queueUrl, MessageBody: 'waiting' }));
+    expect(await queue.depth()).toEqual({ visible: 1, inflight: 0, dlq: null });
+    expect(await queue.depth()).toEqual({ visible: 1, inflight: 0, dlq: null });
+    expect(t.proxy.calls.filter((c) => c.action === 'GetQueueAttributes' && c.queue === t.dlqName)).toHaveLength(1);
+    await queue.close();
+  }, 20_000);
+
   it('the operator\'s DLQ calls say the refusal instead of "no DLQ"', async () => {
     const t = await behind(({ name }) => jetsonPolicy(name));
     const letters = await SqsDeadLetters.open({ client: t.client, queueUrl: t.queueUrl, logger: pino({ level: 'silent' }) });

@@ -2,6 +2,7 @@
 // approximate counts): the roles' queue reports it on /metrics, the operators' side to `dlq`.
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QueueDepth } from '../../ports/index.js';
+import { isAccessDenied } from '../../domain/aws-error-codes.js';
 
 export interface SqsCounts {
   visible: number;
@@ -27,8 +28,17 @@ export async function dlqCount(client: SQSClient, dlqUrl: string): Promise<numbe
   return c.visible + c.inflight + c.delayed;
 }
 
-/** The main queue's counts (delayed sends as waiting) and its DLQ's, null without one. */
-export async function sqsDepth(client: SQSClient, queueUrl: string, dlqUrl: string | null): Promise<QueueDepth> {
-  const [main, dlq] = await Promise.all([sqsCounts(client, queueUrl), dlqUrl === null ? null : dlqCount(client, dlqUrl)]);
+/**
+ * The main queue's counts (delayed sends as waiting) and its DLQ's, null without one. With
+ * `onDlqRefused`, a DLQ the IAM policy will not count (upstream's stereo task roles grant
+ * GetQueueAttributes on the main queues only) is reported as null, not as a failed depth.
+ */
+export async function sqsDepth(client: SQSClient, queueUrl: string, dlqUrl: string | null, onDlqRefused?: (err: unknown) => void): Promise<QueueDepth> {
+  const dead = (url: string): Promise<number | null> => dlqCount(client, url).catch((err: unknown) => {
+    if (!onDlqRefused || !isAccessDenied(err)) throw err;
+    onDlqRefused(err);
+    return null;
+  });
+  const [main, dlq] = await Promise.all([sqsCounts(client, queueUrl), dlqUrl === null ? null : dead(dlqUrl)]);
   return { visible: main.visible + main.delayed, inflight: main.inflight, dlq };
 }

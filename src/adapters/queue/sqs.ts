@@ -71,6 +71,7 @@ export class SqsQueue implements Queue {
   private readonly closing = new AbortController();
   private readonly assumedMaxReceiveCount: number;
   private readonly refusals: SqsRefusals;
+  private dlqDepthRefused = false;
   private attributes: Promise<Redrive> | undefined;
   private cachedMaxReceiveCount: number | null = null;
   /** The visibility each message was received with: how long a message left for the redrive policy stays hidden. */
@@ -297,7 +298,8 @@ export class SqsQueue implements Queue {
   async depth(): Promise<QueueDepth> {
     const { dlq, refused } = await this.redriveTarget();
     if (refused !== undefined) throw refused;
-    return sqsDepth(this.client, this.queueUrl, dlq?.url ?? null);
+    // A DLQ refused once is not asked again: its series stays away, the main queue's stay.
+    return sqsDepth(this.client, this.queueUrl, this.dlqDepthRefused ? null : dlq?.url ?? null, () => { this.dlqDepthRefused = true; });
   }
 
   /** Ends pending long polls; the client belongs to the caller and stays open. */
