@@ -123,13 +123,15 @@ describe('the dashboards and rules on a real Prometheus scraping the executable'
       // Prometheus has scraped the finished jobs, and the rules have recorded from them.
       let seen = '';
       await until('the jobs scraped and recorded', 30_000, async () => {
-        const [ready, joined, recorded] = await Promise.all([
+        // The success is counted at the ack, after the time to ready: a scrape can fall between.
+        const [ready, succeeded, joined, recorded] = await Promise.all([
           values('rugbyworker_transcode_time_to_ready_seconds_count'),
+          values('sum(rugbyworker_jobs_succeeded_total{role="transcode"})'),
           values('rugbyworker_stereo_jobs_total{role="reassemble",outcome="completed"}'),
           values('sum(le:rugbyworker_transcode_time_to_ready_seconds_bucket:rate1h)'),
         ]);
-        seen = `time to ready count ${ready.join()}, reassemblies ${joined.join()}, recorded ${recorded.join()}`;
-        return (ready[0] === 1 && joined[0] === 1 && (recorded[0] ?? 0) > 0) || undefined;
+        seen = `time to ready count ${ready.join()}, transcodes succeeded ${succeeded.join()}, reassemblies ${joined.join()}, recorded ${recorded.join()}`;
+        return (ready[0] === 1 && succeeded[0] === 1 && joined[0] === 1 && (recorded[0] ?? 0) > 0) || undefined;
       }, () => `${seen}\n${diag()}`);
 
       // --- the numbers are the jobs' own ---
